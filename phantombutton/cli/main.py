@@ -1,0 +1,121 @@
+"""Entry point: a click group whose commands are imported only when used.
+
+`phantombutton --help` must start fast (goal <= 150 ms), so nothing heavy is imported here:
+each verb lives in its own module, named in COMMANDS, and is loaded on demand.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from phantombutton import __version__
+from phantombutton.errors import EXIT_FAILURE, PhantomError
+from phantombutton.hidpp.errors import HidppError
+
+# verb -> (module, attribute, one-line help shown by --help without importing the module)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "list": ("phantombutton.cli.cmd_list", "command", "List receivers and paired devices."),
+    "info": ("phantombutton.cli.cmd_info", "command", "Show receiver and device details."),
+    "get": ("phantombutton.cli.cmd_settings", "get_command", "Read a device setting."),
+    "set": ("phantombutton.cli.cmd_settings", "set_command", "Write a device setting, read it back."),
+    "watch": ("phantombutton.cli.cmd_watch", "command", "Detect phantom held buttons live."),
+    "status": ("phantombutton.cli.cmd_status", "command", "One-shot check for held phantom buttons."),
+    "release": ("phantombutton.cli.cmd_release", "command", "Release a stuck button for real."),
+    "mute": ("phantombutton.cli.cmd_mute", "mute_command", "Mute a button the model does not have."),
+    "unmute": ("phantombutton.cli.cmd_mute", "unmute_command", "Undo `mute`."),
+    "capture": ("phantombutton.cli.cmd_capture", "command", "Record events and HID++ traffic."),
+    "analyze": ("phantombutton.cli.cmd_analyze", "command", "Analyze a capture offline."),
+    "daemon": ("phantombutton.cli.cmd_daemon", "command", "Apply fixes when a mouse (re)connects."),
+    "config": ("phantombutton.cli.cmd_config", "command", "Print the effective configuration."),
+    "install-udev": ("phantombutton.cli.cmd_install", "command", "Install the udev rule and user unit."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name not in COMMANDS:
+            return None
+        module_name, attr, _ = COMMANDS[name]
+        import importlib
+
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class Options:
+    """Global options, passed to every command as the click context object."""
+
+    def __init__(self, virtual: bool, profile: str, debug: bool):
+        self.virtual = virtual
+        self.profile = profile
+        self.debug = debug
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phantombutton")
+@click.option("--virtual", is_flag=True, help="Use the built-in virtual Unifying receiver.")
+@click.option(
+    "--profile",
+    default="default",
+    show_default=True,
+    metavar="NAME",
+    help="Virtual receiver profile (see `--virtual list`); only with --virtual.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and HID++ traffic on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, virtual: bool, profile: str, debug: bool) -> None:
+    """Diagnose and release phantom held buttons of Logitech mice on Unifying receivers.
+
+    Exit codes: 0 ok, 1 failure, 2 usage error; `status` and `analyze` document theirs.
+    """
+    ctx.obj = Options(virtual=virtual, profile=profile, debug=debug)
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.Abort:
+        click.echo("phantombutton: aborted", err=True)
+        return EXIT_FAILURE
+    except PhantomError as e:
+        if debug:
+            raise
+        click.echo(f"phantombutton: {e}", err=True)
+        return e.exit_code
+    except HidppError as e:
+        if debug:
+            raise
+        click.echo(f"phantombutton: {e}", err=True)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug of ours: one line unless --debug
+        if debug:
+            raise
+        click.echo(
+            f"phantombutton: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",
+            err=True,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

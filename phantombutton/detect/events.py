@@ -1,0 +1,87 @@
+"""Typed observations fed to the detection rules, from live nodes or from a capture.
+
+Every source (evdev listener, X poller, hidraw listener, capture reader, replay) turns what
+it sees into these value objects; the rules in detect/ never do I/O. Times are seconds on
+CLOCK_MONOTONIC, the clock of evdev (EVIOCSCLOCKID) and of `libinput record --with-hidraw`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What we know of one pointer device; fields unknown to a source stay None."""
+
+    node: str                      # /dev/input/eventN, or the node name in a capture
+    name: str = ""
+    vendor: int | None = None
+    product: int | None = None     # for receiver children: the WPID
+    slot: int | None = None        # receiver slot 1..6
+    receiver_node: str | None = None   # receiver's HID++ hidraw node
+    hidpp_node: str | None = None      # the child hidraw node
+    x_slave_id: int | None = None
+    buttons: frozenset[int] = field(default_factory=frozenset)  # evdev BTN_* codes it advertises
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAdded:
+    t: float
+    device: DeviceInfo
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRemoved:
+    t: float
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEvent:
+    """EV_KEY from an event node (value 1 press, 0 release, 2 repeat)."""
+
+    t: float
+    node: str
+    code: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """Any EV_REL/EV_ABS activity of a pointer (motion, wheel): proof a human is there."""
+
+    t: float
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldState:
+    """Keys held per EVIOCGKEY at a point in time (at attach, or a capture's start state)."""
+
+    t: float
+    node: str
+    codes: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class HidppTraffic:
+    """One raw report seen on a receiver's (or child's) hidraw node."""
+
+    t: float
+    node: str        # hidraw node it was seen on
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class XButtons:
+    """XI 1.x QueryDeviceState of one X device: the 1-based button numbers held."""
+
+    t: float
+    device_id: int
+    device_node: str | None   # the "Device Node" property, None for the master
+    is_master: bool
+    buttons: frozenset[int]
+
+
+Observation = DeviceAdded | DeviceRemoved | KeyEvent | Motion | HeldState | HidppTraffic | XButtons
