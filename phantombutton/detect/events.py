@@ -23,12 +23,17 @@ class DeviceInfo:
     hidpp_node: str | None = None      # the child hidraw node
     x_slave_id: int | None = None
     buttons: frozenset[int] = field(default_factory=frozenset)  # evdev BTN_* codes it advertises
+    # settings known when it was seen, e.g. (("side-scroll", "off"),); shown with findings
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceAdded:
     t: float
     device: DeviceInfo
+    # True when the device was already there when the source started (initial enumeration,
+    # a capture's device list): not a (re)connection, so rule b does not apply.
+    at_start: bool = False
 
 
 @dataclass(frozen=True, slots=True)

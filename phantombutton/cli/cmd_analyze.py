@@ -1,0 +1,104 @@
+"""`phantombutton analyze FILE [--json]`: run the detection rules over a capture."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+EXIT_PHANTOM = 3
+
+
+def analyze_file(path: str) -> dict:
+    """Stream the capture through the same Detector `watch` uses; return the report."""
+    from phantombutton.capture.reader import Capture
+    from phantombutton.detect.rules import Detector
+    from phantombutton.detect.run import detect_all
+
+    cap = Capture(path)
+    detector = Detector()
+    found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
+    for f in detect_all(cap.observations(), detector, end=None):
+        found[(f.key, f.since)] = f
+    for f in detector.tick(cap.end_time):   # time-based rules see the end of the capture
+        found[(f.key, f.since)] = f
+    findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
+    return {
+        "file": path,
+        "verdict": "phantom" if findings else "clean",
+        "complete": cap.complete,
+        "devices": [{"node": d.node, "name": d.name, "id": d.id} for d in cap.devices],
+        "evdev_events": cap.evdev_events,
+        "hid_reports": cap.hid_reports,
+        "duration": round(cap.end_time, 6),
+        "kernel": cap.meta.get("kernel"),
+        "x_input_driver": cap.meta.get("x_input_driver"),
+        "findings": findings,
+    }
+
+
+def _print_text(report: dict) -> None:
+    echo = click.echo
+    devs = ", ".join(f"{d['name'] or '?'} ({d['node']})" for d in report["devices"])
+    echo(f"capture: {report['file']}")
+    echo(f"  devices: {devs}")
+    extra = []
+    if report["kernel"]:
+        extra.append(f"kernel {report['kernel']}")
+    if report["x_input_driver"]:
+        extra.append(f"X driver {report['x_input_driver']}")
+    echo(f"  {report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "
+         f"{report['duration']:.3f} s" + (", " + ", ".join(extra) if extra else ""))
+    if not report["complete"]:
+        echo("  note: the capture ends without its end marker (stopped or killed); read up to "
+             "its last complete frame")
+    findings = report["findings"]
+    if not findings:
+        echo("verdict: clean - no phantom held button")
+        return
+    echo(f"verdict: PHANTOM - {len(findings)} finding(s)")
+    for i, f in enumerate(findings, 1):
+        echo("")
+        echo(f"[{i}] {f.headline()}")
+        ids = []
+        if f.slot is not None:
+            ids.append(f"slot {f.slot}")
+        if f.wpid is not None:
+            ids.append(f"WPID {f.wpid:04X}")
+        if f.x_slave_id is not None:
+            ids.append(f"X device {f.x_slave_id}")
+        if ids:
+            echo("    " + ", ".join(ids))
+        echo("    " + ("still held at the end of the capture" if f.ended is None
+                       else f"released at {f.ended:.3f} s"))
+        echo("    evidence:")
+        for e in f.evidence:
+            echo(f"      - {e}")
+        if f.hidpp_context:
+            echo("    HID++ traffic before it:")
+            for c in f.hidpp_context:
+                echo(f"      - {c}")
+        if f.settings:
+            echo("    settings: " + "; ".join(f.settings))
+        echo(f"    likely cause: {f.cause}")
+        echo(f"    suggested fix: {f.fix}")
+
+
+@click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
+               "button was found, 1 the file cannot be read (the message names the line), 2 usage.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def command(file: str, as_json: bool) -> int:
+    """Analyze a capture (ours or a plain `libinput record` file) offline.
+
+    Runs the detection rules of `watch` over the capture and prints the verdict, the likely
+    cause with its evidence (timestamps, HID++ traffic) and the suggested fix.
+    """
+    report = analyze_file(file)
+    if as_json:
+        out = dict(report)
+        out["findings"] = [f.to_dict() for f in report["findings"]]
+        click.echo(json.dumps(out, indent=2))
+    else:
+        _print_text(report)
+    return EXIT_PHANTOM if report["findings"] else 0

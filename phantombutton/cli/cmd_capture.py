@@ -1,0 +1,150 @@
+"""`phantombutton capture [-o FILE] [--duration S] [--show-keycodes] [DEVICE...]`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import time
+
+import click
+
+
+@click.command("capture", epilog="The file is a `libinput record` version 1 file (libinput's "
+               "tools read it) with phantombutton's extras; it is written frame by frame and stays "
+               "readable if the capture is killed. Attach it to bug reports. Exit codes: 0 ok, "
+               "1 failure (e.g. no access to /dev/input: the message says how to fix it), 2 usage.")
+@click.argument("devices", nargs=-1, metavar="[DEVICE]...")
+@click.option("-o", "--output", "output", metavar="FILE", help="Capture file (default: stdout).")
+@click.option("--duration", type=float, metavar="S", help="Stop after S seconds (default: Ctrl-C).")
+@click.option("--show-keycodes", is_flag=True, help="Keep keyboard key codes (hidden by default).")
+@click.option("--no-hidraw", is_flag=True, help="Do not record the receiver's HID++ traffic.")
+@click.option("--no-x", is_flag=True, help="Do not poll the X server's button state.")
+@click.option("--convert", metavar="CAPTURE", type=click.Path(dir_okay=False, exists=True),
+              help="Do not record: convert an existing capture to --format.")
+@click.option("--format", "fmt", type=click.Choice(["libinput", "hid-recorder"]), default="libinput",
+              show_default=True, help="hid-recorder: the raw HID reports per hidraw node, as "
+              "hid-tools' hid-recorder writes them (for hid-decode and hid-replay).")
+def command(devices, output, duration, show_keycodes, no_hidraw, no_x, convert, fmt) -> int:
+    """Record events, HID++ traffic and X button state of the mice (event nodes) given.
+
+    DEVICE is an event node (/dev/input/eventN); default: every Logitech receiver mouse.
+    """
+    from phantombutton.errors import UsageProblem
+
+    if convert:
+        if fmt != "hid-recorder":
+            raise UsageProblem("--convert needs --format hid-recorder")
+        return _export(convert, output)
+    if fmt == "hid-recorder" and not output:
+        raise UsageProblem("--format hid-recorder writes FILE.hid next to the capture: give -o FILE")
+    if duration is not None and duration <= 0:
+        raise UsageProblem("--duration must be more than 0 seconds")
+    path = _record(list(devices), output, duration, show_keycodes, not no_hidraw, not no_x)
+    if fmt == "hid-recorder" and path:
+        base = os.path.splitext(path)[0] + ".hid"
+        _export(path, base)
+        click.echo(f"hid-recorder export: {base}", err=True)
+    return 0
+
+
+def _export(src: str, output: str | None) -> int:
+    from phantombutton.capture.hidrecorder import export
+
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            export(src, out)
+    else:
+        export(src, sys.stdout)
+    return 0
+
+
+def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> str | None:
+    from phantombutton.capture import live
+    from phantombutton.capture.record import CaptureWriter
+    from phantombutton.detect.events import DeviceAdded
+    from phantombutton.detect.rules import Detector
+    from phantombutton.errors import UsageProblem
+
+    nodes = devices or live.default_event_nodes()
+    if not nodes:
+        raise UsageProblem("no Logitech receiver mouse found under /dev/input; name an event node "
+                           "(e.g. /dev/input/event5), or check access (root or the input group)")
+    headers = [live.evdev_header(n) for n in nodes]
+    hidraw = []
+    if with_hidraw:
+        for h in headers:
+            for n in (h.info.receiver_node, h.info.hidpp_node) if h.info else ():
+                if n and n not in hidraw:
+                    hidraw.append(n)
+    x = None
+    if with_x:
+        try:
+            from phantombutton.input.xinput import XSession, XUnavailable
+
+            x = live.XPoller(XSession())
+        except XUnavailable as e:
+            click.echo(f"phantombutton: {e}", err=True)
+        except ImportError:
+            x = None
+    firmware, settings, notes = live.hidpp_snapshot(headers) if with_hidraw else ({}, {}, [])
+    for h in headers:   # settings read before recording go with the device (and its findings)
+        if h.info and h.info.slot in settings:
+            h.info = dataclasses.replace(h.info, settings=tuple(sorted(settings[h.info.slot].items())))
+    evsrc = [live.EvdevSource(n) for n in nodes]
+    hidsrc = []
+    for n in hidraw:
+        try:
+            hidsrc.append(live.HidrawSource(n))
+        except PermissionError:
+            click.echo(f"phantombutton: {n}: permission denied (EACCES); recording without its "
+                       "HID++ traffic (install the udev rule: sudo phantombutton install-udev)", err=True)
+    meta = live.start_meta(headers, [s.node for s in hidsrc], x)
+    for hh in meta.hidraw:
+        hh.firmware = firmware.get(hh.node)
+    meta.extra["settings"] = {str(k): v for k, v in settings.items()}
+    if notes:
+        meta.extra["notes"] = notes
+        for n in notes:
+            click.echo(f"phantombutton: {n}", err=True)
+    detector = Detector()
+    for h in headers:
+        detector.feed(DeviceAdded(meta.start, h.device_info(), at_start=True))
+    for o in live.held_observations(meta):
+        detector.feed(o)
+
+    stopping = []
+    old = {s: signal.signal(s, lambda *_: stopping.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    writer = CaptureWriter(out, headers, meta, show_keycodes=show_keycodes)
+    tty = sys.stderr.isatty()
+    t0 = time.monotonic()
+
+    def progress():
+        phantoms = len(detector.active())
+        sys.stderr.write(f"\r{time.monotonic() - t0:7.1f} s  {writer.events} events  "
+                         f"{phantoms} phantom(s) held ")
+        sys.stderr.flush()
+
+    if tty:
+        click.echo(f"recording {', '.join(nodes)}" + (f" + {', '.join(hidraw)}" if hidraw else "")
+                   + (" + X state" if x else "") + "; Ctrl-C to stop", err=True)
+    try:
+        live.run(writer, evsrc, hidsrc, x, duration=duration, on_obs=detector.feed,
+                 stop=lambda: bool(stopping), progress=progress if tty else None)
+    finally:
+        writer.close(time.monotonic())
+        if output:
+            out.close()
+        for s in evsrc + hidsrc:
+            s.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+        if tty:
+            sys.stderr.write("\n")
+    if tty or output:
+        click.echo(f"{writer.events} evdev events in {writer.frames} entries"
+                   + (f" written to {output}" if output else "")
+                   + f"; {len(detector.active())} phantom(s) held at the end", err=True)
+    return output

@@ -1,0 +1,25 @@
+"""`phantombutton config`: print the effective configuration and where it came from."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("config")
+@click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
+              help="Read this file instead of ~/.config/phantombutton/config.toml.")
+@click.option("--path", "show_path", is_flag=True, help="Only print the path of the config file.")
+def command(path: str | None, show_path: bool) -> int:
+    """Print the effective configuration as TOML.
+
+    Values not set in the file are marked `# default`. A bad file is reported with its
+    file name, line and key (exit 1).
+    """
+    from phantombutton.service import config
+
+    if show_path:
+        click.echo(str(path or config.default_path()))
+        return 0
+    cfg = config.load(path)
+    click.echo(config.to_toml(cfg), nl=False)
+    return 0

@@ -1,0 +1,38 @@
+"""`phantombutton list`: receivers and their paired devices, one line each.
+
+Cheap on purpose (pairing table + one ping per device, no 0xB5/03 read that would make the
+kernel re-enumerate); `info` shows the details.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+def command(options, as_json: bool) -> None:
+    """List receivers and paired devices (slot, name, WPID, kind, protocol, serial)."""
+    from phantombutton.devices.open import open_receivers
+    from phantombutton.devices.report import device_summary, receiver_summary
+
+    with open_receivers(options) as receivers:
+        data = []
+        for receiver in receivers:
+            entry = receiver_summary(receiver)
+            entry["devices"] = [device_summary(d) for d in receiver.devices()]
+            data.append(entry)
+    if as_json:
+        click.echo(json.dumps({"receivers": data}, indent=2))
+        return
+    for entry in data:
+        click.echo(f"{entry['node']}  {entry['name']} {entry['product']}")
+        if not entry["devices"]:
+            click.echo("  (no paired devices)")
+        for d in entry["devices"]:
+            serial = f"  serial {d['serial']}" if d["serial"] else ""
+            node = f"  {d['node']}" if d.get("node") else ""
+            click.echo(f"  {d['slot']}: {d['name']:<15} {d['wpid']}  {d['kind']:<8} {d['protocol']:<9}{serial}{node}")

@@ -1,0 +1,91 @@
+"""`phantombutton mute DEVICE BUTTON` / `unmute`: EVIOCSKEYCODE on the mouse's event node.
+
+Muting maps the HID usage behind the button (Button page, e.g. 0x00090010 for HID button
+16 = 0x11F = X button 20) to KEY_RESERVED: a held key is released at once and the bit stays
+quiet afterwards. It lasts until the device is re-created (replug, reboot) or `unmute`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from phantombutton.errors import PhantomError, UsageProblem
+
+
+def _device(options, spec, all_mice):
+    from phantombutton.recovery.session import open_session, pick_device
+    from phantombutton.detect.events import DeviceAdded
+
+    session = open_session(options, all_mice=all_mice, use_x=False)
+    obs = session.source.start()
+    devices = [o.device for o in obs if isinstance(o, DeviceAdded)]
+    if not devices and getattr(session.source, "denied", None):
+        session.close()
+        raise next(iter(session.source.denied.values()))
+    try:
+        return session, pick_device(devices, spec)
+    except BaseException:
+        session.close()
+        raise
+
+
+def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> int:
+    from phantombutton.input import evdev_node as en
+    from phantombutton.input.virtual_source import slot_of
+    from phantombutton.recovery.session import parse_button
+
+    code, xb = parse_button(button)
+    session, d = _device(options, spec, all_mice)
+    try:
+        if mute and not force and d.product is not None:
+            from phantombutton.devices.models import model_for
+
+            m = model_for(d.product)
+            if m.known and m.has_button(code):
+                raise UsageProblem(f"the {m.name} has button 0x{code:03X} (X {xb}); muting it would "
+                                   "disable a real button (use --force if that is what you want)")
+        scancode = en.hid_button_scancode(code)
+        want = en.KEY_RESERVED if mute else code
+        if options.virtual:
+            session.source.mute(slot_of(d.node), code, mute)
+            back = en.KEY_RESERVED if code in session.source.kernel.muted.get(slot_of(d.node), ()) else code
+        else:
+            back = en.set_keycode(d.node, scancode, want)
+        if back != want:
+            raise PhantomError(f"{d.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it reads "
+                               f"back 0x{back:03X}")
+    finally:
+        session.close()
+    if mute:
+        click.echo(f"{d.name or d.node} ({d.node}): muted 0x{code:03X} (X button {xb}, HID usage "
+                   f"0x{scancode:08X} -> KEY_RESERVED, read back); undo: phantombutton unmute {d.node} {xb}")
+    else:
+        click.echo(f"{d.name or d.node} ({d.node}): HID usage 0x{scancode:08X} maps to 0x{code:03X} "
+                   f"(X button {xb}) again, read back")
+    return 0
+
+
+@click.command(name="mute")
+@click.argument("device")
+@click.argument("button")
+@click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
+@click.option("--force", is_flag=True, help="Mute even a button the model has.")
+@click.pass_obj
+def mute_command(options, device, button, all_mice, force):
+    """Mute BUTTON of DEVICE in the kernel (EVIOCSKEYCODE -> KEY_RESERVED), e.g. `mute 1 20`.
+
+    For a button the model does not have (0x11F on an M705): a held phantom is released at
+    once and never reported again until `unmute` or the device is re-created.
+    Exit codes: 0 done and read back, 1 failure, 2 usage.
+    """
+    return _apply(options, device, button, all_mice, True, force)
+
+
+@click.command(name="unmute")
+@click.argument("device")
+@click.argument("button")
+@click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
+@click.pass_obj
+def unmute_command(options, device, button, all_mice):
+    """Undo `mute`: map the button's HID usage back to its evdev code (read back)."""
+    return _apply(options, device, button, all_mice, False)

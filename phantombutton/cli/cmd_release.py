@@ -1,0 +1,103 @@
+"""`phantombutton release [DEVICE] [BUTTON]`: release a stuck button for real, verified."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from phantombutton.errors import EXIT_FAILURE, UsageProblem
+
+
+def _model_has(wpid, code):
+    if wpid is None:
+        return None
+    from phantombutton.devices.models import model_for
+
+    m = model_for(wpid)
+    return m.has_button(code) if m.known else None
+
+
+@click.command(name="release")
+@click.argument("device", required=False)
+@click.argument("button", required=False)
+@click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
+@click.option("--no-mute", is_flag=True, help="Never mute (EVIOCSKEYCODE) as a release step.")
+@click.option("--json", "as_json", is_flag=True, help="The outcome as JSON on stdout.")
+@click.option("--simulate-phantom", is_flag=True, hidden=True, help="--virtual only: hold HID button 16 first.")
+@click.pass_obj
+def command(options, device, button, all_mice, no_mute, as_json, simulate_phantom):
+    """Release a stuck button so X drops its grab, and verify it.
+
+    DEVICE: /dev/input/eventN, a receiver slot number or part of the name; BUTTON: an X
+    button number (20), an evdev code (0x11f) or a HID button (hid16). Without BUTTON, every
+    phantom found on DEVICE (or on every device) is released; a held button that is not a
+    phantom is released only when named. Steps, each verified by EVIOCGKEY and X state:
+    1 write to the event node, 2 XTest device release on the X slave, 3 mute (buttons the
+    model lacks), 4 orphaned X button, 5 advice to power-cycle.
+    Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
+    """
+    from phantombutton.recovery.chain import Target, run_chain
+    from phantombutton.recovery.session import open_session, parse_button, pick_device
+    from phantombutton.recovery.watcher import target_for
+
+    if simulate_phantom and not options.virtual:
+        raise UsageProblem("--simulate-phantom needs --virtual")
+    code = xb = None
+    if button is not None:
+        code, xb = parse_button(button)
+
+    session = open_session(options, all_mice=all_mice)
+    try:
+        if session.x_note:
+            click.echo(f"phantombutton: {session.x_note}", err=True)
+        if simulate_phantom:
+            session.virtual_model.press(1, 0x8000)
+        watcher = _detect(session)
+        views = [v for v in watcher.detector.devices() if v.present]
+        if not views and getattr(session.source, "denied", None):
+            raise next(iter(session.source.denied.values()))
+        chosen = pick_device(views, device) if device is not None or button is not None else None
+        targets: list[Target] = []
+        if button is not None:
+            slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
+            targets.append(Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
+                                  x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
+                                  model_has_button=_model_has(chosen.wpid, code)))
+        else:
+            for f in watcher.detector.active():
+                if chosen is None or f.node == chosen.node:
+                    targets.append(target_for(f, watcher.poller))
+        if not targets:
+            click.echo("no phantom button held" + (f" on {device}" if device else "")
+                       + ("; name a BUTTON to release a held button anyway" if device else ""))
+            return 0
+        outcomes = [run_chain(t, session.layers, allow_mute=not no_mute) for t in targets]
+    finally:
+        session.close()
+    if as_json:
+        click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
+    else:
+        for o in outcomes:
+            for a in o.attempts:
+                click.echo("  " + a.line())
+            click.echo(o.summary())
+    return 0 if all(o.released or not o.before.held for o in outcomes) else EXIT_FAILURE
+
+
+def _detect(session):
+    """Read state (source start + two X polls x_grace apart) through the detector."""
+    import time
+
+    from phantombutton.detect.findings import Thresholds
+    from phantombutton.detect.rules import Detector
+    from phantombutton.recovery.watcher import Watcher
+
+    t = Thresholds()
+    w = Watcher(session.source, Detector(thresholds=t), x=session.x, layers=None,
+                poll_interval=t.x_grace + 0.05)
+    w.start()
+    deadline = time.monotonic() + t.x_grace + 0.05
+    while time.monotonic() < deadline + 0.01:
+        w.step()
+    return w

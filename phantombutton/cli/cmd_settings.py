@@ -1,0 +1,60 @@
+"""`phantombutton get DEVICE SETTING` and `phantombutton set DEVICE SETTING VALUE`.
+
+`set` changes only the bit concerned (read-modify-write) and prints the value it reads back
+afterwards; if the device does not keep it, that is an error (exit 1), not a success.
+Unknown device, setting or value: one line naming the valid choices, exit 2.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def _device(receivers, spec: str):
+    from phantombutton.devices.select import select_device
+
+    return select_device([d for r in receivers for d in r.devices()], spec)
+
+
+@click.command("get")
+@click.argument("device")
+@click.argument("setting")
+@click.pass_obj
+def get_command(options, device: str, setting: str) -> None:
+    """Read SETTING of DEVICE (slot, WPID, serial or name part).
+
+    \b
+    Settings (by model):
+      side-scroll    on|off   HID++ 1.0 mice: wheel tilt scrolls (on) or sends buttons (off)
+      smooth-scroll  on|off   HID++ 1.0 mice: high-resolution wheel
+      dpi            100..1500 in steps of 100   Performance MX
+      diversions     reset    HID++ 2.0 mice: buttons diverted to software
+    """
+    from phantombutton.devices import settings
+    from phantombutton.devices.open import open_receivers
+
+    with open_receivers(options) as receivers:
+        dev = _device(receivers, device)
+        name = settings.lookup(dev, setting).name
+        click.echo(f"{name}: {settings.get(dev, name)}")
+
+
+@click.command("set")
+@click.argument("device")
+@click.argument("setting")
+@click.argument("value")
+@click.pass_obj
+def set_command(options, device: str, setting: str, value: str) -> None:
+    """Write SETTING of DEVICE, then read it back and print what the device reports.
+
+    Only the bit concerned changes (read-modify-write); nothing is written when the device
+    already has the value. See `phantombutton get --help` for the settings.
+    """
+    from phantombutton.devices import settings
+    from phantombutton.devices.open import open_receivers
+
+    with open_receivers(options) as receivers:
+        dev = _device(receivers, device)
+        name = settings.lookup(dev, setting).name
+        read_back = settings.put(dev, name, value)
+        click.echo(f"{name}: {read_back} (read back from {dev.label})")

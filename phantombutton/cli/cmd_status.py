@@ -1,0 +1,88 @@
+"""`phantombutton status`: one-shot check for held phantom buttons (evdev + X)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from phantombutton.errors import UsageProblem
+
+EXIT_PHANTOM = 3
+
+
+def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
+    """(session notes, device views, active findings) after reading state twice, `grace`
+    apart, so X-versus-kernel disagreements can be confirmed."""
+    from phantombutton.detect.findings import Thresholds
+    from phantombutton.detect.rules import Detector
+    from phantombutton.recovery.session import open_session
+    from phantombutton.recovery.watcher import Watcher
+
+    thresholds = Thresholds()
+    grace = thresholds.x_grace + 0.05 if grace is None else grace
+    session = open_session(options, all_mice=all_mice, use_x=use_x)
+    notes = [session.x_note] if session.x_note else []
+    try:
+        if simulate:
+            session.virtual_model.press(1, 0x8000)
+        w = Watcher(session.source, Detector(thresholds=thresholds), x=session.x, layers=None,
+                    poll_interval=grace)
+        events = w.start()
+        if not options.virtual and session.source.denied and not session.source.devices:
+            raise next(iter(session.source.denied.values()))
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline + 0.01:
+            events += w.step()
+        notes += [e.message for e in events if e.kind == "note"]
+        return notes, w.detector.devices(), w.detector.active(), session.x is not None
+    finally:
+        session.close()
+
+
+@click.command(name="status")
+@click.option("--all", "all_mice", is_flag=True, help="Check every mouse, not only receiver children.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--no-x", is_flag=True, help="Do not read the X server's state.")
+@click.option("--simulate-phantom", is_flag=True, hidden=True, help="--virtual only: hold HID button 16 on slot 1.")
+@click.pass_obj
+def command(options, all_mice, as_json, no_x, simulate_phantom):
+    """Is a phantom button held right now? Reads EVIOCGKEY of each mouse and X's button state.
+
+    Exit codes: 0 nothing held, 3 a phantom is held (see the finding), 1 failure, 2 usage.
+    """
+    if simulate_phantom and not options.virtual:
+        raise UsageProblem("--simulate-phantom needs --virtual")
+    from phantombutton.detect.buttons import x_button_for
+
+    notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
+                                            simulate=simulate_phantom)
+    for n in notes:
+        click.echo(f"phantombutton: {n}", err=True)
+    if as_json:
+        click.echo(json.dumps({
+            "devices": [{"node": v.node, "name": v.name, "slot": v.slot, "x_slave_id": v.x_slave_id,
+                         "evdev_held": sorted(v.kernel), "x_held": sorted(v.x) if x_on else None}
+                        for v in views if v.present],
+            "findings": [f.to_dict() for f in findings], "phantom": bool(findings)}, indent=2))
+    else:
+        for v in views:
+            if not v.present:
+                continue
+            held = ", ".join(f"0x{c:03X} (X {x_button_for(c)})" for c in sorted(v.kernel)) or "nothing"
+            xs = (", ".join(map(str, sorted(v.x))) or "nothing") if x_on and v.x_slave_id else "n/a"
+            click.echo(f"{v.name or v.node} ({v.node}{f', slot {v.slot}' if v.slot else ''}): "
+                       f"evdev holds {held}; X holds {xs}")
+        for f in findings:
+            click.echo("PHANTOM " + f.headline())
+            for line in f.evidence + f.hidpp_context + f.settings:
+                click.echo(f"  {line}")
+            if f.cause:
+                click.echo(f"  cause: {f.cause}")
+            click.echo(f"  fix: {f.fix or 'phantombutton release'}")
+        if not views:
+            click.echo("no pointer device found" + ("" if all_mice else " (--all checks every mouse)"))
+        elif not findings:
+            click.echo("no phantom button held")
+    return EXIT_PHANTOM if findings else 0

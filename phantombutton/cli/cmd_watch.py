@@ -1,0 +1,177 @@
+"""`phantombutton watch`: detect phantom held buttons live (evdev + X), optionally release them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import click
+
+from phantombutton.errors import UsageProblem
+
+
+def _notify(summary: str, body: str) -> None:
+    """Desktop notification over D-Bus (org.freedesktop.Notifications), best effort."""
+    if shutil.which("notify-send"):
+        cmd = ["notify-send", "-a", "phantombutton", summary, body]
+    elif shutil.which("gdbus"):
+        cmd = ["gdbus", "call", "--session", "--dest", "org.freedesktop.Notifications",
+               "--object-path", "/org/freedesktop/Notifications", "--method",
+               "org.freedesktop.Notifications.Notify", "phantombutton", "0", "", summary, body,
+               "[]", "{}", "5000"]
+    else:
+        return
+    try:
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=2)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def _table(detector, actions: dict, x_on: bool) -> str:
+    from phantombutton.detect.buttons import x_button_for
+
+    active = {}
+    for f in detector.active():
+        active.setdefault(f.node, []).append(f)
+    rows = [("DEVICE", "SLOT", "NODE", "EVDEV HELD", "X HELD", "VERDICT", "ACTION")]
+    for v in detector.devices():
+        if not v.present:
+            continue
+        kern = ",".join(str(x_button_for(c)) for c in sorted(v.kernel)) or "-"
+        xh = (",".join(str(b) for b in sorted(v.x)) or "-") if x_on and v.x_slave_id else ("n/a" if not x_on else "?")
+        fs = active.get(v.node, [])
+        verdict = ", ".join(str(f.rule) for f in fs) or "ok"
+        rows.append((v.name or v.node, str(v.slot or "-"), v.node, kern, xh, verdict, actions.get(v.node, "")))
+    for i, buttons in detector.x_masters().items():
+        if buttons:
+            fs = [f for f in detector.active() if f.node is None and f.x_slave_id == i]
+            rows.append((f"X master {i}", "-", "-", "-", ",".join(map(str, sorted(buttons))),
+                         ", ".join(str(f.rule) for f in fs) or "ok", actions.get(f"master{i}", "")))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _replay(path: str, speed: float, emit) -> int:
+    from phantombutton.capture.reader import read_observations
+    from phantombutton.detect.rules import Detector
+    from phantombutton.recovery.watcher import WatchEvent
+
+    det = Detector()
+    start_obs = start_wall = None
+    next_tick = None
+    n = 0
+    for obs in read_observations(path):
+        if start_obs is None:
+            start_obs, start_wall, next_tick = obs.t, time.monotonic(), obs.t + 0.25
+        if speed > 0:
+            delay = (obs.t - start_obs) / speed - (time.monotonic() - start_wall)
+            if delay > 0:
+                time.sleep(delay)
+        while next_tick is not None and obs.t >= next_tick:
+            for f in det.tick(next_tick):
+                n += f.active
+                emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
+            next_tick += 0.25
+        for f in det.feed(obs):
+            n += f.active
+            emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
+    for f in det.tick(det.now + 0.25):
+        n += f.active
+        emit(WatchEvent("finding", f.since, f))
+    return n
+
+
+@click.command(name="watch")
+@click.option("--all", "all_mice", is_flag=True, help="Watch every mouse, not only receiver children.")
+@click.option("--fix", is_flag=True, help="Release phantoms (verified); turn side-scroll on for an M705 101B.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
+@click.option("--notify", is_flag=True, help="Desktop notification for each phantom (D-Bus).")
+@click.option("--poll-interval", type=click.FloatRange(0.01, 10), default=0.25, show_default=True,
+              help="Seconds between X state polls and time-based checks.")
+@click.option("--no-x", is_flag=True, help="Do not poll the X server.")
+@click.option("--replay", "replay_file", type=click.Path(dir_okay=False), default=None,
+              help="Read observations from a capture instead of live devices.")
+@click.option("--speed", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Replay speed factor; 0 = as fast as possible.")
+@click.option("--duration", type=click.FloatRange(0), default=None, help="Stop after this many seconds.")
+@click.option("--simulate-phantom", type=click.FloatRange(0), default=None, hidden=True,
+              help="--virtual only: the mouse in slot 1 reports HID button 16 after S seconds.")
+@click.pass_obj
+def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay_file, speed,
+            duration, simulate_phantom):
+    """Detect phantom held buttons live, per evdev and X, and say why.
+
+    A table on a terminal, one line per event otherwise, JSON lines with --json.
+    With --fix each phantom (rules unknown-button, press-after-connect, x-kernel-mismatch)
+    is released by the recovery chain and verified; held-idle is only reported.
+    Exit codes: 0 ok (stopped by Ctrl-C or --duration), 1 failure, 2 usage.
+    """
+    tty = sys.stdout.isatty() and not as_json
+    actions: dict[str, str] = {}
+
+    def emit(ev) -> None:
+        if ev.kind == "note" or ev.kind in ("released", "not-released"):
+            key = ev.finding.node if ev.finding and ev.finding.node else (
+                f"master{ev.finding.x_slave_id}" if ev.finding else None)
+            if key and ev.outcome is not None:
+                actions[key] = (f"released (step {int(ev.outcome.step)})" if ev.outcome.released
+                                else "NOT released: power-cycle")
+        if as_json:
+            click.echo(json.dumps(ev.to_dict()))
+        elif not tty:
+            click.echo(ev.line())
+        elif ev.kind == "note":
+            click.echo(ev.line(), err=True)
+        if notify and ev.kind == "finding":
+            _notify("Phantom button held", ev.finding.headline())
+
+    if replay_file:
+        if fix:
+            raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
+        _replay(replay_file, speed, emit)
+        return 0
+    if simulate_phantom is not None and not options.virtual:
+        raise UsageProblem("--simulate-phantom needs --virtual")
+
+    from phantombutton.detect.rules import Detector
+    from phantombutton.recovery.prevent import side_scroll_fixer
+    from phantombutton.recovery.session import open_session
+    from phantombutton.recovery.watcher import WatchEvent, Watcher
+
+    session = open_session(options, all_mice=all_mice, use_x=not no_x)
+    try:
+        if session.x_note:
+            emit(WatchEvent("note", time.monotonic(), message=session.x_note))
+        watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
+                          poll_interval=poll_interval,
+                          prevention=side_scroll_fixer(options, session.virtual_model) if fix else None)
+        for ev in watcher.start():
+            emit(ev)
+        if not options.virtual and not session.source.devices and not session.source.denied:
+            emit(WatchEvent("note", time.monotonic(), message=(
+                "no Logitech receiver mouse found yet" + ("" if all_mice else " (--all watches every mouse)")
+                + "; waiting for one to appear")))
+        if not options.virtual and session.source.denied and not session.source.devices:
+            raise next(iter(session.source.denied.values()))
+        t0 = time.monotonic()
+        phantom_at = t0 + simulate_phantom if simulate_phantom is not None else None
+        last_table = None
+        while duration is None or time.monotonic() - t0 < duration:
+            if phantom_at is not None and time.monotonic() >= phantom_at:
+                session.virtual_model.press(1, 0x8000)
+                phantom_at = None
+            for ev in watcher.step():
+                emit(ev)
+            if tty:
+                table = _table(watcher.detector, actions, session.x is not None)
+                if table != last_table:
+                    click.echo("\033[H\033[J" + table)
+                    last_table = table
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+    return 0

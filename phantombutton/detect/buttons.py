@@ -1,0 +1,77 @@
+"""evdev button codes and the X button numbers both X input drivers give them.
+
+xf86-input-libinput and xf86-input-evdev agree: LEFT 1, MIDDLE 2, RIGHT 3, and every other
+BTN_* code is 8 + code - BTN_SIDE (4..7 are scroll emulation and never held). So the
+phantom 0x11F (HID button 16) is X button 20.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Btn(IntEnum):
+    LEFT = 0x110
+    RIGHT = 0x111
+    MIDDLE = 0x112
+    SIDE = 0x113
+    EXTRA = 0x114
+    FORWARD = 0x115
+    BACK = 0x116
+    TASK = 0x117
+
+
+BTN_MOUSE_FIRST = 0x110   # HID button 1
+BTN_MOUSE_LAST = 0x11F    # HID button 16: the phantom of the original bug
+
+_FIXED = {Btn.LEFT: 1, Btn.MIDDLE: 2, Btn.RIGHT: 3}
+_FIXED_BACK = {v: k for k, v in _FIXED.items()}
+
+
+def is_mouse_button(code: int) -> bool:
+    return BTN_MOUSE_FIRST <= code <= BTN_MOUSE_LAST
+
+
+def x_button_for(code: int) -> int | None:
+    """X button number of an evdev code, None for codes X does not map to a button."""
+    if code in _FIXED:
+        return _FIXED[code]
+    if Btn.SIDE <= code <= 0x2FF:
+        return 8 + code - Btn.SIDE
+    return None
+
+
+def code_for_x_button(button: int) -> int | None:
+    """Inverse of x_button_for; None for 4..7 (scroll) and out-of-range numbers."""
+    if button in _FIXED_BACK:
+        return int(_FIXED_BACK[button])
+    if button >= 8:
+        return Btn.SIDE + button - 8
+    return None
+
+
+def hid_button_for(code: int) -> int | None:
+    """HID button number (1..16) the DJ driver maps to this code: n -> 0x10F + n."""
+    return code - 0x10F if is_mouse_button(code) else None
+
+
+def code_name(code: int) -> str:
+    try:
+        return f"BTN_{Btn(code).name}"
+    except ValueError:
+        return f"0x{code:03X}"
+
+
+def describe_button(code: int) -> str:
+    """`0x11F (X button 20, HID button 16)`: every name a maintainer may search for."""
+    parts = []
+    xb = x_button_for(code)
+    if xb is not None:
+        parts.append(f"X button {xb}")
+    hb = hid_button_for(code)
+    if hb is not None:
+        parts.append(f"HID button {hb}")
+    name = code_name(code)
+    if not name.startswith("0x"):
+        name = f"{name} 0x{code:03X}"
+    return f"{name} ({', '.join(parts)})" if parts else name

@@ -1,0 +1,260 @@
+"""HID++ context of a finding: what was said on the receiver in the seconds before a press.
+
+Every hidraw reader receives every input report, so replies to other programs' requests are
+visible. HID++ 2.0 frames carry the asker's software id (low nibble of byte 3); HID++ 1.0
+register replies carry none, so they are attributed to the software ids seen in the same
+burst (Solaar pings every device with its id before it touches registers). Pure: raw bytes
+in, sentences out; the parse is deliberately local and small (it must never raise on junk).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from phantombutton import SOFTWARE_ID
+
+# facts/hidpp.md: software ids in use
+KNOWN_SOFTWARE_IDS: dict[int, str] = {
+    0x01: "the kernel (hid-logitech-hidpp)",
+    0x02: "logiops",
+    0x03: "logiops",
+    0x07: "OpenRGB",
+    0x08: "libratbag",
+    0x0A: "LGSTrayEx",
+    0x0B: "Solaar",
+    0x0D: "G HUB",
+    0x0F: "a firmware tool",
+}
+
+_REGISTER_NAMES = {0x00: "notification flags", 0x01: "mouse mode (side-scroll)", 0x02: "connection state",
+                   0x07: "battery", 0x0D: "battery", 0x63: "DPI", 0xB2: "pairing", 0xB5: "pairing info",
+                   0xF1: "firmware"}
+_NOTIFICATIONS = {0x40: "device unpaired", 0x41: "device connection", 0x42: "DJ connection status",
+                  0x4A: "pairing lock", 0x4B: "power"}
+SIDE_SCROLL_BIT = 0x02
+BURST_WINDOW = 1.0   # seconds around a 1.0 frame in which other frames count as the same burst
+KERNEL_PROBE_WINDOW = 1.0   # the kernel's connect probe follows a 0x41 notification this fast
+DUPLICATE_WINDOW = 0.02     # the same frame on the receiver's and the child's node
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A HID++ frame as far as attribution needs it."""
+
+    t: float
+    node: str
+    devnum: int
+    sub_id: int
+    address: int
+    params: bytes
+    raw: bytes
+
+    @property
+    def function(self) -> int:
+        return self.address >> 4
+
+    @property
+    def is_notification(self) -> bool:
+        return 0x40 <= self.sub_id <= 0x7F and self.raw[0] == 0x10
+
+    @property
+    def software_id(self) -> int | None:
+        """The asker's software id, None when the frame has none (1.0 register, notification)."""
+        if self.is_notification:
+            return None
+        if 0x80 <= self.sub_id <= 0x83:
+            return None
+        if self.sub_id == 0x8F:   # 1.0 error `10 idx 8F sub addr err 00`: a refused 2.0 request
+            # (a ping to a 1.0 device) keeps its function|swid byte in addr
+            return (self.params[0] & 0x0F) or None if self.address < 0x80 and self.params else None
+        if self.sub_id == 0xFF:   # 2.0 error `11 idx FF feature fn|sw err`
+            return (self.params[0] & 0x0F) or None if self.params else None
+        sw = self.address & 0x0F
+        return sw or None         # 0 = a device notification
+
+
+def parse_frame(t: float, node: str, data: bytes) -> Frame | None:
+    """A HID++ frame, or None for anything else (DJ input, keyboard reports, junk)."""
+    if len(data) < 4 or data[0] not in (0x10, 0x11, 0x12):
+        return None
+    return Frame(t, node, data[1], data[2], data[3], bytes(data[4:]), bytes(data))
+
+
+def who(sw: int | None, own: int = SOFTWARE_ID) -> str:
+    if sw is None:
+        return "another program (no software id in HID++ 1.0)"
+    if sw == own:
+        return f"phantombutton (software id 0x{sw:02X})"
+    name = KNOWN_SOFTWARE_IDS.get(sw)
+    return f"another program, software id 0x{sw:02X}" + (f" ({name})" if name else "")
+
+
+def what(f: Frame) -> str:
+    """A short description of the frame, from raw bytes."""
+    slot = "receiver" if f.devnum == 0xFF else f"slot {f.devnum}"
+    if f.is_notification:
+        name = _NOTIFICATIONS.get(f.sub_id, f"notification 0x{f.sub_id:02X}")
+        if f.sub_id == 0x41 and len(f.params) >= 3:
+            wpid = f.params[1] | f.params[2] << 8
+            link = "link lost" if f.params[0] & 0x40 else "link established"
+            return f"{name} notification, {slot}, WPID {wpid:04X}, {link}"
+        return f"{name} notification, {slot}"
+    if 0x80 <= f.sub_id <= 0x83:
+        reg = f"register 0x{f.address:02X}"
+        rname = _REGISTER_NAMES.get(f.address)
+        op = "written" if f.sub_id in (0x80, 0x82) else "read"
+        return f"{reg}" + (f" ({rname})" if rname else "") + f" {op} ({slot})"
+    if f.sub_id == 0x8F and len(f.params) >= 2:
+        return (f"HID++ 1.0 error 0x{f.params[1]:02X} to request 0x{f.address:02X} "
+                f"0x{f.params[0]:02X} ({slot})")
+    if f.sub_id == 0xFF and len(f.params) >= 2:
+        return (f"HID++ 2.0 error {f.params[1]} to feature index {f.address} "
+                f"function {f.params[0] >> 4} ({slot})")
+    if f.sub_id == 0x00 and f.function == 1:
+        return f"ping / protocol version ({slot})"
+    return f"feature index {f.sub_id} function {f.address >> 4} ({slot})"
+
+
+def detail(f: Frame) -> str:
+    """The value a register read returned (a write's reply carries none)."""
+    if f.sub_id in (0x81, 0x83):
+        text = "value " + f.params[:3].hex(" ")
+        if f.address == 0x01 and f.devnum != 0xFF and f.params:
+            text += f", side-scroll {'on' if f.params[0] & SIDE_SCROLL_BIT else 'off'}"
+        return text
+    return ""
+
+
+def connection_of(f: Frame) -> tuple[int, int, bool] | None:
+    """(slot, wpid, link_established) of a 0x41 device connection notification."""
+    if f.raw[0] != 0x10 or f.sub_id != 0x41 or len(f.params) < 3:
+        return None
+    return f.devnum, f.params[1] | f.params[2] << 8, not (f.params[0] & 0x40)
+
+
+def side_scroll_of(f: Frame) -> bool | None:
+    """Side-scroll state from a read of mouse register 0x01, None if the frame is not one."""
+    if f.sub_id == 0x81 and f.address == 0x01 and f.devnum != 0xFF and f.params:
+        return bool(f.params[0] & SIDE_SCROLL_BIT)
+    return None
+
+
+def _describe_raw(f: Frame) -> str:
+    """The foundation's one-line decoder when it is there, else hex."""
+    try:
+        from phantombutton.hidpp.decode import describe  # written by H1; optional here
+    except ImportError:
+        return f.raw.hex(" ")
+    try:
+        return str(describe(f.raw, None))
+    except Exception:   # the decoder may raise FrameError on junk; a context line must not
+        return f.raw.hex(" ")
+
+
+class HidppContext:
+    """A bounded window of recent HID++ frames per hidraw node, plus settings seen in them."""
+
+    def __init__(self, window: float = 3.0, own_software_id: int = SOFTWARE_ID, maxlen: int = 512):
+        self.window = window
+        self.own = own_software_id
+        self._frames: dict[str, deque[Frame]] = {}
+        self._maxlen = maxlen
+        self.side_scroll_read: dict[tuple[str, int], tuple[float, str]] = {}   # -> (t, on/off)
+        self.side_scroll_written: dict[tuple[str, int], float] = {}
+        self._connected: dict[int, deque[float]] = {}   # slot -> times of link-established 0x41
+
+    def add(self, f: Frame) -> None:
+        q = self._frames.get(f.node)
+        if q is None:
+            q = self._frames[f.node] = deque(maxlen=self._maxlen)
+        q.append(f)
+        ss = side_scroll_of(f)
+        if ss is not None:
+            self.side_scroll_read[(f.node, f.devnum)] = (f.t, "on" if ss else "off")
+        elif f.sub_id == 0x80 and f.address == 0x01 and f.devnum != 0xFF:
+            self.side_scroll_written[(f.node, f.devnum)] = f.t
+        conn = connection_of(f)
+        if conn and conn[2]:
+            self._connected.setdefault(conn[0], deque(maxlen=8)).append(f.t)
+
+    def frames_before(self, nodes: tuple[str, ...], t: float, slot: int | None) -> list[Frame]:
+        out = []
+        for node in nodes:
+            for f in self._frames.get(node, ()):
+                if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, 0xFF)):
+                    out.append(f)
+        out.sort(key=lambda f: f.t)
+        # hid-logitech-dj hands a device's HID++ reports to the receiver's node and to the
+        # child's: one frame, seen twice. Keep the first sighting.
+        kept: list[Frame] = []
+        paired: set[int] = set()   # a sighting pairs with at most one from the other node
+        for f in out:
+            twin = next((i for i in range(max(0, len(kept) - 8), len(kept))
+                         if i not in paired and kept[i].raw == f.raw and kept[i].node != f.node
+                         and f.t - kept[i].t < DUPLICATE_WINDOW), None)
+            if twin is None:
+                kept.append(f)
+            else:
+                paired.add(twin)
+        return kept
+
+    def _burst_ids(self, f: Frame) -> set[int]:
+        ids = set()
+        for g in self._frames.get(f.node, ()):
+            if abs(g.t - f.t) <= BURST_WINDOW:
+                sw = g.software_id
+                if sw is not None:
+                    ids.add(sw)
+        return ids
+
+    def _after_connect(self, f: Frame) -> bool:
+        """The kernel's connect probe (hid-logitech-hidpp) talks HID++ 1.0 to a mouse right
+        after its link comes up; a 1.0 frame then may well be the kernel's."""
+        return any(0 <= f.t - c <= KERNEL_PROBE_WINDOW for c in self._connected.get(f.devnum, ()))
+
+    def attribute(self, f: Frame) -> str:
+        if f.is_notification:
+            return "the receiver"
+        sw = f.software_id
+        if sw is not None:
+            return who(sw, self.own)
+        # HID++ 1.0: no software id. Name the candidates, never guess one silently.
+        cands = [who(i, self.own) for i in sorted(self._burst_ids(f)) if i != 0x01]
+        if 0x01 in self._burst_ids(f) or self._after_connect(f):
+            cands.insert(0, "the kernel's connect probe")
+        if len(cands) == 1:
+            if cands[0].startswith("the kernel"):
+                return "probably the kernel's connect probe (HID++ 1.0 carries no software id)"
+            return cands[0] + " (same burst)"
+        if cands:   # e.g. "the kernel's connect probe or another program, software id 0x0B (Solaar)"
+            return " or ".join(cands) + " (HID++ 1.0 carries no software id; all seen in the same burst)"
+        return who(None, self.own)
+
+    def lines(self, nodes: tuple[str, ...], t: float, slot: int | None, event: str = "the press") -> list[str]:
+        """One sentence per frame: `register 0x01 written by another program, software id
+        0x0B (Solaar), 30 ms before the press`."""
+        out = []
+        for f in self.frames_before(nodes, t, slot):
+            ms = round((t - f.t) * 1000)
+            when = f"{ms} ms before {event}" if ms >= 0 else f"{-ms} ms after {event}"
+            d = detail(f)
+            out.append(f"{what(f)} by {self.attribute(f)}, {when}" + (f": {d}" if d else "")
+                       + f" [{_describe_raw(f)}]")
+        return out
+
+    def settings_for(self, nodes: tuple[str, ...], slot: int | None, before: float) -> dict[str, str]:
+        """Settings seen in the traffic up to `before`: {"side-scroll": "off (read at 0.530 s),
+        register 0x01 written at 0.540 s (the reply does not carry the value)"}."""
+        if slot is None:
+            return {}
+        reads = [v for node in nodes if (v := self.side_scroll_read.get((node, slot))) and v[0] <= before]
+        writes = [t for node in nodes if (t := self.side_scroll_written.get((node, slot))) is not None
+                  and t <= before]
+        parts = []
+        if reads:
+            t, value = max(reads)
+            parts.append(f"{value} (read at {t:.3f} s)")
+        if writes and (not reads or max(writes) > max(reads)[0] + DUPLICATE_WINDOW):
+            parts.append(f"register 0x01 written at {max(writes):.3f} s (the reply does not carry the value)")
+        return {"side-scroll": ", then ".join(parts)} if parts else {}

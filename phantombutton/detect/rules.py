@@ -1,0 +1,366 @@
+"""The detector: observations in, findings out. Pure, no I/O, no clock of its own.
+
+Rules (issue 4, item 3):
+  a) a button the model does not have (0x11F on an M705) -> at once;
+  b) a press within `connect_window` after a (re)connection (0x41 notification or a
+     hotplugged node) with no motion in between;
+  c) held longer than `held_idle` with no motion meanwhile (a drag moves: not flagged);
+  d) X holds a button the kernel released (for `x_grace`), or the master holds one no slave holds.
+One finding per held button and layer; a stronger rule (a > b > c) wins. When the button is
+released, a copy of the finding with `ended` set is emitted and it leaves `active()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from phantombutton import SOFTWARE_ID
+from phantombutton.detect import buttons as B
+from phantombutton.detect.context import HidppContext, connection_of, parse_frame
+from phantombutton.detect.events import (
+    DeviceAdded,
+    DeviceInfo,
+    DeviceRemoved,
+    HeldState,
+    HidppTraffic,
+    KeyEvent,
+    Motion,
+    Observation,
+    XButtons,
+)
+from phantombutton.detect.explain import cause_and_fix
+from phantombutton.detect.findings import DeviceView, Finding, Layer, Rule, Thresholds
+
+ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
+
+
+def _default_model_for() -> ModelFor:
+    try:
+        from phantombutton.devices.models import model_for  # H1's models table
+    except ImportError:
+        return lambda wpid: None
+    return model_for
+
+
+@dataclass(slots=True)
+class _Hold:
+    since: float
+    how: str           # "pressed" (EV_KEY 1) or "held at start" (EVIOCGKEY)
+
+
+@dataclass(slots=True)
+class _Device:
+    info: DeviceInfo
+    holds: dict[int, _Hold] = field(default_factory=dict)
+    last_motion: float | None = None
+    connected_at: float | None = None
+    kernel_known: bool = False      # we have a kernel view (events or EVIOCGKEY) of this node
+    present: bool = True
+    x_slave_id: int | None = None
+    added_at: float = 0.0
+
+
+class Detector:
+    def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
+                 own_software_id: int = SOFTWARE_ID):
+        self.model_for = model_for if model_for is not None else _default_model_for()
+        self.t = thresholds or Thresholds()
+        self.context = HidppContext(self.t.context_window, own_software_id)
+        self._devices: dict[str, _Device] = {}
+        self._connections: dict[tuple[str, int], float] = {}   # (hidraw node, slot) -> t
+        self._x: dict[int, XButtons] = {}                      # device id -> latest sample
+        self._x_pending: dict[tuple[int, int], float] = {}     # (device id, button) -> first seen
+        self._active: dict[tuple, Finding] = {}
+        self.now = 0.0
+
+    # -- public API ---------------------------------------------------------------------
+    def feed(self, obs: Observation) -> list[Finding]:
+        if obs.t > self.now:
+            self.now = obs.t
+        handler = self._handlers.get(type(obs))
+        return handler(self, obs) if handler else []
+
+    def tick(self, now: float) -> list[Finding]:
+        """Time-based rules (c, and d's grace period). Call it every poll interval or so."""
+        if now > self.now:
+            self.now = now
+        out: list[Finding] = []
+        for dev in self._devices.values():
+            for code, hold in dev.holds.items():
+                key = (Layer.KERNEL, dev.info.node, code)
+                if key in self._active:
+                    continue
+                quiet_since = max(hold.since, dev.last_motion or hold.since)
+                if now - quiet_since >= self.t.held_idle:
+                    held = now - hold.since
+                    out.append(self._kernel_finding(
+                        Rule.HELD_IDLE, dev, code, hold,
+                        [f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s, held {held:.1f} s",
+                         "no motion since " + (f"{quiet_since:.3f} s" if dev.last_motion and
+                                               dev.last_motion > hold.since else "the press"),
+                         f"threshold {self.t.held_idle:g} s (held-idle)"],
+                        extra=f" ({held:.0f} s)"))
+        out += self._x_check(now)
+        return out
+
+    def active(self) -> list[Finding]:
+        return list(self._active.values())
+
+    def devices(self) -> list[DeviceView]:
+        """Held buttons per device per layer, for the watch UI."""
+        views = []
+        for dev in self._devices.values():
+            x = self._x.get(dev.x_slave_id) if dev.x_slave_id is not None else None
+            views.append(DeviceView(
+                node=dev.info.node, name=dev.info.name, slot=dev.info.slot, wpid=dev.info.product,
+                x_slave_id=dev.x_slave_id, kernel={c: h.since for c, h in dev.holds.items()},
+                x=x.buttons if x else frozenset(), present=dev.present))
+        return views
+
+    def x_masters(self) -> dict[int, frozenset[int]]:
+        return {i: s.buttons for i, s in self._x.items() if s.is_master}
+
+    # -- observations ----------------------------------------------------------------------
+    def _device(self, node: str) -> _Device:
+        dev = self._devices.get(node)
+        if dev is None:
+            dev = self._devices[node] = _Device(DeviceInfo(node=node))
+        return dev
+
+    def _on_added(self, obs: DeviceAdded) -> list[Finding]:
+        old = self._devices.get(obs.device.node)
+        dev = _Device(obs.device, x_slave_id=obs.device.x_slave_id or (old.x_slave_id if old else None),
+                      added_at=obs.t)
+        if old is not None and old.present:   # re-announced: keep what we know of its state
+            dev.holds, dev.last_motion, dev.kernel_known = old.holds, old.last_motion, old.kernel_known
+        if not obs.at_start:
+            dev.connected_at = obs.t
+        self._devices[obs.device.node] = dev
+        return []
+
+    def _on_removed(self, obs: DeviceRemoved) -> list[Finding]:
+        dev = self._devices.get(obs.node)
+        if dev is None:
+            return []
+        dev.present = False
+        out = [self._end((Layer.KERNEL, obs.node, code), obs.t) for code in list(dev.holds)]
+        dev.holds.clear()
+        return [f for f in out if f]
+
+    def _on_motion(self, obs: Motion) -> list[Finding]:
+        self._device(obs.node).last_motion = obs.t
+        return []
+
+    def _on_key(self, obs: KeyEvent) -> list[Finding]:
+        if not B.is_mouse_button(obs.code):
+            return []
+        dev = self._device(obs.node)
+        dev.kernel_known = True
+        if obs.value == 0:
+            dev.holds.pop(obs.code, None)
+            f = self._end((Layer.KERNEL, obs.node, obs.code), obs.t)
+            return [f] if f else []
+        if obs.value != 1 or obs.code in dev.holds:
+            return []
+        hold = dev.holds[obs.code] = _Hold(obs.t, "pressed")
+        f = self._unknown_button(dev, obs.code, hold)
+        if f is None:
+            f = self._after_connect(dev, obs.code, hold)
+        return [f] if f else []
+
+    def _on_held(self, obs: HeldState) -> list[Finding]:
+        dev = self._device(obs.node)
+        dev.kernel_known = True
+        out = []
+        for code in list(dev.holds):
+            if code not in obs.codes:            # a release we did not see
+                del dev.holds[code]
+                f = self._end((Layer.KERNEL, obs.node, code), obs.t)
+                if f:
+                    out.append(f)
+        for code in sorted(obs.codes):
+            if B.is_mouse_button(code) and code not in dev.holds:
+                hold = dev.holds[code] = _Hold(obs.t, "held at start")
+                f = self._unknown_button(dev, code, hold)
+                if f:
+                    out.append(f)
+        return out
+
+    def _on_hidpp(self, obs: HidppTraffic) -> list[Finding]:
+        f = parse_frame(obs.t, obs.node, obs.data)
+        if f is None:
+            return []
+        self.context.add(f)
+        conn = connection_of(f)
+        if conn and conn[2]:
+            self._connections[(obs.node, conn[0])] = obs.t
+        return []
+
+    def _on_x(self, obs: XButtons) -> list[Finding]:
+        prev = self._x.get(obs.device_id)
+        self._x[obs.device_id] = obs
+        out = []
+        if not obs.is_master and obs.device_node:
+            dev = self._devices.get(obs.device_node)
+            if dev is not None:
+                dev.x_slave_id = obs.device_id
+        gone = (prev.buttons if prev else frozenset()) - obs.buttons
+        for b in gone:
+            self._x_pending.pop((obs.device_id, b), None)
+            f = self._end((Layer.X, obs.device_id, b), obs.t)
+            if f:
+                out.append(f)
+        for b in obs.buttons:
+            if self._x_disagrees(obs, b):
+                self._x_pending.setdefault((obs.device_id, b), obs.t)
+            else:
+                self._x_pending.pop((obs.device_id, b), None)
+        return out + self._x_check(obs.t)
+
+    def _x_disagrees(self, sample: XButtons, b: int) -> bool:
+        """Does X's view of button b on this device contradict the kernel's (or the slaves')?"""
+        if sample.is_master:
+            slaves = [s for s in self._x.values()
+                      if not s.is_master and sample.t - s.t <= self.t.x_stale]
+            return bool(slaves) and not any(b in s.buttons for s in slaves)
+        code = B.code_for_x_button(b)
+        dev = self._devices.get(sample.device_node or "")
+        return code is not None and dev is not None and dev.kernel_known and code not in dev.holds
+
+    _handlers = {DeviceAdded: _on_added, DeviceRemoved: _on_removed, Motion: _on_motion,
+                 KeyEvent: _on_key, HeldState: _on_held, HidppTraffic: _on_hidpp, XButtons: _on_x}
+
+    # -- rules -----------------------------------------------------------------------------
+    def _model(self, dev: _Device):
+        if dev.info.product is None:
+            return None
+        try:
+            return self.model_for(dev.info.product)
+        except (KeyError, LookupError):
+            return None
+
+    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+        model = self._model(dev)
+        if model is None or not getattr(model, "known", True) or model.has_button(code):
+            return None
+        name = getattr(model, "name", None) or dev.info.name or "this model"
+        return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
+            f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
+            f"the {name} (WPID {dev.info.product:04X}) has no such button",
+        ], model_name=name)
+
+    def _connected_at(self, dev: _Device, before: float) -> float | None:
+        times = [dev.connected_at] if dev.connected_at is not None else []
+        if dev.info.slot is not None:
+            for node in (dev.info.receiver_node, dev.info.hidpp_node):
+                if node and (node, dev.info.slot) in self._connections:
+                    times.append(self._connections[(node, dev.info.slot)])
+        if dev.info.hidpp_node:   # a child node: notifications may carry any index
+            times += [t for (n, _), t in self._connections.items() if n == dev.info.hidpp_node]
+        # a connection after the press cannot explain it (multi-device captures restart time)
+        times = [t for t in times if t <= before]
+        return max(times) if times else None
+
+    def _after_connect(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+        conn = self._connected_at(dev, hold.since)
+        if conn is None:
+            return None
+        dt = hold.since - conn
+        if not (0 <= dt <= self.t.connect_window):
+            return None
+        if dev.last_motion is not None and dev.last_motion >= conn:
+            return None
+        return self._kernel_finding(Rule.PRESS_AFTER_CONNECT, dev, code, hold, [
+            f"{B.describe_button(code)} pressed at {hold.since:.3f} s on {dev.info.node}",
+            f"{dt * 1000:.0f} ms after the (re)connection at {conn:.3f} s, no motion in between",
+        ])
+
+    def _x_check(self, now: float) -> list[Finding]:
+        out = []
+        for (dev_id, b), first in list(self._x_pending.items()):
+            if (Layer.X, dev_id, b) in self._active or now - first < self.t.x_grace:
+                continue
+            sample = self._x.get(dev_id)
+            if sample is None or b not in sample.buttons:
+                self._x_pending.pop((dev_id, b), None)
+                continue
+            f = None
+            if sample.is_master:
+                f = self._orphan(sample, b, first, now)
+            else:
+                f = self._slave_mismatch(sample, b, first)
+            if f:
+                self._active[f.key] = f
+                out.append(f)
+        return out
+
+    def _slave_mismatch(self, sample: XButtons, b: int, first: float) -> Finding | None:
+        code = B.code_for_x_button(b)
+        dev = self._devices.get(sample.device_node or "")
+        if code is None or dev is None or not dev.kernel_known or code in dev.holds:
+            return None
+        where = f"X device {sample.device_id} ({sample.device_node})"
+        return self._x_finding(dev, sample.device_id, b, code, first, [
+            f"{where} holds button {b} since {first:.3f} s (still at {sample.t:.3f} s)",
+            f"the kernel does not hold {B.describe_button(code)} on {dev.info.node}",
+        ], extra="")
+
+    def _orphan(self, master: XButtons, b: int, first: float, now: float) -> Finding | None:
+        slaves = [s for s in self._x.values() if not s.is_master and now - s.t <= self.t.x_stale]
+        if not slaves or any(b in s.buttons for s in slaves):
+            return None
+        code = B.code_for_x_button(b)
+        cause, fix = cause_and_fix(Rule.X_MISMATCH, model=None, code=code, x_button=b, node=None,
+                                   x_slave_id=master.device_id, context=[], settings=[], extra="orphan")
+        return Finding(
+            rule=Rule.X_MISMATCH, layer=Layer.X, device=f"X master {master.device_id}", node=None,
+            slot=None, x_slave_id=master.device_id, code=code, x_button=b, since=first,
+            evidence=(f"X master {master.device_id} holds button {b} since {first:.3f} s",
+                      "no slave holds it: " + ", ".join(
+                          f"{s.device_id}{' (' + s.device_node + ')' if s.device_node else ''}"
+                          for s in slaves)),
+            cause=cause, fix=fix)
+
+    # -- building findings -----------------------------------------------------------------
+    def _nodes(self, dev: _Device) -> tuple[str, ...]:
+        return tuple(n for n in (dev.info.receiver_node, dev.info.hidpp_node) if n)
+
+    def _settings(self, dev: _Device, before: float) -> list[str]:
+        """Settings known when the device appeared, then what the traffic showed since."""
+        out = [f"{k} {v} (when the device was seen at {dev.added_at:.3f} s)" for k, v in dev.info.settings]
+        seen = self.context.settings_for(self._nodes(dev), dev.info.slot, before)
+        return out + [f"{k} {v}" for k, v in seen.items()]
+
+    def _kernel_finding(self, rule: Rule, dev: _Device, code: int, hold: _Hold, evidence: list[str],
+                        model_name: str | None = None, extra: str = "") -> Finding:
+        nodes = self._nodes(dev)
+        ctx = self.context.lines(nodes, hold.since, dev.info.slot,
+                                 "the press" if hold.how == "pressed" else "the state read")
+        settings = self._settings(dev, hold.since)
+        xb = B.x_button_for(code)
+        cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
+                                   x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
+                                   context=ctx, settings=settings, extra=extra)
+        f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
+                    node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
+                    x_button=xb, since=hold.since, evidence=tuple(evidence), hidpp_context=tuple(ctx),
+                    settings=tuple(settings), cause=cause, fix=fix, wpid=dev.info.product)
+        self._active[f.key] = f
+        return f
+
+    def _x_finding(self, dev: _Device, dev_id: int, b: int, code: int, first: float,
+                   evidence: list[str], extra: str) -> Finding:
+        settings = self._settings(dev, first)
+        cause, fix = cause_and_fix(Rule.X_MISMATCH, model=dev.info.name or None, code=code, x_button=b,
+                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings,
+                                   extra=extra)
+        return Finding(rule=Rule.X_MISMATCH, layer=Layer.X, device=dev.info.name or dev.info.node,
+                       node=dev.info.node, slot=dev.info.slot, x_slave_id=dev_id, code=code, x_button=b,
+                       since=first, evidence=tuple(evidence), settings=tuple(settings), cause=cause,
+                       fix=fix, wpid=dev.info.product)
+
+    def _end(self, key: tuple, t: float) -> Finding | None:
+        f = self._active.pop(key, None)
+        return replace(f, ended=t) if f else None

@@ -1,0 +1,122 @@
+"""The models we know: physical buttons (evdev codes), protocol and settings, per WPID.
+
+Lets later code say "this model has no button 16": the phantom is HID button 16 = evdev
+0x11F (BTN_MOUSE + 15) = X button 20, and none of these mice has a 16th button.
+
+Sources: ../shared/reference/solaar-device-docs/ (feature tables, REPROG_CONTROLS_V4 control
+lists, register probes) and facts/hidpp.md. Wheel tilt is reported as AC Pan (REL_HWHEEL)
+while register 0x01 bit 0x02 ("side-scroll", special button function) is on, the power-on
+default of the HID++ 1.0 mice; with it off the tilt sends plain HID buttons. Which button
+numbers it then uses is not in our dumps: `tilt_codes` lists HID buttons 6/7
+(BTN_FORWARD 0x115 / BTN_BACK 0x116) as the likely pair and `tilt_codes_verified` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+BTN_LEFT = 0x110
+BTN_RIGHT = 0x111
+BTN_MIDDLE = 0x112
+BTN_SIDE = 0x113      # HID button 4, "back" on Logitech mice
+BTN_EXTRA = 0x114     # HID button 5, "forward"
+BTN_FORWARD = 0x115   # HID button 6
+BTN_BACK = 0x116      # HID button 7
+BTN_TASK = 0x117      # HID button 8
+BTN_PHANTOM = 0x11F   # HID button 16 = X button 20
+
+FIVE_BUTTONS = frozenset({BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA})
+
+BUTTON_NAMES = {
+    BTN_LEFT: "left", BTN_RIGHT: "right", BTN_MIDDLE: "middle", BTN_SIDE: "back (side)",
+    BTN_EXTRA: "forward (extra)", BTN_FORWARD: "BTN_FORWARD", BTN_BACK: "BTN_BACK", BTN_TASK: "BTN_TASK",
+}
+
+SIDE_SCROLL = "side-scroll"
+SMOOTH_SCROLL = "smooth-scroll"
+DPI = "dpi"
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str                         # short name, used in log lines: "M705"
+    full_name: str
+    wpid: int | None                  # None for the generic fallback
+    hidpp10: bool                     # HID++ 1.0 (registers) or 2.0+ (features)
+    buttons: frozenset[int]           # evdev codes of physical buttons, always present
+    tilt_codes: frozenset[int] = frozenset()   # codes the tilt sends when side-scroll is off
+    tilt_codes_verified: bool = False
+    hidpp10_settings: tuple[str, ...] = ()
+    kernel_sets_smooth_scroll: bool = False    # hid-logitech-hidpp writes 0x40 on connect
+    controls: tuple[str, ...] = ()             # REPROG_CONTROLS_V4 controls (2.0 models)
+    known: bool = True
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    def has_button(self, code: int) -> bool:
+        """Can this model ever report evdev `code`? (False for 0x11F on every known model.)"""
+        return code in self.buttons or code in self.tilt_codes
+
+    @property
+    def protocol(self) -> str:
+        return "HID++ 1.0" if self.hidpp10 else "HID++ 2.0"
+
+
+_TILT_PAIR = frozenset({BTN_FORWARD, BTN_BACK})
+
+M705_101B = Model(
+    name="M705", full_name="Marathon Mouse M705 (M-R0009)", wpid=0x101B, hidpp10=True,
+    buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
+    hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL), kernel_sets_smooth_scroll=True,
+    notes="register 0x01 reads 02 00 00 at power-on; the kernel makes it 42 00 00",
+    aliases=("marathon",),
+)
+M705_406D = Model(
+    name="M705", full_name="Marathon Mouse/Performance Plus M705 (M-R0073)", wpid=0x406D, hidpp10=False,
+    buttons=FIVE_BUTTONS,
+    controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
+              "Left Tilt", "Right Tilt"),
+    notes="HID++ 4.5; tilt is AC Pan unless diverted through REPROG_CONTROLS_V4",
+    aliases=("marathon",),
+)
+PERFORMANCE_MX_101A = Model(
+    name="Performance MX", full_name="Performance Mouse MX", wpid=0x101A, hidpp10=True,
+    buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
+    hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL, DPI), kernel_sets_smooth_scroll=True,
+    notes="DPI in register 0x63 (0x81..0x8F = 100..1500); the thumb (zoom) button's code is not "
+          "in our dumps",
+)
+ANYWHERE_MX_1017 = Model(
+    name="Anywhere MX", full_name="Anywhere Mouse MX", wpid=0x1017, hidpp10=True,
+    buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
+    hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL), kernel_sets_smooth_scroll=True,
+)
+MX_MASTER_3_4082 = Model(
+    name="MX Master 3", full_name="Wireless Mouse MX Master 3", wpid=0x4082, hidpp10=False,
+    buttons=FIVE_BUTTONS,
+    controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
+              "Mouse Gesture Button", "Smart Shift", "Virtual Gesture Button"),
+    notes="gesture button and Smart Shift act through HID++ diversion, not as evdev buttons",
+    aliases=("master",),
+)
+
+GENERIC = Model(
+    name="mouse", full_name="unknown Logitech mouse", wpid=None, hidpp10=False,
+    buttons=frozenset(range(BTN_LEFT, BTN_TASK + 1)), known=False,
+    notes="model unknown: buttons assumed to be HID 1..8; cannot rule a code out for sure",
+)
+
+MODELS: dict[int, Model] = {
+    m.wpid: m for m in (M705_101B, M705_406D, PERFORMANCE_MX_101A, ANYWHERE_MX_1017, MX_MASTER_3_4082)
+}
+
+
+def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
+    """The model for a WPID; an unknown one gets the generic model (carrying the WPID and,
+    if given, the protocol we observed). Unknown models get no settings: we write only to
+    registers we know the meaning of on that model."""
+    if wpid is not None and wpid in MODELS:
+        return MODELS[wpid]
+    if wpid is None and hidpp10 is None:
+        return GENERIC
+    return replace(GENERIC, wpid=wpid, hidpp10=bool(hidpp10))

@@ -1,0 +1,89 @@
+"""Open the receivers a command works on: the virtual one (`--virtual`) or real hidraw nodes.
+
+    with open_receivers(options) as receivers:
+        for receiver in receivers: ...
+
+With `--debug`, every HID++ report in and out is written to stderr as one decoded line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from phantombutton.devices.receiver import Receiver
+from phantombutton.errors import NoReceiver, UsageProblem
+
+NO_RECEIVER = ("no Logitech Unifying receiver found; plug one in (or check `ls /dev/hidraw*` "
+               "and the udev rule), or try the virtual one: phantombutton --virtual info")
+
+
+def _receiver(transport, debug: bool, product: int, children: dict[int, str] | None = None) -> Receiver:
+    from phantombutton.transport.engine import Engine
+
+    receiver = Receiver(Engine(transport), transport.node, product, children)
+    if debug:
+        receiver.engine.trace = _tracer(transport.node, receiver)
+    return receiver
+
+
+def _tracer(node: str, receiver: Receiver):
+    from phantombutton.hidpp.decode import describe
+    from phantombutton.hidpp.errors import FrameError
+
+    def trace(direction: str, t: float, raw: bytes) -> None:
+        try:
+            line = describe(raw, receiver.known_names(), outgoing=direction == "out",
+                            features=receiver.known_features())
+        except FrameError as e:
+            line = f"{raw.hex(' ')} (not a frame: {e})"
+        arrow = "<<" if direction == "out" else ">>"
+        print(f"{node} {t:.3f} {arrow} {line}", file=sys.stderr)
+
+    return trace
+
+
+def virtual_receiver(profile: str, debug: bool = False) -> Receiver:
+    from phantombutton.transport.virtual import VirtualTransport
+    from phantombutton.virtual.receiver import VirtualReceiver
+
+    model = VirtualReceiver(profile)  # unknown profile: UsageProblem naming the valid ones
+    return _receiver(VirtualTransport(model), debug, model.product_id)
+
+
+def hardware_receivers(debug: bool = False) -> list[Receiver]:
+    from phantombutton.transport.discovery import find_receivers
+    from phantombutton.transport.hidraw import HidrawTransport
+
+    nodes = find_receivers()
+    if not nodes:
+        raise NoReceiver(NO_RECEIVER)
+    receivers: list[Receiver] = []
+    try:
+        for node in nodes:
+            transport = HidrawTransport(node.node)  # AccessDenied names node, errno and fix
+            children = {c.slot: c.node for c in node.children if c.slot is not None}
+            receivers.append(_receiver(transport, debug, node.product, children))
+    except BaseException:
+        for r in receivers:
+            r.close()
+        raise
+    return receivers
+
+
+@contextlib.contextmanager
+def open_receivers(options) -> Iterator[list[Receiver]]:
+    """Receivers for cli.main.Options (virtual, profile, debug); closed on exit."""
+    if options.virtual:
+        receivers = [virtual_receiver(options.profile, options.debug)]
+    elif options.profile != "default":
+        raise UsageProblem(f"--profile {options.profile} needs --virtual (profiles are virtual receivers)")
+    else:
+        receivers = hardware_receivers(options.debug)
+    try:
+        yield receivers
+    finally:
+        for r in receivers:
+            with contextlib.suppress(Exception):
+                r.close()

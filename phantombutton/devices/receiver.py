@@ -1,0 +1,161 @@
+"""A Unifying receiver seen through the request engine: identity, pairing table, devices.
+
+Reads only, and as few as needed: the receiver is shared with the kernel, Solaar and the
+user's keyboard. Two things disturb hid-logitech-dj (facts/lab.md) and are avoided:
+- reading long register 0xB5 sub 0x03 (serial, max devices) makes the kernel take the reply
+  for a pairing answer and re-enumerate: `details()` reads it, `info` alone calls that;
+- writing 0x02 to register 0x02 makes the receiver announce every device again and the
+  kernel re-probe them: we only ever read register 0x02.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phantombutton.hidpp import hidpp10
+from phantombutton.hidpp.errors import Hidpp10Error
+from phantombutton.hidpp.frames import RECEIVER
+from phantombutton.hidpp.hidpp10 import FirmwareInfo, PairingInfo, Register
+
+UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
+
+RECEIVER_NAMES = {0xC52B: "Unifying Receiver", 0xC532: "Unifying Receiver", 0xC534: "Nano Receiver",
+                  0xC548: "Bolt Receiver", 0xC539: "Lightspeed Receiver"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverDetails:
+    """What `info` shows about the receiver itself."""
+
+    name: str
+    node: str
+    product: int
+    serial: str | None
+    max_devices: int | None
+    firmware: dict[str, str]
+    notifications: int | None     # register 0x00 flags, 3 bytes big-endian
+    connected: int | None         # register 0x02: devices with a live link
+    paired: int
+
+
+@dataclass(slots=True)
+class Pairing:
+    """A slot's entry in the receiver's pairing table (register 0xB5)."""
+
+    slot: int
+    wpid: int
+    kind: int
+    polling_ms: int
+    name: str = ""            # the short name the receiver stores ("M705")
+    serial: str | None = None
+    power_switch: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class Receiver:
+    def __init__(self, engine, node: str, product: int = 0xC52B, child_nodes: dict[int, str] | None = None):
+        self.engine = engine
+        self.node = node
+        self.product = product
+        self.child_nodes = dict(child_nodes or {})
+        self._pairings: list[Pairing] | None = None
+        self._devices: list | None = None
+
+    @property
+    def name(self) -> str:
+        return RECEIVER_NAMES.get(self.product, f"Logitech receiver {self.product:04X}")
+
+    def close(self) -> None:
+        self.engine.transport.close()
+
+    # --- registers --------------------------------------------------------------------
+
+    def _read(self, register: int, params: bytes = b"", *, long: bool = False) -> bytes | None:
+        """A register value, or None when the receiver answers with a HID++ 1.0 error."""
+        try:
+            return self.engine.read_register(RECEIVER, register, params, long=long)
+        except Hidpp10Error:
+            return None
+
+    def connected_count(self) -> int | None:
+        value = self._read(Register.CONNECTION_STATE)
+        return None if value is None else value[1]
+
+    def notification_flags(self) -> int | None:
+        value = self._read(Register.NOTIFICATIONS)
+        return None if value is None else int.from_bytes(value[:3], "big")
+
+    def firmware(self) -> dict[str, str]:
+        parts = {}
+        for sub in FirmwareInfo:
+            value = self._read(Register.FIRMWARE, bytes((sub,)))
+            if value is not None:
+                parts[sub] = value
+        return hidpp10.parse_firmware(parts)
+
+    def serial_and_max(self) -> tuple[str | None, int | None]:
+        """0xB5 sub 0x03. Makes hid-logitech-dj re-enumerate: call only when the user asked."""
+        value = self._read(Register.PAIRING_INFO, bytes((PairingInfo.RECEIVER,)), long=True)
+        if value is None:
+            return None, None
+        info = hidpp10.parse_receiver_info(value)
+        return info.serial, info.max_devices
+
+    # --- pairing table ----------------------------------------------------------------
+
+    def pairing(self, slot: int) -> Pairing | None:
+        """Slot `slot`'s pairing record, or None when the slot is empty."""
+        value = self._read(Register.PAIRING_INFO, bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
+        if value is None:
+            return None
+        rec = hidpp10.parse_pairing(value, slot)
+        if rec.wpid == 0:
+            return None
+        pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
+        ext = self._read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
+        if ext is not None:
+            info = hidpp10.parse_extended(ext, slot)
+            pairing.serial, pairing.power_switch = info.serial, info.power_switch
+        name = self._read(Register.PAIRING_INFO, bytes((PairingInfo.NAME + slot - 1,)), long=True)
+        if name is not None:
+            pairing.name = hidpp10.parse_name(name, slot)
+        return pairing
+
+    def pairings(self, slots: int = UNIFYING_SLOTS) -> list[Pairing]:
+        if self._pairings is None:
+            self._pairings = [p for s in range(1, slots + 1) if (p := self.pairing(s)) is not None]
+        return self._pairings
+
+    def devices(self) -> list:
+        """The paired devices as Device objects (no device traffic until asked)."""
+        from phantombutton.devices.device import Device
+
+        if self._devices is None:
+            self._devices = [Device(self, p) for p in self.pairings()]
+        return self._devices
+
+    def names(self) -> dict[int, str]:
+        """slot -> short name, for the one-line decoder (reads the pairing table if needed)."""
+        return {d.slot: d.short_name for d in self.devices()}
+
+    def known_names(self) -> dict[int, str]:
+        """slot -> short name of what is known so far, without any I/O (for traces)."""
+        from phantombutton.devices.models import model_for
+
+        out = {}
+        for p in self._pairings or ():
+            m = model_for(p.wpid)
+            out[p.slot] = m.name if m.known else (p.name or f"device {p.slot}")
+        return out
+
+    def known_features(self) -> dict[int, dict[int, int]]:
+        """slot -> {feature index -> feature id} learnt so far (no I/O), for the decoder."""
+        return {d.slot: d.known_features() for d in self._devices or () if d.known_features()}
+
+    def details(self) -> ReceiverDetails:
+        serial, max_devices = self.serial_and_max()
+        return ReceiverDetails(
+            name=self.name, node=self.node, product=self.product, serial=serial, max_devices=max_devices,
+            firmware=self.firmware(), notifications=self.notification_flags(),
+            connected=self.connected_count(), paired=len(self.pairings()),
+        )

@@ -1,0 +1,118 @@
+"""Gather what `info` and `list` show, as plain dicts (rendered as text or JSON by the CLI).
+
+A device that stops answering half-way (asleep, out of range) does not fail the report:
+the part that could not be read says why under "errors".
+"""
+
+from __future__ import annotations
+
+from phantombutton.devices import settings as settings_mod
+from phantombutton.devices.models import BTN_PHANTOM, BUTTON_NAMES
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp import dj, hidpp20
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.hidpp.hidpp10 import NotificationFlag, Register
+
+
+def _flag_names(flags: int) -> list[str]:
+    names = [(NotificationFlag.BATTERY_STATUS, "battery"), (NotificationFlag.WIRELESS, "wireless"),
+             (NotificationFlag.SOFTWARE_PRESENT, "software present")]
+    return [n for bit, n in names if flags & bit]
+
+
+def receiver_summary(receiver) -> dict:
+    return {"node": receiver.node, "name": receiver.name, "product": f"{receiver.product:04X}"}
+
+
+def receiver_report(receiver) -> dict:
+    d = receiver.details()
+    out = receiver_summary(receiver)
+    out.update({
+        "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
+        "paired": d.paired, "connected": d.connected,
+        "notifications": None if d.notifications is None else {
+            "flags": f"0x{d.notifications:06X}", "names": _flag_names(d.notifications)},
+    })
+    return out
+
+
+def device_summary(device) -> dict:
+    out = {
+        "slot": device.slot, "name": device.short_name, "receiver_name": device.pairing.name,
+        "wpid": f"{device.wpid:04X}", "kind": device.kind, "serial": device.serial,
+        "protocol": device.protocol_text(), "online": device.online,
+    }
+    node = device.receiver.child_nodes.get(device.slot)
+    if node:
+        out["node"] = node
+    return out
+
+
+def _buttons(device) -> dict:
+    model = device.model
+    return {
+        "model_known": model.known,
+        "model": model.full_name,
+        "buttons": [BUTTON_NAMES.get(c, f"0x{c:X}") for c in sorted(model.buttons)],
+        "codes": [f"0x{c:X}" for c in sorted(model.buttons)],
+        "tilt_codes": [f"0x{c:X}" for c in sorted(model.tilt_codes)],
+        "has_phantom_button": model.has_button(BTN_PHANTOM),
+        "phantom": f"HID button {dj.PHANTOM_HID_BUTTON} (evdev 0x{BTN_PHANTOM:X}, X button "
+                   f"{dj.evdev_to_x_button(BTN_PHANTOM)})",
+    }
+
+
+def device_report(device) -> dict:
+    out = device_summary(device)
+    out.update(_buttons(device))
+    errors: list[str] = []
+    out["errors"] = errors
+    if not device.online:
+        return out
+
+    def attempt(key: str, fn) -> None:
+        try:
+            out[key] = fn()
+        except (HidppError, PhantomError) as e:
+            errors.append(f"{key}: {e}")
+
+    if not device.hidpp10:
+        attempt("full_name", device.full_name)
+    attempt("firmware", device.firmware)
+
+    def battery():
+        b = device.battery()
+        return None if b is None else {"percent": b.percent, "level": b.level, "status": b.status}
+
+    attempt("battery", battery)
+    if device.hidpp10:
+        def notifications():
+            value = device.try_register(Register.NOTIFICATIONS)
+            if value is None:
+                return None
+            flags = int.from_bytes(value, "big")
+            return {"flags": f"0x{flags:06X}", "names": _flag_names(flags)}
+
+        attempt("notifications", notifications)
+    else:
+        def features():
+            return [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
+                     "flags": [n.name.lower() for n in hidpp20.FeatureFlag if f.flags & n]}
+                    for f in device.features()]
+
+        attempt("features", features)
+        if device.feature_index(hidpp20.FeatureId.REPROG_CONTROLS_V4) is not None:
+            attempt("controls", lambda: [{"cid": f"0x{c.info.cid:04X}", "name": c.name,
+                                          "divertable": c.info.divertable, "diverted": c.diverted,
+                                          "reporting": c.diversion()}
+                                         for c in device.controls()])
+
+    def read_settings():
+        if "controls" in out:  # diversions are already read; do not ask the mouse twice
+            diverted = [f"{c['name']} ({c['reporting']})" for c in out["controls"]
+                        if c["diverted"]]
+            return {settings_mod.DIVERSIONS: ", ".join(diverted) or "none"}
+        return settings_mod.read_all(device)
+
+    attempt("settings", read_settings)
+    return out

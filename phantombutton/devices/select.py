@@ -1,0 +1,65 @@
+"""Choose a device the way Solaar users expect: slot number, WPID, serial, or a piece of
+the name (case-insensitive). Unknown or ambiguous -> UsageProblem naming the choices."""
+
+from __future__ import annotations
+
+import re
+
+from phantombutton.errors import UsageProblem
+
+_HEX = re.compile(r"^(0x)?[0-9a-f]+$")
+
+
+def describe_choice(device) -> str:
+    serial = f", serial {device.serial}" if device.serial else ""
+    return f"{device.slot} ({device.short_name}, WPID {device.wpid:04X}{serial})"
+
+
+def _short_names(device) -> list[str]:
+    return [n.lower() for n in (device.short_name, device.pairing.name) if n]
+
+
+def _long_names(device) -> list[str]:
+    return [n.lower() for n in (device.model.full_name, device.pairing.name) if n]
+
+
+def select_device(devices: list, spec: str):
+    """The one device `spec` names among `devices` (from all receivers)."""
+    if not devices:
+        raise UsageProblem("no paired devices on the receiver; pair one first (e.g. with Solaar)")
+    text = spec.strip().lower()
+    choices = "; ".join(describe_choice(d) for d in devices)
+    if not text:
+        raise UsageProblem(f"empty device name; valid: {choices}")
+
+    def one(matches: list, how: str):
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            which = "; ".join(describe_choice(d) for d in matches)
+            raise UsageProblem(f"device {spec!r} is ambiguous ({how}): {which}; name it by slot or serial")
+        return None
+
+    if text.isdigit() and len(text) <= 2:
+        found = one([d for d in devices if d.slot == int(text)], "slot")
+        if found is not None:
+            return found
+        raise UsageProblem(f"no device in slot {text}; valid: {choices}")
+    if _HEX.match(text):
+        digits = text.removeprefix("0x")
+        if len(digits) <= 4:
+            found = one([d for d in devices if d.wpid == int(digits, 16)], "several devices of this WPID")
+            if found is not None:
+                return found
+        found = one([d for d in devices if d.serial and d.serial.lower() == digits], "serial")
+        if found is not None:
+            return found
+    # names: exact short name first, then part of the short name, then of the model's name
+    # ("perf" is the Performance MX, not the "Marathon Mouse/Performance Plus M705")
+    for how, test in (("name", lambda d: text in _short_names(d)),
+                      ("name", lambda d: any(text in n for n in _short_names(d))),
+                      ("name", lambda d: any(text in n for n in _long_names(d)))):
+        found = one([d for d in devices if test(d)], how)
+        if found is not None:
+            return found
+    raise UsageProblem(f"no device {spec!r}; valid: {choices}")

@@ -1,0 +1,198 @@
+"""Device settings: read, and write with read-modify-write of only the bit concerned, then
+a read-back that must show the new value (evidence first: never report a write as done
+without reading it back).
+
+HID++ 1.0 (per the model table, only on models we know):
+    side-scroll     register 0x01 bit 0x02 (on = tilt sends AC Pan; the power-on default)
+    smooth-scroll   register 0x01 bit 0x40 (the kernel turns it on at connect)
+    dpi             register 0x63 byte 0, 0x81..0x8F = 100..1500 (Performance MX)
+HID++ 2.0:
+    diversions      REPROG_CONTROLS_V4: read = diverted controls; set `reset` clears every
+                    temporary/persistent diversion (a stale one is a known stuck-button cause)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from phantombutton.devices.models import DPI, SIDE_SCROLL, SMOOTH_SCROLL
+from phantombutton.errors import PhantomError, UsageProblem
+from phantombutton.hidpp import hidpp10, hidpp20
+from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
+from phantombutton.hidpp.hidpp20 import FeatureId
+
+DIVERSIONS = "diversions"
+ON_WORDS = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
+
+
+class NotApplied(PhantomError):
+    """The device did not keep what we wrote (read-back differs)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    description: str
+    choices: tuple[str, ...]           # accepted values, as shown to users
+    read: Callable[[object], str]
+    write: Callable[[object, str], str]   # returns the value read back
+    register: int | None = None           # HID++ 1.0 register the value lives in
+    decode: Callable[[bytes], str] | None = None   # register value -> setting value
+
+    def parse(self, device, text: str) -> str:
+        value = text.strip().lower()
+        if self.name == DPI:
+            try:
+                hidpp10.dpi_to_code(int(value))
+            except ValueError:
+                raise UsageProblem(f"{text!r} is not a valid {self.name} for {device.label}; "
+                                   f"valid: {', '.join(self.choices)}") from None
+            return str(int(value))
+        if value in ON_WORDS and set(self.choices) == {"on", "off"}:
+            return "on" if ON_WORDS[value] else "off"
+        if value not in self.choices:
+            raise UsageProblem(f"{text!r} is not a valid value of {self.name}; valid: {', '.join(self.choices)}")
+        return value
+
+
+# --- register 0x01 bits ---------------------------------------------------------------
+
+
+def _read_flags(device) -> bytes:
+    return device.read_register(Register.MOUSE_BUTTON_FLAGS)
+
+
+def _bit_setting(name: str, bit: int, description: str) -> Setting:
+    def decode(value: bytes) -> str:
+        return "on" if value[0] & bit else "off"
+
+    def read(device) -> str:
+        return decode(_read_flags(device))
+
+    def write(device, value: str) -> str:
+        want = value == "on"
+        before = _read_flags(device)
+        new0 = (before[0] | bit) if want else (before[0] & ~bit & 0xFF)
+        if new0 != before[0]:
+            # read-modify-write: only this bit changes, the other bits and bytes stay as read
+            device.write_register(Register.MOUSE_BUTTON_FLAGS, bytes((new0,)) + before[1:3])
+        after = _read_flags(device)
+        if bool(after[0] & bit) != want:
+            raise NotApplied(
+                f"{device.label}: wrote {name} {value} but register 0x01 reads back {after.hex(' ')}; "
+                f"the device or another program changed it")
+        return "on" if after[0] & bit else "off"
+
+    return Setting(name, description, ("on", "off"), read, write, Register.MOUSE_BUTTON_FLAGS, decode)
+
+
+SIDE_SCROLL_SETTING = _bit_setting(
+    SIDE_SCROLL, MouseButtonFlag.SIDE_SCROLL,
+    "wheel tilt sends horizontal scroll (on, power-on default) or plain buttons (off); register 0x01 bit 0x02")
+SMOOTH_SCROLL_SETTING = _bit_setting(
+    SMOOTH_SCROLL, MouseButtonFlag.SMOOTH_SCROLL, "smooth (high resolution) scrolling; register 0x01 bit 0x40")
+
+
+# --- Performance MX DPI ---------------------------------------------------------------
+
+
+def _read_dpi(device) -> str:
+    return _decode_dpi(device.read_register(Register.MOUSE_DPI))
+
+
+def _decode_dpi(value: bytes) -> str:
+    code = value[0]
+    try:
+        return str(hidpp10.dpi_from_code(code))
+    except ValueError:
+        return f"code 0x{code:02X}"
+
+
+def _write_dpi(device, value: str) -> str:
+    code = hidpp10.dpi_to_code(int(value))
+    before = device.read_register(Register.MOUSE_DPI)
+    if before[0] != code:
+        device.write_register(Register.MOUSE_DPI, bytes((code,)) + before[1:3])
+    after = device.read_register(Register.MOUSE_DPI)
+    if after[0] != code:
+        raise NotApplied(f"{device.label}: wrote dpi {value} but register 0x63 reads back {after.hex(' ')}")
+    return str(hidpp10.dpi_from_code(after[0]))
+
+
+DPI_SETTING = Setting(DPI, "sensor resolution, register 0x63 (0x81..0x8F = 100..1500 dpi)",
+                      tuple(str(d) for d in range(100, 1600, 100)), _read_dpi, _write_dpi,
+                      Register.MOUSE_DPI, _decode_dpi)
+
+
+# --- HID++ 2.0 diversions -------------------------------------------------------------
+
+
+def _read_diversions(device) -> str:
+    diverted = [f"{c.name} ({c.diversion()})" for c in device.controls() if c.diverted]
+    return ", ".join(diverted) if diverted else "none"
+
+
+def _reset_diversions(device, value: str) -> str:
+    for control in device.controls():
+        if control.diverted:
+            params = hidpp20.reset_reporting_params(control.info.cid, control.reporting.flags)
+            device.call(FeatureId.REPROG_CONTROLS_V4, 3, params)
+    after = _read_diversions(device)
+    if after != "none":
+        raise NotApplied(f"{device.label}: diversions still set after reset: {after}")
+    return after
+
+
+DIVERSIONS_SETTING = Setting(
+    DIVERSIONS, "buttons diverted to software (REPROG_CONTROLS_V4); `reset` clears them",
+    ("reset",), _read_diversions, _reset_diversions)
+
+_HIDPP10 = {SIDE_SCROLL: SIDE_SCROLL_SETTING, SMOOTH_SCROLL: SMOOTH_SCROLL_SETTING, DPI: DPI_SETTING}
+
+
+def settings_for(device) -> dict[str, Setting]:
+    """The settings this device offers: by model for HID++ 1.0, by features for 2.0."""
+    if device.hidpp10:
+        return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
+    if device.online and device.feature_index(FeatureId.REPROG_CONTROLS_V4) is not None:
+        return {DIVERSIONS: DIVERSIONS_SETTING}
+    return {}
+
+
+def read_all(device) -> dict[str, str]:
+    """Every setting's value, reading each HID++ 1.0 register once (side-scroll and
+    smooth-scroll share register 0x01)."""
+    values: dict[int, bytes] = {}
+    out = {}
+    for name, setting in settings_for(device).items():
+        if setting.register is not None and setting.decode is not None:
+            if setting.register not in values:
+                values[setting.register] = device.read_register(setting.register)
+            out[name] = setting.decode(values[setting.register])
+        else:
+            out[name] = setting.read(device)
+    return out
+
+
+def lookup(device, name: str) -> Setting:
+    available = settings_for(device)
+    key = name.strip().lower().replace("_", "-")
+    if key not in available:
+        valid = ", ".join(available) if available else "none (no known settings on this model)"
+        raise UsageProblem(f"{device.label} has no setting {name!r}; valid: {valid}")
+    return available[key]
+
+
+def get(device, name: str) -> str:
+    setting = lookup(device, name)
+    device.require_online()
+    return setting.read(device)
+
+
+def put(device, name: str, value: str) -> str:
+    """Write a setting; returns the value read back afterwards (NotApplied if it differs)."""
+    setting = lookup(device, name)
+    parsed = setting.parse(device, value)
+    device.require_online()
+    return setting.write(device, parsed)

@@ -1,0 +1,254 @@
+"""Live evdev source: pointer nodes -> detect/events.py observations, following hotplug.
+
+- Devices: children of Logitech receivers (slot, WPID, hidraw nodes from sysfs), and with
+  `all_mice` every other mouse.
+- Held state at attach: EVIOCGKEY on a second fd (EVIOCGKEY drops the queued EV_KEY events
+  of the fd it runs on), after the reading fd is open, so nothing falls between the two;
+  again after SYN_DROPPED.
+- Times: CLOCK_MONOTONIC (EVIOCSCLOCKID), the clock of `time.monotonic()`.
+- Hotplug: inotify on /dev/input (IN_CREATE/IN_ATTRIB/IN_DELETE), or a rescan every
+  `rescan` seconds where inotify is unavailable. udev sets permissions after the node
+  appears, hence IN_ATTRIB and a retry of nodes that were denied.
+Events are parsed from the raw struct input_event stream (no library on the hot path).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import selectors
+import struct
+import time
+
+from phantombutton.detect.events import (
+    DeviceAdded,
+    DeviceInfo,
+    DeviceRemoved,
+    HeldState,
+    KeyEvent,
+    Motion,
+    Observation,
+)
+from phantombutton.errors import AccessDenied, DeviceGone
+from phantombutton.input import evdev_node as en
+from phantombutton.input.sysfs_map import PointerNode, describe, pointer_nodes
+
+SYN_DROPPED = 3
+_EVENT = struct.Struct("=qqHHi")
+IN_CREATE, IN_DELETE, IN_ATTRIB = 0x100, 0x200, 0x004
+_IN_EVENT = struct.Struct("=iIII")
+
+
+def device_info(p: PointerNode) -> DeviceInfo:
+    return DeviceInfo(node=p.node, name=p.name, vendor=p.vendor, product=p.product, slot=p.slot,
+                      receiver_node=p.receiver_node, hidpp_node=p.hidpp_node, buttons=p.buttons)
+
+
+def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:
+    """struct input_event (64-bit timeval) records -> (t, type, code, value)."""
+    out = []
+    for sec, usec, typ, code, value in _EVENT.iter_unpack(buf[: len(buf) - len(buf) % _EVENT.size]):
+        out.append((sec + usec / 1e6, typ, code, value))
+    return out
+
+
+def frames_to_observations(node: str, events) -> tuple[list[Observation], bool]:
+    """Events of one node -> observations (one Motion per SYN frame); True if SYN_DROPPED."""
+    out: list[Observation] = []
+    moved = None
+    dropped = False
+    for t, typ, code, value in events:
+        if typ == en.EV_KEY and 0x110 <= code <= 0x11F:
+            out.append(KeyEvent(t, node, code, value))
+        elif typ in (en.EV_REL, en.EV_ABS):
+            moved = t
+        elif typ == en.EV_SYN:
+            if code == SYN_DROPPED:
+                dropped = True
+            if moved is not None:
+                out.append(Motion(moved, node))
+                moved = None
+    if moved is not None:
+        out.append(Motion(moved, node))
+    return out, dropped
+
+
+class _Inotify:
+    def __init__(self, path: str):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        wd = libc.inotify_add_watch(self.fd, path.encode(), IN_CREATE | IN_DELETE | IN_ATTRIB)
+        if wd < 0:
+            e = ctypes.get_errno()
+            os.close(self.fd)
+            raise OSError(e, f"inotify_add_watch {path}")
+
+    def read(self) -> list[tuple[int, str]]:
+        try:
+            buf = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return []
+        out, pos = [], 0
+        while pos + _IN_EVENT.size <= len(buf):
+            _wd, mask, _cookie, length = _IN_EVENT.unpack_from(buf, pos)
+            name = buf[pos + _IN_EVENT.size: pos + _IN_EVENT.size + length].rstrip(b"\0").decode()
+            out.append((mask, name))
+            pos += _IN_EVENT.size + length
+        return out
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class EvdevSource:
+    """Call `start()` once, then `poll(timeout)` repeatedly; `close()` at the end."""
+
+    def __init__(self, all_mice: bool = False, *, sysfs: str = "/sys", dev: str = "/dev",
+                 rescan: float = 2.0, clock=time.monotonic):
+        self.all_mice, self.sysfs, self.dev = all_mice, sysfs, dev
+        self.rescan_every = rescan
+        self.clock = clock
+        self.sel = selectors.DefaultSelector()
+        self.devices: dict[str, tuple[int, PointerNode]] = {}   # node -> (fd, what it is)
+        self.denied: dict[str, AccessDenied] = {}               # nodes we may not read
+        self.problems: list[str] = []                            # one-line notes for the UI
+        self._inotify: _Inotify | None = None
+        self._next_rescan = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> list[Observation]:
+        try:
+            self._inotify = _Inotify(os.path.join(self.dev, "input"))
+            self.sel.register(self._inotify.fd, selectors.EVENT_READ, None)
+        except OSError:
+            self._inotify = None  # no /dev/input yet or no inotify: periodic rescan
+        return self._scan(at_start=True)
+
+    def close(self) -> None:
+        for node in list(self.devices):
+            self._detach(node)
+        if self._inotify:
+            self.sel.unregister(self._inotify.fd)
+            self._inotify.close()
+            self._inotify = None
+        self.sel.close()
+
+    def nodes(self) -> list[PointerNode]:
+        return [p for _, p in self.devices.values()]
+
+    def fd_count(self) -> int:
+        return len(self.devices) + (1 if self._inotify else 0)
+
+    # -- attach / detach -------------------------------------------------------------------
+    def _wanted(self) -> list[PointerNode]:
+        return pointer_nodes(self.all_mice, self.sysfs, self.dev)
+
+    def _scan(self, at_start: bool = False) -> list[Observation]:
+        out: list[Observation] = []
+        wanted = {p.node: p for p in self._wanted()}
+        for node in [n for n in self.devices if n not in wanted]:
+            out += self._detach(node)
+        for node, p in wanted.items():
+            if node not in self.devices:
+                out += self._attach(p, at_start)
+        self._next_rescan = self.clock() + self.rescan_every
+        return out
+
+    def _attach(self, p: PointerNode, at_start: bool) -> list[Observation]:
+        try:
+            fd = en.open_node(p.node)
+        except AccessDenied as e:
+            if p.node not in self.denied:
+                self.problems.append(str(e))
+            self.denied[p.node] = e
+            return []
+        except (DeviceGone, OSError):
+            return []
+        self.denied.pop(p.node, None)
+        en.set_monotonic_clock(fd)
+        t = self.clock()
+        try:
+            held = en.held_keys(p.node)   # a second fd: the reading fd keeps its queue
+        except (AccessDenied, DeviceGone, OSError):
+            os.close(fd)
+            return []
+        self.devices[p.node] = (fd, p)
+        self.sel.register(fd, selectors.EVENT_READ, p.node)
+        return [DeviceAdded(t, device_info(p), at_start=at_start),
+                HeldState(t, p.node, frozenset(c for c in held if 0x110 <= c <= 0x11F))]
+
+    def _detach(self, node: str) -> list[Observation]:
+        fd, _ = self.devices.pop(node, (None, None))
+        if fd is None:
+            return []
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        os.close(fd)
+        return [DeviceRemoved(self.clock(), node)]
+
+    # -- reading -----------------------------------------------------------------------------
+    def poll(self, timeout: float) -> list[Observation]:
+        out: list[Observation] = []
+        if self._inotify is None and self.clock() >= self._next_rescan:
+            out += self._scan()
+        for key, _ in self.sel.select(timeout):
+            if key.data is None:
+                out += self._on_inotify()
+            else:
+                out += self._read(key.data)
+        return out
+
+    def _on_inotify(self) -> list[Observation]:
+        changes = [(m, n) for m, n in self._inotify.read() if n.startswith("event")]
+        if not changes:
+            return []
+        out: list[Observation] = []
+        for mask, name in changes:
+            node = os.path.join(self.dev, "input", name)
+            if mask & IN_DELETE:
+                out += self._detach(node)
+        # new nodes, and nodes whose permissions udev just changed
+        if any(m & (IN_CREATE | IN_ATTRIB) for m, _ in changes):
+            for mask, name in changes:
+                node = os.path.join(self.dev, "input", name)
+                if mask & (IN_CREATE | IN_ATTRIB) and node not in self.devices:
+                    p = describe(name, self.sysfs, self.dev)
+                    if p and (p.is_receiver_child and p.buttons or self.all_mice and p.is_mouse):
+                        out += self._attach(p, at_start=False)
+        return out
+
+    def _read(self, node: str) -> list[Observation]:
+        fd, _ = self.devices[node]
+        chunks = []
+        while True:
+            try:
+                buf = os.read(fd, _EVENT.size * 64)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno in (errno.ENODEV, errno.EIO, errno.EBADF):
+                    return self._obs(node, chunks) + self._detach(node)
+                raise
+            if not buf:
+                break
+            chunks.append(buf)
+            if len(buf) < _EVENT.size * 64:
+                break
+        return self._obs(node, chunks)
+
+    def _obs(self, node: str, chunks: list[bytes]) -> list[Observation]:
+        if not chunks:
+            return []
+        obs, dropped = frames_to_observations(node, parse_events(b"".join(chunks)))
+        if dropped:  # the kernel's buffer overflowed: our view is stale, read the state
+            try:
+                held = en.held_keys(node)
+                obs.append(HeldState(self.clock(), node, frozenset(c for c in held if 0x110 <= c <= 0x11F)))
+            except (AccessDenied, DeviceGone, OSError):
+                pass
+        return obs

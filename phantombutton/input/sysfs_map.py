@@ -1,0 +1,134 @@
+"""Map /dev/input/eventN to what it is: name, ids, buttons, and for the children of a
+Logitech receiver the slot, the child hidraw node and the receiver's hidraw node.
+
+Pure file reading under a `sysfs` root (tests use a fake tree). Layout (Linux 6.x):
+  /sys/class/input/eventN/device          -> .../input/inputM (name, phys, id/, capabilities/)
+  .../input/inputM/device                 -> the HID device, e.g. 0003:046D:101B.0002
+  that HID device's parent                -> the receiver's HID device 0003:046D:C52B.0001
+  <hid device>/hidraw/hidrawK             -> its hidraw node
+  phys of a receiver child                -> receiver phys + ":<slot>" ("usb-...-1/input2:1")
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+LOGITECH = 0x046D
+BTN_LEFT, BTN_TASK, BTN_LAST = 0x110, 0x117, 0x11F
+REL_X, REL_Y = 0, 1
+# Unifying / Nano / Lightspeed receivers (hid-logitech-dj's table, the ones we care about).
+RECEIVER_PIDS = frozenset({0xC52B, 0xC532, 0xC534, 0xC539, 0xC53A, 0xC53F, 0xC547, 0xC548,
+                           0xC517, 0xC51B, 0xC52F, 0xC531})
+_HID_DIR = re.compile(r"^([0-9A-F]{4}):([0-9A-F]{4}):([0-9A-F]{4})\.[0-9A-F]{4}$", re.I)
+_SLOT = re.compile(r":(\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PointerNode:
+    node: str                      # /dev/input/eventN
+    name: str
+    vendor: int | None
+    product: int | None            # receiver children: the WPID
+    buttons: frozenset[int]        # BTN_* codes 0x110..0x11F it advertises
+    has_motion: bool
+    slot: int | None = None
+    hidpp_node: str | None = None      # the child's hidraw node
+    receiver_node: str | None = None   # the receiver's hidraw node
+    receiver_product: int | None = None
+    phys: str = ""
+
+    @property
+    def is_receiver_child(self) -> bool:
+        return self.slot is not None
+
+    @property
+    def is_mouse(self) -> bool:
+        return self.has_motion and BTN_LEFT in self.buttons
+
+
+def parse_bitmap(text: str, word_bits: int = 64) -> frozenset[int]:
+    """A sysfs capability bitmap: hex words, most significant first."""
+    out = set()
+    for i, word in enumerate(reversed(text.split())):
+        value = int(word, 16)
+        base = i * word_bits
+        while value:
+            low = value & -value
+            out.add(base + low.bit_length() - 1)
+            value ^= low
+    return frozenset(out)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _hex(path: str) -> int | None:
+    v = _read(path)
+    try:
+        return int(v, 16) if v else None
+    except ValueError:
+        return None
+
+
+def _hidraw(hid_dir: str, dev: str) -> str | None:
+    try:
+        names = sorted(os.listdir(os.path.join(hid_dir, "hidraw")))
+    except OSError:
+        return None
+    return os.path.join(dev, names[0]) if names else None
+
+
+def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> PointerNode | None:
+    """What eventN is; None if it vanished meanwhile."""
+    input_dir = os.path.realpath(os.path.join(sysfs, "class/input", event_name, "device"))
+    name = _read(os.path.join(input_dir, "name"))
+    if name is None:
+        return None
+    key = parse_bitmap(_read(os.path.join(input_dir, "capabilities/key")) or "0")
+    rel = parse_bitmap(_read(os.path.join(input_dir, "capabilities/rel")) or "0")
+    phys = _read(os.path.join(input_dir, "phys")) or ""
+    node = PointerNode(
+        node=os.path.join(dev, "input", event_name), name=name,
+        vendor=_hex(os.path.join(input_dir, "id/vendor")),
+        product=_hex(os.path.join(input_dir, "id/product")),
+        buttons=frozenset(c for c in key if BTN_LEFT <= c <= BTN_LAST),
+        has_motion=REL_X in rel and REL_Y in rel, phys=phys)
+    hid_dir = os.path.realpath(os.path.join(input_dir, "device"))
+    m = _HID_DIR.match(os.path.basename(hid_dir))
+    parent = os.path.dirname(hid_dir)
+    pm = _HID_DIR.match(os.path.basename(parent))
+    if not (m and pm):
+        return node
+    if int(pm.group(2), 16) != LOGITECH or int(m.group(2), 16) != LOGITECH:
+        return node
+    slot = _SLOT.search(phys)
+    from dataclasses import replace
+
+    return replace(node, slot=int(slot.group(1)) if slot else None,
+                   product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev),
+                   receiver_node=_hidraw(parent, dev), receiver_product=int(pm.group(3), 16))
+
+
+def event_names(sysfs: str = "/sys") -> list[str]:
+    try:
+        names = [n for n in os.listdir(os.path.join(sysfs, "class/input")) if n.startswith("event")]
+    except OSError:
+        return []
+    return sorted(names, key=lambda n: int(n[5:]) if n[5:].isdigit() else 1 << 30)
+
+
+def pointer_nodes(all_mice: bool = False, sysfs: str = "/sys", dev: str = "/dev") -> list[PointerNode]:
+    """Receiver children first (by slot), then - with all_mice - every other mouse."""
+    found = [d for d in (describe(n, sysfs, dev) for n in event_names(sysfs)) if d is not None]
+    children = sorted((d for d in found if d.is_receiver_child and d.buttons),
+                      key=lambda d: (d.receiver_node or "", d.slot))
+    if not all_mice:
+        return children
+    return children + [d for d in found if not d.is_receiver_child and d.is_mouse]

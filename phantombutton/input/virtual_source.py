@@ -1,0 +1,150 @@
+"""`--virtual`: the virtual receiver's DJ reports turned into the observations a live node
+would give, through a small model of what hid-logitech-dj + hid-input + the input core do.
+
+VirtualKernel keeps, per slot, the HID driver's last button mask and the input core's key
+state, so the same facts hold as on a real kernel (input-stack.md): a written release clears
+the core state but not HID's cache (a repeated held bit makes no new press); a written
+release of a key the core thinks is up is dropped; link loss forwards an all-zero report;
+a muted usage (KEY_RESERVED) sends its key-up and stays quiet.
+"""
+
+from __future__ import annotations
+
+import time
+
+from phantombutton.detect.events import (
+    DeviceAdded,
+    DeviceInfo,
+    HeldState,
+    HidppTraffic,
+    KeyEvent,
+    Motion,
+    Observation,
+)
+
+VIRTUAL_PREFIX = "virtual:"
+
+
+def virtual_node(slot: int) -> str:
+    return f"{VIRTUAL_PREFIX}{slot}"
+
+
+def slot_of(node: str) -> int | None:
+    return int(node[len(VIRTUAL_PREFIX):]) if node.startswith(VIRTUAL_PREFIX) else None
+
+
+class VirtualKernel:
+    def __init__(self):
+        self.hid_mask: dict[int, int] = {}          # slot -> last HID button mask
+        self.keys: dict[int, set[int]] = {}         # slot -> evdev codes held (input core)
+        self.muted: dict[int, set[int]] = {}        # slot -> codes mapped to KEY_RESERVED
+
+    def held(self, slot: int) -> frozenset[int]:
+        return frozenset(self.keys.get(slot, ()))
+
+    def report(self, slot: int, mask: int) -> list[tuple[int, int]]:
+        """A DJ mouse report -> (code, value) key events the input core passes on."""
+        old = self.hid_mask.get(slot, 0)
+        self.hid_mask[slot] = mask
+        out = []
+        keys = self.keys.setdefault(slot, set())
+        muted = self.muted.get(slot, set())
+        for n in range(16):
+            bit = 1 << n
+            if (old ^ mask) & bit:   # hid-input reports changes of its own cache only
+                code = 0x110 + n
+                if code in muted:
+                    continue
+                if mask & bit and code not in keys:
+                    keys.add(code)
+                    out.append((code, 1))
+                elif not mask & bit and code in keys:
+                    keys.discard(code)
+                    out.append((code, 0))
+        return out
+
+    def write(self, slot: int, code: int, value: int) -> bool:
+        """A write to the node: delivered only if it changes the core state."""
+        keys = self.keys.setdefault(slot, set())
+        if value == 0 and code in keys:
+            keys.discard(code)
+            return True
+        if value == 1 and code not in keys:
+            keys.add(code)
+            return True
+        return False
+
+    def mute(self, slot: int, code: int, on: bool = True) -> bool:
+        """Returns True if a key-up was sent (muting a held key)."""
+        m = self.muted.setdefault(slot, set())
+        if on:
+            m.add(code)
+            return self.write(slot, code, 0)
+        m.discard(code)
+        return False
+
+
+class VirtualSource:
+    """Observations from a VirtualReceiver; `kernel` is shared with the virtual recovery."""
+
+    def __init__(self, receiver, clock=time.monotonic):
+        self.receiver = receiver
+        self.kernel = VirtualKernel()
+        self.clock = clock
+        self.node = "virtual-receiver"
+        self.problems: list[str] = []
+        self._pending: list[Observation] = []
+
+    def start(self) -> list[Observation]:
+        t = self.clock()
+        out: list[Observation] = []
+        for slot, dev in sorted(self.receiver.devices.items()):
+            ident = dev.identity
+            info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
+                              product=ident.wpid, slot=slot, receiver_node=self.node,
+                              buttons=frozenset(range(0x110, 0x120)))
+            out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.kernel.held(slot))]
+        return out
+
+    def inject_key(self, slot: int, code: int, value: int) -> None:
+        """A write to the virtual node (what recovery step 1 does on a real one)."""
+        if self.kernel.write(slot, code, value):
+            self._pending.append(KeyEvent(self.clock(), virtual_node(slot), code, value))
+
+    def mute(self, slot: int, code: int, on: bool = True) -> None:
+        if self.kernel.mute(slot, code, on):
+            self._pending.append(KeyEvent(self.clock(), virtual_node(slot), code, 0))
+
+    def poll(self, timeout: float) -> list[Observation]:
+        out, self._pending = self._pending, []
+        if not out and timeout > 0:
+            self.receiver.wait_input(timeout)
+        for report in self.receiver.pop_input():
+            out += self.observe(report, self.clock())
+        return out
+
+    def observe(self, report: bytes, t: float) -> list[Observation]:
+        if len(report) < 3:
+            return []
+        rid, slot, rtype = report[0], report[1], report[2]
+        if rid in (0x10, 0x11):
+            return [HidppTraffic(t, self.node, bytes(report))]
+        if rid not in (0x20, 0x21):
+            return []
+        if rtype == 0x02 and len(report) >= 5:
+            node = virtual_node(slot)
+            out: list[Observation] = [KeyEvent(t, node, c, v)
+                                      for c, v in self.kernel.report(slot, report[3] | report[4] << 8)]
+            if any(report[5:10]):
+                out.append(Motion(t, node))
+            return out
+        if rtype == 0x42 and len(report) > 3 and report[3] & 0x01:   # link loss: all-zero report
+            return [KeyEvent(t, virtual_node(slot), c, v) for c, v in self.kernel.report(slot, 0)] + \
+                   [HidppTraffic(t, self.node, bytes(report))]
+        return [HidppTraffic(t, self.node, bytes(report))]
+
+    def close(self) -> None:
+        pass
+
+    def fd_count(self) -> int:
+        return 0

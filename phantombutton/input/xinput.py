@@ -1,0 +1,335 @@
+"""X side of the input layer: held-button state, XTest device events, grab probe.
+
+python-xlib 0.33 lacks the two requests this tool depends on, so they are defined here:
+
+- XI 1.x QueryDeviceState (XInput minor opcode 30). XI2's XIQueryDevice also reports button
+  state but its ListButtonInfo loops `i < numButtons` and never reports the highest button,
+  which is exactly button 20 of a DJ mouse under xf86-input-libinput. QueryDeviceState copies
+  the whole `down` bitmap, and works on master ids too.
+- XTEST FakeInput with an XInput device event (type = XInput first_event + 3/4, device id in
+  the last byte). ProcXTestFakeInput then looks that device up instead of using the XTEST
+  pointer, so the release comes from the slave that holds the button - the only kind of
+  release that lets the master's count of held buttons reach 0 and end the implicit grab.
+
+XI2 XIQueryDevice is used only to list devices. Everything here is one X connection per
+`XSession`; python-xlib is imported lazily (only by the commands that need X).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class XDeviceUse(IntEnum):
+    """XI2 device use (XI2.h)."""
+
+    MASTER_POINTER = 1
+    MASTER_KEYBOARD = 2
+    SLAVE_POINTER = 3
+    SLAVE_KEYBOARD = 4
+    FLOATING_SLAVE = 5
+
+
+class GrabStatus(IntEnum):
+    """Core XGrabPointer status (X.h)."""
+
+    SUCCESS = 0
+    ALREADY_GRABBED = 1
+    INVALID_TIME = 2
+    NOT_VIEWABLE = 3
+    FROZEN = 4
+
+
+# XI 1.x event offsets from the extension's first_event (XI.h: XI_DeviceButtonPress = 3).
+XI_DEVICE_BUTTON_PRESS = 3
+XI_DEVICE_BUTTON_RELEASE = 4
+# XI 1.x minor opcodes / classes
+XI_QUERY_DEVICE_STATE = 30
+XI_BUTTON_CLASS = 1
+XTEST_FAKE_INPUT = 2
+
+
+class XUnavailable(Exception):
+    """No X server state for us: no DISPLAY, a Wayland session, or a missing extension."""
+
+
+class XRefused(Exception):
+    """The X server answered a request with an error (BadValue, BadDevice, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class XPointer:
+    """An X pointer device (master or slave) as listed by XIQueryDevice."""
+
+    id: int
+    name: str
+    use: XDeviceUse
+    attachment: int           # slave -> its master id; master -> its paired keyboard
+    enabled: bool
+    node: str | None = None   # "Device Node" property (slaves of the evdev/libinput drivers)
+
+    @property
+    def is_master(self) -> bool:
+        return self.use == XDeviceUse.MASTER_POINTER
+
+
+def parse_button_state(classes: bytes, num_classes: int) -> tuple[int, frozenset[int]] | None:
+    """Decode the class records of a QueryDeviceState reply.
+
+    Returns (num_buttons, held 1-based button numbers) from the ButtonClass record, or None
+    when the device has no ButtonClass. Records: CARD8 class, CARD8 length (bytes), then
+    class data; ButtonClass = class 1, length 36, num_buttons, pad, 32 bytes of bits indexed
+    by button number (bit 0 unused).
+    """
+    pos = 0
+    for _ in range(num_classes):
+        if pos + 2 > len(classes):
+            break
+        cls, length = classes[pos], classes[pos + 1]
+        if length < 2:  # malformed: avoid looping forever
+            break
+        if cls == XI_BUTTON_CLASS and pos + 36 <= len(classes):
+            num_buttons = classes[pos + 2]
+            bits = int.from_bytes(classes[pos + 4:pos + 36], "little")
+            held = frozenset(b for b in range(1, 256) if bits >> b & 1)
+            return num_buttons, held
+        pos += length
+    return None
+
+
+def property_text(value) -> str | None:
+    """python-xlib gives an XIGetProperty value as (format, data); STRING data is bytes."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int):
+        value = value[1]
+    if isinstance(value, str):
+        value = value.encode()
+    if not isinstance(value, (bytes, bytearray)):
+        return None
+    text = bytes(value).split(b"\0", 1)[0].decode(errors="replace")
+    return text or None
+
+
+def session_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why X device state cannot be read in this session, or None if it is worth trying."""
+    env = os.environ if environ is None else environ
+    if env.get("XDG_SESSION_TYPE") == "wayland" or env.get("WAYLAND_DISPLAY"):
+        return ("Wayland session: the compositor does not expose device button state to "
+                "clients (Xwayland shows virtual devices only); watching evdev only")
+    if not env.get("DISPLAY"):
+        return "no X display (DISPLAY is not set); watching evdev only"
+    return None
+
+
+def _requests():
+    """Build the python-xlib request classes on first use (keeps Xlib out of import time)."""
+    global _REQ
+    if _REQ is not None:
+        return _REQ
+    from Xlib import X
+    from Xlib.protocol import rq
+
+    class _Rest(rq.ValueField):
+        """The rest of a reply as bytes (class records parsed by parse_button_state)."""
+
+        structcode = None
+
+        def parse_binary_value(self, data, display, length, fmt):
+            return bytes(data), b""
+
+    class QueryDeviceState(rq.ReplyRequest):
+        _request = rq.Struct(
+            rq.Card8("opcode"),
+            rq.Opcode(XI_QUERY_DEVICE_STATE),
+            rq.RequestLength(),
+            rq.Card8("deviceid"),
+            rq.Pad(3),
+        )
+        _reply = rq.Struct(
+            rq.ReplyCode(),
+            rq.Card8("xi_reply_type"),
+            rq.Card16("sequence_number"),
+            rq.ReplyLength(),
+            rq.Card8("num_classes"),
+            rq.Pad(23),
+            _Rest("classes"),
+        )
+
+    class FakeDeviceInput(rq.Request):
+        """XTEST FakeInput carrying an XInput device event; device id in the last byte."""
+
+        _request = rq.Struct(
+            rq.Card8("opcode"),
+            rq.Opcode(XTEST_FAKE_INPUT),
+            rq.RequestLength(),
+            rq.Card8("event_type"),
+            rq.Card8("detail"),
+            rq.Pad(2),
+            rq.Card32("time"),
+            rq.Window("root", (X.NONE,)),
+            rq.Pad(8),
+            rq.Int16("x"),
+            rq.Int16("y"),
+            rq.Pad(7),
+            rq.Card8("deviceid"),
+        )
+
+    _REQ = (QueryDeviceState, FakeDeviceInput)
+    return _REQ
+
+
+_REQ = None
+
+
+class XSession:
+    """One connection to the X server for polling state and sending device events."""
+
+    def __init__(self, display_name: str | None = None, *, check_session: bool = True):
+        if check_session and display_name is None:
+            problem = session_problem()
+            if problem:
+                raise XUnavailable(problem)
+        from Xlib import display as xdisplay
+        from Xlib import error as xerror
+
+        try:
+            self.display = xdisplay.Display(display_name)
+        except Exception as e:  # DisplayError, ConnectionClosedError, OSError, Overflow...
+            raise XUnavailable(f"cannot open X display {display_name or os.environ.get('DISPLAY')}: "
+                               f"{e}; watching evdev only") from e
+        # python-xlib 0.33's RANDR module registers its errors at raw codes 0-2, overriding
+        # the core BadValue (2) with a class that cannot parse it (the client then spins).
+        # That dict is shared by every Display: give this connection its own, corrected.
+        proto = self.display.display
+        proto.error_classes = {**proto.error_classes, **xerror.xerror_class}
+        xi = self.display.query_extension("XInputExtension")
+        if not xi.present:
+            self.display.close()
+            raise XUnavailable("the X server has no XInput extension; watching evdev only")
+        self._xi_major = xi.major_opcode
+        self._xi_first_event = xi.first_event
+        xt = self.display.query_extension("XTEST")
+        self._xtest_major = xt.major_opcode if xt.present else None
+        # XI2 requests (XIQueryDevice) are refused until the client announces its version.
+        self.display.xinput_query_version()
+        self._atom_node = self.display.intern_atom("Device Node", only_if_exists=True)
+        self._node_cache: dict[int, str | None] = {}
+
+    @property
+    def name(self) -> str:
+        return self.display.get_display_name()
+
+    def close(self) -> None:
+        try:
+            self.display.close()
+        except Exception:  # already gone: nothing to release
+            pass
+
+    def fileno(self) -> int:
+        return self.display.fileno()
+
+    # -- listing -------------------------------------------------------------------------
+    def pointers(self) -> list[XPointer]:
+        """Master and slave pointers (floating slaves too), with their "Device Node"."""
+        from Xlib.ext import xinput
+
+        reply = self.display.xinput_query_device(xinput.AllDevices)
+        out = []
+        seen = set()
+        for d in reply.devices:
+            if d.use not in (XDeviceUse.MASTER_POINTER, XDeviceUse.SLAVE_POINTER,
+                             XDeviceUse.FLOATING_SLAVE):
+                continue
+            if d.use == XDeviceUse.FLOATING_SLAVE and not any(c.type == 1 for c in d.classes):
+                continue  # a floating keyboard
+            seen.add(d.deviceid)
+            node = None if d.use == XDeviceUse.MASTER_POINTER else self.device_node(d.deviceid)
+            name = d.name.decode(errors="replace") if isinstance(d.name, bytes) else d.name
+            out.append(XPointer(d.deviceid, name, XDeviceUse(d.use), d.attachment,
+                                bool(d.enabled), node))
+        for gone in set(self._node_cache) - seen:
+            del self._node_cache[gone]  # ids are reused after hotplug
+        return out
+
+    def device_node(self, device_id: int) -> str | None:
+        """The "Device Node" property (XA_STRING) set by the evdev and libinput drivers."""
+        if device_id in self._node_cache:
+            return self._node_cache[device_id]
+        node = None
+        if self._atom_node:
+            from Xlib import X, error as xerror
+
+            try:
+                r = self.display.xinput_get_device_property(device_id, self._atom_node,
+                                                            X.AnyPropertyType, 0, 256)
+                node = property_text(r.value)
+            except xerror.XError:
+                node = None
+        self._node_cache[device_id] = node
+        return node
+
+    def forget_nodes(self) -> None:
+        """Drop the id -> node cache (call after an X hierarchy change)."""
+        self._node_cache.clear()
+
+    # -- state -------------------------------------------------------------------------
+    def query_buttons(self, device_id: int) -> tuple[int, frozenset[int]] | None:
+        """(num_buttons, held buttons) per XI 1.x QueryDeviceState; None if the device is gone."""
+        from Xlib import error as xerror
+
+        QueryDeviceState, _ = _requests()
+        try:
+            r = QueryDeviceState(display=self.display.display, opcode=self._xi_major, deviceid=device_id)
+        except xerror.XError:
+            return None  # BadDevice: unplugged between listing and query
+        return parse_button_state(r.classes, r.num_classes)
+
+    # -- actions -------------------------------------------------------------------------
+    def fake_device_button(self, device_id: int, button: int, press: bool) -> None:
+        """XTest device event from `device_id`; raises XUnavailable if the server refuses it."""
+        from Xlib import X, error as xerror
+
+        if self._xtest_major is None:
+            raise XUnavailable("the X server has no XTEST extension")
+        _, FakeDeviceInput = _requests()
+        offset = XI_DEVICE_BUTTON_PRESS if press else XI_DEVICE_BUTTON_RELEASE
+        catch = xerror.CatchError()
+        FakeDeviceInput(display=self.display.display, onerror=catch, opcode=self._xtest_major,
+                        event_type=self._xi_first_event + offset, detail=button,
+                        time=X.CurrentTime, root=X.NONE, x=0, y=0, deviceid=device_id)
+        # FakeInput has no reply: a round trip surfaces BadValue/BadDevice now, not later.
+        self.display.sync()
+        err = catch.get_error()
+        if err is not None:
+            kind = type(err).__name__
+            raise XRefused(f"X refused the XTest device event (device {device_id}, button "
+                           f"{button}): {kind}")
+
+    def grab_probe(self) -> GrabStatus:
+        """Try what another application would: XGrabPointer on the root; ungrab at once."""
+        from Xlib import X
+
+        root = self.display.screen().root
+        status = root.grab_pointer(False, X.ButtonPressMask, X.GrabModeAsync, X.GrabModeAsync,
+                                   X.NONE, X.NONE, X.CurrentTime)
+        if status == GrabStatus.SUCCESS:
+            self.display.ungrab_pointer(X.CurrentTime)
+            self.display.sync()
+        return GrabStatus(status)
+
+
+def find_slave(pointers: list[XPointer], node: str) -> XPointer | None:
+    """The slave whose "Device Node" is `node` (realpath compared, symlinks welcome)."""
+    want = os.path.realpath(node)
+    for p in pointers:
+        if p.node and not p.is_master and (p.node == node or os.path.realpath(p.node) == want):
+            return p
+    return None
+
+
+def pack_fake_device_input(major: int, event_type: int, detail: int, device_id: int) -> bytes:
+    """Wire bytes of the XTEST device FakeInput request (documentation and unit tests)."""
+    return struct.pack("=BBHBBHIIQhhxxxxxxxB", major, XTEST_FAKE_INPUT, 9, event_type, detail,
+                       0, 0, 0, 0, 0, 0, device_id)

@@ -1,0 +1,134 @@
+"""The chain's real I/O: the mouse's event node, the X server, uinput.
+
+Writes go only to the device diagnosed: its event node, its X slave, and - for an orphaned
+X button - the master (XTest) or a short-lived uinput mouse of our own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from phantombutton.errors import PhantomError
+from phantombutton.input import evdev_node as en
+from phantombutton.recovery.chain import Snapshot, Target
+
+UINPUT_NAME = "phantombutton release"
+
+
+class LiveLayers:
+    def __init__(self, x=None, *, uinput_wait: float = 2.0):
+        self.x = x                       # phantombutton.input.xinput.XSession or None
+        self.uinput_wait = uinput_wait
+
+    # -- reading -------------------------------------------------------------------------
+    def snapshot(self, t: Target) -> Snapshot:
+        kernel = None
+        if t.node and t.code is not None:
+            try:
+                kernel = t.code in en.held_keys(t.node)
+            except PhantomError:
+                kernel = None  # gone or unreadable: unknown, not "up"
+        x_slave = x_master = None
+        if self.x is not None and t.x_button is not None:
+            x_slave, x_master = self._x_state(t)
+        return Snapshot(kernel, x_slave, x_master)
+
+    def _x_state(self, t: Target) -> tuple[bool | None, bool | None]:
+        b = t.x_button
+        ptrs = self.x.pointers()
+        slave_held = None
+        others = False
+        master_id = t.x_master_id
+        for p in ptrs:
+            if p.is_master:
+                continue
+            st = self.x.query_buttons(p.id)
+            if st is None:
+                continue
+            if p.id == t.x_slave_id:
+                slave_held = b in st[1]
+                master_id = master_id or p.attachment
+            elif b in st[1]:
+                others = True
+        if master_id is None:
+            master_id = next((p.id for p in ptrs if p.is_master), None)
+        master_held = None
+        if master_id is not None:
+            st = self.x.query_buttons(master_id)
+            # a master button also held by another slave is that device's business, not ours
+            master_held = None if st is None else (b in st[1] and not others)
+        if t.x_slave_id is not None and slave_held is None:
+            slave_held = False   # the slave is gone: whatever it held now lives on the master
+        return slave_held, master_held
+
+    # -- acting --------------------------------------------------------------------------
+    def write_release(self, t: Target) -> str:
+        en.write_key(t.node, t.code, 0)
+        return f"wrote EV_KEY 0x{t.code:03X} 0 + SYN_REPORT to {t.node}"
+
+    def xtest_release(self, device_id: int, button: int) -> str:
+        if self.x is None:
+            raise PhantomError("no X connection")
+        self.x.fake_device_button(device_id, button, press=False)
+        return f"XTest DeviceButtonRelease {button} on X device {device_id}"
+
+    def mute(self, t: Target) -> str:
+        scancode = en.hid_button_scancode(t.code)
+        back = en.set_keycode(t.node, scancode, en.KEY_RESERVED)
+        if back != en.KEY_RESERVED:
+            raise PhantomError(f"{t.node}: scancode 0x{scancode:08X} still maps to 0x{back:03X}")
+        return (f"muted scancode 0x{scancode:08X} on {t.node} (read back KEY_RESERVED); "
+                f"undo: phantombutton unmute {t.node} {t.x_button or hex(t.code)}")
+
+    def orphan_release(self, t: Target) -> str:
+        tried = []
+        if self.x is not None:
+            master = t.x_master_id or next((p.id for p in self.x.pointers() if p.is_master), None)
+            st = self.x.query_buttons(master) if master is not None else None
+            if st is not None and st[0] >= t.x_button:
+                try:
+                    self.x.fake_device_button(master, t.x_button, press=False)
+                    time.sleep(0.02)
+                    if not self.snapshot(t).held:
+                        return f"XTest DeviceButtonRelease {t.x_button} on X master {master}"
+                    tried.append(f"XTest release on master {master} had no effect")
+                except Exception as e:
+                    tried.append(f"XTest release on master {master}: {e}")
+        code = t.code
+        if code is None:
+            from phantombutton.detect.buttons import code_for_x_button
+
+            code = code_for_x_button(t.x_button)
+        uinput_click(code, self.x, self.uinput_wait)
+        return "; ".join(tried + [f"uinput mouse pressed and released 0x{code:03X}"])
+
+
+def uinput_click(code: int, x=None, wait: float = 2.0) -> None:
+    """A new mouse (BTN 0x110-0x11F) that presses and releases `code` once X has added it."""
+    import evdev
+    from evdev import ecodes
+
+    try:
+        ui = evdev.UInput({ecodes.EV_KEY: list(range(0x110, 0x120)),
+                           ecodes.EV_REL: [ecodes.REL_X, ecodes.REL_Y]},
+                          name=UINPUT_NAME, vendor=0x046D, product=0xFFFF)
+    except (OSError, evdev.UInputError) as e:
+        raise PhantomError(f"/dev/uinput: {e}; creating a virtual mouse needs root or an "
+                           "access rule for /dev/uinput") from e
+    try:
+        deadline = time.monotonic() + wait
+        if x is not None:  # X adds the device through udev hotplug: wait until it is a slave
+            while time.monotonic() < deadline:
+                if any(p.name == UINPUT_NAME for p in x.pointers()):
+                    break
+                time.sleep(0.05)
+        else:
+            time.sleep(min(wait, 0.5))
+        ui.write(ecodes.EV_KEY, code, 1)
+        ui.syn()
+        time.sleep(0.05)   # longer than nothing, shorter than libinput's 25 ms debounce matters
+        ui.write(ecodes.EV_KEY, code, 0)
+        ui.syn()
+        time.sleep(0.05)
+    finally:
+        ui.close()

@@ -1,0 +1,97 @@
+"""What `watch`, `status`, `release` and `mute` share: opening the source (live evdev or the
+virtual receiver), the X session, the release layers, and naming a device or button."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from phantombutton.errors import UsageProblem
+
+
+@dataclass
+class Session:
+    source: object            # EvdevSource or VirtualSource
+    x: object | None          # XSession or None
+    layers: object            # LiveLayers or VirtualLayers
+    x_note: str | None        # why X is not used, said once
+    virtual_model: object | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.source.close()
+        if self.x is not None:
+            with contextlib.suppress(Exception):
+                self.x.close()
+
+
+def open_session(options, *, all_mice: bool = False, use_x: bool = True) -> Session:
+    from phantombutton.input.xinput import XSession, XUnavailable
+
+    x, note = None, None
+    if use_x:
+        try:
+            x = XSession()
+        except XUnavailable as e:
+            note = str(e)
+    if options.virtual:
+        from phantombutton.input.virtual_source import VirtualSource
+        from phantombutton.recovery.virtual_layers import VirtualLayers
+        from phantombutton.virtual.receiver import VirtualReceiver
+
+        model = VirtualReceiver(options.profile)   # unknown profile: UsageProblem
+        source = VirtualSource(model)
+        return Session(source, x, VirtualLayers(source), note, model)
+    if options.profile != "default":
+        raise UsageProblem(f"--profile {options.profile} needs --virtual")
+    from phantombutton.input.evdev_source import EvdevSource
+    from phantombutton.recovery.live import LiveLayers
+
+    return Session(EvdevSource(all_mice), x, LiveLayers(x), note)
+
+
+def parse_button(text: str) -> tuple[int, int]:
+    """'20' (X button), '0x11f' / 'BTN_...' code, or 'hid16' -> (evdev code, X button)."""
+    from phantombutton.detect.buttons import code_for_x_button, x_button_for
+
+    t = text.strip().lower()
+    try:
+        if t.startswith("hid"):
+            n = int(t[3:])
+            if not 1 <= n <= 16:
+                raise ValueError
+            code = 0x10F + n
+        elif t.startswith("0x"):
+            code = int(t, 16)
+        else:
+            code = code_for_x_button(int(t))
+            if code is None:
+                raise ValueError
+    except ValueError:
+        raise UsageProblem(f"{text!r} is not a button; use an X button number (20), an evdev "
+                           "code (0x11f) or a HID button (hid16)") from None
+    if not 0x110 <= code <= 0x11F:
+        raise UsageProblem(f"{text!r} is not a mouse button of a receiver device (0x110..0x11f)")
+    return code, x_button_for(code)
+
+
+def pick_device(devices, spec: str | None):
+    """DeviceInfo by node path, slot number or name substring; the only one if spec is None."""
+    devices = list(devices)
+    if not devices:
+        raise UsageProblem("no pointer device found (Logitech receiver children; try --all)")
+    if spec is None:
+        if len(devices) == 1:
+            return devices[0]
+        raise UsageProblem("several devices; name one: " + ", ".join(f"{d.node} ({d.name})" for d in devices))
+    s = spec.strip()
+    hits = [d for d in devices if d.node == s]
+    if not hits and s.isdigit():     # a number is a slot, never part of a name
+        hits = [d for d in devices if d.slot == int(s)]
+    elif not hits:
+        hits = [d for d in devices if s.lower() in (d.name or "").lower()]
+    if len(hits) != 1:
+        what = "matches several devices" if hits else "matches no device"
+        raise UsageProblem(f"{spec!r} {what}; valid: " + ", ".join(
+            f"{d.node} (slot {d.slot}, {d.name})" for d in devices))
+    return hits[0]

@@ -1,0 +1,200 @@
+"""Install the udev rule (system-wide) and the systemd user unit (for one user).
+
+The plan is computed first, as a list of steps, so that `install-udev --print` shows exactly
+what `install-udev` does, and so that a missing privilege is reported before anything is
+written (no half-done installation).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from phantombutton.errors import PhantomError
+
+RULE_NAME = "70-phantombutton.rules"
+UNIT_NAME = "phantombutton.service"
+RULES_DIR = "/etc/udev/rules.d"
+SHIPPED_EXEC = "/usr/bin/phantombutton"   # ExecStart in the shipped unit, replaced on install
+
+RELOAD = ("udevadm", "control", "--reload-rules")
+# A "change" event for the existing nodes applies the new permissions now (no replug).
+TRIGGER = ("udevadm", "trigger", "--subsystem-match=hidraw", "--subsystem-match=input")
+
+
+def shipped(name: str) -> str:
+    """A data file shipped in the package (phantombutton/data/), identical to udev/<name>."""
+    return resources.files("phantombutton").joinpath("data", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: Path
+    content: str
+    needs_root: bool
+    owner: tuple[int, int] | None = None   # chown to (uid, gid): the user's unit under sudo
+
+    def describe(self) -> str:
+        return f"write {self.path}"
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    argv: tuple[str, ...]
+    needs_root: bool
+
+    def describe(self) -> str:
+        return "run " + " ".join(self.argv)
+
+
+Step = WriteFile | RunCommand
+
+
+@dataclass(frozen=True)
+class Target:
+    """The user whose systemd directory receives the unit."""
+
+    name: str
+    home: Path
+    uid: int
+    gid: int
+    unit_dir: Path
+
+
+def target_user(env: dict[str, str] | None = None, euid: int | None = None) -> Target:
+    """The invoking user: SUDO_USER when run through sudo as root, else ourselves."""
+    env = os.environ if env is None else env
+    euid = os.geteuid() if euid is None else euid
+    sudo_user = env.get("SUDO_USER")
+    if euid == 0 and sudo_user and sudo_user != "root":
+        try:
+            pw = pwd.getpwnam(sudo_user)
+        except KeyError:
+            raise PhantomError(f"SUDO_USER={sudo_user} is not a known user") from None
+        # sudo resets the environment: the user's XDG_CONFIG_HOME is unknown, use the default.
+        home = Path(pw.pw_dir)
+        return Target(sudo_user, home, pw.pw_uid, pw.pw_gid, home / ".config/systemd/user")
+    pw = pwd.getpwuid(euid)
+    home = Path(env.get("HOME") or pw.pw_dir)
+    config = env.get("XDG_CONFIG_HOME", "")
+    config_dir = Path(config) if os.path.isabs(config) else home / ".config"
+    return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_dir / "systemd/user")
+
+
+def exec_start() -> str:
+    """The command line the unit runs: the phantombutton next to our interpreter, if any."""
+    candidates = [Path(sys.executable).parent / "phantombutton"]
+    if sys.argv and os.path.basename(sys.argv[0]) == "phantombutton":
+        candidates.append(Path(os.path.abspath(sys.argv[0])))
+    found = shutil.which("phantombutton")
+    if found:
+        candidates.append(Path(found))
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return f"{c} daemon"
+    # Not installed as a script (e.g. run from a checkout): the interpreter and the module.
+    return f"{Path(sys.executable).absolute()} -m phantombutton.cli.main daemon"
+
+
+def render_unit(command: str) -> str:
+    text = shipped(UNIT_NAME)
+    old = f"ExecStart={SHIPPED_EXEC} daemon"
+    if old not in text:
+        raise PhantomError(f"shipped {UNIT_NAME} has no line {old!r}; the package is damaged")
+    return text.replace(old, f"ExecStart={command}")
+
+
+def plan(root: Path | None = None, target: Target | None = None,
+         command: str | None = None) -> list[Step]:
+    """The steps of an installation; `root` prefixes every path and skips the commands."""
+    target = target or target_user()
+    command = command or exec_start()
+
+    def prefixed(p: Path) -> Path:
+        return root / p.relative_to("/") if root else p
+
+    steps: list[Step] = [
+        WriteFile(prefixed(Path(RULES_DIR) / RULE_NAME), shipped(RULE_NAME), needs_root=root is None),
+        WriteFile(prefixed(target.unit_dir / UNIT_NAME), render_unit(command), needs_root=False,
+                  owner=(target.uid, target.gid) if target.uid != os.geteuid() else None),
+    ]
+    if root is None:
+        steps += [RunCommand(RELOAD, needs_root=True), RunCommand(TRIGGER, needs_root=True)]
+    return steps
+
+
+def next_steps(target: Target) -> str:
+    """What the user still has to do: systemd user managers are per user, not ours to drive."""
+    return (f"then, as {target.name}: systemctl --user daemon-reload && "
+            f"systemctl --user enable --now {UNIT_NAME}")
+
+
+def format_plan(steps: list[Step]) -> str:
+    """Everything `install-udev` would do: files with their full content, then commands."""
+    out = []
+    for s in steps:
+        root = " (needs root)" if s.needs_root else ""
+        if isinstance(s, WriteFile):
+            owner = f", owner uid {s.owner[0]} gid {s.owner[1]}" if s.owner else ""
+            out.append(f"# {s.describe()} (mode 0644{owner}){root}")
+            out.append(f"cat > {s.path} <<'EOF'")
+            out.append(s.content.rstrip("\n"))
+            out.append("EOF")
+        else:
+            out.append(f"# {s.describe()}{root}")
+            out.append(" ".join(s.argv))
+        out.append("")
+    return "\n".join(out)
+
+
+def missing_privilege(steps: list[Step], euid: int | None = None) -> list[Step]:
+    euid = os.geteuid() if euid is None else euid
+    return [] if euid == 0 else [s for s in steps if s.needs_root]
+
+
+def execute(steps: list[Step], log=print) -> None:
+    for s in steps:
+        if isinstance(s, WriteFile):
+            _write(s)
+        else:
+            try:
+                proc = subprocess.run(s.argv, capture_output=True, text=True, timeout=60)
+            except FileNotFoundError:
+                raise PhantomError(f"{s.argv[0]} not found: is udev installed?") from None
+            except subprocess.TimeoutExpired:
+                raise PhantomError(f"{' '.join(s.argv)} did not finish within 60 s") from None
+            if proc.returncode != 0:
+                detail = (proc.stderr or proc.stdout).strip().splitlines()
+                raise PhantomError(f"{' '.join(s.argv)} failed (exit {proc.returncode})"
+                                   + (f": {detail[-1]}" if detail else ""))
+        log(f"done: {s.describe()}")
+
+
+def _write(s: WriteFile) -> None:
+    created = []
+    d = s.path.parent
+    while not d.exists():
+        created.append(d)
+        d = d.parent
+    try:
+        s.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=s.path.parent, prefix=f".{s.path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(s.content)
+        os.chmod(tmp, 0o644)
+        if s.owner:
+            os.chown(tmp, *s.owner)
+            for c in created:
+                os.chown(c, *s.owner)
+        os.replace(tmp, s.path)   # atomic: udev never reads half a rule file
+    except PermissionError as e:
+        raise PhantomError(f"cannot write {s.path}: {e.strerror}; run with sudo") from None
+    except OSError as e:
+        raise PhantomError(f"cannot write {s.path}: {e.strerror or e}") from None

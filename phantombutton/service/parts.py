@@ -1,0 +1,268 @@
+"""The parts the daemon is built from: real receivers (sysfs + hidraw) or the virtual one.
+
+Both sets share the settings and the phantom-button table (devices/); they differ in how
+receivers are found and opened and in how a held button is released: on hardware by the
+recovery chain on the mouse's own event node (and X), on the virtual receiver by the
+recovery chain's virtual path when it has one.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from phantombutton.devices import models
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp import dj
+from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome, SettingOutcome
+
+UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
+LOGITECH = 0x046D
+
+
+def phantom_mask(wpid: int | None) -> int:
+    """HID buttons the model cannot have; for an unknown model only HID 16 (0x11F) is sure."""
+    model = models.model_for(wpid)
+    if not model.known:
+        return 1 << (dj.PHANTOM_HID_BUTTON - 1)
+    mask = 0
+    for n in range(1, dj.HID_BUTTONS + 1):
+        if not model.has_button(dj.hid_button_to_evdev(n)):
+            mask |= 1 << (n - 1)
+    return mask
+
+
+def setting_text(value) -> str:
+    """Config values (true, 800, "reset") in the words devices/settings.py speaks."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _device(engine, slot: int, wpid: int | None):
+    from phantombutton.devices.device import Device
+    from phantombutton.devices.receiver import Pairing, Receiver
+
+    receiver = Receiver(engine, getattr(engine.transport, "node", "receiver"))
+    return Device(receiver, Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
+
+
+def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> SettingOutcome:
+    """One setting through devices/settings.py: read it; if it differs, write it (that module
+    changes only the bit concerned and reads back, raising NotApplied on a mismatch)."""
+    from phantombutton.devices import settings
+
+    device = _device(engine, slot, wpid)
+    want = setting_text(value)
+    before = settings.get(device, name)
+    if before == want:
+        return SettingOutcome(name, before, changed=False)
+    after = settings.put(device, name, want)
+    return SettingOutcome(name, after, changed=True)
+
+
+def device_identity(engine, slot: int) -> tuple[str | None, str | None]:
+    """Serial and name from the receiver's pairing table (0xB5 0x2n/0x3n/0x4n, answered by
+    the receiver itself; never sub 0x03, which makes hid-logitech-dj re-enumerate)."""
+    from phantombutton.devices.receiver import Receiver
+
+    pairing = Receiver(engine, getattr(engine.transport, "node", "receiver")).pairing(slot)
+    if pairing is None:
+        return None, None
+    return pairing.serial, pairing.name or None
+
+
+class HardwareParts:
+    """Unifying receivers found in sysfs, opened through hidraw; releases by the recovery
+    chain (recovery/chain.py) on the mouse's own event node, and in X when there is one."""
+
+    def __init__(self, sysfs: str = "/sys", *, allow_mute: bool = False, release=None):
+        self.sysfs = sysfs
+        self.allow_mute = allow_mute
+        self._release = release
+        # Import now, not at the first phantom: on a slow machine imports take a noticeable
+        # part of the second the release has to happen in.
+        import phantombutton.input.xinput  # noqa: F401
+        import phantombutton.recovery.live  # noqa: F401
+        if os.environ.get("DISPLAY"):
+            import Xlib.display  # noqa: F401
+
+    def find_receivers(self) -> list[str]:
+        from phantombutton.transport.discovery import find_receivers
+
+        # Safety: only Logitech (046d) Unifying receivers, never any other hidraw node.
+        return [r.node for r in find_receivers(self.sysfs)
+                if r.vendor == LOGITECH and r.product in UNIFYING_PIDS]
+
+    def open_engine(self, node: str):
+        from phantombutton.transport.engine import Engine
+        from phantombutton.transport.hidraw import HidrawTransport
+
+        return Engine(HidrawTransport(node))
+
+    apply_setting = staticmethod(apply_setting)
+    device_identity = staticmethod(device_identity)
+    phantom_mask = staticmethod(phantom_mask)
+
+    def observe_buttons(self, node: str, slot: int, mask: int) -> None:
+        pass   # the real kernel keeps its own state; the chain reads it with EVIOCGKEY
+
+    def held_codes(self, node: str, slot: int) -> frozenset[int] | None:
+        from phantombutton.input.evdev_node import held_keys
+
+        event = event_node_for(node, slot, self.sysfs)
+        return None if event is None else held_keys(event)
+
+    def release(self, held: PhantomHeld) -> ReleaseOutcome:
+        node = event_node_for(held.receiver_node, held.slot, self.sysfs)
+        if node is None:
+            return ReleaseOutcome(False, f"no event node found for slot {held.slot} behind "
+                                         f"{held.receiver_node}")
+        if self._release is not None:
+            return self._release(node, held)
+        x, no_x = self._x_session()
+        try:
+            return chain_release(node, held, x, allow_mute=self.allow_mute, no_x=no_x)
+        except Exception as e:  # noqa: BLE001 - the X server went away (restart, logout)
+            if x is None or isinstance(e, PhantomError):
+                raise
+            self._drop_x()
+            return chain_release(node, held, None, allow_mute=self.allow_mute,
+                                 no_x=f" [X: connection lost ({type(e).__name__}); without X]")
+
+    # One X connection, kept between releases (a connection costs round trips the release
+    # has to wait for); dropped when it fails, opened again at the next release, so an X
+    # server that restarted is picked up and a missing one costs nothing.
+    _x = None
+
+    def connect_x(self) -> None:
+        self._x_session()
+
+    def _x_session(self):
+        if self._x is not None:
+            return self._x, ""
+        from phantombutton.input.xinput import XSession, XUnavailable
+
+        try:
+            self._x = XSession()
+        except XUnavailable as e:
+            return None, f" [X: {e}]"
+        except Exception as e:  # noqa: BLE001 - a dying server: carry on without X
+            return None, f" [X: {type(e).__name__}: {e}]"
+        return self._x, ""
+
+    def _drop_x(self) -> None:
+        if self._x is not None:
+            self._x.close()
+            self._x = None
+
+
+def chain_release(node: str, held: PhantomHeld, x, *, allow_mute: bool, no_x: str = "") -> ReleaseOutcome:
+    """The recovery chain for one held button of one mouse: the event node first, X (when
+    there is one) for the slave's state and the XTest fallback. Without X the chain still
+    acts on the event node, which is what X itself follows."""
+    from phantombutton.input.xinput import find_slave
+    from phantombutton.recovery.chain import Target, run_chain
+    from phantombutton.recovery.live import LiveLayers
+
+    slave = find_slave(x.pointers(), node) if x is not None else None
+    target = Target(
+        device=f"{models.model_for(held.wpid).name} slot {held.slot}", node=node,
+        code=held.code, x_button=dj.evdev_to_x_button(held.code),
+        x_slave_id=slave.id if slave else None,
+        x_master_id=slave.attachment if slave else None,
+        model_has_button=False)   # the daemon only acts on buttons the model lacks
+    out = run_chain(target, LiveLayers(x), allow_mute=allow_mute)
+    steps = "; ".join(a.line() for a in out.attempts)
+    return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else "") + no_x)
+
+
+def event_node_for(receiver_node: str, slot: int, sysfs: str = "/sys") -> str | None:
+    """/dev/input/eventN of the device in `slot` behind the receiver at /dev/hidrawN.
+
+    The paired device's HID device is a child of the receiver's, and its HID_PHYS is the
+    receiver's phys plus `:<slot>` (hid-logitech-dj)."""
+    hid_dir = os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver_node), "device")
+    phys = _uevent(os.path.join(hid_dir, "uevent")).get("HID_PHYS", "")
+    for child in sorted(glob.glob(os.path.join(hid_dir, "[0-9]*:*"))):
+        if _uevent(os.path.join(child, "uevent")).get("HID_PHYS") != f"{phys}:{slot}":
+            continue
+        for event in sorted(glob.glob(os.path.join(child, "input", "input*", "event*"))):
+            return "/dev/input/" + os.path.basename(event)
+    return None
+
+
+def _uevent(path: str) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return dict(line.rstrip("\n").partition("=")[::2] for line in f if "=" in line)
+    except OSError:
+        return {}
+
+
+class VirtualParts:
+    """The in-process virtual receiver (`phantombutton --virtual daemon`, tests).
+
+    There is no kernel behind it, so the input core's key state is modelled by the
+    recovery layer's VirtualKernel, fed with every DJ mouse report the daemon reads; the
+    release is the same recovery chain as on hardware, on that model (no X: steps 1 and 3)."""
+
+    def __init__(self, receiver, node: str = "virtual:c52b", *, allow_mute: bool = False,
+                 release=None):
+        from phantombutton.input.virtual_source import VirtualKernel
+
+        self.receiver = receiver
+        self.node = node
+        self.allow_mute = allow_mute
+        self.kernel = VirtualKernel()
+        self._release = release
+
+    def find_receivers(self) -> list[str]:
+        return [] if getattr(self.receiver, "unplugged", False) else [self.node]
+
+    def open_engine(self, node: str):
+        from phantombutton.transport.engine import Engine
+        from phantombutton.transport.virtual import VirtualTransport
+
+        self.kernel.hid_mask.clear()      # a (re)plugged receiver: a fresh kernel state
+        self.kernel.keys.clear()
+        return Engine(VirtualTransport(self.receiver, node=node))
+
+    apply_setting = staticmethod(apply_setting)
+    device_identity = staticmethod(device_identity)
+    phantom_mask = staticmethod(phantom_mask)
+
+    def observe_buttons(self, node: str, slot: int, mask: int) -> None:
+        self.kernel.report(slot, mask)
+
+    def held_codes(self, node: str, slot: int) -> frozenset[int] | None:
+        return self.kernel.held(slot)
+
+    def release(self, held: PhantomHeld) -> ReleaseOutcome:
+        if self._release is not None:
+            return self._release(held)
+        from phantombutton.input.virtual_source import virtual_node
+        from phantombutton.recovery.chain import Target, run_chain
+        from phantombutton.recovery.virtual_layers import VirtualLayers
+
+        target = Target(device=f"{models.model_for(held.wpid).name} slot {held.slot}",
+                        node=virtual_node(held.slot), code=held.code,
+                        x_button=dj.evdev_to_x_button(held.code), x_slave_id=None,
+                        model_has_button=False)
+        out = run_chain(target, VirtualLayers(_KernelOnly(self.kernel)),
+                        allow_mute=self.allow_mute, settle=0.0)
+        steps = "; ".join(a.line() for a in out.attempts)
+        return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else ""))
+
+
+class _KernelOnly:
+    """What VirtualLayers needs of a VirtualSource: the kernel model and its two writes."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def inject_key(self, slot: int, code: int, value: int) -> None:
+        self.kernel.write(slot, code, value)
+
+    def mute(self, slot: int, code: int, on: bool = True) -> None:
+        self.kernel.mute(slot, code, on)

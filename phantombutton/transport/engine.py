@@ -1,0 +1,257 @@
+"""Request engine: HID++ requests over a Transport, with reply matching on raw bytes.
+
+Every hidraw reader sees every input report, so while we wait for our reply we also read
+notifications, DJ input reports and the replies other programs (the kernel, Solaar, logiops)
+get to their own requests. Robust clients keep those instead of dropping them: they are the
+evidence `watch` and captures need ("who touched register 0x01 just before the phantom?").
+They go to `Engine.unsolicited`, tagged with their arrival time and, where the protocol
+carries one, the software id of the program that asked.
+
+Matching (hidpp.md "Reply matching"): a reply has our device index and repeats the first two
+bytes after it (sub-id/feature index, register address/function|software id); replies to
+long register 0xB5 and 0xF1 reads also repeat p0. Error frames 8F (1.0) and FF (2.0) carry
+the same two bytes one position later.
+
+On a device's child node (hid-logitech-dj's per-device hidraw) address the device by its
+slot number: the kernel rewrites the index of what we write, and the replies carry the slot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+from .. import SOFTWARE_ID
+from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
+
+SHORT, LONG, VERY_LONG, DJ_SHORT, DJ_LONG = 0x10, 0x11, 0x12, 0x20, 0x21
+FRAME_LENGTHS = {SHORT: 7, LONG: 20, DJ_SHORT: 15, DJ_LONG: 32}
+RECEIVER = 0xFF
+ERROR_10, ERROR_20 = 0x8F, 0xFF
+GET_REGISTER, SET_REGISTER, GET_LONG_REGISTER, SET_LONG_REGISTER = 0x81, 0x80, 0x83, 0x82
+# Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
+P0_MATCHED = {(GET_LONG_REGISTER, 0xB5), (GET_REGISTER, 0xF1)}
+
+UNSOLICITED_MAX = 100_000  # bounded so a flood cannot eat memory; large so nothing is lost
+BUSY_BACKOFF = 0.02  # seconds; grows linearly with each retry
+POLL_SLICE = 0.05  # seconds poll() reads at a time before letting requests in
+
+
+class UnsolicitedKind(str, Enum):
+    NOTIFICATION = "notification"  # receiver/1.0 notification (sub-id 0x40..0x7F) or 2.0 event (sw id 0)
+    REPLY = "reply"  # a reply or error to another program's request
+    INPUT = "input"  # DJ report (0x20/0x21): mouse/keyboard input, DJ notifications
+    MALFORMED = "malformed"  # wrong length or unknown report id
+
+
+@dataclass(frozen=True)
+class Unsolicited:
+    time: float  # time.monotonic() when read
+    raw: bytes
+    kind: UnsolicitedKind
+    software_id: int | None = None  # 2.0 replies/errors: the asking program's id; else None
+
+    @property
+    def devnum(self) -> int | None:
+        return self.raw[1] if len(self.raw) > 1 else None
+
+
+def well_formed(raw: bytes) -> bool:
+    if not raw:
+        return False
+    if raw[0] == VERY_LONG:
+        return 4 <= len(raw) <= 64
+    return FRAME_LENGTHS.get(raw[0]) == len(raw)
+
+
+def classify(raw: bytes, now: float | None = None) -> Unsolicited:
+    """Tag an input report that is not the reply we wait for. Pure; never raises."""
+    raw = bytes(raw)
+    now = time.monotonic() if now is None else now
+    if not well_formed(raw):
+        return Unsolicited(now, raw, UnsolicitedKind.MALFORMED)
+    if raw[0] in (DJ_SHORT, DJ_LONG):
+        return Unsolicited(now, raw, UnsolicitedKind.INPUT)
+    sub = raw[2]
+    if sub == ERROR_20 or (sub == ERROR_10 and raw[3] < 0x80):
+        # FF fi fn|sw code, or a 1.0 device's 8F answer to a 2.0 request (00 1s 01)
+        return Unsolicited(now, raw, UnsolicitedKind.REPLY, raw[4] & 0x0F)
+    if sub >= 0x80:  # 1.0 register replies and errors carry no software id
+        return Unsolicited(now, raw, UnsolicitedKind.REPLY)
+    if sub >= 0x40:  # receiver and HID++ 1.0 notifications (0x40 unpaired, 0x41 connection ...)
+        return Unsolicited(now, raw, UnsolicitedKind.NOTIFICATION)
+    swid = raw[3] & 0x0F
+    if swid == 0:  # 2.0 events always carry software id 0
+        return Unsolicited(now, raw, UnsolicitedKind.NOTIFICATION, 0)
+    return Unsolicited(now, raw, UnsolicitedKind.REPLY, swid)
+
+
+def _pad(data: bytes, size: int, what: str) -> bytes:
+    data = bytes(data)
+    if len(data) > size:
+        raise ValueError(f"{what}: {len(data)} bytes, at most {size} fit")
+    return data + bytes(size - len(data))
+
+
+class Engine:
+    def __init__(
+        self,
+        transport,
+        *,
+        software_id: int = SOFTWARE_ID,
+        busy_retries: int = 3,
+        receiver_timeout: float = 1.0,
+        device_timeout: float = 4.0,
+    ):
+        if not 1 <= software_id <= 0x0F:
+            raise ValueError(f"software id must be 1..15, not {software_id}")
+        self.transport = transport
+        self.software_id = software_id
+        self.busy_retries = busy_retries
+        self.receiver_timeout = receiver_timeout
+        self.device_timeout = device_timeout
+        self.unsolicited: deque[Unsolicited] = deque(maxlen=UNSOLICITED_MAX)
+        self.requests = 0  # requests written, retries included (benchmarks count these)
+        # Optional observer of all traffic: trace("out"|"in", monotonic time, raw bytes).
+        self.trace: Callable[[str, float, bytes], None] | None = None
+        self._lock = threading.RLock()
+        self._ping_mark = 0
+
+    # ---- HID++ 1.0 registers -------------------------------------------------------------
+    def read_register(self, devnum: int, register: int, params: bytes = b"", *, long: bool = False) -> bytes:
+        """Value bytes of a register: 3 (short) or 16 (long; the request itself is short)."""
+        sub = GET_LONG_REGISTER if long else GET_REGISTER
+        frame = bytes([SHORT, devnum, sub, register]) + _pad(params, 3, "register read params")
+        return self._request(frame)[4:]
+
+    def write_register(self, devnum: int, register: int, value: bytes, *, long: bool = False) -> bytes:
+        """Write a register; returns the reply's value bytes (normally zeros)."""
+        if long:
+            frame = bytes([LONG, devnum, SET_LONG_REGISTER, register]) + _pad(value, 16, "long register value")
+        else:
+            frame = bytes([SHORT, devnum, SET_REGISTER, register]) + _pad(value, 3, "register value")
+        return self._request(frame)[4:]
+
+    # ---- HID++ 2.0 features --------------------------------------------------------------
+    def call(self, devnum: int, feature_index: int, function: int, params: bytes = b"") -> bytes:
+        """Call a feature function; returns the reply's 16 parameter bytes."""
+        if not 0 <= function <= 0x0F:
+            raise ValueError(f"function must be 0..15, not {function}")
+        params = bytes(params)
+        if len(params) <= 3:  # like the kernel: short when it fits, long otherwise
+            frame = bytes([SHORT, devnum, feature_index, function << 4 | self.software_id]) + _pad(params, 3, "")
+        else:
+            frame = bytes([LONG, devnum, feature_index, function << 4 | self.software_id]) + _pad(
+                params, 16, "feature call params"
+            )
+        return _pad(self._request(frame)[4:], 16, "reply")
+
+    def ping(self, devnum: int) -> tuple[int, int] | None:
+        """Protocol version: (major, minor); (1, 0) for HID++ 1.0 devices; None when offline.
+
+        Offline = the receiver answers for an absent device (1.0 errors 04 connect fail,
+        08 unknown device, 09 resource error; 2.0 errors 04/09) or nobody answers in time.
+        """
+        self._ping_mark = (self._ping_mark + 1) & 0xFF
+        frame = bytes([SHORT, devnum, 0x00, 0x10 | self.software_id, 0, 0, self._ping_mark])
+        try:
+            reply = self._request(frame)
+        except Hidpp10Error as exc:
+            if exc.code == Hidpp10ErrorCode.INVALID_SUBID:
+                return (1, 0)
+            if exc.code in (Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.UNKNOWN_DEVICE,
+                            Hidpp10ErrorCode.RESOURCE_ERROR):
+                return None
+            raise
+        except Hidpp20Error as exc:
+            if exc.code in (Hidpp20ErrorCode.HARDWARE_ERROR, Hidpp20ErrorCode.UNSUPPORTED):
+                return None
+            raise
+        except HidppTimeout:
+            return None
+        return (reply[4], reply[5])
+
+    # ---- unsolicited input ---------------------------------------------------------------
+    def poll(self, timeout: float) -> Unsolicited | None:
+        """The next unsolicited report: kept ones first, then fresh from the transport.
+
+        Reads in short slices and lets go of the engine between them, so a watcher polling
+        in one thread does not hold up requests made from another.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            with self._lock:
+                if self.unsolicited:
+                    return self.unsolicited.popleft()
+                remaining = deadline - time.monotonic()
+                raw = self.transport.read(min(max(remaining, 0.0), POLL_SLICE))
+                if raw is not None:
+                    item = classify(raw)
+                    self._trace("in", item.time, item.raw)
+                    return item
+            if remaining <= POLL_SLICE:
+                return None
+            time.sleep(0)  # give a waiting requester the lock
+
+    # ---- internals -----------------------------------------------------------------------
+    def _request(self, frame: bytes) -> bytes:
+        devnum = frame[1]
+        timeout = self.receiver_timeout if devnum == RECEIVER else self.device_timeout
+        with self._lock:
+            attempt = 0
+            while True:
+                try:
+                    return self._exchange(frame, timeout)
+                except (Hidpp10Error, Hidpp20Error) as exc:
+                    busy = (isinstance(exc, Hidpp10Error) and exc.code == Hidpp10ErrorCode.BUSY) or (
+                        isinstance(exc, Hidpp20Error) and exc.code == Hidpp20ErrorCode.BUSY
+                    )
+                    if not busy or attempt >= self.busy_retries:
+                        raise
+                    attempt += 1
+                    time.sleep(BUSY_BACKOFF * attempt)
+
+    def _exchange(self, frame: bytes, timeout: float) -> bytes:
+        self._drain()
+        self.transport.write(frame)
+        self.requests += 1
+        self._trace("out", time.monotonic(), frame)
+        devnum, b2, b3 = frame[1], frame[2], frame[3]
+        p0 = frame[4] if (b2, b3) in P0_MATCHED else None
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HidppTimeout(devnum, frame, timeout)
+            raw = self.transport.read(remaining)
+            if raw is None:
+                continue
+            now = time.monotonic()
+            raw = bytes(raw)
+            self._trace("in", now, raw)
+            if raw[:1] in (b"\x10", b"\x11", b"\x12") and well_formed(raw) and raw[1] == devnum:
+                if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
+                    return raw
+                if raw[2] == ERROR_10 and raw[3] == b2 and raw[4] == b3:
+                    raise Hidpp10Error(devnum, b2, b3, raw[5])
+                if raw[2] == ERROR_20 and raw[3] == b2 and raw[4] == b3:
+                    raise Hidpp20Error(devnum, b2, b3 >> 4, raw[5])
+            self.unsolicited.append(classify(raw, now))
+
+    def _drain(self) -> None:
+        """Keep whatever arrived since the last request, so it cannot pose as our reply."""
+        while True:
+            raw = self.transport.read(0)
+            if raw is None:
+                return
+            item = classify(raw)
+            self._trace("in", item.time, item.raw)
+            self.unsolicited.append(item)
+
+    def _trace(self, direction: str, t: float, raw: bytes) -> None:
+        if self.trace is not None:
+            self.trace(direction, t, raw)

@@ -1,0 +1,51 @@
+"""In-process transport onto a VirtualReceiver (`phantombutton --virtual`).
+
+Behaves like the receiver's hidraw node on a running system: every input report the model
+produces (replies, notifications, DJ mouse reports) is read here, in order, once it is due.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections import deque
+
+from .base import device_gone
+
+
+class VirtualTransport:
+    def __init__(self, receiver, node: str = "virtual:c52b"):
+        self.receiver = receiver
+        self.node = node
+        self._pending: deque[bytes] = deque()
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        self._check("write")
+        try:
+            self.receiver.handle_output(bytes(data))
+        except OSError as exc:  # the model's unplug() makes it behave like a vanished node
+            raise device_gone(self.node, exc.errno or errno.ENODEV, "write") from None
+
+    def read(self, timeout: float) -> bytes | None:
+        self._check("read")
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            if getattr(self.receiver, "unplugged", False):
+                raise device_gone(self.node, errno.ENODEV, "read")
+            self._pending.extend(self.receiver.pop_input())
+            if self._pending:
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.receiver.wait_input(remaining)
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check(self, action: str) -> None:
+        if self._closed:
+            raise ValueError(f"{self.node}: {action} on a closed transport")

@@ -1,0 +1,245 @@
+"""An emulated HID++ 2.0 mouse: a feature table with the functions clients and the kernel call.
+
+Feature table, names, firmware entities, battery, controls and wheel state come from the
+real M705 406D dump (reference/solaar-device-docs/Marathon-Mouse-M705-406D.txt). Feature
+versions are not in the dump; the ones below are plausible values, not measurements.
+Replies are long reports; errors are `FF` frames: unknown feature index 6, unknown
+function 7, bad argument 2. HID++ 1.0 register requests (sub-id 0x80..0x83) get the 1.0
+error 01 (invalid sub-id) - a guess; no dump shows what a 2.0 mouse answers there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .device import Identity, VirtualDevice
+from .wire import Err10, Err20, error10, error20, long
+
+ROOT, FEATURE_SET, FW_VERSION, DEVICE_NAME = 0x0000, 0x0001, 0x0003, 0x0005
+BATTERY_STATUS, REPROG_CONTROLS_V4, POINTER_SPEED, VERTICAL_SCROLLING, HIRES_WHEEL = (
+    0x1000, 0x1B04, 0x2205, 0x2100, 0x2121)
+HIDDEN, INTERNAL = 0x40, 0x20
+DIVERTABLE, PERSIST_DIVERTABLE = 0x20, 0x40
+# setCidReporting flag bits and the "valid" bit that must accompany each
+DIVERT, PERSIST, RAW_XY = 0x01, 0x04, 0x10
+VALID = {DIVERT: 0x02, PERSIST: 0x08, RAW_XY: 0x20}
+
+
+@dataclass(frozen=True)
+class Feature:
+    id: int
+    flags: int = 0
+    version: int = 0
+
+
+@dataclass
+class Control:
+    cid: int
+    tid: int
+    flags: int  # 0x01 mouse, 0x10 reprogrammable, 0x20 divertable, 0x40 persistently divertable
+    group: int
+    gmask: int
+    hid_button: int | None = None  # which HID button (1-based) the control normally reports
+    reporting: int = 0  # current DIVERT/PERSIST/RAW_XY bits
+    remap: int = 0
+
+
+@dataclass
+class Firmware:
+    kind: int  # 0 main application, 1 bootloader
+    prefix: str
+    number: int
+    revision: int
+    build: int
+    extra: bytes = b""
+
+
+@dataclass
+class Hidpp20Spec:
+    features: list[Feature]
+    name: str
+    kind: int  # DEVICE_NAME type: 3 = mouse
+    firmware: list[Firmware]
+    unit_id: bytes
+    model_id: bytes  # 6 bytes
+    transports: int  # bit 0x04 = wpid
+    battery: tuple[int, int, int]  # level %, next level %, status
+    controls: list[Control]
+    pointer_speed: int = 0x0100
+    roller: tuple[int, int, int] = (3, 24, 0)
+    wheel_multiplier: int = 8
+    wheel_flags: int = 0x0C  # has invert 0x08, has ratchet switch 0x04
+    wheel_mode: int = 0x00  # bit0 HID++ target, bit1 hi-res, bit2 invert
+    protocol: tuple[int, int] = (4, 5)
+    extra: dict = field(default_factory=dict)
+
+
+class Hidpp20Device(VirtualDevice):
+    def __init__(self, identity: Identity, spec: Hidpp20Spec):
+        super().__init__(identity)
+        self.spec = spec
+        self.protocol = spec.protocol
+        self.index = {feature.id: i for i, feature in enumerate(spec.features)}
+        self.power_on()
+
+    def power_on(self) -> None:
+        # Temporary diversion and the wheel mode do not survive a power cycle; persistent
+        # diversion does (it lives in the mouse's flash).
+        self.controls = [Control(**{**c.__dict__, "reporting": c.reporting & PERSIST}) for c in self.spec.controls]
+        self.wheel_mode = self.spec.wheel_mode
+        self.pointer_speed = self.spec.pointer_speed
+        self.config_cookie = 0  # a software's "I configured you" mark; lost at power-off
+
+    # ---- requests ------------------------------------------------------------------------
+    def handle(self, request: bytes) -> list[bytes]:
+        devnum, index, fn_sw = request[1], request[2], request[3]
+        if index >= 0x80:  # HID++ 1.0 register access (see the module docstring)
+            return [error10(request, Err10.INVALID_SUBID)]
+        if index >= len(self.spec.features):
+            return [error20(request, Err20.INVALID_FEATURE_INDEX)]
+        feature = self.spec.features[index].id
+        function, params = fn_sw >> 4, bytes(request[4:]).ljust(16, b"\0")
+        handler = getattr(self, f"_f{feature:04x}", None)
+        result = handler(function, params) if handler else Err20.INVALID_FUNCTION
+        if isinstance(result, int):
+            return [error20(request, result)]
+        return [long(devnum, index, fn_sw, result)]
+
+    def _f0000(self, fn: int, p: bytes):  # ROOT
+        if fn == 0:  # getFeature(id) -> index, flags, version
+            fid = p[0] << 8 | p[1]
+            if fid not in self.index:
+                return bytes(3)
+            feature = self.spec.features[self.index[fid]]
+            return bytes([self.index[fid], feature.flags, feature.version])
+        if fn == 1:  # ping: protocol major, minor, echo of the mark
+            return bytes([*self.protocol, p[2]])
+        return Err20.INVALID_FUNCTION
+
+    def _f0001(self, fn: int, p: bytes):  # FEATURE_SET
+        if fn == 0:
+            return bytes([len(self.spec.features) - 1])
+        if fn == 1:
+            if p[0] >= len(self.spec.features):
+                return Err20.OUT_OF_RANGE
+            f = self.spec.features[p[0]]
+            return bytes([f.id >> 8, f.id & 0xFF, f.flags, f.version])
+        return Err20.INVALID_FUNCTION
+
+    def _f0003(self, fn: int, p: bytes):  # DEVICE_FW_VERSION
+        if fn == 0:  # entity count, unit id, transport bits, model id
+            return (bytes([len(self.spec.firmware)]) + self.spec.unit_id
+                    + bytes([0, self.spec.transports]) + self.spec.model_id)
+        if fn == 1:
+            if p[0] >= len(self.spec.firmware):
+                return Err20.OUT_OF_RANGE
+            fw = self.spec.firmware[p[0]]
+            return (bytes([fw.kind]) + fw.prefix.encode() + bytes([fw.number, fw.revision])
+                    + fw.build.to_bytes(2, "big") + bytes([0]) + self.identity.wpid.to_bytes(2, "big") + fw.extra)
+        return Err20.INVALID_FUNCTION
+
+    def _f0005(self, fn: int, p: bytes):  # DEVICE_NAME
+        name = self.spec.name.encode()
+        if fn == 0:
+            return bytes([len(name)])
+        if fn == 1:
+            if p[0] >= len(name):
+                return Err20.OUT_OF_RANGE
+            return name[p[0] : p[0] + 16]
+        if fn == 2:
+            return bytes([self.spec.kind])
+        return Err20.INVALID_FUNCTION
+
+    def _f0020(self, fn: int, p: bytes):  # CONFIG_CHANGE (Solaar 1.1.1 called it RESET)
+        if fn == 0:  # getConfigurationCookie; `solaar show` calls it for every device with 0x0020
+            return self.config_cookie.to_bytes(2, "big")
+        if fn == 1:  # setConfigurationComplete(cookie)
+            self.config_cookie = p[0] << 8 | p[1]
+            return bytes(p[:2])
+        return Err20.INVALID_FUNCTION
+
+    def _f1000(self, fn: int, p: bytes):  # BATTERY_STATUS
+        if fn == 0:
+            return bytes(self.spec.battery)
+        if fn == 1:  # capability: number of levels, flags (0x02 mileage: reports percent)
+            return bytes([4, 0x02])
+        return Err20.INVALID_FUNCTION
+
+    def _f1b04(self, fn: int, p: bytes):  # REPROG_CONTROLS_V4
+        if fn == 0:
+            return bytes([len(self.controls)])
+        if fn == 1:
+            if p[0] >= len(self.controls):
+                return Err20.INVALID_ARGUMENT
+            c = self.controls[p[0]]
+            return (c.cid.to_bytes(2, "big") + c.tid.to_bytes(2, "big")
+                    + bytes([c.flags, 0, c.group, c.gmask, 0]))
+        if fn in (2, 3):
+            control = self._control(p[0] << 8 | p[1])
+            if control is None:
+                return Err20.INVALID_ARGUMENT
+            if fn == 2:
+                return control.cid.to_bytes(2, "big") + bytes([control.reporting]) + control.remap.to_bytes(2, "big")
+            return self._set_reporting(control, p)
+        return Err20.INVALID_FUNCTION
+
+    def _set_reporting(self, control: Control, p: bytes):
+        flags, remap = p[2], p[3] << 8 | p[4]
+        allowed = {DIVERT: control.flags & DIVERTABLE, PERSIST: control.flags & PERSIST_DIVERTABLE, RAW_XY: 0}
+        new = control.reporting
+        for bit, valid in VALID.items():
+            if flags & valid:
+                if flags & bit and not allowed[bit]:
+                    return Err20.INVALID_ARGUMENT
+                new = (new | bit) if flags & bit else (new & ~bit)
+        if remap and self._control(remap) is None:
+            return Err20.INVALID_ARGUMENT
+        control.reporting = new
+        if remap:
+            control.remap = 0 if remap == control.cid else remap
+        return bytes(p[:5])
+
+    def _f2205(self, fn: int, p: bytes):  # POINTER_SPEED
+        if fn == 0:
+            return self.pointer_speed.to_bytes(2, "big")
+        if fn == 1:
+            self.pointer_speed = p[0] << 8 | p[1]
+            return bytes(p[:2])
+        return Err20.INVALID_FUNCTION
+
+    def _f2100(self, fn: int, p: bytes):  # VERTICAL_SCROLLING
+        return bytes(self.spec.roller) if fn == 0 else Err20.INVALID_FUNCTION
+
+    def _f2121(self, fn: int, p: bytes):  # HIRES_WHEEL
+        if fn == 0:
+            return bytes([self.spec.wheel_multiplier, self.spec.wheel_flags])
+        if fn == 1:
+            return bytes([self.wheel_mode])
+        if fn == 2:
+            self.wheel_mode = p[0] & 0x07
+            return bytes([self.wheel_mode])
+        if fn == 3:  # ratchet switch state: 1 = ratcheted (normal wheel mode)
+            return bytes([1])
+        return Err20.INVALID_FUNCTION
+
+    # ---- input -----------------------------------------------------------------------------
+    def _control(self, cid: int) -> Control | None:
+        return next((c for c in self.controls if c.cid == cid), None)
+
+    def diverted_controls(self, buttons: int) -> tuple[int, list[int]]:
+        cids = []
+        for c in self.controls:
+            if c.hid_button and c.reporting & (DIVERT | PERSIST) and buttons & 1 << (c.hid_button - 1):
+                buttons &= ~(1 << (c.hid_button - 1))
+                cids.append(c.cid)
+        return buttons, cids[:4]
+
+    def has_diversion(self) -> bool:
+        return any(c.reporting & (DIVERT | PERSIST) for c in self.controls)
+
+    def diverted_event(self, devnum: int, cids: list[int]) -> bytes | None:
+        """REPROG_CONTROLS_V4 event 0: up to four pressed diverted controls; none = released."""
+        index = self.index.get(REPROG_CONTROLS_V4)
+        if index is None:
+            return None
+        return long(devnum, index, 0x00, b"".join(c.to_bytes(2, "big") for c in cids))

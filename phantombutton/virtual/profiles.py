@@ -1,0 +1,140 @@
+"""Receiver profiles: which emulated devices sit in which slots.
+
+Every value here is from a real dump in reference/solaar-device-docs unless its comment
+says otherwise:
+  "default"        C52B receiver + M705 101B (HID++ 1.0) in slot 1: the bug's setup
+  "mixed"          default + Performance MX 101A (slot 2) + M705 406D (HID++ 4.5, slot 3)
+  "performance-mx" C52B + Performance MX in slot 1
+  "m705-406d"      C52B + M705 406D in slot 1
+  "empty"          C52B with nothing paired
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import UsageProblem
+from .device import Identity, VirtualDevice
+from .hidpp10_device import Hidpp10Device, Register
+from .hidpp20_device import (
+    HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
+)
+
+ANY = b"\xff\xff\xff"
+
+
+class UnknownProfile(UsageProblem, ValueError):
+    """A profile name that does not exist: exit 2 for the CLI, a ValueError for plain callers."""
+
+
+@dataclass(frozen=True)
+class ReceiverSpec:
+    """The C52B of Unifying-Receiver-C52B.txt."""
+
+    serial: bytes = bytes.fromhex("E0662192")
+    max_devices: int = 6
+    firmware: tuple[tuple[int, bytes], ...] = (  # 0xF1 sub-register -> 2 bytes
+        (0x01, bytes([0x24, 0x11])),  # firmware 24.11
+        (0x02, bytes([0x00, 0x36])),  # build B0036
+        (0x03, bytes([0xAA, 0xAC])),  # "Other: AA.AC"
+        (0x04, bytes([0x02, 0x09])),  # bootloader 02.09
+    )
+
+
+def m705_101b() -> VirtualDevice:
+    """Marathon Mouse M705 (M-R0009), HID++ 1.0: Marathon-Mouse-M705-101B.txt."""
+    registers = {
+        0x00: Register(bytes.fromhex("100000"), ANY),  # notification flags (battery 0x10)
+        0x01: Register(bytes.fromhex("020000"), ANY),  # 0x02 side-scroll/special buttons, 0x40 smooth
+        0x0D: Register(bytes.fromhex("644734")),  # battery: 100 %, ?, 0x34
+        0xD0: Register(bytes.fromhex("000000"), bytes.fromhex("f1ffff")),  # "accepts mask 0xF1"
+        0xD2: Register(bytes.fromhex("000003")),  # read-only
+        0xD4: Register(bytes.fromhex("000004")),  # read-only
+        0xF3: Register(bytes.fromhex("000000"), ANY),  # raw input stream switch
+    }
+    firmware = {0x01: bytes([0x17, 0x01]), 0x02: bytes([0x00, 0x17]),  # 17.01.B0017
+                0x03: bytes([0x00, 0x04]), 0x04: bytes([0x02, 0x06])}  # other 00.04, bootloader 02.06
+    identity = Identity(wpid=0x101B, name="M705", serial=bytes.fromhex("23691D3D"), activity=225)
+    return Hidpp10Device(identity, registers, firmware=firmware)
+
+
+def performance_mx() -> VirtualDevice:
+    """Performance Mouse MX, HID++ 1.0: performance-mx.txt (registers)."""
+    registers = {
+        0x00: Register(bytes.fromhex("100000"), ANY),
+        0x01: Register(bytes.fromhex("020000"), ANY),
+        0x07: Register(bytes.fromhex("070000")),  # battery level 7 = full
+        0x51: Register(bytes.fromhex("111100"), ANY),  # LEDs
+        0x63: Register(bytes.fromhex("890000"), ANY, valid=range(0x81, 0x90)),  # DPI 0x81..0x8F
+        0xD0: Register(bytes.fromhex("000000"), ANY),
+        0xD4: Register(bytes.fromhex("000012")),
+        0xF3: Register(bytes.fromhex("000000"), ANY),
+    }
+    # Not in the dump (its F1 probe only shows the error for sub-register 00): plausible values.
+    firmware = {0x01: bytes([0x11, 0x01]), 0x02: bytes([0x00, 0x31]),
+                0x03: bytes([0x00, 0x05]), 0x04: bytes([0x02, 0x08])}
+    # Serial not in the dump: made up.
+    identity = Identity(wpid=0x101A, name="Performance MX", serial=bytes.fromhex("5A1F0C42"), activity=132)
+    return Hidpp10Device(identity, registers, firmware=firmware)
+
+
+def m705_406d() -> VirtualDevice:
+    """Marathon Mouse M705 (M-R0073), HID++ 4.5: Marathon-Mouse-M705-406D.txt (27-feature table)."""
+    ih = HIDDEN | INTERNAL
+    features = [
+        Feature(0x0000), Feature(0x0001, version=1), Feature(0x0003, version=2), Feature(0x0005),
+        Feature(0x1D4B), Feature(0x0020), Feature(0x1000), Feature(0x1B04, version=4),
+        Feature(0x2205), Feature(0x2100), Feature(0x00C2),
+        *(Feature(fid, ih) for fid in (0x1802, 0x1803, 0x1806, 0x1810, 0x1830, 0x1890, 0x18A1, 0x1DF3)),
+        Feature(0x1E00, HIDDEN),
+        *(Feature(fid, ih) for fid in (0x1EB0, 0x1861, 0x18B1, 0x1850, 0x1F03, 0x18C0)),
+        Feature(0x2121, version=1),
+    ]
+    extra = bytes.fromhex("5F5048B901")
+    # Control ids and task ids: Solaar's names in the dump mapped to the HID++ numbers.
+    mse_reprog, divertable = 0x11, 0x31  # mouse|reprogrammable (+ divertable)
+    controls = [
+        Control(0x0050, 0x0038, mse_reprog, 1, 0x01, hid_button=1),  # Left Button / Left Click
+        Control(0x0051, 0x0039, mse_reprog, 1, 0x01, hid_button=2),  # Right Button
+        Control(0x0052, 0x003A, divertable, 2, 0x03, hid_button=3),  # Middle Button
+        Control(0x0053, 0x003C, divertable, 2, 0x03, hid_button=4),  # Back Button
+        Control(0x0056, 0x003E, divertable, 2, 0x03, hid_button=5),  # Forward Button
+        Control(0x005B, 0x003F, divertable, 2, 0x03),  # Left Tilt / Mouse Scroll Left Button
+        Control(0x005D, 0x0040, divertable, 2, 0x03),  # Right Tilt
+    ]
+    spec = Hidpp20Spec(
+        features=features,
+        name="Marathon Mouse/Performance Plus M705",
+        kind=3,
+        firmware=[Firmware(1, "BOT", 0x59, 0x00, 0x0002, extra), Firmware(0, "RQM", 0x67, 0x01, 0x0005, extra)],
+        unit_id=bytes.fromhex("5E1A15B8"),
+        model_id=bytes.fromhex("406D00000000"),
+        transports=0x04,
+        battery=(50, 20, 0),
+        controls=controls,
+    )
+    identity = Identity(wpid=0x406D, name="M705", serial=bytes.fromhex("B14D65DA"), activity=40)
+    return Hidpp20Device(identity, spec)
+
+
+PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
+    "default": lambda: {1: m705_101b()},
+    "mixed": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
+    "performance-mx": lambda: {1: performance_mx()},
+    "m705-406d": lambda: {1: m705_406d()},
+    "empty": lambda: {},
+}
+
+
+def profile_names() -> list[str]:
+    return list(PROFILES)
+
+
+def build(profile: str) -> dict[int, VirtualDevice]:
+    """Fresh devices of a profile, by slot. Unknown name: UnknownProfile naming the valid ones."""
+    try:
+        factory = PROFILES[profile]
+    except KeyError:
+        raise UnknownProfile(f"unknown virtual profile {profile!r}; choose one of: {', '.join(PROFILES)}") from None
+    return factory()

@@ -1,0 +1,352 @@
+"""VirtualReceiver: a Unifying receiver C52B with paired devices, bytes in, bytes out.
+
+Thread-safe, no I/O. `handle_output` takes one report the host writes (HID++ 0x10/0x11 to the
+receiver 0xFF or a slot, DJ 0x20/0x21); answers are queued with a ready time (`latency`
+seconds after the request) and read with `pop_input`. The same object serves the in-process
+`--virtual` transport and the /dev/uhid bridge, so it answers the kernel's DJ traffic too
+(lab.md "Traffic the kernel sends"): switch to DJ mode (no answer), notification flags,
+enumerate (one DJ "device paired" report per device), 0xB5 serial and name, and the HID++
+driver's probe of each device.
+
+DJ mode: the model starts as the receiver node looks on a running system - the kernel has
+already switched it to DJ mode and set the notification flags 0x000900 - so mouse input
+arrives as DJ reports on this node. `VirtualReceiver(dj_mode=False)` starts like a freshly
+plugged receiver; mouse input then goes to the (not modelled) boot-mouse interface and is
+dropped until the host sends the DJ switch.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from .device import VirtualDevice
+from .profiles import ReceiverSpec, build
+from .wire import (
+    DJ_LONG, DJ_SHORT, RECEIVER, SHORT, Err10, Err20, Sub, dj_short, error10, error20, long,
+    mouse_params, short, well_formed,
+)
+
+PRODUCT_ID = 0xC52B
+LOG_MAX = 100_000
+DJ_SWITCH, DJ_ENUMERATE = 0x80, 0x81
+DJ_PAIRED, DJ_UNPAIRED, DJ_CONNECTION, DJ_MOUSE = 0x41, 0x40, 0x42, 0x02
+LINK_LOSS = 0x01
+LINK_DOWN, ENCRYPTED = 0x40, 0x20  # 0x41 notification info bits
+UNIFYING = 0x04  # 0x41 notification protocol byte
+WIRELESS_FLAG = 0x01  # byte 1 of the notification flags (0x000100)
+CONNECTION_STATE, PAIRING, ACTIVITY, PAIRING_INFO, FIRMWARE, NOTIFICATIONS = 0x02, 0xB2, 0xB3, 0xB5, 0xF1, 0x00
+
+GARBAGE = (
+    b"\x10\x01",  # truncated short report
+    b"\x11\x01\x81\x01\x02\x00\x00",  # long report id with a short report's length
+    b"\x55\x01\x02\x03\x04\x05\x06",  # report id nobody declared
+    b"\x20\x01\x02",  # truncated DJ report
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One handled output report: when, what, what the model queued, and why (faults)."""
+
+    time: float
+    request: bytes
+    replies: tuple[bytes, ...]
+    note: str = ""
+
+
+class VirtualReceiver:
+    def __init__(self, profile: str = "default", *, dj_mode: bool = True, clock=time.monotonic):
+        self.profile = profile
+        self.spec = ReceiverSpec()
+        self.devices: dict[int, VirtualDevice] = build(profile)
+        self.dj_mode = dj_mode
+        self.notification_flags = bytes([0x00, 0x09, 0x00]) if dj_mode else bytes(3)
+        self.latency = 0.0  # seconds from a request to its reply (real M705: 10-50 ms)
+        self.log: deque[Exchange] = deque(maxlen=LOG_MAX)
+        self.unplugged = False
+        self.pairing_open = False
+        self.product_id = PRODUCT_ID
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._queue: list[tuple[float, int, bytes]] = []
+        self._seq = itertools.count()
+        self._busy = 0
+        self._lose = 0
+        self._buttons: dict[int, int] = {}
+        self._diverted: dict[int, list[int]] = {}
+
+    # ---- host side ---------------------------------------------------------------------------
+    def handle_output(self, report: bytes) -> None:
+        report = bytes(report)
+        with self._cond:
+            if self.unplugged:
+                raise OSError(errno.ENODEV, "virtual receiver unplugged")
+            now = self._clock()
+            replies, note = self._dispatch(report)
+            if report[:1] in (b"\x10", b"\x11") and well_formed(report):
+                replies, note = self._faults(report, replies, note)
+            self.log.append(Exchange(now, report, tuple(replies), note))
+            for reply in replies:
+                self._push(reply, now + self.latency)
+
+    def pop_input(self, now: float | None = None) -> list[bytes]:
+        with self._cond:
+            now = self._clock() if now is None else now
+            ready = []
+            while self._queue and self._queue[0][0] <= now:
+                ready.append(heapq.heappop(self._queue)[2])
+            return ready
+
+    def next_input_at(self) -> float | None:
+        with self._cond:
+            return self._queue[0][0] if self._queue else None
+
+    def wait_input(self, timeout: float) -> bool:
+        """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
+        deadline = self._clock() + max(0.0, timeout)
+        with self._cond:
+            while True:
+                now = self._clock()
+                if self.unplugged or (self._queue and self._queue[0][0] <= now):
+                    return True
+                remaining = deadline - now
+                if remaining <= 0:
+                    return False
+                if self._queue:
+                    remaining = min(remaining, self._queue[0][0] - now)
+                self._cond.wait(remaining)
+
+    def hidpp_requests(self) -> int:
+        """HID++ requests handled so far (DJ commands excluded)."""
+        with self._cond:
+            return sum(1 for e in self.log if e.request[:1] in (b"\x10", b"\x11"))
+
+    # ---- scripting -----------------------------------------------------------------------
+    def connect(self, slot: int, *, power_cycle: bool = False) -> None:
+        """The device's link comes up (it woke, or was switched on when power_cycle)."""
+        with self._cond:
+            device = self._device(slot)
+            if power_cycle:
+                device.power_on()
+            device.online = True
+            self._announce(slot, device)
+
+    def disconnect(self, slot: int) -> None:
+        """Link lost (switched off, out of range): DJ link-loss report + 0x41 with bit 0x40."""
+        with self._cond:
+            device = self._device(slot)
+            device.online = False
+            self._buttons[slot] = 0
+            self._diverted[slot] = []
+            self._announce(slot, device)
+
+    def press(self, slot: int, hid_buttons: int) -> None:
+        """Set the held HID buttons (bit n-1 = HID button n; bit 15 = button 16 = X button 20)."""
+        with self._cond:
+            self._online(slot)
+            self._buttons[slot] = hid_buttons & 0xFFFF
+            self._mouse(slot)
+
+    def release(self, slot: int) -> None:
+        self.press(slot, 0)
+
+    def move(self, slot: int, dx: int, dy: int) -> None:
+        with self._cond:
+            self._online(slot)
+            self._mouse(slot, dx=dx, dy=dy)
+
+    def wheel(self, slot: int, amount: int, pan: int = 0) -> None:
+        with self._cond:
+            self._online(slot)
+            self._mouse(slot, wheel=amount, pan=pan)
+
+    def busy(self, n: int) -> None:
+        """The next n HID++ requests get a BUSY error instead of their answer."""
+        with self._cond:
+            self._busy = n
+
+    def lose_replies(self, n: int) -> None:
+        """The next n HID++ requests are handled but their answers never arrive."""
+        with self._cond:
+            self._lose = n
+
+    def garbage(self) -> None:
+        """Queue malformed frames (wrong lengths, unknown report id)."""
+        with self._cond:
+            for frame in GARBAGE:
+                self._push(frame, self._clock())
+
+    def inject(self, report: bytes, delay: float = 0.0) -> None:
+        """Queue any input report as if the receiver sent it `delay` seconds from now."""
+        with self._cond:
+            self._push(bytes(report), self._clock() + delay)
+
+    def unplug(self) -> None:
+        """The receiver leaves the bus: writes fail with ENODEV, readers wake up."""
+        with self._cond:
+            self.unplugged = True
+            self._cond.notify_all()
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _push(self, report: bytes, ready: float) -> None:
+        heapq.heappush(self._queue, (ready, next(self._seq), report))
+        self._cond.notify_all()
+
+    def _device(self, slot: int) -> VirtualDevice:
+        if slot not in self.devices:
+            raise ValueError(f"no device paired in slot {slot} (profile {self.profile!r})")
+        return self.devices[slot]
+
+    def _online(self, slot: int) -> VirtualDevice:
+        device = self._device(slot)
+        if not device.online:
+            raise ValueError(f"slot {slot}: the device is disconnected; connect() it first")
+        return device
+
+    def _faults(self, request: bytes, replies: list[bytes], note: str) -> tuple[list[bytes], str]:
+        if self._busy > 0:
+            self._busy -= 1
+            device = self.devices.get(request[1])
+            if device is not None and device.protocol >= (2, 0) and request[2] < 0x80:
+                return [error20(request, Err20.BUSY)], "busy"
+            return [error10(request, Err10.BUSY)], "busy"
+        if self._lose > 0 and replies:
+            self._lose -= 1
+            return [], "reply lost"
+        return replies, note
+
+    def _dispatch(self, report: bytes) -> tuple[list[bytes], str]:
+        if not well_formed(report):
+            return [], "ignored: malformed"
+        if report[0] in (DJ_SHORT, DJ_LONG):
+            return self._dj_command(report)
+        if report[1] == RECEIVER:
+            return self._receiver_request(report), ""
+        device = self.devices.get(report[1])
+        if device is None:
+            return [error10(report, Err10.UNKNOWN_DEVICE)], "no device in this slot"
+        if not device.online:
+            return [error10(report, Err10.RESOURCE_ERROR)], "device offline"
+        return device.handle(report), ""
+
+    def _dj_command(self, report: bytes) -> tuple[list[bytes], str]:
+        if report[1] != RECEIVER:
+            return [], "ignored: DJ report to a device"
+        if report[2] == DJ_SWITCH:
+            self.dj_mode = True
+            return [], "DJ mode on"
+        if report[2] == DJ_ENUMERATE:
+            paired = [self._dj_paired(slot, dev) for slot, dev in sorted(self.devices.items())]
+            return paired or [dj_short(0, DJ_PAIRED, b"\x02")], "enumerate"  # 0x02: list empty
+        return [], "ignored: unknown DJ command"
+
+    def _dj_paired(self, slot: int, device: VirtualDevice) -> bytes:
+        ident = device.identity
+        return dj_short(slot, DJ_PAIRED, bytes([0, ident.wpid & 0xFF, ident.wpid >> 8])
+                        + ident.rf_reports.to_bytes(4, "little"))
+
+    def _connection(self, slot: int, device: VirtualDevice) -> bytes:
+        info = device.identity.kind | (ENCRYPTED if device.online else LINK_DOWN)
+        wpid = device.identity.wpid
+        return short(slot, Sub.DEVICE_CONNECTION, UNIFYING, bytes([info, wpid & 0xFF, wpid >> 8]))
+
+    def _announce(self, slot: int, device: VirtualDevice) -> None:
+        now = self._clock()
+        if self.dj_mode:
+            self._push(dj_short(slot, DJ_CONNECTION, bytes([0 if device.online else LINK_LOSS])), now)
+        if self.notification_flags[1] & WIRELESS_FLAG:
+            self._push(self._connection(slot, device), now)
+
+    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> None:
+        if not self.dj_mode:
+            self.log.append(Exchange(self._clock(), b"", (), f"slot {slot} input dropped: not in DJ mode"))
+            return
+        device = self.devices[slot]
+        buttons, cids = device.diverted_controls(self._buttons.get(slot, 0))
+        now = self._clock()
+        if cids != self._diverted.get(slot, []):
+            event = device.diverted_event(slot, cids)
+            if event is not None:
+                self._push(event, now)
+            self._diverted[slot] = cids
+        self._push(dj_short(slot, DJ_MOUSE, mouse_params(buttons, dx, dy, wheel, pan)), now)
+
+    # ---- the receiver's own registers ------------------------------------------------------
+    def _receiver_request(self, request: bytes) -> list[bytes]:
+        sub, reg, p = request[2], request[3], request[4:]
+        if sub == Sub.GET_REGISTER:
+            if reg == NOTIFICATIONS:
+                return [short(RECEIVER, sub, reg, self.notification_flags)]
+            if reg == CONNECTION_STATE:
+                online = sum(1 for d in self.devices.values() if d.online)
+                return [short(RECEIVER, sub, reg, bytes([0, online, 0]))]
+            if reg == FIRMWARE:
+                firmware = dict(self.spec.firmware)
+                if p[0] not in firmware:
+                    return [error10(request, Err10.INVALID_VALUE)]
+                return [short(RECEIVER, sub, reg, bytes([p[0]]) + firmware[p[0]])]
+            return [error10(request, Err10.INVALID_ADDRESS)]
+        if sub == Sub.SET_REGISTER:
+            if request[0] != SHORT:
+                return [error10(request, Err10.INVALID_VALUE)]
+            if reg == NOTIFICATIONS:
+                self.notification_flags = bytes(p[:3])
+                return [short(RECEIVER, sub, reg)]
+            if reg == CONNECTION_STATE:
+                answers = [short(RECEIVER, sub, reg)]
+                if p[0] == 0x02:  # "fake device arrival": announce every paired device again
+                    answers += [self._connection(s, d) for s, d in sorted(self.devices.items())]
+                return answers
+            if reg == PAIRING:
+                return self._pairing(request)
+            return [error10(request, Err10.INVALID_ADDRESS)]
+        if sub == Sub.GET_LONG_REGISTER:
+            if reg == PAIRING_INFO:
+                return self._pairing_info(request)
+            if reg == ACTIVITY:
+                counters = bytes(self.devices[s].identity.activity if s in self.devices else 0
+                                 for s in range(1, 7))
+                return [long(RECEIVER, sub, reg, counters)]
+            return [error10(request, Err10.INVALID_ADDRESS)]
+        if sub == Sub.SET_LONG_REGISTER:
+            return [error10(request, Err10.INVALID_ADDRESS)]
+        return [error10(request, Err10.INVALID_SUBID)]  # the receiver speaks HID++ 1.0 only
+
+    def _pairing(self, request: bytes) -> list[bytes]:
+        action, slot = request[4], request[5]
+        ack = short(RECEIVER, Sub.SET_REGISTER, PAIRING)
+        if action in (0x01, 0x02):  # open / close the pairing lock
+            self.pairing_open = action == 0x01
+            return [ack, short(RECEIVER, Sub.PAIRING_LOCK, 0x01 if self.pairing_open else 0x00)]
+        if action == 0x03 and slot in self.devices:  # unpair
+            del self.devices[slot]
+            answers = [ack, short(slot, Sub.DEVICE_UNPAIRED, 0x02)]
+            if self.dj_mode:
+                answers.append(dj_short(slot, DJ_UNPAIRED))
+            return answers
+        return [error10(request, Err10.INVALID_VALUE)]
+
+    def _pairing_info(self, request: bytes) -> list[bytes]:
+        which = request[4]
+        kind, n = which & 0xF0, (which & 0x0F) + 1
+        if which == 0x03:
+            value = bytes([which]) + self.spec.serial + bytes([0, self.spec.max_devices])
+        elif kind in (0x20, 0x30, 0x40) and n in self.devices:
+            ident = self.devices[n].identity
+            if kind == 0x20:  # polling interval, WPID (big-endian), device kind
+                value = bytes([which, 0, ident.polling_ms, ident.wpid >> 8, ident.wpid & 0xFF, 0, 0, ident.kind])
+            elif kind == 0x30:  # serial, report types, power switch location
+                value = (bytes([which]) + ident.serial + ident.rf_reports.to_bytes(4, "little")
+                         + bytes([ident.power_switch]))
+            else:  # name: length, ASCII
+                name = ident.name.encode()[:14]
+                value = bytes([which, len(name)]) + name
+        else:
+            return [error10(request, Err10.INVALID_VALUE)]
+        return [long(RECEIVER, Sub.GET_LONG_REGISTER, PAIRING_INFO, value)]

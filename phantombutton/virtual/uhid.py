@@ -1,0 +1,342 @@
+"""The virtual Unifying receiver behind /dev/uhid, so that the real kernel drivers talk to it.
+
+Raw uhid (linux/uhid.h), no library: every event is one 4376-byte `struct uhid_event`.
+The model (`VirtualReceiver`) is used unchanged: reports the kernel sends (UHID_OUTPUT from a
+hidraw write on the receiver node, UHID_SET_REPORT from hid-logitech-dj and from writes to a
+child node) go to `handle_output`; whatever the model queues goes back as UHID_INPUT2 when
+it is due. Every SET_REPORT is acknowledged at once: hid-logitech-dj waits 5 s for each.
+
+A control socket lets other processes (lab tests) script the model with JSON lines:
+    {"op": "press", "slot": 1, "buttons": 32768}  ->  {"ok": true, "result": null}
+ops: any scripting method of the model (connect, disconnect, press, move, busy, ...),
+plus `stats`, `traffic`, `set` (model attribute, e.g. latency) and `quit`.
+
+    python -m phantombutton.virtual.uhid --profile default --control /run/pb-uhid.sock
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+EVENT_SIZE = 4376  # sizeof(struct uhid_event): u32 type + the largest member (create2_req)
+DATA_MAX = 4096
+BUS_USB = 0x03
+VENDOR_LOGITECH = 0x046D
+PRODUCT_UNIFYING = 0xC52B
+# A phys with '/' matters: hid-logitech-dj groups the receiver's interfaces by the phys up
+# to the last '/', and children get "<phys>:<slot>".
+DEFAULT_PHYS = "usb-0000:00:14.0-1/input2"
+DEFAULT_NAME = "Logitech USB Receiver"
+
+# Interface 2 of a real C52B as hid-logitech-dj describes it (`hidpp_descriptor`, 98 bytes,
+# checked against the 6.1 module's rodata): HID++ short 0x10 (6 data bytes), long 0x11 (19),
+# DJ short 0x20 (14), DJ long 0x21 (31).
+HIDPP_DESCRIPTOR = bytes([
+    0x06, 0x00, 0xFF, 0x09, 0x01, 0xA1, 0x01, 0x85, 0x10, 0x75, 0x08, 0x95, 0x06,
+    0x15, 0x00, 0x26, 0xFF, 0x00, 0x09, 0x01, 0x81, 0x00, 0x09, 0x01, 0x91, 0x00, 0xC0,
+    0x06, 0x00, 0xFF, 0x09, 0x02, 0xA1, 0x01, 0x85, 0x11, 0x75, 0x08, 0x95, 0x13,
+    0x15, 0x00, 0x26, 0xFF, 0x00, 0x09, 0x02, 0x81, 0x00, 0x09, 0x02, 0x91, 0x00, 0xC0,
+    0x06, 0x00, 0xFF, 0x09, 0x04, 0xA1, 0x01, 0x85, 0x20, 0x75, 0x08, 0x95, 0x0E,
+    0x15, 0x00, 0x26, 0xFF, 0x00, 0x09, 0x41, 0x81, 0x00, 0x09, 0x41, 0x91, 0x00,
+    0x85, 0x21, 0x95, 0x1F, 0x15, 0x00, 0x26, 0xFF, 0x00, 0x09, 0x42, 0x81, 0x00,
+    0x09, 0x42, 0x91, 0x00, 0xC0,
+])
+
+
+class UhidEvent(IntEnum):
+    DESTROY = 1
+    START = 2
+    STOP = 3
+    OPEN = 4
+    CLOSE = 5
+    OUTPUT = 6
+    GET_REPORT = 9
+    GET_REPORT_REPLY = 10
+    CREATE2 = 11
+    INPUT2 = 12
+    SET_REPORT = 13
+    SET_REPORT_REPLY = 14
+
+
+def _event(kind: UhidEvent, body: bytes) -> bytes:
+    return (struct.pack("<I", kind) + body).ljust(EVENT_SIZE, b"\0")
+
+
+def pack_create2(descriptor: bytes = HIDPP_DESCRIPTOR, name: str = DEFAULT_NAME,
+                 phys: str = DEFAULT_PHYS, uniq: str = "", bus: int = BUS_USB,
+                 vendor: int = VENDOR_LOGITECH, product: int = PRODUCT_UNIFYING,
+                 version: int = 0x1201, country: int = 0) -> bytes:
+    body = struct.pack("<128s64s64sHHIIII", name.encode(), phys.encode(), uniq.encode(),
+                       len(descriptor), bus, vendor, product, version, country)
+    return _event(UhidEvent.CREATE2, body + descriptor)
+
+
+def pack_input2(report: bytes) -> bytes:
+    if len(report) > DATA_MAX:
+        raise ValueError(f"input report of {len(report)} bytes exceeds {DATA_MAX}")
+    return _event(UhidEvent.INPUT2, struct.pack("<H", len(report)) + report)
+
+
+def pack_set_report_reply(request_id: int, err: int = 0) -> bytes:
+    return _event(UhidEvent.SET_REPORT_REPLY, struct.pack("<IH", request_id, err))
+
+
+def pack_get_report_reply(request_id: int, err: int, data: bytes = b"") -> bytes:
+    return _event(UhidEvent.GET_REPORT_REPLY, struct.pack("<IHH", request_id, err, len(data)) + data)
+
+
+def pack_destroy() -> bytes:
+    return _event(UhidEvent.DESTROY, b"")
+
+
+@dataclass(frozen=True)
+class KernelEvent:
+    """One event read from /dev/uhid. `data` is the report (report id first) if any."""
+
+    kind: int
+    data: bytes = b""
+    request_id: int = 0
+    report_number: int = 0
+
+
+def parse_event(buf: bytes) -> KernelEvent:
+    (kind,) = struct.unpack_from("<I", buf, 0)
+    if kind == UhidEvent.OUTPUT:  # data[4096], size u16, rtype u8
+        (size,) = struct.unpack_from("<H", buf, 4 + DATA_MAX)
+        return KernelEvent(kind, bytes(buf[4:4 + min(size, DATA_MAX)]))
+    if kind == UhidEvent.SET_REPORT:  # id u32, rnum u8, rtype u8, size u16, data
+        rid, rnum, _rtype, size = struct.unpack_from("<IBBH", buf, 4)
+        return KernelEvent(kind, bytes(buf[12:12 + min(size, DATA_MAX)]), rid, rnum)
+    if kind == UhidEvent.GET_REPORT:  # id u32, rnum u8, rtype u8
+        rid, rnum, _rtype = struct.unpack_from("<IBB", buf, 4)
+        return KernelEvent(kind, b"", rid, rnum)
+    return KernelEvent(kind)
+
+
+@dataclass
+class Stats:
+    """Traffic counters, readable over the control socket (benchmarks count requests here).
+
+    `via` tells the two kernel paths apart: "output" = a write on the receiver's hidraw node
+    (UHID_OUTPUT), "set_report" = hid-logitech-dj itself or a write on a child node."""
+
+    hidpp_requests: int = 0  # HID++ 0x10/0x11 reports the host sent
+    dj_requests: int = 0  # DJ 0x20/0x21 reports the host sent
+    inputs: int = 0  # reports delivered to the kernel
+    traffic: list = field(default_factory=list)  # (monotonic time, "out"/"in", hex, via)
+
+    def note(self, direction: str, report: bytes, via: str = "") -> None:
+        if direction == "out":
+            if report[:1] in (b"\x10", b"\x11"):
+                self.hidpp_requests += 1
+            elif report[:1] in (b"\x20", b"\x21"):
+                self.dj_requests += 1
+        else:
+            self.inputs += 1
+        self.traffic.append((time.monotonic(), direction, report.hex(" "), via))
+        del self.traffic[:-5000]
+
+
+# Control op aliases: JSON keys that differ from the model's parameter names.
+_ALIASES = {"buttons": "hid_buttons"}
+_BRIDGE_OPS = {"stats", "traffic", "set", "quit", "ping"}
+
+
+class UhidBridge:
+    """Runs the model behind one uhid device until `quit` or a signal."""
+
+    def __init__(self, model, uhid: str | int = "/dev/uhid", control: str | None = None,
+                 phys: str = DEFAULT_PHYS, log=None):
+        """`uhid`: the node's path, or an fd already open on it (the bridge owns it then)."""
+        self.model = model
+        self.fd = uhid if isinstance(uhid, int) else os.open(uhid, os.O_RDWR | os.O_CLOEXEC)
+        self.stats = Stats()
+        self.log = log
+        self.running = True
+        self.clients: dict[int, tuple[socket.socket, bytearray]] = {}
+        self.listener = None
+        if control:
+            if os.path.exists(control):
+                os.unlink(control)
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(control)
+            self.listener.listen(8)
+        os.write(self.fd, pack_create2(phys=phys))
+
+    # -- kernel side
+    def _from_kernel(self) -> None:
+        ev = parse_event(os.read(self.fd, EVENT_SIZE))
+        if ev.kind == UhidEvent.SET_REPORT:
+            # ack first: the driver blocks until the reply, and the model's answer is an input
+            os.write(self.fd, pack_set_report_reply(ev.request_id, 0))
+        elif ev.kind == UhidEvent.GET_REPORT:
+            os.write(self.fd, pack_get_report_reply(ev.request_id, errno.EIO))
+            return
+        if ev.kind in (UhidEvent.OUTPUT, UhidEvent.SET_REPORT) and ev.data:
+            via = "output" if ev.kind == UhidEvent.OUTPUT else "set_report"
+            self.stats.note("out", ev.data, via)
+            self._trace("out", ev.data, f" via {via}")
+            try:
+                self.model.handle_output(ev.data)
+            except Exception as e:  # a model bug must not take the kernel's device away
+                self._trace("error", ev.data, f" ({type(e).__name__}: {e})")
+
+    def _deliver_due(self) -> None:
+        for report in self.model.pop_input(time.monotonic()):
+            try:
+                os.write(self.fd, pack_input2(report))
+            except OSError as e:  # EINVAL before the device is started: nothing to do
+                self._trace("drop", report, f" ({e.strerror})")
+                continue
+            self.stats.note("in", report)
+            self._trace("in", report)
+
+    def _trace(self, direction: str, report: bytes, extra: str = "") -> None:
+        if self.log:
+            print(f"{time.monotonic():.6f} {direction} {report.hex(' ')}{extra}",
+                  file=self.log, flush=True)
+
+    # -- control side
+    def control(self, req: dict):
+        op = req.pop("op", None)
+        if op == "ping":
+            return "pong"
+        if op == "stats":
+            s = self.stats
+            return {"hidpp_requests": s.hidpp_requests, "dj_requests": s.dj_requests,
+                    "inputs": s.inputs}
+        if op == "traffic":
+            since = float(req.get("since", 0.0))
+            return [list(t) for t in self.stats.traffic if t[0] >= since]
+        if op == "set":
+            setattr(self.model, req["name"], req["value"])
+            return None
+        if op == "quit":
+            self.running = False
+            return None
+        if not isinstance(op, str) or op.startswith("_") or op in ("handle_output", "pop_input"):
+            raise ValueError(f"unknown op {op!r}")
+        method = getattr(self.model, op, None)
+        if not callable(method):
+            raise ValueError(f"the model has no scripting method {op!r}")
+        args = {_ALIASES.get(k, k): v for k, v in req.items()}
+        if isinstance(args.get("report"), str):  # inject: reports travel as hex in JSON
+            args["report"] = bytes.fromhex(args["report"])
+        result = method(**args)
+        if getattr(self.model, "unplugged", False):  # the receiver left the bus: so does the node
+            self.running = False
+        return result
+
+    def _client_line(self, conn: socket.socket, line: bytes) -> None:
+        try:
+            result = {"ok": True, "result": self.control(json.loads(line))}
+        except Exception as e:  # reported to the caller, the bridge keeps running
+            result = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        conn.sendall(json.dumps(result, default=repr).encode() + b"\n")
+
+    def _from_client(self, conn: socket.socket, buf: bytearray) -> None:
+        chunk = conn.recv(65536)
+        if not chunk:
+            self.clients.pop(conn.fileno(), None)
+            conn.close()
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, _, rest = bytes(buf).partition(b"\n")
+            buf[:] = rest
+            if line.strip():
+                self._client_line(conn, line)
+
+    # -- loop
+    def run(self) -> None:
+        try:
+            while self.running:
+                self._deliver_due()
+                due = self.model.next_input_at()
+                timeout = 1.0 if due is None else max(0.0, min(1.0, due - time.monotonic()))
+                fds = [self.fd] + ([self.listener] if self.listener else [])
+                fds += [c for c, _ in self.clients.values()]
+                try:
+                    ready, _, _ = select.select(fds, [], [], timeout)
+                except InterruptedError:
+                    continue
+                for r in ready:
+                    if r is self.fd:
+                        self._from_kernel()
+                    elif r is self.listener:
+                        conn, _ = self.listener.accept()
+                        self.clients[conn.fileno()] = (conn, bytearray())
+                    else:
+                        conn, buf = self.clients[r.fileno()]
+                        self._from_client(conn, buf)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for conn, _ in list(self.clients.values()):
+            conn.close()
+        self.clients.clear()
+        if self.listener:
+            path = self.listener.getsockname()
+            self.listener.close()
+            self.listener = None
+            if path and os.path.exists(path):
+                os.unlink(path)
+        if self.fd >= 0:
+            try:
+                os.write(self.fd, pack_destroy())
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = -1
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m phantombutton.virtual.uhid",
+                                 description="The virtual Unifying receiver behind /dev/uhid.")
+    ap.add_argument("--profile", default="default", help="virtual receiver profile")
+    ap.add_argument("--control", metavar="SOCKET", help="unix socket for JSON-line scripting")
+    ap.add_argument("--uhid", default="/dev/uhid", help="uhid node (default /dev/uhid)")
+    ap.add_argument("--phys", default=DEFAULT_PHYS, help=f"phys string (default {DEFAULT_PHYS})")
+    ap.add_argument("--log", metavar="FILE", help="append every report with its direction")
+    args = ap.parse_args(argv)
+    from phantombutton.errors import PhantomError
+    from phantombutton.virtual.receiver import VirtualReceiver
+
+    try:
+        model = VirtualReceiver(args.profile)
+    except (PhantomError, KeyError, ValueError) as e:  # unknown profile: the message names them
+        print(f"phantombutton.virtual.uhid: {e}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    try:
+        log = open(args.log, "a", buffering=1) if args.log else None
+        bridge = UhidBridge(model, args.uhid, args.control, args.phys, log)
+    except OSError as e:
+        where = e.filename or args.uhid
+        print(f"phantombutton.virtual.uhid: {where}: {e.strerror} "
+              f"(needs root and the uhid module: modprobe uhid)", file=sys.stderr)
+        return 1
+
+    def stop(*_):
+        bridge.running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("ready", flush=True)
+    bridge.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Frame builders for the model's answers (raw bytes; the model does no decoding beyond indexing)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+SHORT, LONG, DJ_SHORT, DJ_LONG = 0x10, 0x11, 0x20, 0x21
+LENGTHS = {SHORT: 7, LONG: 20, DJ_SHORT: 15, DJ_LONG: 32}
+RECEIVER = 0xFF
+
+
+class Sub(IntEnum):
+    """HID++ 1.0 sub-ids the model handles."""
+
+    SET_REGISTER = 0x80
+    GET_REGISTER = 0x81
+    SET_LONG_REGISTER = 0x82
+    GET_LONG_REGISTER = 0x83
+    ERROR = 0x8F
+    DEVICE_UNPAIRED = 0x40
+    DEVICE_CONNECTION = 0x41
+    PAIRING_LOCK = 0x4A
+
+
+class Err10(IntEnum):
+    INVALID_SUBID = 0x01
+    INVALID_ADDRESS = 0x02
+    INVALID_VALUE = 0x03
+    BUSY = 0x07
+    UNKNOWN_DEVICE = 0x08
+    RESOURCE_ERROR = 0x09
+
+
+class Err20(IntEnum):
+    INVALID_ARGUMENT = 2
+    OUT_OF_RANGE = 3
+    INVALID_FEATURE_INDEX = 6
+    INVALID_FUNCTION = 7
+    BUSY = 8
+
+
+def short(devnum: int, b2: int, b3: int, params: bytes = b"") -> bytes:
+    return bytes([SHORT, devnum, b2, b3]) + bytes(params[:3]).ljust(3, b"\0")
+
+
+def long(devnum: int, b2: int, b3: int, params: bytes = b"") -> bytes:
+    return bytes([LONG, devnum, b2, b3]) + bytes(params[:16]).ljust(16, b"\0")
+
+
+def error10(request: bytes, code: int) -> bytes:
+    """`10 idx 8F <sub> <addr> <code> 00`: the same for registers and 2.0-style requests."""
+    return short(request[1], Sub.ERROR, request[2], bytes([request[3], code]))
+
+
+def error20(request: bytes, code: int) -> bytes:
+    """`11 idx FF <feature index> <fn|sw> <code> 00...`."""
+    return long(request[1], 0xFF, request[2], bytes([request[3], code]))
+
+
+def dj_short(devnum: int, report_type: int, params: bytes = b"") -> bytes:
+    return bytes([DJ_SHORT, devnum, report_type]) + bytes(params[:12]).ljust(12, b"\0")
+
+
+def mouse_params(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> bytes:
+    """DJ mouse report payload: 16 buttons, X/Y 12-bit two's complement packed, wheel, pan."""
+    dx = max(-2047, min(2047, dx)) & 0xFFF
+    dy = max(-2047, min(2047, dy)) & 0xFFF
+    xy = dx | dy << 12
+    return bytes([buttons & 0xFF, buttons >> 8 & 0xFF, xy & 0xFF, xy >> 8 & 0xFF, xy >> 16 & 0xFF,
+                  max(-127, min(127, wheel)) & 0xFF, max(-127, min(127, pan)) & 0xFF])
+
+
+def well_formed(report: bytes) -> bool:
+    return len(report) >= 3 and LENGTHS.get(report[0]) == len(report)

@@ -1,0 +1,127 @@
+"""`phantombutton capture` on the real kernel, read back by `analyze` and libinput's tools.
+
+The story of the original bug, on hid-logitech-dj with the emulated receiver: the M705
+reconnects, another program (software id 0x0B, as Solaar) pings it and writes register 0x01
+clearing side-scroll, then the receiver reports HID button 16. The capture must name it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import labkit
+import pytest
+
+CAPTURES = Path(os.environ.get("PB_LAB_CAPTURES", labkit.OUT / "captures"))   # git-ignored
+
+
+def _start_capture(path: Path, *args: str) -> subprocess.Popen:
+    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
+                             "--no-x", *args], cwd=labkit.REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 20,
+                    what="capture header written")
+    return proc
+
+
+def _other_program_burst(receiver: str) -> None:
+    """What a Solaar-like client does on reconnect: a 2.0 ping with its software id 0x0B,
+    then register 0x01 written with side-scroll off."""
+    h = labkit.Hidraw(receiver)
+    try:
+        h.write(bytes([0x10, 0x01, 0x00, 0x1B, 0x00, 0x00, 0xAA]))
+        h.read_until(lambda r: r[:3] == bytes([0x10, 0x01, 0x8F]) or r[2:4] == bytes([0x00, 0x1B]), 3)
+        h.write(bytes([0x10, 0x01, 0x80, 0x01, 0x00, 0x00, 0x00]))
+        h.read_until(lambda r: r[:4] == bytes([0x10, 0x01, 0x80, 0x01]), 3)
+    finally:
+        h.close()
+
+
+def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node):
+    CAPTURES.mkdir(parents=True, exist_ok=True)
+    path = CAPTURES / "original-bug.yml"
+    path.unlink(missing_ok=True)
+    proc = _start_capture(path, "--duration", "8", event_node)
+    for i in range(5):
+        bridge.call("move", slot=1, dx=3, dy=-2)
+        time.sleep(0.05)
+    bridge.call("disconnect", slot=1)
+    time.sleep(0.3)
+    bridge.call("connect", slot=1)
+    _other_program_burst(receiver_node)
+    bridge.call("press", slot=1, buttons=labkit.HID_BUTTON_16)
+    labkit.wait_for(lambda: "287,       1]" in path.read_text(), 10, what="0x11F press recorded")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    text = path.read_text()
+    assert text.rstrip().splitlines()[-1].startswith("# end of capture")
+    assert "hidraw" in text and "- hid:" in text
+
+    r = labkit.phantombutton("analyze", str(path))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "[unknown-button]" in r.stdout and "X button 20" in r.stdout
+    assert "device connection notification, slot 1" in r.stdout
+    assert "software id 0x0B (Solaar)" in r.stdout
+    assert "register 0x01 (mouse mode (side-scroll)) written (slot 1)" in r.stdout
+
+    env = {**os.environ, "PATH": "/usr/bin:/bin:" + os.environ.get("PATH", "")}
+    r = subprocess.run(["libinput", "analyze", "recording", str(path)], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "KEY_11F" in r.stdout
+    bridge.call("press", slot=1, buttons=0)
+
+
+def test_libinput_replay_replays_our_capture(bridge):
+    """`libinput replay` creates a uinput twin and replays the frames: 0x11F held on it."""
+    import evdev
+
+    path = CAPTURES / "original-bug.yml"
+    if not path.exists():
+        pytest.skip("needs the capture of the previous test")
+    env = {**os.environ, "PATH": "/usr/bin:/bin:" + os.environ.get("PATH", "")}
+    proc = subprocess.Popen(["libinput", "replay", str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()          # "/dev/input/eventN: Logitech M705"
+        node = line.split(":", 1)[0].strip()
+        assert node.startswith("/dev/input/event"), line + proc.stderr.read()
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+
+        def held():
+            d = evdev.InputDevice(node)
+            try:
+                return 0x11F in d.active_keys()
+            finally:
+                d.close()
+        labkit.wait_for(held, 30, 0.1, what="0x11F held on the replayed device")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_killed_capture_is_readable(bridge, event_node):
+    path = CAPTURES / "killed.yml"
+    path.unlink(missing_ok=True)
+    proc = _start_capture(path, event_node)
+    for i in range(40):
+        bridge.call("move", slot=1, dx=2, dy=1)
+        time.sleep(0.01)
+    labkit.wait_for(lambda: path.read_text().count("- evdev:") >= 10, 10, what="frames recorded")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    r = labkit.phantombutton("analyze", str(path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ends without its end marker" in r.stdout
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    assert len(doc["devices"][0]["events"]) >= 10

@@ -1,0 +1,99 @@
+"""`phantombutton install-udev`: --print, --root staging, the non-root refusal, sudo's user."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from phantombutton.cli.main import main
+from phantombutton.service import install
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_RULE = (ROOT / "udev" / "70-phantombutton.rules").read_text()
+
+
+@pytest.fixture
+def me(monkeypatch, tmp_path):
+    """Run as an ordinary user whose home is tmp_path/home (no sudo)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def test_print_shows_files_with_content_and_commands(me, capsys):
+    assert main(["install-udev", "--print"]) == 0
+    out = capsys.readouterr().out
+    rule_path = "/etc/udev/rules.d/70-phantombutton.rules"
+    unit_path = f"{me}/.config/systemd/user/phantombutton.service"
+    assert f"# write {rule_path} (mode 0644) (needs root)" in out
+    assert f"cat > {rule_path} <<'EOF'\n{SHIPPED_RULE.rstrip()}\nEOF" in out   # exact content
+    assert f"cat > {unit_path} <<'EOF'" in out
+    exe = Path(sys.executable).parent / "phantombutton"
+    assert f"ExecStart={exe} daemon" in out                # resolved at install time
+    assert "ExecStart=/usr/bin/phantombutton" not in out
+    assert "\nudevadm control --reload-rules\n" in out
+    assert "\nudevadm trigger --subsystem-match=hidraw --subsystem-match=input\n" in out
+    assert "systemctl --user enable --now phantombutton.service" in out
+    # nothing was written
+    assert not (me / ".config").exists()
+
+
+def test_root_prefix_installs_both_files(me, tmp_path, capsys):
+    dest = tmp_path / "stage"
+    assert main(["install-udev", "--root", str(dest)]) == 0
+    rule = dest / "etc/udev/rules.d/70-phantombutton.rules"
+    unit = dest / str(me).lstrip("/") / ".config/systemd/user/phantombutton.service"
+    assert rule.read_text() == SHIPPED_RULE
+    assert unit.read_text() == install.render_unit(install.exec_start())
+    assert stat.S_IMODE(rule.stat().st_mode) == 0o644
+    assert stat.S_IMODE(unit.stat().st_mode) == 0o644
+    err = capsys.readouterr().err
+    assert f"done: write {rule}" in err and "udevadm" not in err     # --root runs no command
+    # idempotent: a second run replaces the files atomically, leaves no temporary files
+    assert main(["install-udev", "--root", str(dest)]) == 0
+    assert sorted(p.name for p in rule.parent.iterdir()) == [rule.name]
+
+
+def test_xdg_config_home_is_honoured_without_sudo(me, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    steps = install.plan(root=None, target=install.target_user())
+    assert steps[1].path == tmp_path / "cfg/systemd/user/phantombutton.service"
+
+
+def test_without_root_says_which_steps_need_it(me, monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 65534)
+    monkeypatch.setattr(install.pwd, "getpwuid",
+                        lambda uid: pwd.struct_passwd(("nobody", "x", 65534, 65534, "", str(me), "/bin/sh")))
+    assert main(["install-udev"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "needs root for: write /etc/udev/rules.d/70-phantombutton.rules; " \
+           "run udevadm control --reload-rules; run udevadm trigger" in err
+    assert "Nothing was changed" in err and "sudo phantombutton install-udev" in err
+    assert not (me / ".config").exists()
+
+
+def test_under_sudo_the_unit_goes_to_the_invoking_user(monkeypatch):
+    user = next((p for p in pwd.getpwall() if p.pw_uid >= 1000 and p.pw_uid != 65534), None) \
+        or pwd.getpwnam("nobody")
+    t = install.target_user(env={"SUDO_USER": user.pw_name, "HOME": "/root"}, euid=0)
+    assert (t.name, t.uid, t.gid) == (user.pw_name, user.pw_uid, user.pw_gid)
+    assert t.unit_dir == Path(user.pw_dir) / ".config/systemd/user"
+    steps = install.plan(root=None, target=t, command="/opt/pb/bin/phantombutton daemon")
+    if user.pw_uid != os.geteuid():
+        assert steps[1].owner == (user.pw_uid, user.pw_gid)   # the user's file, not root's
+    assert steps[0].needs_root and not steps[1].needs_root
+
+
+def test_unknown_sudo_user_is_one_line_error():
+    from phantombutton.errors import PhantomError
+    with pytest.raises(PhantomError, match="SUDO_USER=no-such-user-xyz is not a known user"):
+        install.target_user(env={"SUDO_USER": "no-such-user-xyz"}, euid=0)

@@ -1,0 +1,126 @@
+"""watch / status / release / mute on the virtual receiver (DJ reports -> the kernel model
+-> the real detector and chain), and watch --replay on a capture."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from phantombutton.cli.main import main
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def jl(out):
+    return [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+
+
+@pytest.fixture(autouse=True)
+def no_display(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
+def test_watch_fix_detects_releases_and_sees_the_release(capsys):
+    rc, out, err = run(capsys, "--virtual", "watch", "--fix", "--json", "--duration", "0.8",
+                       "--simulate-phantom", "0.2", "--poll-interval", "0.05")
+    assert rc == 0, err
+    kinds = [e["event"] for e in jl(out)]
+    assert kinds[0] == "note" and "no X display" in jl(out)[0]["message"]   # said once
+    assert kinds.count("note") == 1
+    assert kinds[1:] == ["finding", "released", "ended"]
+    f, r = jl(out)[1]["finding"], jl(out)[2]["recovery"]
+    assert f["rule"] == "unknown-button" and f["code"] == 0x11F and f["x_button"] == 20 and f["slot"] == 1
+    assert r["step"] == 1 and r["released"] and r["node"] == "virtual:1"
+
+
+def test_watch_without_fix_only_reports(capsys):
+    rc, out, _ = run(capsys, "--virtual", "watch", "--duration", "0.5", "--simulate-phantom", "0.1")
+    assert rc == 0
+    assert "PHANTOM Logitech M705 (virtual:1)" in out and "fixed" not in out
+
+
+def test_status_exit_codes(capsys):
+    rc, out, _ = run(capsys, "--virtual", "status", "--simulate-phantom", "--json")
+    assert rc == 3
+    doc = json.loads(out)
+    assert doc["phantom"] and doc["devices"][0]["evdev_held"] == [0x11F]
+    rc, out, _ = run(capsys, "--virtual", "status")
+    assert rc == 0 and "no phantom button held" in out
+
+
+def test_release_finds_and_releases_or_says_nothing_held(capsys):
+    rc, out, _ = run(capsys, "--virtual", "release", "--simulate-phantom")
+    assert rc == 0 and "released by step 1" in out and "verified" in out
+    rc, out, _ = run(capsys, "--virtual", "release")
+    assert rc == 0 and "no phantom button held" in out
+    rc, out, _ = run(capsys, "--virtual", "release", "1", "hid16")
+    assert rc == 0 and "not held" in out
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (("release", "1", "30"), "not a mouse button"),
+    (("release", "7", "20"), "matches no device"),
+    (("release", "1", "x"), "is not a button"),
+    (("mute", "1", "1"), "would disable a real button"),
+    (("watch", "--simulate-phantom", "1"), "needs --virtual"),
+])
+def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
+    virtual = () if argv[0] == "watch" else ("--virtual",)
+    rc, out, err = run(capsys, *virtual, *argv)
+    last = err.strip().splitlines()[-1]
+    assert rc == 2 and msg in last and last.startswith("phantombutton: ") and "Traceback" not in err
+
+
+def test_mute_and_unmute_read_back(capsys):
+    rc, out, _ = run(capsys, "--virtual", "mute", "1", "20")
+    assert rc == 0 and "KEY_RESERVED" in out and "unmute virtual:1 20" in out
+    rc, out, _ = run(capsys, "--virtual", "unmute", "M705", "0x11f")
+    assert rc == 0 and "maps to 0x11F" in out
+
+
+def test_replay_of_the_original_bug(capsys, tmp_path):
+    synthetic = pytest.importorskip("phantombutton.capture.synthetic")
+    path = tmp_path / "bug.yml"
+    synthetic.write_original_bug(path)
+    rc, out, _ = run(capsys, "watch", "--replay", str(path), "--speed", "0", "--json")
+    assert rc == 0
+    found = [e for e in jl(out) if e["event"] == "finding"]
+    assert found and found[0]["finding"]["code"] == 0x11F
+    rc, _, err = run(capsys, "watch", "--replay", str(path), "--fix")
+    assert rc == 2 and "--replay" in err
+
+
+def test_fix_turns_side_scroll_on_for_an_m705_101b():
+    from phantombutton.detect.rules import Detector
+    from phantombutton.devices import settings
+    from phantombutton.devices.receiver import Receiver
+    from phantombutton.input.virtual_source import VirtualSource
+    from phantombutton.recovery.prevent import side_scroll_fixer
+    from phantombutton.recovery.virtual_layers import VirtualLayers
+    from phantombutton.recovery.watcher import Watcher
+    from phantombutton.transport.engine import Engine
+    from phantombutton.transport.virtual import VirtualTransport
+    from phantombutton.virtual.receiver import VirtualReceiver
+
+    model = VirtualReceiver("default")
+    t = VirtualTransport(model)
+    device = Receiver(Engine(t), t.node, model.product_id).devices()[0]
+    assert settings.put(device, "side-scroll", "off") == "off"
+    source = VirtualSource(model)
+    w = Watcher(source, Detector(), layers=VirtualLayers(source), fix=True, poll_interval=0.02,
+                prevention=side_scroll_fixer(None, model))
+    w.start()
+    model.press(1, 0x8000)
+    evs = []
+    for _ in range(10):
+        evs += w.step()
+    notes = [e.message for e in evs if e.kind == "note"]
+    assert any("side-scroll was off" in n and "read back: on" in n for n in notes), notes
+    assert settings.get(device, "side-scroll") == "on"
+    assert [e.kind for e in evs].count("released") == 1

@@ -1,0 +1,90 @@
+"""The daemon's X connection on a real Xvfb: kept between releases, dropped when the server
+goes away, opened again once a new one is there; no X at all costs nothing.
+
+The host has no event nodes, so the release itself reads "nothing held" (the kernel state of
+a non-existent node is unknown); what is under test is that every release returns an
+outcome instead of raising, and which X connection it used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from phantombutton.service import parts as parts_mod
+from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome
+from phantombutton.service.parts import HardwareParts
+
+HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
+
+pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed")
+
+
+def start_xvfb(display: str | None = None) -> tuple[subprocess.Popen, str]:
+    if display is None:
+        r, w = os.pipe()
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-noreset", "-nolisten", "tcp"], pass_fds=(w,),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as f:
+            return proc, f":{f.readline().strip()}"
+    proc = subprocess.Popen(["Xvfb", display, "-noreset", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):   # up when a client can connect
+        if subprocess.run(["xdpyinfo", "-display", display], capture_output=True).returncode == 0:
+            return proc, display
+        import time
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("Xvfb did not come back up")
+
+
+@pytest.fixture
+def hw(monkeypatch, tmp_path):
+    # a mouse node that exists nowhere: the chain finds it not held, X is what we watch
+    monkeypatch.setattr(parts_mod, "event_node_for", lambda rnode, slot, sysfs="/sys": "/dev/input/event99")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    return HardwareParts(sysfs=str(tmp_path))
+
+
+def test_x_server_restart_is_survived(hw, monkeypatch):
+    proc, display = start_xvfb()
+    monkeypatch.setenv("DISPLAY", display)
+    try:
+        first = hw.release(HELD)
+        assert isinstance(first, ReleaseOutcome) and "[X:" not in first.detail
+        kept = hw._x
+        assert kept is not None
+        assert hw.release(HELD) and hw._x is kept             # one connection, reused
+
+        proc.terminate()
+        proc.wait(5)
+        proc, _ = start_xvfb(display)                         # X restarted (same display)
+        lost = hw.release(HELD)
+        assert "X: connection lost" in lost.detail, lost.detail
+        assert hw._x is None
+
+        again = hw.release(HELD)                              # the new server is picked up
+        assert "[X:" not in again.detail and hw._x is not None and hw._x is not kept
+        assert hw._x.pointers()
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_no_display_means_evdev_only(hw, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    out = hw.release(HELD)
+    assert "no X display (DISPLAY is not set)" in out.detail
+    assert hw._x is None
+
+
+def test_display_set_but_no_server(hw, monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":97")
+    out = hw.release(HELD)
+    assert "cannot open X display :97" in out.detail
+    assert hw._x is None
