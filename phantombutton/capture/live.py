@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 
 from phantombutton.capture.record import CaptureMeta, CaptureWriter, DeviceHeader, HidrawHeader
-from phantombutton.detect.events import DeviceInfo, HeldState, HidppTraffic, KeyEvent, Motion, XButtons
+from phantombutton.detect.events import (
+    DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, XButtons,
+)
 from phantombutton.errors import UDEV_FIX, AccessDenied, UsageProblem
 
 EVIOCSCLOCKID = 0x400445A0
@@ -300,8 +302,21 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
         ready, _, _ = select.select(list(fds), [], [], max(0.0, timeout))
         for fd in ready:
             s = fds[fd]
+            try:
+                got = s.frames() if hasattr(s, "frames") else s.reports()
+            except OSError:   # ENODEV: the node left (receiver unplugged); record it, go on
+                gone = getattr(s, "path", None) or s.node
+                del fds[fd]
+                if hasattr(s, "frames"):
+                    removed = DeviceRemoved(time.monotonic(), gone)
+                    writer.observation(removed)
+                    if on_obs:
+                        on_obs(removed)
+                if not fds:
+                    return
+                continue
             if hasattr(s, "frames"):   # an event node (duck-typed: tests feed pipes)
-                for frame in s.frames():
+                for frame in got:
                     writer.evdev(s.path, frame)
                     if on_obs:
                         moved = False
@@ -313,13 +328,17 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
                         if moved:
                             on_obs(Motion(frame[-1][0], s.path))
             else:
-                for t, data in s.reports():
+                for t, data in got:
                     writer.hid(s.node, t, data)
                     if on_obs:
                         on_obs(HidppTraffic(t, s.node, data))
         now = time.monotonic()
         if x and now >= next_x:
-            for change in x.changes(now):
+            try:
+                changes = x.changes(now)
+            except Exception:   # the X server went away (Xlib raises its own zoo): evdev goes on
+                x, changes = None, []
+            for change in changes:
                 writer.observation(change)
                 if on_obs:
                     on_obs(change)

@@ -46,6 +46,15 @@ def _probe_open(path: str) -> None:
     os.close(fd)
 
 
+def _node_opens(path: str) -> bool:
+    """hidapi words a read on a destroyed node oddly ("read error Success"): ask the kernel."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK))
+    except OSError as exc:
+        return exc.errno not in (errno.ENODEV, errno.ENOENT, errno.ENXIO)
+    return True
+
+
 class HidrawTransport:
     def __init__(self, path: str):
         import hidraw  # lazy: a C extension, only commands that touch hardware need it
@@ -91,6 +100,8 @@ class HidrawTransport:
         if not os.path.exists(self.node):  # the usual case: the node went with the device
             return device_gone(self.node, errno.ENODEV, action)
         lowered = text.lower()
+        if not _node_opens(self.node):  # node still listed, but its device is already gone
+            return device_gone(self.node, errno.ENODEV, action)
         if "input/output error" in lowered:
             return device_gone(self.node, errno.EIO, action)
         if any(word in lowered for word in _GONE_WORDS):

@@ -286,7 +286,7 @@ def ensure_boot_files() -> tuple[Path, Path, str]:
 # ---------------------------------------------------------------- guest script + boot
 def guest_script(stage: str, kexpr: str | None, extra_env: dict[str, str],
                  command: str | None = None) -> str:
-    pytest = [str(VENV_PY), "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs",
+    pytest = [str(VENV_PY), "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs", "--durations=12",
               "--rootdir", str(REPO), "-o", "testpaths=", STAGES[stage]]
     if kexpr:
         pytest += ["-k", kexpr]
@@ -332,7 +332,9 @@ def qemu_command(vmlinux: Path, initrd: Path, script_name: str) -> list[str]:
                + (",readonly=on" if ro else ""),
                "-device", f"virtio-9p-pci,fsdev={tag},mount_tag={tag}"]
     return [
-        qemu, "-M", "q35", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "1024", "-smp", "1",
+        # TCG (KVM here only runs special guest kernels); -smp 2 is twice as slow on 2 cores
+        qemu, "-M", "q35", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "1024",
+        "-smp", "1",
         "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
         "-kernel", str(vmlinux), "-initrd", str(initrd), "-append", append, *fs,
     ]
@@ -464,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
         solaar = ensure_solaar() if "2" in stages else None
         if solaar:
             extra_env["PB_LAB_SOLAAR"] = str(solaar)
+        if re.search(r"[\s,]", str(REPO)):  # kernel command line and -fsdev option syntax
+            raise LabUnavailable(f"the project path {REPO} contains a space or comma")
         find_qemu()
         ensure_boot_files()
     except LabUnavailable as e:

@@ -14,9 +14,8 @@ from phantombutton.capture import synthetic as S
 from phantombutton.capture.hidrecorder import export
 from phantombutton.errors import BadInput
 
-# hid-tools is not a dependency: look for its hid-decode on PATH or in a side venv
-HID_DECODE = shutil.which("hid-decode") or next(
-    (p for p in ("/tmp/h5-hidtools/bin/hid-decode",) if os.path.exists(p)), None)
+# hid-tools is a test dependency (pyproject [test]): its hid-decode sits beside our python
+HID_DECODE = shutil.which("hid-decode", path=os.path.dirname(sys.executable)) or shutil.which("hid-decode")
 
 
 def test_export_lines(tmp_path):

@@ -104,3 +104,27 @@ def test_loop_writes_everything_and_feeds_detector(tmp_path):
     assert sum(isinstance(o, Motion) for o in obs) == 1
     assert [o.data[:3] for o in obs if isinstance(o, HidppTraffic)] == [bytes([0x10, 0x01, 0x41])]
     assert [o.buttons for o in obs if isinstance(o, XButtons)][-1] == {20}
+
+
+class GoneEvdev(PipeEvdev):
+    def frames(self):
+        raise OSError(19, "No such device")
+
+
+def test_node_that_leaves_is_recorded_and_the_loop_goes_on(tmp_path):
+    from phantombutton.detect.events import DeviceRemoved
+
+    now = time.monotonic()
+    gone = GoneEvdev(S.NODE, [[]])
+    hr = PipeHidraw(S.RECEIVER)
+    m = S.meta()
+    m.start = now
+    p = tmp_path / "gone.yml"
+    w = CaptureWriter(p, [S.m705_header()], m)
+    gone.feed(1)
+    threading.Timer(0.2, hr.send, [bytes([0x10, 0x01, 0x41, 0x04, 0x42, 0x1B, 0x10])]).start()
+    live.run(w, [gone], [hr], None, duration=0.6)
+    w.close()
+    obs = list(Capture(p).observations())
+    assert [type(o) for o in obs[1:]] == [DeviceRemoved, HidppTraffic]
+    assert obs[1].node == S.NODE

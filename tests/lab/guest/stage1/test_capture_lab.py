@@ -41,7 +41,14 @@ def _other_program_burst(receiver: str) -> None:
         h.close()
 
 
-def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node):
+@pytest.fixture
+def released(bridge):
+    """Whatever the test did, the next one starts with nothing held."""
+    yield
+    bridge.call("press", slot=1, buttons=0)
+
+
+def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node, released):
     CAPTURES.mkdir(parents=True, exist_ok=True)
     path = CAPTURES / "original-bug.yml"
     path.unlink(missing_ok=True)
@@ -60,6 +67,9 @@ def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node):
     text = path.read_text()
     assert text.rstrip().splitlines()[-1].startswith("# end of capture")
     assert "hidraw" in text and "- hid:" in text
+    # read over HID++ before recording: the receiver's firmware, the mouse's side-scroll
+    assert '  settings: {"1": {"side-scroll": "on"}}' in text
+    assert '"firmware": "firmware ' in text
 
     r = labkit.phantombutton("analyze", str(path))
     assert r.returncode == 3, r.stdout + r.stderr
@@ -73,7 +83,6 @@ def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node):
                        text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "KEY_11F" in r.stdout
-    bridge.call("press", slot=1, buttons=0)
 
 
 def test_libinput_replay_replays_our_capture(bridge):
