@@ -11,7 +11,7 @@ from phantombutton.detect.findings import Rule
 
 def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: int | None,
                   node: str | None, x_slave_id: int | None, context: list[str],
-                  settings: list[str], extra: str = "") -> tuple[str, str]:
+                  settings: list[str], extra: str = "", wpid: int | None = None) -> tuple[str, str]:
     # the most telling line first: a write by another program, else anything it did
     other_program = sorted((c for c in context if "another program" in c),
                            key=lambda c: " written " in c)
@@ -35,8 +35,10 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
             cause += "; it came right after the mouse (re)connected"
         if side_scroll_off:
             cause += "; side-scroll (register 0x01 bit 0x02) is off, the state in which it was reported"
-        fix = (f"{release} (ends X's grab); prevent it: phantombutton set {dev} side-scroll on; "
-               f"durable: phantombutton mute {dev} 0x{code:03X}" if code is not None else release)
+        # `set` names HID++ devices (slot, WPID, serial, name), not event nodes
+        prevent = f"prevent it: phantombutton set {wpid:04X} side-scroll on; " if wpid else ""
+        fix = (f"{release} (ends X's grab); {prevent}durable: phantombutton mute {dev} 0x{code:03X}"
+               if code is not None else release)
         return cause, fix
     if rule is Rule.PRESS_AFTER_CONNECT:
         cause = ("pressed right after the mouse (re)connected with no motion before: a report "

@@ -342,7 +342,7 @@ class Detector:
         xb = B.x_button_for(code)
         cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
                                    x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                   context=ctx, settings=settings, extra=extra)
+                                   context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence), hidpp_context=tuple(ctx),

@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -344,8 +345,16 @@ PYTEST_SUMMARY = re.compile(r"^=+ (.*\d+ (?:passed|failed|error|errors|skipped|d
 COUNTS = {"passed": 0, "failed": 0, "skipped": 0}
 
 
+PRINT_LOCK = threading.Lock()
+
+
 def count_results(lines: list[str]) -> None:
     """Add the guest pytest's closing line (`== 3 passed, 1 failed in 9.1s ==`) to COUNTS."""
+    with PRINT_LOCK:
+        _count(lines)
+
+
+def _count(lines: list[str]) -> None:
     for line in lines:
         m = PYTEST_SUMMARY.match(line)
         if m:
@@ -356,7 +365,9 @@ def count_results(lines: list[str]) -> None:
 
 
 def run_stage(stage: str, kexpr: str | None, timeout: float, extra_env: dict[str, str],
-              command: str | None = None) -> int:
+              command: str | None = None, live: bool = True) -> int:
+    """Boot one stage. With live=False (stages booted side by side) its output is printed
+    in one block when it ends, so the two guests' lines do not interleave."""
     vmlinux, initrd, release = ensure_boot_files()
     script_name = f"guest-stage{stage}-{os.getpid()}.sh"
     script = CACHE / script_name
@@ -406,7 +417,7 @@ def run_stage(stage: str, kexpr: str | None, timeout: float, extra_env: dict[str
                 status = int(line[len(MARKER):].strip() or 1)
             elif line.strip() == DMESG_MARK:
                 in_dmesg = True
-            elif not in_dmesg:
+            elif not in_dmesg and live:
                 print(line, flush=True)
     if pending:
         lines.append(pending.decode("utf-8", "replace"))
@@ -418,6 +429,12 @@ def run_stage(stage: str, kexpr: str | None, timeout: float, extra_env: dict[str
     header = [f"# phantombutton lab stage {stage}, kernel {release}, {elapsed:.1f} s wall",
               f"# qemu: {shlex.join(cmd)}"]
     logfile.write_text("\n".join(header + lines) + "\n")
+    if not live:
+        cut = next((i for i, ln in enumerate(lines) if ln.strip() == DMESG_MARK), len(lines))
+        shown = lines[:cut]
+        with PRINT_LOCK:
+            print("\n".join(f"[stage {stage}] {ln}" for ln in shown if not ln.startswith(MARKER)),
+                  flush=True)
     if timed_out:
         print(f"lab: stage {stage}: TIMEOUT after {timeout:.0f} s (see {logfile})", flush=True)
         return 1
@@ -451,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", choices=["1", "2", "all"], default="all")
     ap.add_argument("-k", dest="kexpr", metavar="EXPR", help="pytest -k expression in the guest")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per boot (default 600)")
+    ap.add_argument("--serial", action="store_true", help="boot the stages one after the other")
     ap.add_argument("--exec", dest="command", metavar="SHELL",
                     help="run this shell command in the guest instead of pytest (debugging)")
     args = ap.parse_args(argv)
@@ -476,13 +494,30 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"lab: SKIPPED: {e}", flush=True)
         return 0
-    worst = 0
-    summary = []
-    for stage in stages:
+    # Both stages boot side by side: each guest has one vCPU and this machine two cores, so
+    # the lab takes about as long as its longer stage (--serial boots one after the other).
+    results: dict[str, tuple[int, float]] = {}
+
+    def one(stage: str, live: bool) -> None:
         ts = time.monotonic()
-        rc = run_stage(stage, args.kexpr, args.timeout, extra_env, args.command)
-        summary.append(f"stage {stage}: exit {rc}, {time.monotonic() - ts:.1f} s")
-        worst = worst or rc
+        try:
+            rc = run_stage(stage, args.kexpr, args.timeout, extra_env, args.command, live=live)
+        except Exception as e:  # a runner bug must fail the lab, not hang it
+            print(f"lab: stage {stage}: runner error: {type(e).__name__}: {e}", flush=True)
+            rc = 1
+        results[stage] = (rc, time.monotonic() - ts)
+
+    if len(stages) > 1 and not args.serial:
+        threads = [threading.Thread(target=one, args=(s, False)) for s in stages]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        for stage in stages:
+            one(stage, True)
+    summary = [f"stage {s}: exit {results[s][0]}, {results[s][1]:.1f} s" for s in stages]
+    worst = next((results[s][0] for s in stages if results[s][0]), 0)
     print(f"lab: {'; '.join(summary)}; total {time.monotonic() - t0:.1f} s", flush=True)
     p1 = OUT / "p1-benchmark.json"
     if "2" in stages and p1.exists():
