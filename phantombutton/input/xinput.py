@@ -93,9 +93,13 @@ def parse_button_state(classes: bytes, num_classes: int) -> tuple[int, frozenset
             break
         if cls == XI_BUTTON_CLASS and pos + 36 <= len(classes):
             num_buttons = classes[pos + 2]
-            bits = int.from_bytes(classes[pos + 4:pos + 36], "little")
-            held = frozenset(b for b in range(1, 256) if bits >> b & 1)
-            return num_buttons, held
+            bits = int.from_bytes(classes[pos + 4:pos + 36], "little") & ~1
+            held = []
+            while bits:   # only the set bits: the usual answer is "nothing held"
+                low = bits & -bits
+                held.append(low.bit_length() - 1)
+                bits ^= low
+            return num_buttons, frozenset(held)
         pos += length
     return None
 
@@ -269,6 +273,31 @@ class XSession:
                 node = None
         self._node_cache[device_id] = node
         return node
+
+    def watch_hierarchy(self) -> bool:
+        """Ask for XI2 HierarchyChanged events (devices added, removed, enabled, attached) on
+        the root window, so the device list is refreshed when it changes instead of polled."""
+        from Xlib import error as xerror
+        from Xlib.ext import xinput
+
+        try:
+            self.display.screen().root.xinput_select_events(
+                [(xinput.AllDevices, xinput.HierarchyChangedMask)])
+            self.display.sync()
+        except xerror.XError:
+            return False
+        return True
+
+    def hierarchy_changed(self) -> bool:
+        """Drain queued events (a non-blocking read); True if one was XI2 HierarchyChanged."""
+        from Xlib.ext import xinput
+
+        changed = False
+        while self.display.pending_events():
+            ev = self.display.next_event()
+            if getattr(ev, "evtype", None) == xinput.HierarchyChanged:
+                changed = True
+        return changed
 
     def forget_nodes(self) -> None:
         """Drop the id -> node cache (call after an X hierarchy change)."""
