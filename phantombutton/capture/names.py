@@ -6,8 +6,8 @@ the numbers are the data).
 
 from __future__ import annotations
 
-EV_SYN, EV_KEY, EV_REL, EV_ABS, EV_MSC = 0, 1, 2, 3, 4
-SYN_REPORT = 0
+from phantombutton.input.evdev_node import EV_ABS, EV_KEY, EV_MSC, EV_REL, EV_SYN, SYN_REPORT
+
 MSC_SCAN = 4
 
 TYPE_NAMES = {0: "EV_SYN", 1: "EV_KEY", 2: "EV_REL", 3: "EV_ABS", 4: "EV_MSC", 5: "EV_SW",

@@ -61,17 +61,17 @@ def _export(src: str, output: str | None) -> int:
 
 
 def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> str | None:
-    from phantombutton.capture import live
+    from phantombutton.capture import live, meta as capture_meta
     from phantombutton.capture.record import CaptureWriter
     from phantombutton.detect.events import DeviceAdded
     from phantombutton.detect.rules import Detector
-    from phantombutton.errors import UsageProblem
+    from phantombutton.errors import UDEV_FIX, UsageProblem
 
-    nodes = devices or live.default_event_nodes()
+    nodes = devices or capture_meta.default_event_nodes()
     if not nodes:
         raise UsageProblem("no Logitech receiver mouse found under /dev/input; name an event node "
                            "(e.g. /dev/input/event5), or check access (root or the input group)")
-    headers = [live.evdev_header(n) for n in nodes]
+    headers = [capture_meta.evdev_header(n) for n in nodes]
     hidraw = []
     if with_hidraw:
         for h in headers:
@@ -88,7 +88,7 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
             click.echo(f"phantombutton: {e}", err=True)
         except ImportError:
             x = None
-    firmware, settings, notes = live.hidpp_snapshot(headers) if with_hidraw else ({}, {}, [])
+    firmware, settings, notes = capture_meta.hidpp_snapshot(headers) if with_hidraw else ({}, {}, [])
     for h in headers:   # settings read before recording go with the device (and its findings)
         if h.info and h.info.slot in settings:
             h.info = dataclasses.replace(h.info, settings=tuple(sorted(settings[h.info.slot].items())))
@@ -99,8 +99,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
             hidsrc.append(live.HidrawSource(n))
         except PermissionError:
             click.echo(f"phantombutton: {n}: permission denied (EACCES); recording without its "
-                       "HID++ traffic (install the udev rule: sudo phantombutton install-udev)", err=True)
-    meta = live.start_meta(headers, [s.node for s in hidsrc], x)
+                       f"HID++ traffic; {UDEV_FIX}", err=True)
+    meta = capture_meta.start_meta(headers, [s.node for s in hidsrc], x)
     for hh in meta.hidraw:
         hh.firmware = firmware.get(hh.node)
     meta.extra["settings"] = {str(k): v for k, v in settings.items()}
@@ -111,7 +111,7 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
     detector = Detector()
     for h in headers:
         detector.feed(DeviceAdded(meta.start, h.device_info(), at_start=True))
-    for o in live.held_observations(meta):
+    for o in capture_meta.held_observations(meta):
         detector.feed(o)
 
     stopping = []

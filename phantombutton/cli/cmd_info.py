@@ -79,11 +79,11 @@ def command(options, device: str | None, as_json: bool) -> None:
     """Show receiver and device details; DEVICE is a slot, WPID, serial or name part."""
     from phantombutton.devices.open import open_receivers
     from phantombutton.devices.report import device_report, receiver_report
-    from phantombutton.devices.select import select_device
+    from phantombutton.devices.select import select_paired
 
     with open_receivers(options) as receivers:
         if device is not None:
-            chosen = select_device([d for r in receivers for d in r.devices()], device)
+            chosen = select_paired(receivers, device)
             data = device_report(chosen)
             if as_json:
                 click.echo(json.dumps(data, indent=2))

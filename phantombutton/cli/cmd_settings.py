@@ -10,12 +10,6 @@ from __future__ import annotations
 import click
 
 
-def _device(receivers, spec: str):
-    from phantombutton.devices.select import select_device
-
-    return select_device([d for r in receivers for d in r.devices()], spec)
-
-
 @click.command("get")
 @click.argument("device")
 @click.argument("setting")
@@ -32,9 +26,10 @@ def get_command(options, device: str, setting: str) -> None:
     """
     from phantombutton.devices import settings
     from phantombutton.devices.open import open_receivers
+    from phantombutton.devices.select import select_paired
 
     with open_receivers(options) as receivers:
-        dev = _device(receivers, device)
+        dev = select_paired(receivers, device)
         name = settings.lookup(dev, setting).name
         click.echo(f"{name}: {settings.get(dev, name)}")
 
@@ -52,9 +47,10 @@ def set_command(options, device: str, setting: str, value: str) -> None:
     """
     from phantombutton.devices import settings
     from phantombutton.devices.open import open_receivers
+    from phantombutton.devices.select import select_paired
 
     with open_receivers(options) as receivers:
-        dev = _device(receivers, device)
+        dev = select_paired(receivers, device)
         name = settings.lookup(dev, setting).name
         read_back = settings.put(dev, name, value)
         click.echo(f"{name}: {read_back} (read back from {dev.label})")

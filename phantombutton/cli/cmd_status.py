@@ -22,7 +22,7 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
 
     thresholds = Thresholds()
     grace = thresholds.x_grace + 0.05 if grace is None else grace
-    session = open_session(options, all_mice=all_mice, use_x=use_x)
+    session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
     notes = [session.x_note] if session.x_note else []
     try:
         if simulate:

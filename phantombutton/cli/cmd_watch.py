@@ -90,7 +90,8 @@ def _replay(path: str, speed: float, emit) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
 @click.option("--notify", is_flag=True, help="Desktop notification for each phantom (D-Bus).")
 @click.option("--poll-interval", type=click.FloatRange(0.01, 10), default=0.25, show_default=True,
-              help="Seconds between X state polls and time-based checks.")
+              help="Seconds between X state polls and time-based checks while a button is held "
+                   "or X reports activity; idle, X and evdev events wake the watcher.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server.")
 @click.option("--replay", "replay_file", type=click.Path(dir_okay=False), default=None,
               help="Read observations from a capture instead of live devices.")
@@ -141,12 +142,12 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
 
-    session = open_session(options, all_mice=all_mice, use_x=not no_x)
+    session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
     try:
         if session.x_note:
             emit(WatchEvent("note", time.monotonic(), message=session.x_note))
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
-                          poll_interval=poll_interval,
+                          poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=side_scroll_fixer(options, session.virtual_model) if fix else None)
         for ev in watcher.start():
             emit(ev)
@@ -163,7 +164,10 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             if phantom_at is not None and time.monotonic() >= phantom_at:
                 session.virtual_model.press(1, 0x8000)
                 phantom_at = None
-            for ev in watcher.step():
+            # never sleep past --duration or the simulated phantom (idle ticks are 2 s apart)
+            limits = [t0 + duration if duration is not None else None, phantom_at]
+            wait = min((t - time.monotonic() for t in limits if t is not None), default=None)
+            for ev in watcher.step(None if wait is None else max(0.0, wait)):
                 emit(ev)
             if tty:
                 table = _table(watcher.detector, actions, session.x is not None)

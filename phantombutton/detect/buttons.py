@@ -7,25 +7,13 @@ phantom 0x11F (HID button 16) is X button 20.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from phantombutton.hidpp import dj
+from phantombutton.hidpp.dj import Btn
 
+BTN_MOUSE_FIRST = dj.hid_button_to_evdev(1)                  # 0x110
+BTN_MOUSE_LAST = dj.hid_button_to_evdev(dj.HID_BUTTONS)      # 0x11F: the phantom of the original bug
 
-class Btn(IntEnum):
-    LEFT = 0x110
-    RIGHT = 0x111
-    MIDDLE = 0x112
-    SIDE = 0x113
-    EXTRA = 0x114
-    FORWARD = 0x115
-    BACK = 0x116
-    TASK = 0x117
-
-
-BTN_MOUSE_FIRST = 0x110   # HID button 1
-BTN_MOUSE_LAST = 0x11F    # HID button 16: the phantom of the original bug
-
-_FIXED = {Btn.LEFT: 1, Btn.MIDDLE: 2, Btn.RIGHT: 3}
-_FIXED_BACK = {v: k for k, v in _FIXED.items()}
+KEY_MAX = 0x2FF
 
 
 def is_mouse_button(code: int) -> bool:
@@ -33,18 +21,18 @@ def is_mouse_button(code: int) -> bool:
 
 
 def x_button_for(code: int) -> int | None:
-    """X button number of an evdev code, None for codes X does not map to a button."""
-    if code in _FIXED:
-        return _FIXED[code]
-    if Btn.SIDE <= code <= 0x2FF:
-        return 8 + code - Btn.SIDE
-    return None
+    """X button number of an evdev code (hidpp/dj.py's mapping, which the daemon and `info`
+    use too), None for codes X does not map to a button."""
+    return dj.evdev_to_x_button(code) if Btn.LEFT <= code <= KEY_MAX else None
+
+
+_FIXED_BACK = {x_button_for(c): int(c) for c in (Btn.LEFT, Btn.MIDDLE, Btn.RIGHT)}
 
 
 def code_for_x_button(button: int) -> int | None:
     """Inverse of x_button_for; None for 4..7 (scroll) and out-of-range numbers."""
     if button in _FIXED_BACK:
-        return int(_FIXED_BACK[button])
+        return _FIXED_BACK[button]
     if button >= 8:
         return Btn.SIDE + button - 8
     return None

@@ -13,26 +13,12 @@ from collections import deque
 from dataclasses import dataclass
 
 from phantombutton import SOFTWARE_ID
+from phantombutton.hidpp.hidpp10 import REGISTER_NAMES, MouseButtonFlag, Register
+from phantombutton.hidpp.hidpp20 import SOFTWARE_IDS
+from phantombutton.hidpp.notifications import (
+    CONNECTION_LINK_NOT_ESTABLISHED, NOTIFICATION_NAMES, NotificationId,
+)
 
-# facts/hidpp.md: software ids in use
-KNOWN_SOFTWARE_IDS: dict[int, str] = {
-    0x01: "the kernel (hid-logitech-hidpp)",
-    0x02: "logiops",
-    0x03: "logiops",
-    0x07: "OpenRGB",
-    0x08: "libratbag",
-    0x0A: "LGSTrayEx",
-    0x0B: "Solaar",
-    0x0D: "G HUB",
-    0x0F: "a firmware tool",
-}
-
-_REGISTER_NAMES = {0x00: "notification flags", 0x01: "mouse mode (side-scroll)", 0x02: "connection state",
-                   0x07: "battery", 0x0D: "battery", 0x63: "DPI", 0xB2: "pairing", 0xB5: "pairing info",
-                   0xF1: "firmware"}
-_NOTIFICATIONS = {0x40: "device unpaired", 0x41: "device connection", 0x42: "DJ connection status",
-                  0x4A: "pairing lock", 0x4B: "power"}
-SIDE_SCROLL_BIT = 0x02
 BURST_WINDOW = 1.0   # seconds around a 1.0 frame in which other frames count as the same burst
 KERNEL_PROBE_WINDOW = 1.0   # the kernel's connect probe follows a 0x41 notification this fast
 DUPLICATE_WINDOW = 0.02     # the same frame on the receiver's and the child's node
@@ -86,7 +72,7 @@ def who(sw: int | None, own: int = SOFTWARE_ID) -> str:
         return "another program (no software id in HID++ 1.0)"
     if sw == own:
         return f"phantombutton (software id 0x{sw:02X})"
-    name = KNOWN_SOFTWARE_IDS.get(sw)
+    name = SOFTWARE_IDS.get(sw)
     return f"another program, software id 0x{sw:02X}" + (f" ({name})" if name else "")
 
 
@@ -94,15 +80,15 @@ def what(f: Frame) -> str:
     """A short description of the frame, from raw bytes."""
     slot = "receiver" if f.devnum == 0xFF else f"slot {f.devnum}"
     if f.is_notification:
-        name = _NOTIFICATIONS.get(f.sub_id, f"notification 0x{f.sub_id:02X}")
-        if f.sub_id == 0x41 and len(f.params) >= 3:
-            wpid = f.params[1] | f.params[2] << 8
-            link = "link lost" if f.params[0] & 0x40 else "link established"
-            return f"{name} notification, {slot}, WPID {wpid:04X}, {link}"
+        name = NOTIFICATION_NAMES.get(f.sub_id, f"notification 0x{f.sub_id:02X}")
+        conn = connection_of(f)
+        if conn:
+            link = "link established" if conn[2] else "link lost"
+            return f"{name} notification, {slot}, WPID {conn[1]:04X}, {link}"
         return f"{name} notification, {slot}"
     if 0x80 <= f.sub_id <= 0x83:
         reg = f"register 0x{f.address:02X}"
-        rname = _REGISTER_NAMES.get(f.address)
+        rname = REGISTER_NAMES.get(f.address)
         op = "written" if f.sub_id in (0x80, 0x82) else "read"
         return f"{reg}" + (f" ({rname})" if rname else "") + f" {op} ({slot})"
     if f.sub_id == 0x8F and len(f.params) >= 2:
@@ -120,32 +106,30 @@ def detail(f: Frame) -> str:
     """The value a register read returned (a write's reply carries none)."""
     if f.sub_id in (0x81, 0x83):
         text = "value " + f.params[:3].hex(" ")
-        if f.address == 0x01 and f.devnum != 0xFF and f.params:
-            text += f", side-scroll {'on' if f.params[0] & SIDE_SCROLL_BIT else 'off'}"
+        if f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF and f.params:
+            text += f", side-scroll {'on' if f.params[0] & MouseButtonFlag.SIDE_SCROLL else 'off'}"
         return text
     return ""
 
 
 def connection_of(f: Frame) -> tuple[int, int, bool] | None:
     """(slot, wpid, link_established) of a 0x41 device connection notification."""
-    if f.raw[0] != 0x10 or f.sub_id != 0x41 or len(f.params) < 3:
+    if f.raw[0] != 0x10 or f.sub_id != NotificationId.DEVICE_CONNECTION or len(f.params) < 3:
         return None
-    return f.devnum, f.params[1] | f.params[2] << 8, not (f.params[0] & 0x40)
+    return f.devnum, f.params[1] | f.params[2] << 8, not f.params[0] & CONNECTION_LINK_NOT_ESTABLISHED
 
 
 def side_scroll_of(f: Frame) -> bool | None:
     """Side-scroll state from a read of mouse register 0x01, None if the frame is not one."""
-    if f.sub_id == 0x81 and f.address == 0x01 and f.devnum != 0xFF and f.params:
-        return bool(f.params[0] & SIDE_SCROLL_BIT)
+    if f.sub_id == 0x81 and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF and f.params:
+        return bool(f.params[0] & MouseButtonFlag.SIDE_SCROLL)
     return None
 
 
 def _describe_raw(f: Frame) -> str:
-    """The foundation's one-line decoder when it is there, else hex."""
-    try:
-        from phantombutton.hidpp.decode import describe  # written by H1; optional here
-    except ImportError:
-        return f.raw.hex(" ")
+    """hidpp/decode.py's one-line description, else hex."""
+    from phantombutton.hidpp.decode import describe
+
     try:
         return str(describe(f.raw, None))
     except Exception:   # the decoder may raise FrameError on junk; a context line must not
@@ -172,7 +156,7 @@ class HidppContext:
         ss = side_scroll_of(f)
         if ss is not None:
             self.side_scroll_read[(f.node, f.devnum)] = (f.t, "on" if ss else "off")
-        elif f.sub_id == 0x80 and f.address == 0x01 and f.devnum != 0xFF:
+        elif f.sub_id == 0x80 and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF:
             self.side_scroll_written[(f.node, f.devnum)] = f.t
         conn = connection_of(f)
         if conn and conn[2]:

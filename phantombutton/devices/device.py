@@ -75,8 +75,7 @@ class Device:
 
     @property
     def short_name(self) -> str:
-        m = model_for(self.wpid)
-        return m.name if m.known else (self.pairing.name or f"device {self.slot}")
+        return self.pairing.short_name
 
     @property
     def kind(self) -> str:

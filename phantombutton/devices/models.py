@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-BTN_LEFT = 0x110
-BTN_RIGHT = 0x111
-BTN_MIDDLE = 0x112
-BTN_SIDE = 0x113      # HID button 4, "back" on Logitech mice
-BTN_EXTRA = 0x114     # HID button 5, "forward"
-BTN_FORWARD = 0x115   # HID button 6
-BTN_BACK = 0x116      # HID button 7
-BTN_TASK = 0x117      # HID button 8
-BTN_PHANTOM = 0x11F   # HID button 16 = X button 20
+from phantombutton.hidpp.dj import PHANTOM_HID_BUTTON, Btn, hid_button_to_evdev
+
+BTN_LEFT = int(Btn.LEFT)
+BTN_RIGHT = int(Btn.RIGHT)
+BTN_MIDDLE = int(Btn.MIDDLE)
+BTN_SIDE = int(Btn.SIDE)        # HID button 4, "back" on Logitech mice
+BTN_EXTRA = int(Btn.EXTRA)      # HID button 5, "forward"
+BTN_FORWARD = int(Btn.FORWARD)  # HID button 6
+BTN_BACK = int(Btn.BACK)        # HID button 7
+BTN_TASK = int(Btn.TASK)        # HID button 8
+BTN_PHANTOM = hid_button_to_evdev(PHANTOM_HID_BUTTON)   # 0x11F, HID button 16 = X button 20
 
 FIVE_BUTTONS = frozenset({BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phantombutton.devices.models import model_for
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER
@@ -50,6 +51,12 @@ class Pairing:
     serial: str | None = None
     power_switch: int = 0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def short_name(self) -> str:
+        """The model's name when we know the WPID, else the receiver's, else the slot."""
+        m = model_for(self.wpid)
+        return m.name if m.known else (self.name or f"device {self.slot}")
 
 
 class Receiver:
@@ -140,13 +147,7 @@ class Receiver:
 
     def known_names(self) -> dict[int, str]:
         """slot -> short name of what is known so far, without any I/O (for traces)."""
-        from phantombutton.devices.models import model_for
-
-        out = {}
-        for p in self._pairings or ():
-            m = model_for(p.wpid)
-            out[p.slot] = m.name if m.known else (p.name or f"device {p.slot}")
-        return out
+        return {p.slot: p.short_name for p in self._pairings or ()}
 
     def known_features(self) -> dict[int, dict[int, int]]:
         """slot -> {feature index -> feature id} learnt so far (no I/O), for the decoder."""

@@ -11,13 +11,11 @@ from phantombutton.devices.models import BTN_PHANTOM, BUTTON_NAMES
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import dj, hidpp20
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.hidpp.hidpp10 import NotificationFlag, Register
+from phantombutton.hidpp.hidpp10 import NOTIFICATION_FLAG_NAMES, Register
 
 
 def _flag_names(flags: int) -> list[str]:
-    names = [(NotificationFlag.BATTERY_STATUS, "battery"), (NotificationFlag.WIRELESS, "wireless"),
-             (NotificationFlag.SOFTWARE_PRESENT, "software present")]
-    return [n for bit, n in names if flags & bit]
+    return [n for bit, n in NOTIFICATION_FLAG_NAMES if flags & bit]
 
 
 def receiver_summary(receiver) -> dict:

@@ -63,3 +63,8 @@ def select_device(devices: list, spec: str):
         if found is not None:
             return found
     raise UsageProblem(f"no device {spec!r}; valid: {choices}")
+
+
+def select_paired(receivers: list, spec: str):
+    """The one device `spec` names among every receiver's paired devices."""
+    return select_device([d for r in receivers for d in r.devices()], spec)

@@ -20,29 +20,10 @@ from collections.abc import Mapping
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, ReportId, parse
-from phantombutton.hidpp.hidpp10 import MouseButtonFlag, NotificationFlag, PairingInfo, Register, SubId
-
-# Who uses which HID++ 2.0 software id (facts/hidpp.md). Solaar rotated 0x2..0xF before
-# 1.1.20, so an old Solaar can hide behind any of them; we name the current owner.
-SOFTWARE_IDS: dict[int, str] = {
-    0x00: "event",
-    0x01: "kernel",
-    0x02: "logiops",
-    0x03: "logiops",
-    0x07: "OpenRGB",
-    0x08: "libratbag",
-    0x0A: "LGSTrayEx",
-    0x0B: "Solaar",
-    0x0D: "G HUB",
-    0x0E: "phantombutton",
-    0x0F: "firmware",
-}
+from phantombutton.hidpp.hidpp10 import MouseButtonFlag, PairingInfo, Register, SubId
+from phantombutton.hidpp.hidpp20 import software_id_owner
 
 UNDECODABLE = "[undecodable"
-
-
-def software_id_owner(sw: int) -> str:
-    return SOFTWARE_IDS.get(sw, "unknown")
 
 
 def _hex(b: bytes) -> str:
@@ -126,8 +107,7 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
     if isinstance(msg, dj.DjDevicePaired):
         if msg.list_empty:
             return "receiver: DJ no paired devices"
-        kinds = [n for bit, n in ((1, "keyboard"), (2, "mouse"), (3, "multimedia"), (4, "power keys"),
-                                  (8, "media center"), (14, "leds")) if msg.rf_reports >> bit & 1]
+        kinds = [n for flag, n in dj.RF_REPORT_NAMES.items() if msg.rf_reports & flag]
         more = ", more follow" if msg.more_expected else ""
         return (f"receiver: DJ device {frame.devnum} paired {_slot_name(frame.devnum, names)}"
                 f"{msg.wpid:04X} (reports: {', '.join(kinds) or 'none'}{more})")
@@ -225,8 +205,7 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
         return f" [{', '.join(on) if on else 'side-scroll off, smooth-scroll off'}]"
     if reg == Register.NOTIFICATIONS:
         flags = int.from_bytes(v[:3], "big")
-        on = _flags(flags, ((NotificationFlag.BATTERY_STATUS, "battery"), (NotificationFlag.WIRELESS, "wireless"),
-                            (NotificationFlag.SOFTWARE_PRESENT, "software present")))
+        on = _flags(flags, hidpp10.NOTIFICATION_FLAG_NAMES)
         return f" [notifications: {', '.join(on) or 'none'}]"
     if reg == Register.CONNECTION_STATE and devnum == RECEIVER:
         if v[0] == 0x02:

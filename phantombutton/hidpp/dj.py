@@ -51,10 +51,25 @@ RF_MULTIMEDIA = 1 << 3
 RF_POWER_KEYS = 1 << 4
 RF_MEDIA_CENTER = 1 << 8
 RF_KBD_LEDS = 1 << 14
+RF_REPORT_NAMES = {RF_STD_KEYBOARD: "keyboard", RF_STD_MOUSE: "mouse", RF_MULTIMEDIA: "multimedia",
+                   RF_POWER_KEYS: "power keys", RF_MEDIA_CENTER: "media center", RF_KBD_LEDS: "leds"}
 
 # --- buttons --------------------------------------------------------------------------
 
-BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE = 0x110, 0x111, 0x112, 0x113
+class Btn(IntEnum):
+    """evdev codes of the named mouse buttons (linux/input-event-codes.h); HID button n is
+    0x10F + n, so 0x118..0x11F (HID 9..16, the phantom 0x11F among them) have no name."""
+
+    LEFT = 0x110
+    RIGHT = 0x111
+    MIDDLE = 0x112
+    SIDE = 0x113
+    EXTRA = 0x114
+    FORWARD = 0x115
+    BACK = 0x116
+    TASK = 0x117
+
+
 HID_BUTTONS = 16
 PHANTOM_HID_BUTTON = 16          # evdev 0x11F, X button 20: no Logitech mouse here has it
 
@@ -70,14 +85,14 @@ def evdev_to_x_button(code: int) -> int:
     """evdev BTN code -> X button number (xf86-input-evdev and -libinput agree).
 
     4..7 are wheel emulation and never held; side buttons start at 8."""
-    if code == BTN_LEFT:
+    if code == Btn.LEFT:
         return 1
-    if code == BTN_MIDDLE:
+    if code == Btn.MIDDLE:
         return 2
-    if code == BTN_RIGHT:
+    if code == Btn.RIGHT:
         return 3
-    if code >= BTN_SIDE:
-        return 8 + code - BTN_SIDE
+    if code >= Btn.SIDE:
+        return 8 + code - Btn.SIDE
     raise ValueError(f"evdev code 0x{code:X} is not a mouse button")
 
 

@@ -134,17 +134,23 @@ def _byte(name: str, value: int) -> int:
     return value
 
 
-def build(report_id: ReportId, devnum: int, sub_id: int, address: int, params: bytes = b"") -> bytes:
-    """Build a HID++ report, zero-padding params to the report's length."""
+def _assemble(report_id: ReportId, family: frozenset, what: str, head: tuple[tuple[str, int], ...],
+              params: bytes) -> bytes:
+    """`report_id` + the checked head bytes + params zero-padded to the report's length."""
     report_id = ReportId(report_id)
-    if report_id not in HIDPP_REPORT_IDS:
-        raise FrameError(f"report 0x{report_id:02X} is not a HID++ report")
-    room = REPORT_LENGTH[report_id] - 4
+    if report_id not in family:
+        raise FrameError(f"report 0x{report_id:02X} is not a {what} report")
+    room = REPORT_LENGTH[report_id] - 1 - len(head)
     params = bytes(params)
     if len(params) > room:
         raise FrameError(f"{len(params)} parameter bytes do not fit a 0x{report_id:02X} report ({room})")
-    head = bytes((report_id, _byte("devnum", devnum), _byte("sub id", sub_id), _byte("address", address)))
-    return head + params.ljust(room, b"\0")
+    return bytes((report_id, *(_byte(name, value) for name, value in head))) + params.ljust(room, b"\0")
+
+
+def build(report_id: ReportId, devnum: int, sub_id: int, address: int, params: bytes = b"") -> bytes:
+    """Build a HID++ report, zero-padding params to the report's length."""
+    return _assemble(report_id, HIDPP_REPORT_IDS, "HID++",
+                     (("devnum", devnum), ("sub id", sub_id), ("address", address)), params)
 
 
 def build_short(devnum: int, sub_id: int, address: int, params: bytes = b"") -> bytes:
@@ -157,12 +163,4 @@ def build_long(devnum: int, sub_id: int, address: int, params: bytes = b"") -> b
 
 def build_dj(report_id: ReportId, devnum: int, report_type: int, params: bytes = b"") -> bytes:
     """Build a DJ report, zero-padding params to the report's length."""
-    report_id = ReportId(report_id)
-    if report_id not in DJ_REPORT_IDS:
-        raise FrameError(f"report 0x{report_id:02X} is not a DJ report")
-    room = REPORT_LENGTH[report_id] - 3
-    params = bytes(params)
-    if len(params) > room:
-        raise FrameError(f"{len(params)} parameter bytes do not fit a 0x{report_id:02X} report ({room})")
-    head = bytes((report_id, _byte("devnum", devnum), _byte("report type", report_type)))
-    return head + params.ljust(room, b"\0")
+    return _assemble(report_id, DJ_REPORT_IDS, "DJ", (("devnum", devnum), ("report type", report_type)), params)

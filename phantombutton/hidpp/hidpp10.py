@@ -38,6 +38,20 @@ class Register(IntEnum):
     FIRMWARE = 0xF1             # p0 = 01 firmware, 02 build, 03 other, 04 bootloader
 
 
+# What each register is, in the words findings and context lines use.
+REGISTER_NAMES: dict[int, str] = {
+    Register.NOTIFICATIONS: "notification flags",
+    Register.MOUSE_BUTTON_FLAGS: "mouse mode (side-scroll)",
+    Register.CONNECTION_STATE: "connection state",
+    Register.BATTERY_STATUS: "battery",
+    Register.BATTERY_CHARGE: "battery",
+    Register.MOUSE_DPI: "DPI",
+    Register.PAIRING: "pairing",
+    Register.PAIRING_INFO: "pairing info",
+    Register.FIRMWARE: "firmware",
+}
+
+
 class MouseButtonFlag(IntFlag):
     SIDE_SCROLL = 0x02     # "special button function": tilt sends AC Pan (on) or plain buttons
     SMOOTH_SCROLL = 0x40   # the kernel sets it on connect for 1017/101A/101B
@@ -49,6 +63,10 @@ class NotificationFlag(IntFlag):
     BATTERY_STATUS = 0x100000
     WIRELESS = 0x000100
     SOFTWARE_PRESENT = 0x000800
+
+
+NOTIFICATION_FLAG_NAMES = ((NotificationFlag.BATTERY_STATUS, "battery"), (NotificationFlag.WIRELESS, "wireless"),
+                           (NotificationFlag.SOFTWARE_PRESENT, "software present"))
 
 
 class PairingInfo(IntEnum):

@@ -30,6 +30,15 @@ class NotificationId(IntEnum):
     POWER = 0x4B
 
 
+NOTIFICATION_NAMES: dict[int, str] = {
+    NotificationId.DEVICE_UNPAIRED: "device unpaired",
+    NotificationId.DEVICE_CONNECTION: "device connection",
+    NotificationId.CONNECTION_STATUS: "DJ connection status",
+    NotificationId.PAIRING_LOCK: "pairing lock",
+    NotificationId.POWER: "power",
+}
+
+
 class Protocol(IntEnum):
     """Byte 3 of the 0x41 notification (names as in hid-logitech-dj)."""
 

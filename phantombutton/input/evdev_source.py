@@ -32,9 +32,11 @@ from phantombutton.detect.events import (
 )
 from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton.input import evdev_node as en
+from phantombutton.input.hidraw_source import HidrawSource, HidrawTag
 from phantombutton.input.sysfs_map import PointerNode, describe, pointer_nodes
 
 SYN_DROPPED = 3
+_WAKE = object()   # selector tag of a wake fd
 _EVENT = struct.Struct("=qqHHi")
 IN_CREATE, IN_DELETE, IN_ATTRIB = 0x100, 0x200, 0x004
 _IN_EVENT = struct.Struct("=iIII")
@@ -107,7 +109,8 @@ class EvdevSource:
     """Call `start()` once, then `poll(timeout)` repeatedly; `close()` at the end."""
 
     def __init__(self, all_mice: bool = False, *, sysfs: str = "/sys", dev: str = "/dev",
-                 rescan: float = 2.0, clock=time.monotonic):
+                 rescan: float = 2.0, clock=time.monotonic, hidpp: bool = True,
+                 hidraw: HidrawSource | None = None):
         self.all_mice, self.sysfs, self.dev = all_mice, sysfs, dev
         self.rescan_every = rescan
         self.clock = clock
@@ -117,6 +120,10 @@ class EvdevSource:
         self.problems: list[str] = []                            # one-line notes for the UI
         self._inotify: _Inotify | None = None
         self._next_rescan = 0.0
+        self.woken = False      # a wake fd (the X connection) became readable in poll()
+        # the receivers' HID++ nodes, read in the same select() (rule b, HID++ context)
+        self.hidraw = hidraw if hidraw is not None else (
+            HidrawSource(sysfs, clock=clock) if hidpp else None)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> list[Observation]:
@@ -125,22 +132,39 @@ class EvdevSource:
             self.sel.register(self._inotify.fd, selectors.EVENT_READ, None)
         except OSError:
             self._inotify = None  # no /dev/input yet or no inotify: periodic rescan
-        return self._scan(at_start=True)
+        if self.hidraw is not None:
+            self.hidraw.start(self.sel)
+        out = self._scan(at_start=True)
+        self._take_hidraw_problems()
+        return out
+
+    def _take_hidraw_problems(self) -> None:
+        if self.hidraw is not None and self.hidraw.problems:
+            self.problems += self.hidraw.problems
+            self.hidraw.problems.clear()
 
     def close(self) -> None:
         for node in list(self.devices):
             self._detach(node)
+        if self.hidraw is not None:
+            self.hidraw.close()
         if self._inotify:
             self.sel.unregister(self._inotify.fd)
             self._inotify.close()
             self._inotify = None
         self.sel.close()
 
+    def add_wake_fd(self, fd: int) -> None:
+        """Also wake poll() when `fd` is readable (the X connection's raw events)."""
+        self.sel.register(fd, selectors.EVENT_READ, _WAKE)
+
     def nodes(self) -> list[PointerNode]:
         return [p for _, p in self.devices.values()]
 
     def fd_count(self) -> int:
-        return len(self.devices) + (1 if self._inotify else 0)
+        """File descriptors held open (event nodes, hidraw nodes, inotify): churn must not grow it."""
+        return (len(self.devices) + (1 if self._inotify else 0)
+                + (self.hidraw.fd_count() if self.hidraw is not None else 0))
 
     # -- attach / detach -------------------------------------------------------------------
     def _wanted(self) -> list[PointerNode]:
@@ -177,6 +201,8 @@ class EvdevSource:
             return []
         self.devices[p.node] = (fd, p)
         self.sel.register(fd, selectors.EVENT_READ, p.node)
+        if self.hidraw is not None and self.hidraw.wants(p.receiver_node):
+            self.hidraw.rescan()   # a new receiver (or one we could not open before)
         return [DeviceAdded(t, device_info(p), at_start=at_start),
                 HeldState(t, p.node, frozenset(c for c in held if 0x110 <= c <= 0x11F))]
 
@@ -193,14 +219,29 @@ class EvdevSource:
 
     # -- reading -----------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[Observation]:
+        """Block in select() for up to `timeout` s; read whatever became ready."""
         out: list[Observation] = []
-        if self._inotify is None and self.clock() >= self._next_rescan:
-            out += self._scan()
-        for key, _ in self.sel.select(timeout):
+        self.woken = False
+        if self._inotify is None:
+            now = self.clock()
+            if now >= self._next_rescan:
+                out += self._scan()
+            timeout = min(timeout, max(0.0, self._next_rescan - now))
+        ready = self.sel.select(timeout)
+        # HID++ first: within one wake-up the order across fds is unknown, and a notification
+        # (0x41) usually precedes the input it explains (hidraw has no timestamps; see
+        # hidraw_source.py)
+        ready.sort(key=lambda kv: not isinstance(kv[0].data, HidrawTag))
+        for key, _ in ready:
             if key.data is None:
                 out += self._on_inotify()
-            else:
+            elif key.data is _WAKE:
+                self.woken = True
+            elif isinstance(key.data, HidrawTag):
+                out += self.hidraw.read(key.data.node)
+            elif key.data in self.devices:
                 out += self._read(key.data)
+        self._take_hidraw_problems()
         return out
 
     def _on_inotify(self) -> list[Observation]:

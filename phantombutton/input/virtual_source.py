@@ -94,6 +94,8 @@ class VirtualSource:
         self.node = "virtual-receiver"
         self.problems: list[str] = []
         self._pending: list[Observation] = []
+        self._wake: list[int] = []
+        self.woken = False      # a wake fd (the X connection) became readable in poll()
 
     def start(self) -> list[Observation]:
         t = self.clock()
@@ -115,10 +117,25 @@ class VirtualSource:
         if self.kernel.mute(slot, code, on):
             self._pending.append(KeyEvent(self.clock(), virtual_node(slot), code, 0))
 
+    def add_wake_fd(self, fd: int) -> None:
+        """Also wake poll() when `fd` is readable. The wait is then a select() on it, bounded
+        by the model's next due report: scripting from another thread is seen at the next
+        wake-up, not at once (the CLI and the tests script from the polling thread)."""
+        self._wake.append(fd)
+
     def poll(self, timeout: float) -> list[Observation]:
         out, self._pending = self._pending, []
+        self.woken = False
         if not out and timeout > 0:
-            self.receiver.wait_input(timeout)
+            if self._wake:
+                import select
+
+                due = self.receiver.next_input_at()
+                wait = timeout if due is None else max(0.0, min(timeout, due - self.clock()))
+                if not self.receiver.unplugged:
+                    self.woken = bool(select.select(self._wake, [], [], wait)[0])
+            else:
+                self.receiver.wait_input(timeout)
         for report in self.receiver.pop_input():
             out += self.observe(report, self.clock())
         return out

@@ -217,9 +217,23 @@ class XSession:
         xt = self.display.query_extension("XTEST")
         self._xtest_major = xt.major_opcode if xt.present else None
         # XI2 requests (XIQueryDevice) are refused until the client announces its version.
-        self.display.xinput_query_version()
+        # 2.2, not python-xlib's default 2.0: from XI 2.1 on, raw events reach a root-window
+        # selection even while another client holds a grab - the phantom's implicit grab.
+        self.xi2_minor = self._announce_xi2(xi.major_opcode)
         self._atom_node = self.display.intern_atom("Device Node", only_if_exists=True)
         self._node_cache: dict[int, str | None] = {}
+
+    def _announce_xi2(self, opcode: int) -> int:
+        from Xlib import error as xerror
+        from Xlib.ext import xinput
+
+        try:
+            r = xinput.XIQueryVersion(display=self.display.display, opcode=opcode,
+                                      major_version=2, minor_version=2)
+            return r.minor_version if r.major_version == 2 else 0
+        except xerror.XError:
+            self.display.xinput_query_version()
+            return 0
 
     @property
     def name(self) -> str:
@@ -274,30 +288,44 @@ class XSession:
         self._node_cache[device_id] = node
         return node
 
-    def watch_hierarchy(self) -> bool:
-        """Ask for XI2 HierarchyChanged events (devices added, removed, enabled, attached) on
-        the root window, so the device list is refreshed when it changes instead of polled."""
+    def watch_events(self) -> bool:
+        """Select XI2 HierarchyChanged (devices added, removed, attached) and raw button
+        press/release events on the root window: the poller then queries state when X says
+        something changed instead of on every tick. False if the server refuses (XI < 2.1
+        would also lose raw events during grabs, so it counts as a refusal)."""
         from Xlib import error as xerror
         from Xlib.ext import xinput
 
+        if self.xi2_minor < 1:
+            return False
         try:
-            self.display.screen().root.xinput_select_events(
-                [(xinput.AllDevices, xinput.HierarchyChangedMask)])
+            self.display.screen().root.xinput_select_events([(xinput.AllDevices, (
+                xinput.HierarchyChangedMask | xinput.RawButtonPressMask | xinput.RawButtonReleaseMask))])
             self.display.sync()
         except xerror.XError:
             return False
         return True
 
-    def hierarchy_changed(self) -> bool:
-        """Drain queued events (a non-blocking read); True if one was XI2 HierarchyChanged."""
+    def drain_events(self) -> tuple[bool, bool]:
+        """Read queued events without blocking: (hierarchy changed, a button went down/up)."""
         from Xlib.ext import xinput
 
-        changed = False
+        hierarchy = buttons = False
+        # The usual answer is "nothing": find that out with one select() instead of
+        # python-xlib's locked read path (events read while waiting for a reply are queued).
+        if not self.display.display.event_queue:
+            import select
+
+            if not select.select([self.display.fileno()], [], [], 0)[0]:
+                return False, False
         while self.display.pending_events():
             ev = self.display.next_event()
-            if getattr(ev, "evtype", None) == xinput.HierarchyChanged:
-                changed = True
-        return changed
+            kind = getattr(ev, "evtype", None)
+            if kind == xinput.HierarchyChanged:
+                hierarchy = True
+            elif kind in (xinput.RawButtonPress, xinput.RawButtonRelease):
+                buttons = True
+        return hierarchy, buttons
 
     def forget_nodes(self) -> None:
         """Drop the id -> node cache (call after an X hierarchy change)."""

@@ -25,7 +25,10 @@ class Session:
                 self.x.close()
 
 
-def open_session(options, *, all_mice: bool = False, use_x: bool = True) -> Session:
+def open_session(options, *, all_mice: bool = False, use_x: bool = True,
+                 hidpp: bool = False) -> Session:
+    """`hidpp`: also read each receiver's HID++ node (read-only) for rule b and the HID++
+    context of findings (watch, status); release and mute do not need it."""
     from phantombutton.input.xinput import XSession, XUnavailable
 
     x, note = None, None
@@ -47,7 +50,7 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True) -> Sess
     from phantombutton.input.evdev_source import EvdevSource
     from phantombutton.recovery.live import LiveLayers
 
-    return Session(EvdevSource(all_mice), x, LiveLayers(x), note)
+    return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x), note)
 
 
 def parse_button(text: str) -> tuple[int, int]:

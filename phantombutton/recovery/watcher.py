@@ -11,12 +11,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from phantombutton.detect.events import XButtons
+from phantombutton.detect.events import DeviceAdded, HeldState, KeyEvent, XButtons
 from phantombutton.detect.findings import Finding, Layer, Rule
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 
+_WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
 AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH})
-RETRY_AFTER = 5.0
+# A phantom that comes back (a new press edge after our verified release) is released again
+# at once: a stuck grab is what the user must never be left with. Only a mouse re-asserting
+# it faster than REASSERT_LIMIT times in REASSERT_WINDOW seconds is rate-limited - deferred to
+# one release per REASSERT_GAP, never dropped - and the user is told how to silence it.
+REASSERT_LIMIT = 20
+REASSERT_WINDOW = 10.0
+REASSERT_GAP = 1.0
 
 
 @dataclass(slots=True)
@@ -48,27 +55,95 @@ class WatchEvent:
 
 
 class XPoller:
-    """QueryDeviceState of every pointer slave and master; the device list is refreshed every
-    `relist` seconds (hotplug changes ids)."""
+    """X button state at the lowest cost that still sees every phantom.
 
-    def __init__(self, x, relist: float = 2.0):
+    - The server tells us when something changes: XI2 raw button press/release events and
+      HierarchyChanged, selected on the root window and read without blocking at each tick.
+      XI >= 2.1 delivers raw events even while another client holds a grab (the phantom's).
+    - When the server says nothing changed and nothing is held, a tick sends no request at
+      all; the master is still checked every `check` seconds, the slaves every `sweep`.
+    - Otherwise only the master pointer(s) are queried: a master's button state is the
+      union of its attached slaves' (Xi/exevents.c keeps a master button down while any
+      slave holds it). The slaves are queried when there is something to explain: the master
+      holds a button, a slave held one last time (to see it go up), the caller says the
+      kernel holds one (`suspect`), the device list changed, or the periodic sweep (floating
+      slaves and buttons mapped to 0 never reach a master).
+    - The device list is refreshed on HierarchyChanged (every `relist` s as a safety net).
+    A server without XI 2.1 events gets the master queried on every tick, the list every 2 s.
+    """
+
+    def __init__(self, x, *, relist: float = 30.0, check: float = 2.0, sweep: float = 10.0):
         self.x = x
-        self.relist = relist
-        self._pointers = []
+        watch = getattr(x, "watch_events", None)
+        try:
+            self.watched = bool(watch()) if watch is not None else False
+        except Exception:  # an old server: poll instead
+            self.watched = False
+        self.relist = relist if self.watched else 2.0
+        self.check = check if self.watched else 0.0
+        self.sweep = sweep
+        self._pointers: list = []
         self._listed = -1e9
+        self._checked = -1e9
+        self._swept = -1e9
+        self._held = False        # the last samples showed a button down somewhere
+        self._slaves_held = False
+        self.queries = 0          # QueryDeviceState requests sent (tests, benchmarks)
+        self.listings = 0
 
-    def poll(self, now: float) -> list[XButtons]:
-        if now - self._listed >= self.relist:
-            self._pointers = self.x.pointers()
-            self._listed = now
-        out = []
-        for p in self._pointers:
-            st = self.x.query_buttons(p.id)
-            if st is None:      # unplugged since the listing: list again next time
+    @property
+    def busy(self) -> bool:
+        """Something is held in X, or X reported activity we have not queried yet."""
+        return self._held
+
+    def _list(self, now: float) -> None:
+        self._pointers = self.x.pointers()
+        self._listed = now
+        self.listings += 1
+
+    def poll(self, now: float, suspect: bool = False) -> list[XButtons]:
+        changed = False
+        if self.watched:
+            hierarchy, changed = self.x.drain_events()
+            if hierarchy:
                 self._listed = -1e9
+        full = False
+        if now - self._listed >= self.relist:
+            self._list(now)
+            full = changed = True
+        if not (changed or suspect or self._held or now - self._checked >= self.check):
+            return []         # X says nothing happened and nothing is held: no round trip
+        self._checked = now
+        masters = [p for p in self._pointers if p.is_master]
+        master_out = []
+        for p in masters:
+            st = self._query(p.id)
+            if st is not None:   # None: gone since the listing, listed again next tick
+                master_out.append(XButtons(now, p.id, None, True, st[1]))
+        full = (full or suspect or self._slaves_held or any(s.buttons for s in master_out)
+                or not masters or now - self._swept >= self.sweep)
+        self._held = any(s.buttons for s in master_out)
+        if not full:
+            return master_out
+        self._swept = now
+        slave_out = []
+        for p in self._pointers:
+            if p.is_master:
                 continue
-            out.append(XButtons(now, p.id, p.node, p.is_master, st[1]))
-        return out
+            st = self._query(p.id)
+            if st is not None:
+                slave_out.append(XButtons(now, p.id, p.node, False, st[1]))
+        self._slaves_held = any(s.buttons for s in slave_out)
+        self._held = self._held or self._slaves_held
+        # slaves first: the detector judges a master sample against fresh slave samples
+        return slave_out + master_out
+
+    def _query(self, device_id: int):
+        self.queries += 1
+        st = self.x.query_buttons(device_id)
+        if st is None:
+            self._listed = -1e9
+        return st
 
     def slave_for(self, node: str):
         from phantombutton.input.xinput import find_slave
@@ -102,7 +177,8 @@ def target_for(f: Finding, poller: XPoller | None = None) -> Target:
 
 class Watcher:
     def __init__(self, source, detector, *, x=None, layers=None, fix: bool = False,
-                 poll_interval: float = 0.25, prevention=None, clock=time.monotonic):
+                 poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
+                 clock=time.monotonic):
         self.source, self.detector = source, detector
         self.poller = XPoller(x) if x is not None else None
         self.layers = layers
@@ -111,7 +187,19 @@ class Watcher:
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
         self.clock = clock
         self._next_tick = 0.0
-        self._fixed: dict[tuple, float] = {}
+        # Idle (nothing held in the kernel or X, no finding open) there is nothing to poll
+        # for: evdev and X wake the loop themselves (the X fd is in the source's select set,
+        # XI2 raw button events arrive even during grabs), so ticks are `idle_interval` apart.
+        # Without XI2 events the X state is polled every `poll_interval`, idle or not.
+        # None (one-shot users: status, release, tests stepping a fixed number of times):
+        # every tick `poll_interval` apart.
+        self.idle_interval = max(idle_interval or 0.0, poll_interval)
+        self._event_driven = idle_interval is not None and (self.poller is None or (
+            self.poller.watched and hasattr(source, "add_wake_fd")))
+        if self.poller is not None and self._event_driven:
+            source.add_wake_fd(x.fileno())
+        self._fixed: dict[tuple, list[float]] = {}       # key -> times the chain ran for it
+        self._deferred: dict[tuple, Finding] = {}        # rate-limited, released at a tick
 
     def start(self) -> list[WatchEvent]:
         out = [WatchEvent("note", self.clock(), message=m) for m in self.source.problems]
@@ -120,31 +208,63 @@ class Watcher:
         out += self._tick(self.clock())
         return out
 
-    def step(self) -> list[WatchEvent]:
+    def step(self, max_wait: float | None = None) -> list[WatchEvent]:
+        """Block in the source (select on its fds) until an event or the next tick is due."""
         now = self.clock()
         timeout = max(0.0, self._next_tick - now)
-        out = self._feed(self.source.poll(timeout))
+        if max_wait is not None:
+            timeout = min(timeout, max_wait)
+        observations = self.source.poll(timeout)
+        if observations and self._next_tick - now > self.poll_interval and any(
+                isinstance(o, _WAKING) for o in observations):
+            self._next_tick = now + self.poll_interval   # something happened: leave idle pace
+        out = self._feed(observations)
         for m in self.source.problems:
             out.append(WatchEvent("note", now, message=m))
         self.source.problems.clear()
         now = self.clock()
-        if now >= self._next_tick:
+        # select() may wake a hair early: a tick due within 1 ms runs now, not after a spin.
+        # X woke us (raw button event, hierarchy change): tick now, it drains the events.
+        if now >= self._next_tick - 0.001 or getattr(self.source, "woken", False):
             out += self._tick(now)
         return out
 
+    def _busy(self) -> bool:
+        return bool(self._deferred) or self._suspect() or (
+            self.poller is not None and self.poller.busy)
+
+    def _suspect(self) -> bool:
+        """Does the kernel side hold anything (worth comparing with the X slaves)?"""
+        return bool(self.detector.active()) or any(v.kernel for v in self.detector.devices() if v.present)
+
     def _tick(self, now: float) -> list[WatchEvent]:
-        self._next_tick = now + self.poll_interval
         findings: list[Finding] = []
         if self.poller is not None:
             try:
-                for s in self.poller.poll(now):
+                for s in self.poller.poll(now, self._suspect()):
                     findings += self.detector.feed(s)
             except Exception as e:  # X went away: say so once, go on with evdev
                 self.poller = None
                 return [WatchEvent("note", now, message=f"X connection lost ({type(e).__name__}); "
                                                         "watching evdev only")]
         findings += self.detector.tick(now)
-        return self._handle(findings)
+        out = self._handle(findings)
+        if self._deferred:
+            out += self._retry_deferred(now)
+        idle = self._event_driven and not self._busy()
+        self._next_tick = now + (self.idle_interval if idle else self.poll_interval)
+        return out
+
+    def _retry_deferred(self, now: float) -> list[WatchEvent]:
+        active = {f.key for f in self.detector.active()}
+        out = []
+        for key, f in list(self._deferred.items()):
+            if key not in active:           # released meanwhile (the mouse, or a user)
+                del self._deferred[key]
+            elif now - self._fixed[key][-1] >= REASSERT_GAP:
+                del self._deferred[key]
+                out += self._release(f, deferred=True)
+        return out
 
     def _feed(self, observations) -> list[WatchEvent]:
         findings: list[Finding] = []
@@ -160,11 +280,23 @@ class Watcher:
                 out += self._release(f)
         return out
 
-    def _release(self, f: Finding) -> list[WatchEvent]:
+    def _release(self, f: Finding, deferred: bool = False) -> list[WatchEvent]:
         now = self.clock()
-        if now - self._fixed.get(f.key, -1e9) < RETRY_AFTER:
-            return []
-        self._fixed[f.key] = now
+        runs = [t for t in self._fixed.get(f.key, ()) if now - t < REASSERT_WINDOW]
+        if not deferred and len(runs) >= REASSERT_LIMIT:
+            first = f.key not in self._deferred and (len(runs) == REASSERT_LIMIT)
+            self._deferred[f.key] = f
+            if not first:
+                return []
+            what = f"X button {f.x_button}" if f.x_button else "the button"
+            hint = (f"; `phantombutton mute {f.node} {f.x_button}` silences it durably"
+                    if f.node and f.x_button and f.rule is Rule.UNKNOWN_BUTTON else "")
+            return [WatchEvent("note", now, f, message=(
+                f"{f.device}: {what} came back {len(runs)} times in {REASSERT_WINDOW:g} s; "
+                f"releasing it at most once per {REASSERT_GAP:g} s{hint}"))]
+        self._fixed[f.key] = runs + [now]
+        for key in [k for k, v in self._fixed.items() if now - v[-1] >= REASSERT_WINDOW]:
+            del self._fixed[key]       # nodes come and go (hotplug): keep the dict small
         outcome = run_chain(target_for(f, self.poller), self.layers)
         out = [WatchEvent("released" if outcome.released else "not-released", self.clock(), f, outcome)]
         if self.prevention is not None:

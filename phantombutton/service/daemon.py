@@ -35,8 +35,6 @@ from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
 
-PHANTOM_MASK_DEFAULT = 1 << (dj.PHANTOM_HID_BUTTON - 1)
-
 
 @dataclass(frozen=True)
 class PhantomHeld:
@@ -321,19 +319,19 @@ class Daemon:
                     st.identity = (None, None)
             wanted = cfg.settings_for(st.wpid, *st.identity)
         for setting, value in wanted.items():
-            self.journal.debug(f"{name}: applying {setting}={_show(value)}")
+            self.journal.debug(f"{name}: applying {setting}={setting_text(value)}")
             try:
                 out = self.parts.apply_setting(link.engine, slot, st.wpid, setting, value)
             except (HidppError, PhantomError) as e:
                 if isinstance(e, DeviceGone):
                     raise
-                self.journal.error(f"{name}: setting {setting}={_show(value)} failed: {e}")
+                self.journal.error(f"{name}: setting {setting}={setting_text(value)} failed: {e}")
                 continue
             if out.changed:
-                self.journal.notice(f"{name}: set {setting}={_show(value)}, "
-                                    f"read back {_show(out.value)}")
+                self.journal.notice(f"{name}: set {setting}={setting_text(value)}, "
+                                    f"read back {setting_text(out.value)}")
             else:
-                self.journal.info(f"{name}: {setting} already {_show(out.value)}")
+                self.journal.info(f"{name}: {setting} already {setting_text(out.value)}")
 
     # ---- phantom buttons -------------------------------------------------------------
     def _on_buttons(self, link: Link, slot: int, buttons: int, t: float) -> None:
@@ -434,7 +432,9 @@ class Daemon:
                 self.journal.error(f"{link.node}: internal error: {type(e).__name__}: {e}")
 
 
-def _show(value: object) -> str:
+def setting_text(value: object) -> str:
+    """Config values (true, 800, "reset") in the words devices/settings.py speaks (and the
+    journal shows)."""
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)

@@ -14,10 +14,10 @@ import os
 from phantombutton.devices import models
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import dj
-from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome, SettingOutcome
+from phantombutton.recovery.chain import Target, run_chain
+from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
 
 UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
-LOGITECH = 0x046D
 
 
 def phantom_mask(wpid: int | None) -> int:
@@ -32,19 +32,17 @@ def phantom_mask(wpid: int | None) -> int:
     return mask
 
 
-def setting_text(value) -> str:
-    """Config values (true, 800, "reset") in the words devices/settings.py speaks."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
+def _receiver(engine):
+    from phantombutton.devices.receiver import Receiver
+
+    return Receiver(engine, getattr(engine.transport, "node", "receiver"))
 
 
 def _device(engine, slot: int, wpid: int | None):
     from phantombutton.devices.device import Device
-    from phantombutton.devices.receiver import Pairing, Receiver
+    from phantombutton.devices.receiver import Pairing
 
-    receiver = Receiver(engine, getattr(engine.transport, "node", "receiver"))
-    return Device(receiver, Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
+    return Device(_receiver(engine), Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
 
 
 def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> SettingOutcome:
@@ -64,9 +62,7 @@ def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> Sett
 def device_identity(engine, slot: int) -> tuple[str | None, str | None]:
     """Serial and name from the receiver's pairing table (0xB5 0x2n/0x3n/0x4n, answered by
     the receiver itself; never sub 0x03, which makes hid-logitech-dj re-enumerate)."""
-    from phantombutton.devices.receiver import Receiver
-
-    pairing = Receiver(engine, getattr(engine.transport, "node", "receiver")).pairing(slot)
+    pairing = _receiver(engine).pairing(slot)
     if pairing is None:
         return None, None
     return pairing.serial, pairing.name or None
@@ -88,7 +84,7 @@ class HardwareParts:
             import Xlib.display  # noqa: F401
 
     def find_receivers(self) -> list[str]:
-        from phantombutton.transport.discovery import find_receivers
+        from phantombutton.transport.discovery import LOGITECH, find_receivers
 
         # Safety: only Logitech (046d) Unifying receivers, never any other hidraw node.
         return [r.node for r in find_receivers(self.sysfs)
@@ -157,47 +153,51 @@ class HardwareParts:
             self._x = None
 
 
-def chain_release(node: str, held: PhantomHeld, x, *, allow_mute: bool, no_x: str = "") -> ReleaseOutcome:
-    """The recovery chain for one held button of one mouse: the event node first, X (when
-    there is one) for the slave's state and the XTest fallback. Without X the chain still
-    acts on the event node, which is what X itself follows."""
-    from phantombutton.input.xinput import find_slave
-    from phantombutton.recovery.chain import Target, run_chain
-    from phantombutton.recovery.live import LiveLayers
-
-    slave = find_slave(x.pointers(), node) if x is not None else None
-    target = Target(
+def release_target(held: PhantomHeld, node: str, slave=None) -> Target:
+    """What the recovery chain is asked to release for the daemon's PhantomHeld; `slave` is
+    the mouse's X slave (input.xinput.XPointer) when X is there."""
+    return Target(
         device=f"{models.model_for(held.wpid).name} slot {held.slot}", node=node,
         code=held.code, x_button=dj.evdev_to_x_button(held.code),
         x_slave_id=slave.id if slave else None,
         x_master_id=slave.attachment if slave else None,
         model_has_button=False)   # the daemon only acts on buttons the model lacks
-    out = run_chain(target, LiveLayers(x), allow_mute=allow_mute)
+
+
+def release_outcome(target: Target, layers, *, allow_mute: bool, note: str = "",
+                    **chain_options) -> ReleaseOutcome:
+    """Run the recovery chain; its summary and every step's line make the journal's detail."""
+    out = run_chain(target, layers, allow_mute=allow_mute, **chain_options)
     steps = "; ".join(a.line() for a in out.attempts)
-    return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else "") + no_x)
+    return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else "") + note)
+
+
+def chain_release(node: str, held: PhantomHeld, x, *, allow_mute: bool, no_x: str = "") -> ReleaseOutcome:
+    """The recovery chain for one held button of one mouse: the event node first, X (when
+    there is one) for the slave's state and the XTest fallback. Without X the chain still
+    acts on the event node, which is what X itself follows."""
+    from phantombutton.input.xinput import find_slave
+    from phantombutton.recovery.live import LiveLayers
+
+    slave = find_slave(x.pointers(), node) if x is not None else None
+    return release_outcome(release_target(held, node, slave), LiveLayers(x),
+                           allow_mute=allow_mute, note=no_x)
 
 
 def event_node_for(receiver_node: str, slot: int, sysfs: str = "/sys") -> str | None:
-    """/dev/input/eventN of the device in `slot` behind the receiver at /dev/hidrawN.
+    """/dev/input/eventN of the mouse in `slot` behind the receiver at /dev/hidrawN.
 
-    The paired device's HID device is a child of the receiver's, and its HID_PHYS is the
-    receiver's phys plus `:<slot>` (hid-logitech-dj)."""
+    Only the event nodes of the receiver's children are looked at (the paired devices' HID
+    devices are children of the receiver's); which slot each one is in, input/sysfs_map.py
+    says, as it does for `watch` and `capture`."""
+    from phantombutton.input.sysfs_map import describe
+
     hid_dir = os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver_node), "device")
-    phys = _uevent(os.path.join(hid_dir, "uevent")).get("HID_PHYS", "")
-    for child in sorted(glob.glob(os.path.join(hid_dir, "[0-9]*:*"))):
-        if _uevent(os.path.join(child, "uevent")).get("HID_PHYS") != f"{phys}:{slot}":
-            continue
-        for event in sorted(glob.glob(os.path.join(child, "input", "input*", "event*"))):
-            return "/dev/input/" + os.path.basename(event)
+    for event in sorted(glob.glob(os.path.join(hid_dir, "[0-9]*:*", "input", "input*", "event*"))):
+        p = describe(os.path.basename(event), sysfs)
+        if p is not None and p.slot == slot:
+            return p.node
     return None
-
-
-def _uevent(path: str) -> dict[str, str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return dict(line.rstrip("\n").partition("=")[::2] for line in f if "=" in line)
-    except OSError:
-        return {}
 
 
 class VirtualParts:
@@ -242,17 +242,11 @@ class VirtualParts:
         if self._release is not None:
             return self._release(held)
         from phantombutton.input.virtual_source import virtual_node
-        from phantombutton.recovery.chain import Target, run_chain
         from phantombutton.recovery.virtual_layers import VirtualLayers
 
-        target = Target(device=f"{models.model_for(held.wpid).name} slot {held.slot}",
-                        node=virtual_node(held.slot), code=held.code,
-                        x_button=dj.evdev_to_x_button(held.code), x_slave_id=None,
-                        model_has_button=False)
-        out = run_chain(target, VirtualLayers(_KernelOnly(self.kernel)),
-                        allow_mute=self.allow_mute, settle=0.0)
-        steps = "; ".join(a.line() for a in out.attempts)
-        return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else ""))
+        return release_outcome(release_target(held, virtual_node(held.slot)),
+                               VirtualLayers(_KernelOnly(self.kernel)),
+                               allow_mute=self.allow_mute, settle=0.0)
 
 
 class _KernelOnly:

@@ -142,7 +142,6 @@ class Stats:
 
 # Control op aliases: JSON keys that differ from the model's parameter names.
 _ALIASES = {"buttons": "hid_buttons"}
-_BRIDGE_OPS = {"stats", "traffic", "set", "quit", "ping"}
 
 
 class UhidBridge:

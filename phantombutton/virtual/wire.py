@@ -1,4 +1,8 @@
-"""Frame builders for the model's answers (raw bytes; the model does no decoding beyond indexing)."""
+"""Frame builders for the model's answers (raw bytes; the model does no decoding beyond indexing).
+
+Deliberately independent of phantombutton.hidpp: the model is the peer the HID++ code is
+tested against, so it writes its bytes with its own few lines rather than with the builders
+under test (a packing mistake shared by both sides would pass every test)."""
 
 from __future__ import annotations
 

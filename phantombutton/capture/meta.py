@@ -1,0 +1,223 @@
+"""What a capture says before its first event: each event node's header (as `libinput
+record` prints it, plus slot, WPID and HID++ nodes), the hidraw nodes' headers, the state
+held at start, the system, and the HID++ settings read before recording.
+
+Slot, WPID and HID++ nodes come from input/sysfs_map.py, the same truth `watch` uses.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import os
+import re
+
+from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
+from phantombutton.detect.events import DeviceInfo, HeldState
+from phantombutton.errors import UsageProblem
+from phantombutton.input import evdev_node as en
+
+UDEV_PREFIXES = ("ID_INPUT", "LIBINPUT", "EVDEV_ABS", "MOUSE_DPI", "POINTINGSTICK_")
+
+
+def _open_evdev(path: str):
+    import evdev
+
+    try:
+        return evdev.InputDevice(path)
+    except FileNotFoundError:
+        raise UsageProblem(f"{path}: no such event node (see `phantombutton list`)") from None
+    except OSError as e:   # EACCES names the udev fix; ENODEV/EIO: the device left
+        if e.errno == errno.ENOTTY:   # evdev ioctls refused: a file, not an event node
+            raise UsageProblem(f"{path}: not an event node (see `phantombutton list`)") from None
+        err = en.os_error(path, e)
+        if err is e:
+            raise
+        raise err from e
+
+
+def _read_sys(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def udev_properties(event_node: str) -> list[str]:
+    """The properties libinput record lists, from udev's database (no libudev needed)."""
+    try:
+        st = os.stat(event_node)
+    except OSError:
+        return []
+    data = _read_sys(f"/run/udev/data/c{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}") or ""
+    return [ln[2:] for ln in data.splitlines() if ln.startswith("E:") and ln[2:].startswith(UDEV_PREFIXES)]
+
+
+def evdev_header(path: str) -> DeviceHeader:
+    dev = _open_evdev(path)
+    try:
+        caps = dev.capabilities(absinfo=True)
+        codes: dict[int, list[int]] = {}
+        absinfo = {}
+        for t, items in caps.items():
+            cs = []
+            for it in items:
+                if isinstance(it, tuple):
+                    code, ai = it
+                    absinfo[code] = (ai.min, ai.max, ai.fuzz, ai.flat, ai.resolution)
+                    cs.append(code)
+                else:
+                    cs.append(it)
+            codes[t] = sorted(cs)
+        info = dev.info
+        try:
+            props = list(dev.input_props())
+        except OSError:
+            props = []
+        name = dev.name
+    finally:
+        dev.close()
+    from phantombutton.input.sysfs_map import describe
+
+    base = os.path.basename(path)
+    hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
+    p = describe(base)
+    slot, receiver = (p.slot, p.receiver_node) if p is not None else (None, None)
+    # a receiver child's HID++ node; for any other device, the hidraw node of its own HID device
+    child = p.hidpp_node if p is not None and p.hidpp_node else _hidraw_of(hid_dir)
+    rd = None
+    try:
+        with open(f"{hid_dir}/report_descriptor", "rb") as f:
+            rd = f.read()
+    except OSError:
+        pass
+    di = DeviceInfo(node=path, name=name, vendor=info.vendor, product=info.product, slot=slot,
+                    receiver_node=receiver, hidpp_node=child,
+                    buttons=frozenset(c for c in codes.get(1, ()) if c >= 0x100))
+    return DeviceHeader(node=path, name=name, id=(info.bustype, info.vendor, info.product, info.version),
+                        codes=codes, properties=props, absinfo=absinfo, hid=rd, udev=udev_properties(path),
+                        info=di)
+
+
+def _hidraw_of(hid_dir: str) -> str | None:
+    if not re.match(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$", os.path.basename(hid_dir)):
+        return None
+    nodes = sorted(glob.glob(f"{hid_dir}/hidraw/hidraw*"))
+    return "/dev/" + os.path.basename(nodes[0]) if nodes else None
+
+
+def hidraw_header(node: str) -> HidrawHeader:
+    sysd = f"/sys/class/hidraw/{os.path.basename(node)}/device"
+    uevent = _read_sys(f"{sysd}/uevent") or ""
+    kv = dict(ln.split("=", 1) for ln in uevent.splitlines() if "=" in ln)
+    bus, vid, pid = 0, 0, 0
+    if "HID_ID" in kv:
+        b, v, p = kv["HID_ID"].split(":")
+        bus, vid, pid = int(b, 16), int(v, 16), int(p, 16)
+    try:
+        with open(f"{sysd}/report_descriptor", "rb") as f:
+            desc = f.read()
+    except OSError:
+        desc = b""
+    return HidrawHeader(node=node, name=kv.get("HID_NAME", ""), phys=kv.get("HID_PHYS", ""),
+                        id=(bus, vid, pid), descriptor=desc)
+
+
+def default_event_nodes() -> list[str]:
+    """Pointer nodes of Logitech receiver children (the devices this tool is about)."""
+    from phantombutton.input.sysfs_map import pointer_nodes
+
+    return [p.node for p in pointer_nodes()]
+
+
+def x_input_driver(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> str | None:
+    """The X input driver of pointer devices, from the Xorg log (`Using input driver`)."""
+    paths = list(log_paths) + glob.glob(os.path.expanduser("~/.local/share/xorg/Xorg.*.log"))
+    for p in paths:
+        text = _read_sys(p)
+        if text:
+            found = re.findall(r"Using input driver '(\w+)'", text)
+            if found:
+                return found[-1]
+    return None
+
+
+def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta:
+    """`x`: the capture's live.XPoller or None."""
+    import time
+
+    start = time.monotonic()
+    held = {h.node: sorted(en.held_keys(h.node)) for h in headers}   # EVIOCGKEY, own fd
+    xs = x.snapshot(start) if x else []
+    if x:
+        x.last = {s.device_id: s.buttons for s in xs}
+    osr = _read_sys("/etc/os-release") or ""
+    kv = dict(ln.split("=", 1) for ln in osr.splitlines() if "=" in ln)
+    return CaptureMeta(
+        start=start, kernel=os.uname().release,
+        x_input_driver=(x.driver([h.node for h in headers]) or x_input_driver()) if x else None,
+        hidraw=[hidraw_header(n) for n in hidraw], held_at_start=held, x_at_start=xs,
+        os=f"{kv.get('ID', '').strip(chr(34))}:{kv.get('VERSION_ID', '').strip(chr(34))}",
+        dmi=_read_sys("/sys/class/dmi/id/modalias") or "",
+        libinput_version=_libinput_version())
+
+
+def _libinput_version() -> str:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("libinput")
+    if not exe:
+        return "unknown"
+    try:
+        return subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def held_observations(meta: CaptureMeta) -> list:
+    return [HeldState(meta.start, n, frozenset(c)) for n, c in meta.held_at_start.items()] + list(meta.x_at_start)
+
+
+def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[int, dict[str, str]], list[str]]:
+    """Before recording: receiver firmware and each mouse's settings (side-scroll), read over
+    HID++ (reads only; nothing is written). Returns ({receiver node: firmware},
+    {slot: {setting: value}}, problems). Best effort: a capture must not fail because a
+    setting cannot be read; the problem is recorded instead."""
+    from phantombutton.devices.device import Device
+    from phantombutton.devices.receiver import Pairing, Receiver
+    from phantombutton.devices.settings import SIDE_SCROLL_SETTING
+    from phantombutton.transport.engine import Engine
+    from phantombutton.transport.hidraw import HidrawTransport
+
+    firmware: dict[str, str] = {}
+    settings: dict[int, dict[str, str]] = {}
+    problems: list[str] = []
+    by_receiver: dict[str, list[DeviceHeader]] = {}
+    for h in headers:
+        if h.info and h.info.receiver_node and h.info.slot:
+            by_receiver.setdefault(h.info.receiver_node, []).append(h)
+    for node, hs in by_receiver.items():
+        try:
+            receiver = Receiver(Engine(HidrawTransport(node)), node)
+        except Exception as e:  # AccessDenied, DeviceGone: keep recording without it
+            problems.append(f"{node}: HID++ metadata not read: {e}")
+            continue
+        try:
+            try:
+                fw = receiver.firmware()
+                firmware[node] = ", ".join(f"{k} {v}" for k, v in fw.items()) if isinstance(fw, dict) else str(fw)
+            except Exception as e:
+                problems.append(f"{node}: firmware not read: {e}")
+            for h in hs:
+                try:
+                    # no pairing-table read (0xB5): hid-logitech-dj may re-enumerate on it
+                    dev = Device(receiver, Pairing(h.info.slot, h.info.product or 0, 0, 0))
+                    if SIDE_SCROLL_SETTING.name in dev.model.hidpp10_settings:
+                        settings[h.info.slot] = {SIDE_SCROLL_SETTING.name: SIDE_SCROLL_SETTING.read(dev)}
+                except Exception as e:
+                    problems.append(f"slot {h.info.slot}: settings not read: {e}")
+        finally:
+            receiver.close()
+    return firmware, settings, problems
