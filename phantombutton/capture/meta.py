@@ -84,8 +84,9 @@ def evdev_header(path: str) -> DeviceHeader:
     hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
     p = describe(base)
     slot, receiver = (p.slot, p.receiver_node) if p is not None else (None, None)
-    # a receiver child's HID++ node; for any other device, the hidraw node of its own HID device
-    child = p.hidpp_node if p is not None and p.hidpp_node else _hidraw_of(hid_dir)
+    # only a receiver child's HID++ node: the raw reports of any other HID device (a keyboard
+    # named by mistake) could carry what the user types, and they are not our business
+    child = p.hidpp_node if p is not None else None
     rd = None
     try:
         with open(f"{hid_dir}/report_descriptor", "rb") as f:
@@ -98,13 +99,6 @@ def evdev_header(path: str) -> DeviceHeader:
     return DeviceHeader(node=path, name=name, id=(info.bustype, info.vendor, info.product, info.version),
                         codes=codes, properties=props, absinfo=absinfo, hid=rd, udev=udev_properties(path),
                         info=di)
-
-
-def _hidraw_of(hid_dir: str) -> str | None:
-    if not re.match(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$", os.path.basename(hid_dir)):
-        return None
-    nodes = sorted(glob.glob(f"{hid_dir}/hidraw/hidraw*"))
-    return "/dev/" + os.path.basename(nodes[0]) if nodes else None
 
 
 def hidraw_header(node: str) -> HidrawHeader:

@@ -6,7 +6,7 @@ the numbers are the data).
 
 from __future__ import annotations
 
-from phantombutton.input.evdev_node import EV_ABS, EV_KEY, EV_MSC, EV_REL, EV_SYN, SYN_REPORT
+from phantombutton.input.evdev_node import EV_ABS, EV_KEY, EV_MSC, EV_REL, EV_SYN, SYN_REPORT  # noqa: F401 (re-exported)
 
 MSC_SCAN = 4
 

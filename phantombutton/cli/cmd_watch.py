@@ -54,7 +54,17 @@ def _table(detector, actions: dict, x_on: bool) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def _replay(path: str, speed: float, emit) -> int:
+def _screen(detector, actions: dict, x_on: bool) -> str:
+    """What a terminal shows: the table, then why each active finding is a phantom."""
+    lines = [_table(detector, actions, x_on)]
+    for f in detector.active():
+        lines += ["", f.headline(), f"  cause: {f.cause}", f"  fix:   {f.fix}"]
+    return "\n".join(lines)
+
+
+def _replay(path: str, speed: float, emit, redraw=None) -> int:
+    """Feed a capture through the detector at its own pace (speed 0: at once); `redraw`
+    is called with the detector after every change, for the terminal table."""
     from phantombutton.capture.reader import read_observations
     from phantombutton.detect.rules import Detector
     from phantombutton.recovery.watcher import WatchEvent
@@ -78,9 +88,13 @@ def _replay(path: str, speed: float, emit) -> int:
         for f in det.feed(obs):
             n += f.active
             emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
+        if redraw:
+            redraw(det)
     for f in det.tick(det.now + 0.25):
         n += f.active
         emit(WatchEvent("finding", f.since, f))
+    if redraw:
+        redraw(det)
     return n
 
 
@@ -132,7 +146,15 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     if replay_file:
         if fix:
             raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
-        _replay(replay_file, speed, emit)
+        shown = [None]
+
+        def redraw(det) -> None:
+            screen = _screen(det, actions, x_on=bool(det.x_masters()))
+            if screen != shown[0]:
+                click.echo("\033[H\033[J" + screen)
+                shown[0] = screen
+
+        _replay(replay_file, speed, emit, redraw if tty else None)
         return 0
     if simulate_phantom is not None and not options.virtual:
         raise UsageProblem("--simulate-phantom needs --virtual")
@@ -170,7 +192,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             for ev in watcher.step(None if wait is None else max(0.0, wait)):
                 emit(ev)
             if tty:
-                table = _table(watcher.detector, actions, session.x is not None)
+                table = _screen(watcher.detector, actions, session.x is not None)
                 if table != last_table:
                     click.echo("\033[H\033[J" + table)
                     last_table = table

@@ -33,6 +33,10 @@ from phantombutton.detect.events import (
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, Layer, Rule, Thresholds
 
+# HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
+# the same wake-up as the press it explains may look a few ms later than that press.
+HIDRAW_CLOCK_SLACK = 0.005
+
 ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
 
 
@@ -259,8 +263,9 @@ class Detector:
                     times.append(self._connections[(node, dev.info.slot)])
         if dev.info.hidpp_node:   # a child node: notifications may carry any index
             times += [t for (n, _), t in self._connections.items() if n == dev.info.hidpp_node]
-        # a connection after the press cannot explain it (multi-device captures restart time)
-        times = [t for t in times if t <= before]
+        # a connection after the press cannot explain it (multi-device captures restart time);
+        # hidraw has no kernel timestamps (stamped when read), hence a little slack
+        times = [t for t in times if t <= before + HIDRAW_CLOCK_SLACK]
         return max(times) if times else None
 
     def _after_connect(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
@@ -268,7 +273,7 @@ class Detector:
         if conn is None:
             return None
         dt = hold.since - conn
-        if not (0 <= dt <= self.t.connect_window):
+        if not (-HIDRAW_CLOCK_SLACK <= dt <= self.t.connect_window):
             return None
         if dev.last_motion is not None and dev.last_motion >= conn:
             return None

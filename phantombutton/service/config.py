@@ -333,7 +333,7 @@ def to_toml_value(value: Any) -> str:
 def to_toml(cfg: Config) -> str:
     """The effective configuration as TOML; each value says whether it came from the file."""
     origin = str(cfg.path) if cfg.path else None
-    out = [f"# phantombutton effective configuration",
+    out = ["# phantombutton effective configuration",
            f"# file: {origin}" if origin else f"# file: none found at {default_path()} (defaults)"]
     for name, cls in _SECTIONS.items():
         section = getattr(cfg, name)

@@ -143,6 +143,17 @@ def test_press_after_reconnect_negative(events):
     assert [f for e in events for f in d.feed(e)] == []
 
 
+@pytest.mark.parametrize("read_late, flagged", [(0.003, True), (0.050, False)])
+def test_connection_read_from_hidraw_just_after_the_press_still_counts(read_late, flagged):
+    # hidraw frames are stamped when read, evdev events by the kernel: a 0x41 read in the
+    # same wake-up can look a few ms later than the press it explains, never 50 ms
+    d = detector()
+    start(d)
+    d.feed(HidppTraffic(5.2 + read_late, RECV, CONNECT))
+    found = d.feed(press(5.2, BTN_MIDDLE))
+    assert [f.rule for f in found] == ([Rule.PRESS_AFTER_CONNECT] if flagged else [])
+
+
 def test_link_lost_notification_is_not_a_connection():
     d = detector()
     start(d)
