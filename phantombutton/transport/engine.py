@@ -27,12 +27,16 @@ from typing import Callable
 
 from .. import SOFTWARE_ID
 from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
+from ..hidpp.frames import RECEIVER, REPORT_LENGTH, ReportId
+from ..hidpp.hidpp10 import SubId
+from ..hidpp.hidpp20 import ERROR_INDEX
 
-SHORT, LONG, VERY_LONG, DJ_SHORT, DJ_LONG = 0x10, 0x11, 0x12, 0x20, 0x21
-FRAME_LENGTHS = {SHORT: 7, LONG: 20, DJ_SHORT: 15, DJ_LONG: 32}
-RECEIVER = 0xFF
-ERROR_10, ERROR_20 = 0x8F, 0xFF
-GET_REGISTER, SET_REGISTER, GET_LONG_REGISTER, SET_LONG_REGISTER = 0x81, 0x80, 0x83, 0x82
+SHORT, LONG, VERY_LONG, DJ_SHORT, DJ_LONG = (ReportId.SHORT, ReportId.LONG, ReportId.VERY_LONG,
+                                             ReportId.DJ_SHORT, ReportId.DJ_LONG)
+FRAME_LENGTHS = {r: n for r, n in REPORT_LENGTH.items() if r != VERY_LONG}  # very long: 4..64
+ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
+GET_REGISTER, SET_REGISTER = SubId.GET_SHORT, SubId.SET_SHORT
+GET_LONG_REGISTER, SET_LONG_REGISTER = SubId.GET_LONG, SubId.SET_LONG
 # Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
 P0_MATCHED = {(GET_LONG_REGISTER, 0xB5), (GET_REGISTER, 0xF1)}
 
