@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,21 +14,50 @@ import click
 from phantombutton.errors import UsageProblem
 
 
-def _notify(summary: str, body: str) -> None:
-    """Desktop notification over D-Bus (org.freedesktop.Notifications), best effort."""
-    if shutil.which("notify-send"):
-        cmd = ["notify-send", "-a", "phantombutton", summary, body]
-    elif shutil.which("gdbus"):
-        cmd = ["gdbus", "call", "--session", "--dest", "org.freedesktop.Notifications",
-               "--object-path", "/org/freedesktop/Notifications", "--method",
-               "org.freedesktop.Notifications.Notify", "phantombutton", "0", "", summary, body,
-               "[]", "{}", "5000"]
-    else:
-        return
-    try:
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=2)
-    except (OSError, subprocess.SubprocessError):
-        pass
+class _Notifier:
+    """Desktop notifications over D-Bus (org.freedesktop.Notifications) through notify-send or
+    gdbus. Best effort, but honest: a missing tool or a failed call is said once on stderr,
+    and the watch goes on."""
+
+    def __init__(self) -> None:
+        self.tool = shutil.which("notify-send") or shutil.which("gdbus")
+        self.warned = False
+        if self.tool is None:
+            self._warn("--notify: no notify-send or gdbus found, so no desktop notifications "
+                       "(fix: apt-get install libnotify-bin)")
+
+    def _warn(self, message: str) -> None:
+        if not self.warned:
+            self.warned = True
+            click.echo(f"phantombutton: {message}", err=True)
+
+    def __call__(self, summary: str, body: str) -> None:
+        if self.tool is None:
+            return
+        if os.path.basename(self.tool) == "notify-send":
+            cmd = [self.tool, "--app-name=phantombutton", "--", summary, body]
+        else:
+            # gdbus parses each argument as GVariant text; a JSON string is a valid literal
+            q = lambda s: json.dumps(s, ensure_ascii=False)  # noqa: E731
+            cmd = [self.tool, "call", "--session", "--dest", "org.freedesktop.Notifications",
+                   "--object-path", "/org/freedesktop/Notifications", "--method",
+                   "org.freedesktop.Notifications.Notify", q("phantombutton"), "0", q(""),
+                   q(summary), q(body), "[]", "{}", "5000"]
+        try:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, timeout=3)
+        except subprocess.TimeoutExpired:
+            reason = "no answer within 3 s"
+        except OSError as e:
+            reason = f"{self.tool}: {e.strerror}"
+        else:
+            if r.returncode == 0:
+                return
+            lines = [x.strip() for x in r.stderr.splitlines() if x.strip()]
+            reason = lines[-1] if lines else f"{self.tool} exited with status {r.returncode}"
+        self._warn(f"--notify: desktop notification failed: {reason} (needs the session D-Bus "
+                   "of a desktop with a notification server; DBUS_SESSION_BUS_ADDRESS="
+                   f"{os.environ.get('DBUS_SESSION_BUS_ADDRESS') or 'unset'})")
 
 
 def _table(detector, actions: dict, x_on: bool) -> str:
@@ -126,6 +156,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     """
     tty = sys.stdout.isatty() and not as_json
     actions: dict[str, str] = {}
+    notifier = _Notifier() if notify else None
 
     def emit(ev) -> None:
         if ev.kind == "note" or ev.kind in ("released", "not-released"):
@@ -140,8 +171,8 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             click.echo(ev.line())
         elif ev.kind == "note":
             click.echo(ev.line(), err=True)
-        if notify and ev.kind == "finding":
-            _notify("Phantom button held", ev.finding.headline())
+        if notifier and ev.kind == "finding":
+            notifier("Phantom button held", f"{ev.finding.headline()}\nfix: {ev.finding.fix}")
 
     if replay_file:
         if fix:

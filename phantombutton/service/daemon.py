@@ -26,7 +26,7 @@ import heapq
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 from phantombutton.errors import DeviceGone, PhantomError
 from phantombutton.hidpp import dj, notifications
@@ -34,44 +34,7 @@ from phantombutton.hidpp.errors import FrameError, HidppError
 from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-
-
-@dataclass(frozen=True)
-class PhantomHeld:
-    """What the recovery chain is asked to release: one button of one paired mouse."""
-
-    receiver_node: str
-    slot: int
-    wpid: int | None
-    hid_button: int
-    code: int                    # evdev code (0x10F + HID button)
-    since: float                 # monotonic time of the press edge
-
-
-@dataclass(frozen=True)
-class ReleaseOutcome:
-    ok: bool
-    detail: str                  # how it was released / why not, for the journal line
-
-
-@dataclass(frozen=True)
-class SettingOutcome:
-    name: str
-    value: object                # read back after the write
-    changed: bool                # False: it already had the wanted value, nothing written
-
-
-class DaemonParts(Protocol):
-    """What the daemon is built from; see service/parts.py for the real and virtual sets."""
-
-    def find_receivers(self) -> list[str]: ...
-    def open_engine(self, node: str): ...               # -> transport.engine.Engine
-    def apply_setting(self, engine, slot: int, wpid: int, name: str, value) -> SettingOutcome: ...
-    def device_identity(self, engine, slot: int) -> tuple[str | None, str | None]: ...
-    def phantom_mask(self, wpid: int | None) -> int: ...
-    def release(self, held: PhantomHeld) -> ReleaseOutcome: ...
-    def observe_buttons(self, node: str, slot: int, mask: int) -> None: ...  # every DJ mask
-    def held_codes(self, node: str, slot: int) -> frozenset[int] | None: ...  # EVIOCGKEY
+from phantombutton.service.parts_api import DaemonParts, PhantomHeld, ReleaseOutcome, setting_text
 
 
 @dataclass
@@ -430,11 +393,3 @@ class Daemon:
                 self._drop(link, f"failed ({e})")
             except Exception as e:   # a bug of ours must not stop the fixes for every device
                 self.journal.error(f"{link.node}: internal error: {type(e).__name__}: {e}")
-
-
-def setting_text(value: object) -> str:
-    """Config values (true, 800, "reset") in the words devices/settings.py speaks (and the
-    journal shows)."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)

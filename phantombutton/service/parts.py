@@ -15,7 +15,7 @@ from phantombutton.devices import models
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import dj
 from phantombutton.recovery.chain import Target, run_chain
-from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
+from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
 
 UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
 

@@ -12,7 +12,8 @@ import time
 
 
 from phantombutton.service.config import Config, DaemonConfig, DetectionConfig, DeviceConfig, FixConfig
-from phantombutton.service.daemon import Daemon, PhantomHeld, ReleaseOutcome
+from phantombutton.service.daemon import Daemon
+from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import VirtualParts, phantom_mask
 from phantombutton.virtual.receiver import VirtualReceiver

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from phantombutton.service import parts as parts_mod
-from phantombutton.service.daemon import PhantomHeld, ReleaseOutcome
+from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
 from phantombutton.service.parts import HardwareParts
 
 HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
