@@ -8,11 +8,10 @@ outcome instead of raising, and which X connection it used.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 
 import pytest
+from conftest import start_xvfb
 
 from phantombutton.service import parts as parts_mod
 from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
@@ -21,25 +20,6 @@ from phantombutton.service.parts import HardwareParts
 HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
 
 pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed")
-
-
-def start_xvfb(display: str | None = None) -> tuple[subprocess.Popen, str]:
-    if display is None:
-        r, w = os.pipe()
-        proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-noreset", "-nolisten", "tcp"], pass_fds=(w,),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        with os.fdopen(r) as f:
-            return proc, f":{f.readline().strip()}"
-    proc = subprocess.Popen(["Xvfb", display, "-noreset", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):   # up when a client can connect
-        if subprocess.run(["xdpyinfo", "-display", display], capture_output=True).returncode == 0:
-            return proc, display
-        import time
-        time.sleep(0.05)
-    proc.kill()
-    pytest.fail("Xvfb did not come back up")
 
 
 @pytest.fixture

@@ -122,16 +122,16 @@ def test_kernel_only_without_x():
 # -- real Xvfb: the XTest step alone, verified by QueryDeviceState and a grab probe --------
 
 @pytest.mark.xvfb
-def test_xtest_step_on_xvfb_ends_the_grab(xvfb_display):
+def test_xtest_step_on_xvfb_ends_the_grab(xvfb):
     from Xlib import X, display
 
     from phantombutton.input.xinput import GrabStatus, XSession
     from phantombutton.recovery.live import LiveLayers
 
-    app = display.Display(xvfb_display)
+    app = display.Display(xvfb)
     app.screen().root.change_attributes(event_mask=X.ButtonPressMask)
     app.sync()
-    x = XSession(xvfb_display)
+    x = XSession(xvfb)
     try:
         mouse = next(p for p in x.pointers() if p.name == "Xvfb mouse")
         x.fake_device_button(mouse.id, 3, press=True)
@@ -145,22 +145,3 @@ def test_xtest_step_on_xvfb_ends_the_grab(xvfb_display):
     finally:
         x.close()
         app.close()
-
-
-@pytest.fixture(scope="module")
-def xvfb_display():
-    import os
-    import shutil
-    import subprocess
-
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb not installed")
-    r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-noreset", "-nolisten", "tcp"], pass_fds=(w,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(5)

@@ -18,22 +18,6 @@ from phantombutton.recovery.watcher import Watcher, XPoller
 pytestmark = pytest.mark.xvfb
 
 
-@pytest.fixture(scope="module")
-def xvfb():
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb not installed")
-    r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-noreset", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(5)
-
-
 @pytest.fixture
 def two(xvfb):
     """Our session and another client's (the one that presses, like a device would)."""

@@ -7,9 +7,6 @@ ButtonPress on the root, an XTest device press of the highest button of "Xvfb mo
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 
 import pytest
 
@@ -23,24 +20,6 @@ from phantombutton.input.xinput import (
 )
 
 pytestmark = pytest.mark.xvfb
-
-
-@pytest.fixture(scope="module")
-def xvfb():
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb not installed")
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(w), "-noreset", "-nolisten", "tcp", "-screen", "0", "640x480x24"],
-        pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()  # Xvfb writes the display number once it is ready
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(5)
 
 
 @pytest.fixture
