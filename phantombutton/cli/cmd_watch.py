@@ -55,9 +55,10 @@ class _Notifier:
                 return
             lines = [x.strip() for x in r.stderr.splitlines() if x.strip()]
             reason = lines[-1] if lines else f"{self.tool} exited with status {r.returncode}"
-        self._warn(f"--notify: desktop notification failed: {reason} (needs the session D-Bus "
-                   "of a desktop with a notification server; DBUS_SESSION_BUS_ADDRESS="
-                   f"{os.environ.get('DBUS_SESSION_BUS_ADDRESS') or 'unset'})")
+        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        self._warn(f"--notify: desktop notification failed: {reason} (fix: run watch inside the "
+                   "desktop session, which has a notification server"
+                   + ("; DBUS_SESSION_BUS_ADDRESS is not set)" if not bus else ")"))
 
 
 def _table(detector, actions: dict, x_on: bool) -> str:
@@ -204,6 +205,10 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
                           prevention=side_scroll_fixer(options, session.virtual_model) if fix else None)
         for ev in watcher.start():
             emit(ev)
+        watched = [v for v in watcher.detector.devices() if v.present]
+        if watched:   # scripts (and tests) wait for this line before they expect findings
+            emit(WatchEvent("note", time.monotonic(), message="watching " + ", ".join(
+                f"{v.name or v.node} ({v.node})" for v in watched)))
         if not options.virtual and not session.source.devices and not session.source.denied:
             emit(WatchEvent("note", time.monotonic(), message=(
                 "no Logitech receiver mouse found yet" + ("" if all_mice else " (--all watches every mouse)")

@@ -32,9 +32,12 @@ def test_watch_fix_detects_releases_and_sees_the_release(capsys):
     assert rc == 0, err
     kinds = [e["event"] for e in jl(out)]
     assert kinds[0] == "note" and "no X display" in jl(out)[0]["message"]   # said once
-    assert kinds.count("note") == 1
-    assert kinds[1:] == ["finding", "released", "ended"]
-    f, r = jl(out)[1]["finding"], jl(out)[2]["recovery"]
+    notes = [e["message"] for e in jl(out) if e["event"] == "note"]
+    assert sum("no X display" in m for m in notes) == 1
+    assert notes[1] == "watching Logitech M705 (virtual:1)"   # before any finding
+    rest = [e for e in jl(out) if e["event"] != "note"]
+    assert [e["event"] for e in rest] == ["finding", "released", "ended"]
+    f, r = rest[0]["finding"], rest[1]["recovery"]
     assert f["rule"] == "unknown-button" and f["code"] == 0x11F and f["x_button"] == 20 and f["slot"] == 1
     assert r["step"] == 1 and r["released"] and r["node"] == "virtual:1"
 
