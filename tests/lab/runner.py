@@ -81,7 +81,9 @@ class LabUnavailable(Exception):
 
 
 def log(msg: str) -> None:
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
+    # one write per line: the two stages' threads log side by side
+    sys.stderr.write(f"lab: {msg}\n")
+    sys.stderr.flush()
 
 
 # ---------------------------------------------------------------- host packages
