@@ -62,7 +62,10 @@ class EvdevSource:
 class HidrawSource:
     def __init__(self, node: str):
         self.node = node
-        self.fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK)
+        try:   # read-only: a capture never writes to the receiver
+            self.fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            raise en.os_error(node, e) from e   # AccessDenied / DeviceGone
 
     def fileno(self) -> int:
         return self.fd

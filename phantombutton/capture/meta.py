@@ -143,9 +143,7 @@ def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta
 
     start = time.monotonic()
     held = {h.node: sorted(en.held_keys(h.node)) for h in headers}   # EVIOCGKEY, own fd
-    xs = x.snapshot(start) if x else []
-    if x:
-        x.last = {s.device_id: s.buttons for s in xs}
+    xs = x.changes(start) if x else []   # the first call reports every device
     osr = _read_sys("/etc/os-release") or ""
     kv = dict(ln.split("=", 1) for ln in osr.splitlines() if "=" in ln)
     return CaptureMeta(

@@ -298,16 +298,17 @@ class CaptureWriter:
 
 
 def _default_describe():
-    try:
-        from phantombutton.hidpp.decode import describe
-    except ImportError:
-        return lambda data: ""
+    from phantombutton.hidpp.decode import describe
+    from phantombutton.hidpp.errors import FrameError
+    from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
+
+    ours = HIDPP_REPORT_IDS | DJ_REPORT_IDS
 
     def _d(data: bytes) -> str:
-        if not data or data[0] not in (0x10, 0x11, 0x12, 0x20, 0x21):
+        if not data or data[0] not in ours:
             return ""
         try:
             return describe(data).replace("\n", " ")
-        except Exception:   # FrameError on junk: a comment must never stop a capture
+        except FrameError:   # junk: a comment must never stop a capture
             return ""
     return _d

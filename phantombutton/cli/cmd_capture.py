@@ -65,7 +65,7 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
     from phantombutton.capture.record import CaptureWriter
     from phantombutton.detect.events import DeviceAdded
     from phantombutton.detect.rules import Detector
-    from phantombutton.errors import UDEV_FIX, UsageProblem
+    from phantombutton.errors import UDEV_FIX, AccessDenied, DeviceGone, UsageProblem
 
     nodes = devices or capture_meta.default_event_nodes()
     if not nodes:
@@ -97,9 +97,11 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
     for n in hidraw:
         try:
             hidsrc.append(live.HidrawSource(n))
-        except PermissionError:
+        except AccessDenied:
             click.echo(f"phantombutton: {n}: permission denied (EACCES); recording without its "
                        f"HID++ traffic; {UDEV_FIX}", err=True)
+        except DeviceGone as e:
+            click.echo(f"phantombutton: {e}; recording without its HID++ traffic", err=True)
     meta = capture_meta.start_meta(headers, [s.node for s in hidsrc], x)
     for hh in meta.hidraw:
         hh.firmware = firmware.get(hh.node)

@@ -155,7 +155,9 @@ def settings_for(device) -> dict[str, Setting]:
     """The settings this device offers: by model for HID++ 1.0, by features for 2.0."""
     if device.hidpp10:
         return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
-    if device.online and device.feature_index(FeatureId.REPROG_CONTROLS_V4) is not None:
+    # a 2.0 device's settings follow its feature table, which only an online device tells
+    device.require_online()
+    if device.feature_index(FeatureId.REPROG_CONTROLS_V4) is not None:
         return {DIVERSIONS: DIVERSIONS_SETTING}
     return {}
 

@@ -107,24 +107,28 @@ class Config:
 _SECTIONS: dict[str, type] = {"detection": DetectionConfig, "fix": FixConfig, "daemon": DaemonConfig}
 
 
-def default_path(env: dict[str, str] | None = None) -> Path:
-    """$XDG_CONFIG_HOME/phantombutton/config.toml, ~/.config when unset or relative (XDG spec)."""
+def config_home(env: dict[str, str] | None = None, home: Path | str | None = None) -> Path:
+    """$XDG_CONFIG_HOME, or HOME/.config when it is unset or relative (XDG spec)."""
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME", "")
-    if not base or not os.path.isabs(base):
-        home = env.get("HOME") or os.path.expanduser("~")
-        base = os.path.join(home, ".config")
-    return Path(base) / "phantombutton" / "config.toml"
+    if base and os.path.isabs(base):
+        return Path(base)
+    return Path(home or env.get("HOME") or os.path.expanduser("~")) / ".config"
 
 
-def load(path: Path | str | None = None, *, required: bool = False) -> Config:
+def default_path(env: dict[str, str] | None = None) -> Path:
+    """$XDG_CONFIG_HOME/phantombutton/config.toml."""
+    return config_home(env) / "phantombutton" / "config.toml"
+
+
+def load(path: Path | str | None = None) -> Config:
     """Read the configuration; a missing default file means defaults, a bad one BadInput."""
     explicit_path = path is not None
     p = Path(path) if explicit_path else default_path()
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        if required or explicit_path:
+        if explicit_path:
             raise BadInput(f"{p}: configuration file not found") from None
         return Config()
     except (OSError, UnicodeDecodeError) as e:

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phantombutton.errors import DeviceGone, PhantomError
-from phantombutton.hidpp import dj, notifications
+from phantombutton.hidpp import dj, hidpp10, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
-from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
+from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, parse
+from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts_api import DaemonParts, PhantomHeld, ReleaseOutcome, setting_text
@@ -260,8 +261,9 @@ class Daemon:
 
     def _read_wpid(self, link: Link, slot: int) -> int | None:
         try:
-            info = link.engine.read_register(0xFF, 0xB5, bytes((0x20 + slot - 1,)), long=True)
-            return info[3] << 8 | info[4]
+            value = link.engine.read_register(RECEIVER, Register.PAIRING_INFO,
+                                              bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
+            return hidpp10.parse_pairing(value, slot).wpid
         except DeviceGone:
             raise
         except (HidppError, PhantomError):

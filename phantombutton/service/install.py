@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from phantombutton.errors import PhantomError
+from phantombutton.service.config import config_home
 
 RULE_NAME = "70-phantombutton.rules"
 UNIT_NAME = "phantombutton.service"
@@ -83,9 +84,7 @@ def target_user(env: dict[str, str] | None = None, euid: int | None = None) -> T
         return Target(sudo_user, home, pw.pw_uid, pw.pw_gid, home / ".config/systemd/user")
     pw = pwd.getpwuid(euid)
     home = Path(env.get("HOME") or pw.pw_dir)
-    config = env.get("XDG_CONFIG_HOME", "")
-    config_dir = Path(config) if os.path.isabs(config) else home / ".config"
-    return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_dir / "systemd/user")
+    return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
 
 
 def exec_start() -> str:

@@ -8,6 +8,8 @@ recovery chain's virtual path when it has one.
 
 from __future__ import annotations
 
+import functools
+
 import glob
 import os
 
@@ -20,6 +22,7 @@ from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, Setting
 UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
 
 
+@functools.lru_cache(maxsize=None)   # asked on every DJ mouse report; depends on the WPID only
 def phantom_mask(wpid: int | None) -> int:
     """HID buttons the model cannot have; for an unknown model only HID 16 (0x11F) is sure."""
     model = models.model_for(wpid)

@@ -366,11 +366,11 @@ def _count(lines: list[str]) -> None:
                     COUNTS[key] += int(n)
 
 
-def run_stage(stage: str, kexpr: str | None, timeout: float, extra_env: dict[str, str],
-              command: str | None = None, live: bool = True) -> int:
+def run_stage(stage: str, boot: tuple[Path, Path, str], kexpr: str | None, timeout: float,
+              extra_env: dict[str, str], command: str | None = None, live: bool = True) -> int:
     """Boot one stage. With live=False (stages booted side by side) its output is printed
     in one block when it ends, so the two guests' lines do not interleave."""
-    vmlinux, initrd, release = ensure_boot_files()
+    vmlinux, initrd, release = boot
     script_name = f"guest-stage{stage}-{os.getpid()}.sh"
     script = CACHE / script_name
     script.write_text(guest_script(stage, kexpr, extra_env, command))
@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         if re.search(r"[\s,]", str(REPO)):  # kernel command line and -fsdev option syntax
             raise LabUnavailable(f"the project path {REPO} contains a space or comma")
         find_qemu()
-        ensure_boot_files()
+        boot = ensure_boot_files()
     except LabUnavailable as e:
         if ci:
             print(f"lab: FAILED: the lab cannot start under CI: {e}", flush=True)
@@ -503,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     def one(stage: str, live: bool) -> None:
         ts = time.monotonic()
         try:
-            rc = run_stage(stage, args.kexpr, args.timeout, extra_env, args.command, live=live)
+            rc = run_stage(stage, boot, args.kexpr, args.timeout, extra_env, args.command, live=live)
         except Exception as e:  # a runner bug must fail the lab, not hang it
             print(f"lab: stage {stage}: runner error: {type(e).__name__}: {e}", flush=True)
             rc = 1

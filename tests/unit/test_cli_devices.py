@@ -100,6 +100,21 @@ def test_offline_device_is_a_failure_not_usage(capsys, monkeypatch):
     assert code == 0 and "Protocol      : offline" in out
 
 
+def test_offline_hidpp20_device_is_a_failure_not_usage(capsys, monkeypatch):
+    # its settings come from its feature table: offline, say so instead of "no such setting"
+    from phantombutton.virtual import receiver as vr
+
+    original = vr.VirtualReceiver.__init__
+
+    def init(self, *a, **k):
+        original(self, *a, **k)
+        self.devices[1].online = False
+
+    monkeypatch.setattr(vr.VirtualReceiver, "__init__", init)
+    code, out, err = run(capsys, "--virtual", "--profile", "m705-406d", "set", "1", "diversions", "reset")
+    assert code == 1 and "offline" in err, err
+
+
 def test_no_receiver_exit_1(capsys, monkeypatch):
     monkeypatch.setattr("phantombutton.transport.discovery.find_receivers", lambda sysfs="/sys": [])
     code, out, err = run(capsys, "list")
