@@ -191,17 +191,6 @@ def parse_feature_set_entry(index: int, params: bytes) -> FeatureEntry:
 # --- device name ----------------------------------------------------------------------
 
 
-class DeviceType(IntEnum):
-    KEYBOARD = 0
-    REMOTE_CONTROL = 1
-    NUMPAD = 2
-    MOUSE = 3
-    TOUCHPAD = 4
-    TRACKBALL = 5
-    PRESENTER = 6
-    RECEIVER = 7
-
-
 # --- battery --------------------------------------------------------------------------
 
 BATTERY_STATUS_NAMES = {

@@ -28,17 +28,15 @@ from typing import Callable
 from .. import SOFTWARE_ID
 from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
 from ..hidpp.frames import RECEIVER, REPORT_LENGTH, ReportId
+from ..hidpp import hidpp10, hidpp20
 from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
 
-SHORT, LONG, VERY_LONG, DJ_SHORT, DJ_LONG = (ReportId.SHORT, ReportId.LONG, ReportId.VERY_LONG,
-                                             ReportId.DJ_SHORT, ReportId.DJ_LONG)
+VERY_LONG, DJ_SHORT, DJ_LONG = ReportId.VERY_LONG, ReportId.DJ_SHORT, ReportId.DJ_LONG
 FRAME_LENGTHS = {r: n for r, n in REPORT_LENGTH.items() if r != VERY_LONG}  # very long: 4..64
 ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
-GET_REGISTER, SET_REGISTER = SubId.GET_SHORT, SubId.SET_SHORT
-GET_LONG_REGISTER, SET_LONG_REGISTER = SubId.GET_LONG, SubId.SET_LONG
 # Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
-P0_MATCHED = {(GET_LONG_REGISTER, 0xB5), (GET_REGISTER, 0xF1)}
+P0_MATCHED = {(SubId.GET_LONG, 0xB5), (SubId.GET_SHORT, 0xF1)}
 
 UNSOLICITED_MAX = 100_000  # bounded so a flood cannot eat memory; large so nothing is lost
 BUSY_BACKOFF = 0.02  # seconds; grows linearly with each retry
@@ -94,13 +92,6 @@ def classify(raw: bytes, now: float | None = None) -> Unsolicited:
     return Unsolicited(now, raw, UnsolicitedKind.REPLY, swid)
 
 
-def _pad(data: bytes, size: int, what: str) -> bytes:
-    data = bytes(data)
-    if len(data) > size:
-        raise ValueError(f"{what}: {len(data)} bytes, at most {size} fit")
-    return data + bytes(size - len(data))
-
-
 class Engine:
     def __init__(
         self,
@@ -128,31 +119,18 @@ class Engine:
     # ---- HID++ 1.0 registers -------------------------------------------------------------
     def read_register(self, devnum: int, register: int, params: bytes = b"", *, long: bool = False) -> bytes:
         """Value bytes of a register: 3 (short) or 16 (long; the request itself is short)."""
-        sub = GET_LONG_REGISTER if long else GET_REGISTER
-        frame = bytes([SHORT, devnum, sub, register]) + _pad(params, 3, "register read params")
-        return self._request(frame)[4:]
+        return self._request(hidpp10.read_request(devnum, register, bytes(params), long=long))[4:]
 
     def write_register(self, devnum: int, register: int, value: bytes, *, long: bool = False) -> bytes:
         """Write a register; returns the reply's value bytes (normally zeros)."""
-        if long:
-            frame = bytes([LONG, devnum, SET_LONG_REGISTER, register]) + _pad(value, 16, "long register value")
-        else:
-            frame = bytes([SHORT, devnum, SET_REGISTER, register]) + _pad(value, 3, "register value")
-        return self._request(frame)[4:]
+        return self._request(hidpp10.write_request(devnum, register, bytes(value), long=long))[4:]
 
     # ---- HID++ 2.0 features --------------------------------------------------------------
     def call(self, devnum: int, feature_index: int, function: int, params: bytes = b"") -> bytes:
         """Call a feature function; returns the reply's 16 parameter bytes."""
-        if not 0 <= function <= 0x0F:
-            raise ValueError(f"function must be 0..15, not {function}")
-        params = bytes(params)
-        if len(params) <= 3:  # like the kernel: short when it fits, long otherwise
-            frame = bytes([SHORT, devnum, feature_index, function << 4 | self.software_id]) + _pad(params, 3, "")
-        else:
-            frame = bytes([LONG, devnum, feature_index, function << 4 | self.software_id]) + _pad(
-                params, 16, "feature call params"
-            )
-        return _pad(self._request(frame)[4:], 16, "reply")
+        frame = hidpp20.request(devnum, feature_index, function, self.software_id, bytes(params))
+        reply = self._request(frame)[4:]
+        return reply + bytes(16 - len(reply))   # a short reply carries 3 of the 16
 
     def ping(self, devnum: int) -> tuple[int, int] | None:
         """Protocol version: (major, minor); (1, 0) for HID++ 1.0 devices; None when offline.
@@ -161,9 +139,8 @@ class Engine:
         08 unknown device, 09 resource error; 2.0 errors 04/09) or nobody answers in time.
         """
         self._ping_mark = (self._ping_mark + 1) & 0xFF
-        frame = bytes([SHORT, devnum, 0x00, 0x10 | self.software_id, 0, 0, self._ping_mark])
         try:
-            reply = self._request(frame)
+            reply = self._request(hidpp20.ping_request(devnum, self.software_id, self._ping_mark))
         except Hidpp10Error as exc:
             if exc.code == Hidpp10ErrorCode.INVALID_SUBID:
                 return (1, 0)
@@ -177,7 +154,7 @@ class Engine:
             raise
         except HidppTimeout:
             return None
-        return (reply[4], reply[5])
+        return hidpp20.parse_ping_reply(reply[4:])
 
     # ---- unsolicited input ---------------------------------------------------------------
     def poll(self, timeout: float) -> Unsolicited | None:

@@ -234,9 +234,6 @@ class Hidpp20Device(VirtualDevice):
                 cids.append(c.cid)
         return buttons, cids[:4]
 
-    def has_diversion(self) -> bool:
-        return any(c.reporting & (DIVERT | PERSIST) for c in self.controls)
-
     def diverted_event(self, devnum: int, cids: list[int]) -> bytes | None:
         """REPROG_CONTROLS_V4 event 0: up to four pressed diverted controls; none = released."""
         index = self.index.get(REPROG_CONTROLS_V4)
