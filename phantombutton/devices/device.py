@@ -12,7 +12,7 @@ from phantombutton.devices.models import Model, model_for
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp10, hidpp20
 from phantombutton.hidpp.errors import Hidpp10Error, Hidpp20Error
-from phantombutton.hidpp.hidpp10 import FirmwareInfo, Register
+from phantombutton.hidpp.hidpp10 import Register
 from phantombutton.hidpp.hidpp20 import FeatureId
 
 _UNSET = object()
@@ -174,11 +174,7 @@ class Device:
 
     def firmware(self) -> dict[str, str]:
         if self.hidpp10:
-            parts = {}
-            for sub in FirmwareInfo:
-                if (value := self.try_register(Register.FIRMWARE, bytes((sub,)))) is not None:
-                    parts[sub] = value
-            return hidpp10.parse_firmware(parts)
+            return hidpp10.read_firmware(self.try_register)
         out: dict[str, str] = {}
         try:
             count = self.call(FeatureId.DEVICE_FW_VERSION, 0)[0]

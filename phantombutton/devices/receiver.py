@@ -16,7 +16,7 @@ from phantombutton.devices.models import model_for
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER
-from phantombutton.hidpp.hidpp10 import FirmwareInfo, PairingInfo, Register
+from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 
 UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
 
@@ -93,12 +93,7 @@ class Receiver:
         return None if value is None else int.from_bytes(value[:3], "big")
 
     def firmware(self) -> dict[str, str]:
-        parts = {}
-        for sub in FirmwareInfo:
-            value = self._read(Register.FIRMWARE, bytes((sub,)))
-            if value is not None:
-                parts[sub] = value
-        return hidpp10.parse_firmware(parts)
+        return hidpp10.read_firmware(self._read)
 
     def serial_and_max(self) -> tuple[str | None, int | None]:
         """0xB5 sub 0x03. Makes hid-logitech-dj re-enumerate: call only when the user asked."""

@@ -232,6 +232,16 @@ def parse_name(value: bytes, slot: int) -> str:
     return v[2 : 2 + n].decode("ascii", "replace")
 
 
+def read_firmware(read) -> dict[str, str]:
+    """Firmware of a receiver or a 1.0 device: `read(register, params)` returns the value
+    bytes of register 0xF1, or None where the device answers with an error."""
+    parts = {}
+    for sub in FirmwareInfo:
+        if (value := read(Register.FIRMWARE, bytes((sub,)))) is not None:
+            parts[sub] = value
+    return parse_firmware(parts)
+
+
 def parse_firmware(parts: dict[int, bytes]) -> dict[str, str]:
     """Register 0xF1 answers (sub -> 3-byte value) -> {"firmware": "17.01.B0017", ...}."""
     out: dict[str, str] = {}
