@@ -61,15 +61,20 @@ def _other_program_burst(receiver: str) -> None:
         h.close()
 
 
+def _reconnect(b) -> None:
+    """The mouse goes out of range and comes back: link loss, then 0x41 link established."""
+    b.call("disconnect", slot=1)
+    time.sleep(0.3)
+    b.call("connect", slot=1)
+
+
 def test_original_bug_capture(xorg):
     xorg.reset()
     b = xorg.bridge
 
     def script():
         _moves(b, 10)
-        b.call("disconnect", slot=1)
-        time.sleep(0.3)
-        b.call("connect", slot=1)
+        _reconnect(b)
         _other_program_burst(labkit.receiver_node())
         xorg.press_phantom()            # X button 20 down, the grab stuck
         _moves(b, 20)                   # the user moves on; focus stays stuck
@@ -118,9 +123,7 @@ def test_phantom_middle_button_capture(xorg):
 
     def script():
         _moves(b, 10)
-        b.call("disconnect", slot=1)
-        time.sleep(0.3)
-        b.call("connect", slot=1)
+        _reconnect(b)
         b.call("press", slot=1, buttons=MIDDLE)          # no hand: no motion before it
         labkit.wait_for(lambda: xorg.x.button_down(2), 10, 0.1, what="button[2]=down")
 
