@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from phantombutton.errors import PhantomError, UsageProblem
+from phantombutton.errors import UsageProblem
 
 
 def _device(options, spec, all_mice):
@@ -19,10 +19,8 @@ def _device(options, spec, all_mice):
     session = open_session(options, all_mice=all_mice, use_x=False)
     obs = session.source.start()
     devices = [o.device for o in obs if isinstance(o, DeviceAdded)]
-    if not devices and getattr(session.source, "denied", None):
-        session.close()
-        raise next(iter(session.source.denied.values()))
     try:
+        session.raise_denied(devices)
         return session, pick_device(devices, spec)
     except BaseException:
         session.close()
@@ -31,29 +29,22 @@ def _device(options, spec, all_mice):
 
 def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> int:
     from phantombutton.input import evdev_node as en
-    from phantombutton.input.virtual_source import slot_of
+    from phantombutton.recovery.chain import Target
     from phantombutton.recovery.session import parse_button
 
     code, xb = parse_button(button)
     session, d = _device(options, spec, all_mice)
     try:
-        if mute and not force and d.product is not None:
-            from phantombutton.devices.models import model_for
+        from phantombutton.devices.models import has_button, model_for
 
+        if mute and not force and has_button(d.product, code):
             m = model_for(d.product)
-            if m.known and m.has_button(code):
-                raise UsageProblem(f"the {m.name} has button 0x{code:03X} (X {xb}); muting it would "
-                                   "disable a real button (use --force if that is what you want)")
+            raise UsageProblem(f"the {m.name} has button 0x{code:03X} (X {xb}); muting it would "
+                               "disable a real button (use --force if that is what you want)")
+        t = Target(device=d.name or d.node, node=d.node, code=code, x_button=xb, x_slave_id=None)
+        # the layers check the read-back and raise PhantomError on a mismatch
+        (session.layers.mute if mute else session.layers.unmute)(t)
         scancode = en.hid_button_scancode(code)
-        want = en.KEY_RESERVED if mute else code
-        if options.virtual:
-            session.source.mute(slot_of(d.node), code, mute)
-            back = en.KEY_RESERVED if code in session.source.kernel.muted.get(slot_of(d.node), ()) else code
-        else:
-            back = en.set_keycode(d.node, scancode, want)
-        if back != want:
-            raise PhantomError(f"{d.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it reads "
-                               f"back 0x{back:03X}")
     finally:
         session.close()
     if mute:

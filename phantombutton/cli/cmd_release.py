@@ -9,15 +9,6 @@ import click
 from phantombutton.errors import EXIT_FAILURE, UsageProblem
 
 
-def _model_has(wpid, code):
-    if wpid is None:
-        return None
-    from phantombutton.devices.models import model_for
-
-    m = model_for(wpid)
-    return m.has_button(code) if m.known else None
-
-
 @click.command(name="release")
 @click.argument("device", required=False)
 @click.argument("button", required=False)
@@ -37,8 +28,9 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
     model lacks), 4 orphaned X button, 5 advice to power-cycle.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
+    from phantombutton.devices.models import has_button
     from phantombutton.recovery.chain import Target, run_chain
-    from phantombutton.recovery.session import open_session, parse_button, pick_device
+    from phantombutton.recovery.session import open_session, parse_button, pick_device, read_state
     from phantombutton.recovery.watcher import target_for
 
     if simulate_phantom and not options.virtual:
@@ -52,18 +44,17 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
         if session.x_note:
             click.echo(f"phantombutton: {session.x_note}", err=True)
         if simulate_phantom:
-            session.virtual_model.press(1, 0x8000)
-        watcher = _detect(session)
+            session.simulate_phantom()
+        watcher, _ = read_state(session)
         views = [v for v in watcher.detector.devices() if v.present]
-        if not views and getattr(session.source, "denied", None):
-            raise next(iter(session.source.denied.values()))
+        session.raise_denied(views)
         chosen = pick_device(views, device) if device is not None or button is not None else None
         targets: list[Target] = []
         if button is not None:
             slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
             targets.append(Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
                                   x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
-                                  model_has_button=_model_has(chosen.wpid, code)))
+                                  model_has_button=has_button(chosen.wpid, code)))
         else:
             for f in watcher.detector.active():
                 if chosen is None or f.node == chosen.node:
@@ -84,20 +75,3 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
             click.echo(o.summary())
     return 0 if all(o.released or not o.before.held for o in outcomes) else EXIT_FAILURE
 
-
-def _detect(session):
-    """Read state (source start + two X polls x_grace apart) through the detector."""
-    import time
-
-    from phantombutton.detect.findings import Thresholds
-    from phantombutton.detect.rules import Detector
-    from phantombutton.recovery.watcher import Watcher
-
-    t = Thresholds()
-    w = Watcher(session.source, Detector(thresholds=t), x=session.x, layers=None,
-                poll_interval=t.x_grace + 0.05)
-    w.start()
-    deadline = time.monotonic() + t.x_grace + 0.05
-    while time.monotonic() < deadline + 0.01:
-        w.step()
-    return w

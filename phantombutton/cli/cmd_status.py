@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import click
 
@@ -15,26 +14,16 @@ EXIT_PHANTOM = 3
 def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
     """(session notes, device views, active findings) after reading state twice, `grace`
     apart, so X-versus-kernel disagreements can be confirmed."""
-    from phantombutton.detect.findings import Thresholds
-    from phantombutton.detect.rules import Detector
-    from phantombutton.recovery.session import open_session
-    from phantombutton.recovery.watcher import Watcher
+    from phantombutton.recovery.session import open_session, read_state
 
-    thresholds = Thresholds()
-    grace = thresholds.x_grace + 0.05 if grace is None else grace
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
     notes = [session.x_note] if session.x_note else []
     try:
         if simulate:
-            session.virtual_model.press(1, 0x8000)
-        w = Watcher(session.source, Detector(thresholds=thresholds), x=session.x, layers=None,
-                    poll_interval=grace)
-        events = w.start()
-        if not options.virtual and session.source.denied and not session.source.devices:
-            raise next(iter(session.source.denied.values()))
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline + 0.01:
-            events += w.step()
+            session.simulate_phantom()
+        w, events = read_state(session, grace)
+        if not options.virtual:
+            session.raise_denied(session.source.devices)
         notes += [e.message for e in events if e.kind == "note"]
         return notes, w.detector.devices(), w.detector.active(), session.x is not None
     finally:

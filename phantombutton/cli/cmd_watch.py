@@ -93,37 +93,40 @@ def _screen(detector, actions: dict, x_on: bool) -> str:
     return "\n".join(lines)
 
 
-def _replay(path: str, speed: float, emit, redraw=None) -> int:
-    """Feed a capture through the detector at its own pace (speed 0: at once); `redraw`
-    is called with the detector after every change, for the terminal table."""
-    from phantombutton.capture.reader import read_observations
-    from phantombutton.detect.rules import Detector
-    from phantombutton.recovery.watcher import WatchEvent
-
-    det = Detector()
+def _paced(observations, speed: float, on_step=None):
+    """Pass observations on at the capture's own pace divided by `speed` (0: at once),
+    calling `on_step()` before each one and at the end, when the consumer has handled the
+    previous observation: that is when the terminal table is redrawn."""
     start_obs = start_wall = None
-    next_tick = None
-    n = 0
-    for obs in read_observations(path):
+    for obs in observations:
+        if on_step and start_obs is not None:
+            on_step()
         if start_obs is None:
-            start_obs, start_wall, next_tick = obs.t, time.monotonic(), obs.t + 0.25
-        if speed > 0:
+            start_obs, start_wall = obs.t, time.monotonic()
+        elif speed > 0:
             delay = (obs.t - start_obs) / speed - (time.monotonic() - start_wall)
             if delay > 0:
                 time.sleep(delay)
-        while next_tick is not None and obs.t >= next_tick:
-            for f in det.tick(next_tick):
-                n += f.active
-                emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
-            next_tick += 0.25
-        for f in det.feed(obs):
-            n += f.active
-            emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
-        if redraw:
-            redraw(det)
-    for f in det.tick(det.now + 0.25):
+        yield obs
+    if on_step and start_obs is not None:
+        on_step()
+
+
+def _replay(path: str, speed: float, emit, redraw=None) -> int:
+    """Feed a capture through the detector at its own pace (speed 0: at once), ticking on the
+    capture's clock like `analyze` (detect.run.detect_all); `redraw` is called with the
+    detector after every observation, for the terminal table. Returns the findings count."""
+    from phantombutton.capture.reader import read_observations
+    from phantombutton.detect.rules import Detector
+    from phantombutton.detect.run import detect_all
+    from phantombutton.recovery.watcher import WatchEvent
+
+    det = Detector()
+    step = (lambda: redraw(det)) if redraw else None
+    n = 0
+    for f in detect_all(_paced(read_observations(path), speed, step), det):
         n += f.active
-        emit(WatchEvent("finding", f.since, f))
+        emit(WatchEvent("finding" if f.active else "ended", f.ended or f.since, f))
     if redraw:
         redraw(det)
     return n
@@ -160,7 +163,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     notifier = _Notifier() if notify else None
 
     def emit(ev) -> None:
-        if ev.kind == "note" or ev.kind in ("released", "not-released"):
+        if ev.kind in ("released", "not-released"):
             key = ev.finding.node if ev.finding and ev.finding.node else (
                 f"master{ev.finding.x_slave_id}" if ev.finding else None)
             if key and ev.outcome is not None:
@@ -213,14 +216,14 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             emit(WatchEvent("note", time.monotonic(), message=(
                 "no Logitech receiver mouse found yet" + ("" if all_mice else " (--all watches every mouse)")
                 + "; waiting for one to appear")))
-        if not options.virtual and session.source.denied and not session.source.devices:
-            raise next(iter(session.source.denied.values()))
+        if not options.virtual:
+            session.raise_denied(session.source.devices)
         t0 = time.monotonic()
         phantom_at = t0 + simulate_phantom if simulate_phantom is not None else None
         last_table = None
         while duration is None or time.monotonic() - t0 < duration:
             if phantom_at is not None and time.monotonic() >= phantom_at:
-                session.virtual_model.press(1, 0x8000)
+                session.simulate_phantom()
                 phantom_at = None
             # never sleep past --duration or the simulated phantom (idle ticks are 2 s apart)
             limits = [t0 + duration if duration is not None else None, phantom_at]

@@ -10,14 +10,8 @@ from __future__ import annotations
 from phantombutton.hidpp import dj
 from phantombutton.hidpp.dj import Btn
 
-BTN_MOUSE_FIRST = dj.hid_button_to_evdev(1)                  # 0x110
-BTN_MOUSE_LAST = dj.hid_button_to_evdev(dj.HID_BUTTONS)      # 0x11F: the phantom of the original bug
-
-KEY_MAX = 0x2FF
-
-
-def is_mouse_button(code: int) -> bool:
-    return BTN_MOUSE_FIRST <= code <= BTN_MOUSE_LAST
+# defined once, with the kernel's other evdev constants (0x110..0x11F; 0x11F is the phantom)
+from phantombutton.input.evdev_node import KEY_MAX, is_mouse_button
 
 
 def x_button_for(code: int) -> int | None:

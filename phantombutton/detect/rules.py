@@ -123,6 +123,11 @@ class Detector:
                 x=x.buttons if x else frozenset(), present=dev.present))
         return views
 
+    def kernel_holds_any(self) -> bool:
+        """Does any present device hold a button in the kernel? (What devices() would say,
+        without building the views: the watcher asks on every tick.)"""
+        return any(dev.holds for dev in self._devices.values() if dev.present)
+
     def x_masters(self) -> dict[int, frozenset[int]]:
         return {i: s.buttons for i, s in self._x.items() if s.is_master}
 

@@ -122,3 +122,12 @@ def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
     if wpid is None and hidpp10 is None:
         return GENERIC
     return replace(GENERIC, wpid=wpid, hidpp10=bool(hidpp10))
+
+
+def has_button(wpid: int | None, code: int) -> bool | None:
+    """Does the model with this WPID have the button behind evdev `code`? None: the WPID or
+    its model is unknown, so nothing can be ruled out (a mute needs a definite False)."""
+    if wpid is None:
+        return None
+    m = model_for(wpid)
+    return m.has_button(code) if m.known else None

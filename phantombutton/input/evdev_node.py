@@ -14,6 +14,8 @@ import struct
 import time
 
 from phantombutton.errors import UDEV_FIX, AccessDenied, DeviceGone
+from phantombutton.hidpp import dj
+from phantombutton.input.bits import set_bits
 
 EV_SYN, EV_KEY, EV_REL, EV_ABS, EV_MSC = 0, 1, 2, 3, 4
 SYN_REPORT = 0
@@ -23,7 +25,15 @@ CLOCK_MONOTONIC = 1
 
 # struct input_keymap_entry { u8 flags; u8 len; u16 index; u32 keycode; u8 scancode[32]; }
 _KEYMAP_ENTRY = struct.Struct("=BBHI32s")
-_INPUT_EVENT = struct.Struct("=qqHHi")   # struct timeval (64-bit) + type, code, value
+INPUT_EVENT = struct.Struct("=qqHHi")    # struct input_event: timeval (64-bit) + type, code, value
+
+# a DJ mouse's buttons: HID buttons 1..16 are BTN_LEFT 0x110 .. 0x11F (the phantom)
+BTN_MOUSE_FIRST = dj.hid_button_to_evdev(1)
+BTN_MOUSE_LAST = dj.hid_button_to_evdev(dj.HID_BUTTONS)
+
+
+def is_mouse_button(code: int) -> bool:
+    return BTN_MOUSE_FIRST <= code <= BTN_MOUSE_LAST
 
 
 def _ioc(direction: int, nr: int, size: int) -> int:
@@ -35,7 +45,6 @@ EVIOCGKEY = _ioc(_IOC_READ, 0x18, (KEY_MAX + 1) // 8)          # 96 bytes = KEY_
 EVIOCSCLOCKID = _ioc(_IOC_WRITE, 0xA0, 4)                        # 0x400445A0
 EVIOCGKEYCODE_V2 = _ioc(_IOC_READ, 0x04, _KEYMAP_ENTRY.size)
 EVIOCSKEYCODE_V2 = _ioc(_IOC_WRITE, 0x04, _KEYMAP_ENTRY.size)
-EVIOCGRAB = _ioc(_IOC_WRITE, 0x90, 4)
 
 
 def hid_button_scancode(code: int) -> int:
@@ -63,8 +72,7 @@ def open_node(node: str, write: bool = False) -> int:
 
 
 def parse_key_bits(buf: bytes) -> frozenset[int]:
-    bits = int.from_bytes(buf, "little")
-    return frozenset(i for i in range(len(buf) * 8) if bits >> i & 1)
+    return set_bits(int.from_bytes(buf, "little"))
 
 
 def held_keys(node: str) -> frozenset[int]:
@@ -83,7 +91,7 @@ def held_keys(node: str) -> frozenset[int]:
 def pack_events(events: list[tuple[int, int, int]]) -> bytes:
     now = time.time()
     sec, usec = int(now), int((now % 1) * 1e6)
-    return b"".join(_INPUT_EVENT.pack(sec, usec, t, c, v) for t, c, v in events)
+    return b"".join(INPUT_EVENT.pack(sec, usec, t, c, v) for t, c, v in events)
 
 
 def write_key(node: str, code: int, value: int) -> None:

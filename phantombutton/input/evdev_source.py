@@ -37,7 +37,6 @@ from phantombutton.input.sysfs_map import PointerNode, describe, pointer_nodes
 
 SYN_DROPPED = 3
 _WAKE = object()   # selector tag of a wake fd
-_EVENT = struct.Struct("=qqHHi")
 IN_CREATE, IN_DELETE, IN_ATTRIB = 0x100, 0x200, 0x004
 _IN_EVENT = struct.Struct("=iIII")
 
@@ -50,7 +49,7 @@ def device_info(p: PointerNode) -> DeviceInfo:
 def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:
     """struct input_event (64-bit timeval) records -> (t, type, code, value)."""
     out = []
-    for sec, usec, typ, code, value in _EVENT.iter_unpack(buf[: len(buf) - len(buf) % _EVENT.size]):
+    for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(buf[: len(buf) - len(buf) % en.INPUT_EVENT.size]):
         out.append((sec + usec / 1e6, typ, code, value))
     return out
 
@@ -61,7 +60,7 @@ def frames_to_observations(node: str, events) -> tuple[list[Observation], bool]:
     moved = None
     dropped = False
     for t, typ, code, value in events:
-        if typ == en.EV_KEY and 0x110 <= code <= 0x11F:
+        if typ == en.EV_KEY and en.is_mouse_button(code):
             out.append(KeyEvent(t, node, code, value))
         elif typ in (en.EV_REL, en.EV_ABS):
             moved = t
@@ -158,9 +157,6 @@ class EvdevSource:
         """Also wake poll() when `fd` is readable (the X connection's raw events)."""
         self.sel.register(fd, selectors.EVENT_READ, _WAKE)
 
-    def nodes(self) -> list[PointerNode]:
-        return [p for _, p in self.devices.values()]
-
     def fd_count(self) -> int:
         """File descriptors held open (event nodes, hidraw nodes, inotify): churn must not grow it."""
         return (len(self.devices) + (1 if self._inotify else 0)
@@ -204,7 +200,7 @@ class EvdevSource:
         if self.hidraw is not None and self.hidraw.wants(p.receiver_node):
             self.hidraw.rescan()   # a new receiver (or one we could not open before)
         return [DeviceAdded(t, device_info(p), at_start=at_start),
-                HeldState(t, p.node, frozenset(c for c in held if 0x110 <= c <= 0x11F))]
+                HeldState(t, p.node, frozenset(c for c in held if en.is_mouse_button(c)))]
 
     def _detach(self, node: str) -> list[Observation]:
         fd, _ = self.devices.pop(node, (None, None))
@@ -268,7 +264,7 @@ class EvdevSource:
         chunks = []
         while True:
             try:
-                buf = os.read(fd, _EVENT.size * 64)
+                buf = os.read(fd, en.INPUT_EVENT.size * 64)
             except BlockingIOError:
                 break
             except OSError as e:
@@ -278,7 +274,7 @@ class EvdevSource:
             if not buf:
                 break
             chunks.append(buf)
-            if len(buf) < _EVENT.size * 64:
+            if len(buf) < en.INPUT_EVENT.size * 64:
                 break
         return self._obs(node, chunks)
 
@@ -289,7 +285,7 @@ class EvdevSource:
         if dropped:  # the kernel's buffer overflowed: our view is stale, read the state
             try:
                 held = en.held_keys(node)
-                obs.append(HeldState(self.clock(), node, frozenset(c for c in held if 0x110 <= c <= 0x11F)))
+                obs.append(HeldState(self.clock(), node, frozenset(c for c in held if en.is_mouse_button(c))))
             except (AccessDenied, DeviceGone, OSError):
                 pass
         return obs

@@ -15,12 +15,12 @@ import os
 import re
 from dataclasses import dataclass
 
+from phantombutton.hidpp.dj import Btn
+from phantombutton.input.bits import set_bits
+from phantombutton.input.evdev_node import is_mouse_button
+
 LOGITECH = 0x046D
-BTN_LEFT, BTN_TASK, BTN_LAST = 0x110, 0x117, 0x11F
 REL_X, REL_Y = 0, 1
-# Unifying / Nano / Lightspeed receivers (hid-logitech-dj's table, the ones we care about).
-RECEIVER_PIDS = frozenset({0xC52B, 0xC532, 0xC534, 0xC539, 0xC53A, 0xC53F, 0xC547, 0xC548,
-                           0xC517, 0xC51B, 0xC52F, 0xC531})
 _HID_DIR = re.compile(r"^([0-9A-F]{4}):([0-9A-F]{4}):([0-9A-F]{4})\.[0-9A-F]{4}$", re.I)
 _SLOT = re.compile(r":(\d)$")
 
@@ -45,20 +45,13 @@ class PointerNode:
 
     @property
     def is_mouse(self) -> bool:
-        return self.has_motion and BTN_LEFT in self.buttons
+        return self.has_motion and Btn.LEFT in self.buttons
 
 
 def parse_bitmap(text: str, word_bits: int = 64) -> frozenset[int]:
     """A sysfs capability bitmap: hex words, most significant first."""
-    out = set()
-    for i, word in enumerate(reversed(text.split())):
-        value = int(word, 16)
-        base = i * word_bits
-        while value:
-            low = value & -value
-            out.add(base + low.bit_length() - 1)
-            value ^= low
-    return frozenset(out)
+    return frozenset(i * word_bits + b for i, word in enumerate(reversed(text.split()))
+                     for b in set_bits(int(word, 16)))
 
 
 def _read(path: str) -> str | None:
@@ -98,7 +91,7 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
         node=os.path.join(dev, "input", event_name), name=name,
         vendor=_hex(os.path.join(input_dir, "id/vendor")),
         product=_hex(os.path.join(input_dir, "id/product")),
-        buttons=frozenset(c for c in key if BTN_LEFT <= c <= BTN_LAST),
+        buttons=frozenset(c for c in key if is_mouse_button(c)),
         has_motion=REL_X in rel and REL_Y in rel, phys=phys)
     hid_dir = os.path.realpath(os.path.join(input_dir, "device"))
     m = _HID_DIR.match(os.path.basename(hid_dir))

@@ -18,9 +18,10 @@ XI2 XIQueryDevice is used only to list devices. Everything here is one X connect
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from enum import IntEnum
+
+from phantombutton.input.bits import set_bits
 
 
 class XDeviceUse(IntEnum):
@@ -94,12 +95,7 @@ def parse_button_state(classes: bytes, num_classes: int) -> tuple[int, frozenset
         if cls == XI_BUTTON_CLASS and pos + 36 <= len(classes):
             num_buttons = classes[pos + 2]
             bits = int.from_bytes(classes[pos + 4:pos + 36], "little") & ~1
-            held = []
-            while bits:   # only the set bits: the usual answer is "nothing held"
-                low = bits & -bits
-                held.append(low.bit_length() - 1)
-                bits ^= low
-            return num_buttons, frozenset(held)
+            return num_buttons, set_bits(bits)
         pos += length
     return None
 
@@ -327,10 +323,6 @@ class XSession:
                 buttons = True
         return hierarchy, buttons
 
-    def forget_nodes(self) -> None:
-        """Drop the id -> node cache (call after an X hierarchy change)."""
-        self._node_cache.clear()
-
     # -- state -------------------------------------------------------------------------
     def query_buttons(self, device_id: int) -> tuple[int, frozenset[int]] | None:
         """(num_buttons, held buttons) per XI 1.x QueryDeviceState; None if the device is gone."""
@@ -384,9 +376,3 @@ def find_slave(pointers: list[XPointer], node: str) -> XPointer | None:
         if p.node and not p.is_master and (p.node == node or os.path.realpath(p.node) == want):
             return p
     return None
-
-
-def pack_fake_device_input(major: int, event_type: int, detail: int, device_id: int) -> bytes:
-    """Wire bytes of the XTEST device FakeInput request (documentation and unit tests)."""
-    return struct.pack("=BBHBBHIIQhhxxxxxxxB", major, XTEST_FAKE_INPUT, 9, event_type, detail,
-                       0, 0, 0, 0, 0, 0, device_id)

@@ -73,12 +73,22 @@ class LiveLayers:
         return f"XTest DeviceButtonRelease {button} on X device {device_id}"
 
     def mute(self, t: Target) -> str:
-        scancode = en.hid_button_scancode(t.code)
-        back = en.set_keycode(t.node, scancode, en.KEY_RESERVED)
-        if back != en.KEY_RESERVED:
-            raise PhantomError(f"{t.node}: scancode 0x{scancode:08X} still maps to 0x{back:03X}")
+        scancode = self._map(t, en.KEY_RESERVED)
         return (f"muted scancode 0x{scancode:08X} on {t.node} (read back KEY_RESERVED); "
                 f"undo: phantombutton unmute {t.node} {t.x_button or hex(t.code)}")
+
+    def unmute(self, t: Target) -> str:
+        scancode = self._map(t, t.code)
+        return f"scancode 0x{scancode:08X} on {t.node} maps to 0x{t.code:03X} again (read back)"
+
+    def _map(self, t: Target, want: int) -> int:
+        """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
+        scancode = en.hid_button_scancode(t.code)
+        back = en.set_keycode(t.node, scancode, want)
+        if back != want:
+            raise PhantomError(f"{t.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
+                               f"reads back 0x{back:03X}")
+        return scancode
 
     def orphan_release(self, t: Target) -> str:
         tried = []

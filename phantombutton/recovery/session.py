@@ -17,6 +17,17 @@ class Session:
     x_note: str | None        # why X is not used, said once
     virtual_model: object | None = None
 
+    def simulate_phantom(self) -> None:
+        """--virtual only: the mouse in slot 1 holds HID button 16 (0x11F, X button 20)."""
+        self.virtual_model.press(1, 0x8000)
+
+    def raise_denied(self, found) -> None:
+        """Nothing readable `found` but nodes we may not open: raise the first denial (it says
+        how to get access) rather than report "no device"."""
+        denied = getattr(self.source, "denied", None)
+        if denied and not found:
+            raise next(iter(denied.values()))
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.source.close()
@@ -53,17 +64,36 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
     return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x), note)
 
 
+def read_state(session: Session, grace: float | None = None):
+    """Read the current state through a Detector: start the source, then poll X twice,
+    `grace` apart (default: the x_grace threshold), so X-versus-kernel disagreements can be
+    confirmed. Returns (Watcher, the WatchEvents it produced)."""
+    import time
+
+    from phantombutton.detect.findings import Thresholds
+    from phantombutton.detect.rules import Detector
+    from phantombutton.recovery.watcher import Watcher
+
+    thresholds = Thresholds()
+    grace = thresholds.x_grace + 0.05 if grace is None else grace
+    w = Watcher(session.source, Detector(thresholds=thresholds), x=session.x, layers=None,
+                poll_interval=grace)
+    events = w.start()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline + 0.01:
+        events += w.step()
+    return w, events
+
+
 def parse_button(text: str) -> tuple[int, int]:
     """'20' (X button), '0x11f' / 'BTN_...' code, or 'hid16' -> (evdev code, X button)."""
-    from phantombutton.detect.buttons import code_for_x_button, x_button_for
+    from phantombutton.detect.buttons import code_for_x_button, is_mouse_button, x_button_for
+    from phantombutton.hidpp.dj import hid_button_to_evdev
 
     t = text.strip().lower()
     try:
         if t.startswith("hid"):
-            n = int(t[3:])
-            if not 1 <= n <= 16:
-                raise ValueError
-            code = 0x10F + n
+            code = hid_button_to_evdev(int(t[3:]))   # ValueError outside 1..16
         elif t.startswith("0x"):
             code = int(t, 16)
         else:
@@ -73,7 +103,7 @@ def parse_button(text: str) -> tuple[int, int]:
     except ValueError:
         raise UsageProblem(f"{text!r} is not a button; use an X button number (20), an evdev "
                            "code (0x11f) or a HID button (hid16)") from None
-    if not 0x110 <= code <= 0x11F:
+    if not is_mouse_button(code):
         raise UsageProblem(f"{text!r} is not a mouse button of a receiver device (0x110..0x11f)")
     return code, x_button_for(code)
 

@@ -7,6 +7,7 @@ apply; the others report that they cannot act.
 from __future__ import annotations
 
 from phantombutton.errors import PhantomError
+from phantombutton.input.evdev_node import KEY_RESERVED
 from phantombutton.input.virtual_source import VirtualSource, slot_of
 from phantombutton.recovery.chain import Snapshot, Target
 
@@ -34,8 +35,22 @@ class VirtualLayers:
         raise PhantomError("no X server behind the virtual receiver")
 
     def mute(self, t: Target) -> str:
-        self.source.mute(self._slot(t), t.code)
+        self._map(t, True)
         return f"muted 0x{t.code:03X} on {t.node}"
+
+    def unmute(self, t: Target) -> str:
+        self._map(t, False)
+        return f"0x{t.code:03X} on {t.node} maps to itself again"
+
+    def _map(self, t: Target, mute: bool) -> None:
+        """Mute or unmute in the kernel model, checked by reading its keymap back."""
+        slot = self._slot(t)
+        self.source.mute(slot, t.code, mute)
+        want = KEY_RESERVED if mute else t.code
+        back = KEY_RESERVED if t.code in self.source.kernel.muted.get(slot, ()) else t.code
+        if back != want:
+            raise PhantomError(f"{t.node}: set 0x{t.code:03X} to 0x{want:03X} but it reads back "
+                               f"0x{back:03X}")
 
     def orphan_release(self, t: Target) -> str:
         raise PhantomError("no X server behind the virtual receiver")

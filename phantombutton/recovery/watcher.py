@@ -156,13 +156,9 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-    try:
-        from phantombutton.devices.models import model_for
+    from phantombutton.devices.models import has_button
 
-        m = model_for(f.wpid)
-    except Exception:
-        return None
-    return m.has_button(f.code) if m.known else None
+    return has_button(f.wpid, f.code)
 
 
 def target_for(f: Finding, poller: XPoller | None = None) -> Target:
@@ -234,8 +230,9 @@ class Watcher:
             self.poller is not None and self.poller.busy)
 
     def _suspect(self) -> bool:
-        """Does the kernel side hold anything (worth comparing with the X slaves)?"""
-        return bool(self.detector.active()) or any(v.kernel for v in self.detector.devices() if v.present)
+        """Does the kernel side hold anything (worth comparing with the X slaves)?
+        Asked before the X poll and again after the tick's releases, which may change it."""
+        return bool(self.detector.active()) or self.detector.kernel_holds_any()
 
     def _tick(self, now: float) -> list[WatchEvent]:
         findings: list[Finding] = []
