@@ -120,9 +120,12 @@ class XPoller:
         return None
 
     def changes(self, t: float) -> list[XButtons]:
+        """Samples that differ from the last recorded one, and every sample that holds a
+        button: analyze must see that X still held it at this poll, or clicks in quick
+        succession would read as one long hold."""
         out = []
         for s in self.snapshot(t):
-            if self.last.get(s.device_id) != s.buttons:
+            if s.buttons or self.last.get(s.device_id) != s.buttons:
                 self.last[s.device_id] = s.buttons
                 out.append(s)
         return out
@@ -130,7 +133,8 @@ class XPoller:
 
 def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPoller | None,
         *, duration: float | None, on_obs: Callable | None = None, poll: float = 0.25,
-        stop: Callable[[], bool] = lambda: False, progress: Callable[[], None] | None = None) -> None:
+        stop: Callable[[], bool] = lambda: False, progress: Callable[[], None] | None = None,
+        warn: Callable[[str], None] = lambda msg: None) -> None:
     """The capture loop: select on every node, write each frame as it comes."""
     t_end = time.monotonic() + duration if duration else None
     fds = {s.fileno(): s for s in evdev_sources + hidraw_sources}
@@ -172,7 +176,9 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
         if x and now >= next_x:
             try:
                 changes = x.changes(now)
-            except Exception:   # the X server went away (Xlib raises its own zoo): evdev goes on
+            except Exception as e:   # the X server went away (Xlib raises its own zoo): evdev goes on
+                warn(f"X state is not recorded after {now - writer.meta.start:.3f} s: "
+                     f"{type(e).__name__}: {e}")
                 x, changes = None, []
             for change in changes:
                 writer.observation(change)

@@ -134,7 +134,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
                    + (" + X state" if x else "") + "; Ctrl-C to stop", err=True)
     try:
         live.run(writer, evsrc, hidsrc, x, duration=duration, on_obs=detector.feed,
-                 stop=lambda: bool(stopping), progress=progress if tty else None)
+                 stop=lambda: bool(stopping), progress=progress if tty else None,
+                 warn=lambda msg: click.echo(f"phantombutton capture: warning: {msg}", err=True))
     finally:
         writer.close(time.monotonic())
         if output:

@@ -174,6 +174,7 @@ class Detector:
         if obs.value != 1 or obs.code in dev.holds:
             return []
         hold = dev.holds[obs.code] = _Hold(obs.t, "pressed")
+        self._kernel_agrees(dev, obs.code)
         f = self._unknown_button(dev, obs.code, hold)
         if f is None:
             f = self._after_connect(dev, obs.code, hold)
@@ -192,6 +193,7 @@ class Detector:
         for code in sorted(obs.codes):
             if B.is_mouse_button(code) and code not in dev.holds:
                 hold = dev.holds[code] = _Hold(obs.t, "held at start")
+                self._kernel_agrees(dev, code)
                 f = self._unknown_button(dev, code, hold)
                 if f:
                     out.append(f)
@@ -227,6 +229,13 @@ class Detector:
             else:
                 self._x_pending.pop((obs.device_id, b), None)
         return out + self._x_check(obs.t)
+
+    def _kernel_agrees(self, dev: _Device, code: int) -> None:
+        """The kernel holds `code` again: an earlier X sample that held it while the kernel did
+        not is no longer evidence (a capture records X only at changes, so clicks in quick
+        succession can look like one long X hold). Only a later sample can start a new doubt."""
+        if dev.x_slave_id is not None:
+            self._x_pending.pop((dev.x_slave_id, B.x_button_for(code)), None)
 
     def _x_disagrees(self, sample: XButtons, b: int) -> bool:
         """Does X's view of button b on this device contradict the kernel's (or the slaves')?"""

@@ -128,3 +128,34 @@ def test_node_that_leaves_is_recorded_and_the_loop_goes_on(tmp_path):
     obs = list(Capture(p).observations())
     assert [type(o) for o in obs[1:]] == [DeviceRemoved, HidppTraffic]
     assert obs[1].node == S.NODE
+
+
+def test_x_recorded_at_each_poll_while_held_and_at_changes_otherwise():
+    fx = FakeX()
+    x = live.XPoller(fx)
+    got = []
+    for i, state in enumerate([set(), set(), {1}, {1}, {1}, set(), set()]):
+        fx.state = frozenset(state)
+        got += [(s.t, set(s.buttons)) for s in x.changes(float(i))]
+    # held at polls 2, 3, 4: each recorded, so analyze knows X still held it then
+    assert got == [(0.0, set()), (2.0, {1}), (3.0, {1}), (4.0, {1}), (5.0, set())]
+
+
+class BrokenX(FakeX):
+    def query_buttons(self, i):
+        raise ConnectionResetError("X connection closed")
+
+
+def test_x_that_fails_is_reported_and_evdev_goes_on(tmp_path):
+    now = time.monotonic()
+    ev = PipeEvdev(S.NODE, [S.motion_frame(now + 0.1, 1, 1)])
+    m = S.meta()
+    m.start = now
+    w = CaptureWriter(tmp_path / "x.yml", [S.m705_header()], m)
+    warnings = []
+    threading.Timer(0.2, ev.feed).start()
+    live.run(w, [ev], [], live.XPoller(BrokenX()), duration=0.5, poll=0.05, warn=warnings.append)
+    w.close()
+    assert len(warnings) == 1 and "X state is not recorded after" in warnings[0]
+    assert "ConnectionResetError: X connection closed" in warnings[0]
+    assert sum(isinstance(o, Motion) for o in Capture(tmp_path / "x.yml").observations()) == 1

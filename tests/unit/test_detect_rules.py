@@ -253,6 +253,36 @@ def test_x_lag_within_grace_not_flagged():
     assert d.tick(5.0) == []
 
 
+def test_x_sample_before_a_new_kernel_press_is_no_evidence():
+    # What a capture (X recorded at changes only) of three clicks and a drag looks like when
+    # every X poll lands inside a press: one X "hold" from the first poll to the last release.
+    d = detector(x_grace=0.5)
+    start(d)
+    out = []
+    d.feed(press(0.70, BTN_LEFT))
+    d.feed(press(0.78, BTN_LEFT, 0))
+    out += d.feed(xs(0.79, {1}))                # X a few ms behind the kernel's release
+    for t in (0.95, 1.30, 1.65):                # two more clicks, then the drag
+        out += d.feed(press(t, BTN_LEFT)) + d.tick(t)
+        if t < 1.6:
+            out += d.feed(press(t + 0.08, BTN_LEFT, 0)) + d.tick(t + 0.2)
+    out += d.feed(press(4.80, BTN_LEFT, 0)) + d.tick(4.81)
+    out += d.feed(xs(4.83, set())) + d.tick(6.0)
+    assert out == []
+
+
+def test_x_holds_after_kernel_press_and_release_still_found():
+    d = detector(x_grace=0.5)
+    start(d)
+    d.feed(xs(0.9, {1}))                         # X stuck on button 1, the kernel idle
+    d.feed(press(1.0, BTN_LEFT))                 # a real click: the stale doubt is dropped...
+    d.feed(press(1.1, BTN_LEFT, 0))
+    assert d.tick(1.5) == []
+    assert d.feed(xs(1.2, {1})) == []            # ...and a later sample starts a new one
+    (f,) = d.feed(xs(1.75, {1}))
+    assert f.rule is Rule.X_MISMATCH and f.since == 1.2
+
+
 def test_x_and_kernel_agree_no_mismatch():
     d = detector()
     start(d)
