@@ -16,6 +16,7 @@ from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
 from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
+from phantombutton.transport.discovery import read_uevent
 
 UDEV_PREFIXES = ("ID_INPUT", "LIBINPUT", "EVDEV_ABS", "MOUSE_DPI", "POINTINGSTICK_")
 
@@ -103,12 +104,11 @@ def evdev_header(path: str) -> DeviceHeader:
 
 def hidraw_header(node: str) -> HidrawHeader:
     sysd = f"/sys/class/hidraw/{os.path.basename(node)}/device"
-    uevent = _read_sys(f"{sysd}/uevent") or ""
-    kv = dict(ln.split("=", 1) for ln in uevent.splitlines() if "=" in ln)
-    bus, vid, pid = 0, 0, 0
-    if "HID_ID" in kv:
-        b, v, p = kv["HID_ID"].split(":")
-        bus, vid, pid = int(b, 16), int(v, 16), int(p, 16)
+    kv = read_uevent(f"{sysd}/uevent")
+    try:  # HID_ID=0003:0000046D:0000C52B
+        bus, vid, pid = (int(part, 16) for part in kv.get("HID_ID", "").split(":"))
+    except ValueError:
+        bus, vid, pid = 0, 0, 0
     try:
         with open(f"{sysd}/report_descriptor", "rb") as f:
             desc = f.read()

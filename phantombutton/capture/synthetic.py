@@ -12,6 +12,7 @@ import random
 
 from phantombutton.capture.record import CaptureMeta, CaptureWriter, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, XButtons
+from phantombutton.input.evdev_node import hid_button_scancode
 
 NODE = "/dev/input/event5"
 RECEIVER = "/dev/hidraw2"
@@ -50,8 +51,7 @@ def motion_frame(t: float, dx: int, dy: int) -> list[tuple[float, int, int, int]
 
 
 def button_frame(t: float, code: int, value: int) -> list[tuple[float, int, int, int]]:
-    scan = 0x90000 + (code - 0x10F)
-    return [(t, 4, 4, scan), (t, 1, code, value), (t, 0, 0, 0)]
+    return [(t, 4, 4, hid_button_scancode(code)), (t, 1, code, value), (t, 0, 0, 0)]
 
 
 def write_original_bug(path: str | os.PathLike, motion_frames: int = 200, seed: int = 1) -> None:

@@ -18,9 +18,9 @@ def analyze_file(path: str) -> dict:
     cap = Capture(path)
     detector = Detector()
     found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
-    for f in detect_all(cap.observations(), detector, end=None):
+    for f in detect_all(cap.observations(), detector):
         found[(f.key, f.since)] = f
-    for f in detector.tick(cap.end_time):   # time-based rules see the end of the capture
+    for f in detector.tick(cap.end_time):   # end_time is known once read: held-idle to the end
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {

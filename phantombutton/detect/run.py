@@ -14,9 +14,9 @@ from phantombutton.detect.rules import Detector
 
 
 def detect_all(observations: Iterable[Observation], detector: Detector,
-               tick_every: float = 0.25, end: float | None = None) -> Iterator[Finding]:
-    """Yield every finding (and every ended copy) in order. `end`: tick once more at that time
-    (the end of the capture) so time-based rules see the last held seconds."""
+               tick_every: float = 0.25) -> Iterator[Finding]:
+    """Yield every finding (and every ended copy) in order, the last tick at the last
+    observation. (A capture's end may be later: `analyze` ticks once more at it.)"""
     next_tick = None
     last_t = 0.0
     feed, tick = detector.feed, detector.tick
@@ -36,7 +36,5 @@ def detect_all(observations: Iterable[Observation], detector: Detector,
             next_tick = t + tick_every               # time went backwards (next device)
         last_t = t
         yield from feed(obs)
-    if end is not None and end > detector.now:
-        yield from tick(end)
-    elif next_tick is not None:
+    if next_tick is not None:
         yield from tick(detector.now)

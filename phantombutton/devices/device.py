@@ -44,11 +44,7 @@ class Control:
     def diversion(self) -> str:
         if self.reporting is None:
             return "unknown"
-        f = self.reporting.flags
-        parts = [n for bit, n in ((hidpp20.ReportingFlag.DIVERTED, "temporary"),
-                                  (hidpp20.ReportingFlag.PERSISTENTLY_DIVERTED, "persistent"),
-                                  (hidpp20.ReportingFlag.RAW_XY, "raw XY")) if f & bit]
-        return ", ".join(parts) if parts else "regular"
+        return ", ".join(hidpp20.reporting_names(self.reporting.flags)) or "regular"
 
 
 class Device:

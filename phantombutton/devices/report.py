@@ -11,11 +11,7 @@ from phantombutton.devices.models import BTN_PHANTOM, BUTTON_NAMES
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import dj, hidpp20
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.hidpp.hidpp10 import NOTIFICATION_FLAG_NAMES, Register
-
-
-def _flag_names(flags: int) -> list[str]:
-    return [n for bit, n in NOTIFICATION_FLAG_NAMES if flags & bit]
+from phantombutton.hidpp.hidpp10 import NOTIFICATION_FLAG_NAMES, Register, flag_names
 
 
 def receiver_summary(receiver) -> dict:
@@ -29,7 +25,7 @@ def receiver_report(receiver) -> dict:
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
         "paired": d.paired, "connected": d.connected,
         "notifications": None if d.notifications is None else {
-            "flags": f"0x{d.notifications:06X}", "names": _flag_names(d.notifications)},
+            "flags": f"0x{d.notifications:06X}", "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
     })
     return out
 
@@ -89,7 +85,7 @@ def device_report(device) -> dict:
             if value is None:
                 return None
             flags = int.from_bytes(value, "big")
-            return {"flags": f"0x{flags:06X}", "names": _flag_names(flags)}
+            return {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
 
         attempt("notifications", notifications)
     else:

@@ -188,24 +188,16 @@ def _describe_register(frame: HidppFrame, names, outgoing) -> str:
     return f"{who} reply{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
 
 
-def _flags(value: int, table: tuple[tuple[int, str], ...]) -> list[str]:
-    out = [name for bit, name in table if value & bit]
-    rest = value & ~sum(bit for bit, _ in table)
-    if rest:
-        out.append(f"other 0x{rest:X}")
-    return out
-
-
 def _register_note(reg: int, v: bytes, devnum: int) -> str:
     if len(v) < 3:
         return ""
     if reg == Register.MOUSE_BUTTON_FLAGS and devnum != RECEIVER:
-        on = _flags(v[0], ((MouseButtonFlag.SIDE_SCROLL, "side-scroll on"),
-                           (MouseButtonFlag.SMOOTH_SCROLL, "smooth-scroll on")))
+        on = hidpp10.flag_names(v[0], ((MouseButtonFlag.SIDE_SCROLL, "side-scroll on"),
+                           (MouseButtonFlag.SMOOTH_SCROLL, "smooth-scroll on")), other=True)
         return f" [{', '.join(on) if on else 'side-scroll off, smooth-scroll off'}]"
     if reg == Register.NOTIFICATIONS:
         flags = int.from_bytes(v[:3], "big")
-        on = _flags(flags, hidpp10.NOTIFICATION_FLAG_NAMES)
+        on = hidpp10.flag_names(flags, hidpp10.NOTIFICATION_FLAG_NAMES, other=True)
         return f" [notifications: {', '.join(on) or 'none'}]"
     if reg == Register.CONNECTION_STATE and devnum == RECEIVER:
         if v[0] == 0x02:
@@ -349,10 +341,6 @@ def _describe_feature(frame: HidppFrame, names, outgoing, features) -> str:
         cid = frame.params[0] << 8 | frame.params[1]
         note = f" [{hidpp20.control_name(cid)}"
         if not outgoing or fn == 3:
-            flags = frame.params[2]
-            on = [n for bit, n in ((hidpp20.ReportingFlag.DIVERTED, "diverted"),
-                                   (hidpp20.ReportingFlag.PERSISTENTLY_DIVERTED, "persistently diverted"),
-                                   (hidpp20.ReportingFlag.RAW_XY, "raw XY")) if flags & bit]
-            note += f": {', '.join(on) or 'regular'}"
+            note += f": {', '.join(hidpp20.reporting_names(frame.params[2])) or 'regular'}"
         note += "]"
     return f"{who} {kind} idx {idx}{feature} fn {fn} {_sw(sw)} = {_hex(params)}{note}"

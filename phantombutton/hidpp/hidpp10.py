@@ -69,6 +69,16 @@ NOTIFICATION_FLAG_NAMES = ((NotificationFlag.BATTERY_STATUS, "battery"), (Notifi
                            (NotificationFlag.SOFTWARE_PRESENT, "software present"))
 
 
+def flag_names(value: int, table, *, other: bool = False) -> list[str]:
+    """The names of the bits of `table` ((bit, name), ...) set in `value`; with `other`, the
+    bits the table does not know as one "other 0x.." entry."""
+    out = [name for bit, name in table if value & bit]
+    rest = value & ~sum(bit for bit, _ in table)
+    if other and rest:
+        out.append(f"other 0x{rest:X}")
+    return out
+
+
 class PairingInfo(IntEnum):
     """Sub-registers of 0xB5 (slot n adds n - 1 to the 0x20/0x30/0x40 bases)."""
 

@@ -241,6 +241,13 @@ class ReportingFlag(IntFlag):
     RAW_XY_VALID = 0x20
 
 
+def reporting_names(flags: int) -> list[str]:
+    """What getCidReporting's flags say of a control, e.g. ["persistently diverted"]."""
+    return [name for bit, name in ((ReportingFlag.DIVERTED, "diverted"),
+                                   (ReportingFlag.PERSISTENTLY_DIVERTED, "persistently diverted"),
+                                   (ReportingFlag.RAW_XY, "raw XY")) if flags & bit]
+
+
 CONTROL_NAMES = {
     0x0050: "Left Button", 0x0051: "Right Button", 0x0052: "Middle Button",
     0x0053: "Back Button", 0x0056: "Forward Button", 0x005B: "Left Tilt",

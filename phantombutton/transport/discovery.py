@@ -85,7 +85,7 @@ def is_hidpp_descriptor(descriptor: bytes) -> bool:
     )
 
 
-def _read_uevent(path: str) -> dict[str, str]:
+def read_uevent(path: str) -> dict[str, str]:
     values: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -107,7 +107,7 @@ def _node(sysfs_dir: str, name: str) -> HidppNode | None:
         return None
     if not is_hidpp_descriptor(descriptor):
         return None
-    uevent = _read_uevent(os.path.join(device, "uevent"))
+    uevent = read_uevent(os.path.join(device, "uevent"))
     try:  # HID_ID=0003:0000046D:0000C52B
         bus, vendor, product = (int(part, 16) for part in uevent.get("HID_ID", "").split(":"))
     except ValueError:

@@ -12,7 +12,7 @@ import yaml
 
 from phantombutton.capture import synthetic as S
 from phantombutton.capture.reader import Capture, read_headers, read_observations
-from phantombutton.capture.record import CaptureMeta, CaptureWriter, DeviceHeader
+from phantombutton.capture.record import CaptureWriter, DeviceHeader
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, XButtons,
 )

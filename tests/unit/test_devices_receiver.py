@@ -143,7 +143,7 @@ def test_reset_stale_diversions():
     receiver.engine.call(1, index, 3, bytes.fromhex("00 52 03 00 00"))
     model.devices[1].controls[3].flags |= 0x40  # allow the persistent one, as on the M720
     receiver.engine.call(1, index, 3, bytes.fromhex("00 53 0c 00 00"))
-    assert settings.get(dev, "diversions") == "Middle Button (temporary), Back Button (persistent)"
+    assert settings.get(dev, "diversions") == "Middle Button (diverted), Back Button (persistently diverted)"
     assert settings.put(dev, "diversions", "reset") == "none"
     assert all(c.reporting == 0 for c in model.devices[1].controls)
 
