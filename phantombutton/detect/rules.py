@@ -232,8 +232,8 @@ class Detector:
 
     def _kernel_agrees(self, dev: _Device, code: int) -> None:
         """The kernel holds `code` again: an earlier X sample that held it while the kernel did
-        not is no longer evidence (a capture records X only at changes, so clicks in quick
-        succession can look like one long X hold). Only a later sample can start a new doubt."""
+        not is no longer evidence (captures from earlier builds recorded X only at changes,
+        so quick clicks read as one long X hold). Only a later sample can start a new doubt."""
         if dev.x_slave_id is not None:
             self._x_pending.pop((dev.x_slave_id, B.x_button_for(code)), None)
 

@@ -25,7 +25,8 @@ def receiver_report(receiver) -> dict:
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
         "paired": d.paired, "connected": d.connected,
         "notifications": None if d.notifications is None else {
-            "flags": f"0x{d.notifications:06X}", "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
+            "flags": f"0x{d.notifications:06X}",
+            "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
     })
     return out
 
