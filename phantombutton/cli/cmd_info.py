@@ -78,7 +78,7 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
 def command(options, device: str | None, as_json: bool) -> None:
     """Show receiver and device details; DEVICE is a slot, WPID, serial or name part."""
     from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.report import device_report, receiver_report
+    from phantombutton.devices.report import device_report, receivers_tree
     from phantombutton.devices.select import select_paired
 
     with open_receivers(options) as receivers:
@@ -90,11 +90,7 @@ def command(options, device: str | None, as_json: bool) -> None:
             else:
                 click.echo("\n".join(_device_lines(data, 0)))
             return
-        reports = []
-        for receiver in receivers:
-            r = receiver_report(receiver)
-            r["devices"] = [device_report(d) for d in receiver.devices()]
-            reports.append(r)
+        reports = receivers_tree(receivers, full=True)
     if as_json:
         click.echo(json.dumps({"receivers": reports}, indent=2))
         return

@@ -17,14 +17,10 @@ import click
 def command(options, as_json: bool) -> None:
     """List receivers and paired devices (slot, name, WPID, kind, protocol, serial)."""
     from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.report import device_summary, receiver_summary
+    from phantombutton.devices.report import receivers_tree
 
     with open_receivers(options) as receivers:
-        data = []
-        for receiver in receivers:
-            entry = receiver_summary(receiver)
-            entry["devices"] = [device_summary(d) for d in receiver.devices()]
-            data.append(entry)
+        data = receivers_tree(receivers, full=False)
     if as_json:
         click.echo(json.dumps({"receivers": data}, indent=2))
         return

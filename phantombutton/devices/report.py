@@ -111,3 +111,13 @@ def device_report(device) -> dict:
 
     attempt("settings", read_settings)
     return out
+
+
+def receivers_tree(receivers, *, full: bool) -> list[dict]:
+    """Each receiver with its paired devices: summaries (`list`) or full reports (`info`)."""
+    out = []
+    for receiver in receivers:
+        entry = receiver_report(receiver) if full else receiver_summary(receiver)
+        entry["devices"] = [device_report(d) if full else device_summary(d) for d in receiver.devices()]
+        out.append(entry)
+    return out
