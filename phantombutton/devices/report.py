@@ -23,7 +23,7 @@ def receiver_report(receiver) -> dict:
     out = receiver_summary(receiver)
     out.update({
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
-        "paired": d.paired, "connected": d.connected,
+        "paired": d.paired,
         "notifications": None if d.notifications is None else {
             "flags": f"0x{d.notifications:06X}",
             "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},

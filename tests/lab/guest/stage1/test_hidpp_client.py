@@ -39,7 +39,7 @@ def test_discovery_finds_the_receiver_node(bridge):
 
 def test_engine_reads_registers_through_receiver_and_child_node(bridge, engine_on):
     receiver = engine_on(labkit.receiver_node())
-    assert receiver.read_register(0xFF, 0x02)[1] == 1  # one device connected
+    assert receiver.read_register(0xFF, 0x02)[1] == 1  # one device paired
     via_receiver = receiver.read_register(0x01, 0x01)
     child = engine_on(labkit.m705_hidraw())
     via_child = child.read_register(0x01, 0x01)
