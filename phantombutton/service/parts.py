@@ -18,8 +18,7 @@ from phantombutton.errors import PhantomError
 from phantombutton.hidpp import dj
 from phantombutton.recovery.chain import Target, run_chain
 from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
-
-UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
+from phantombutton.transport.discovery import UNIFYING_PIDS
 
 
 @functools.lru_cache(maxsize=None)   # asked on every DJ mouse report; depends on the WPID only
