@@ -139,6 +139,14 @@ def test_permission_denied_names_node_errno_and_fix(capsys, monkeypatch):
     assert "/dev/hidraw7" in err and "EACCES" in err and UDEV_FIX in err and err.count("\n") == 1
 
 
+def test_set_smooth_scroll_off_explains_and_needs_force(capsys):
+    code, out, err = run(capsys, "--virtual", "set", "m705", "smooth-scroll", "off")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "makes the wheel of M705 (slot 1, WPID 101B) 8x slow until it reconnects" in err and "--force" in err
+    code, out, err = run(capsys, "--virtual", "set", "m705", "smooth-scroll", "off", "--force")
+    assert code == 0 and out == "smooth-scroll: off (read back from M705 (slot 1, WPID 101B))\n"
+
+
 def _receiver_node(n: int, product: int = 0xC52B):
     from phantombutton.transport import discovery
 

@@ -140,11 +140,22 @@ def test_side_scroll_read_modify_write_changes_only_its_bit():
     assert settings.put(m705, "side-scroll", "off") == "off"
     assert requests(model, 0x80, 0x01) == [bytes.fromhex("10 01 80 01 40 00 00")]  # smooth-scroll kept
     assert model.devices[1].registers[0x01] == bytes.fromhex("400000")
-    assert settings.put(m705, "smooth-scroll", "off") == "off"
+    assert settings.put(m705, "smooth-scroll", "off", force=True) == "off"
     assert model.devices[1].registers[0x01] == bytes.fromhex("000000")
     # the write is followed by a read-back
     log = [e.request[2:4] for e in model.log if e.request[:1] == b"\x10" and e.request[1] == 1]
     assert log[-2:] == [b"\x80\x01", b"\x81\x01"]
+
+
+def test_smooth_scroll_off_is_refused_without_force_on_kernel_hi_res_mice():
+    # hid-logitech-hidpp.c HIDPP_QUIRK_HI_RES_SCROLL_1P0: 0x40 set at every connect, wheel / 8
+    model, receiver = open_virtual("mixed")
+    model.devices[1].registers[0x01] = bytes.fromhex("420000")
+    for dev in receiver.devices()[:2]:      # M705 101B, Performance MX 101A
+        with pytest.raises(UsageProblem, match="8x slow until it reconnects.*add --force"):
+            settings.put(dev, "smooth-scroll", "off")
+    assert not requests(model, 0x80, 0x01)                  # nothing written
+    assert settings.put(receiver.devices()[0], "smooth-scroll", "on") == "on"   # on is fine
 
 
 def test_no_write_when_already_set():
