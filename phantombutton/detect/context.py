@@ -15,14 +15,23 @@ from dataclasses import dataclass
 
 from phantombutton import SOFTWARE_ID
 from phantombutton.hidpp.classify import (
-    KERNEL_SW_ID, KERNEL_SW_IDS, OLD_KERNEL_PING_SW_ID, FrameKind, classify, is_hidpp, owner, software_id,
+    KERNEL_SW_ID,
+    KERNEL_SW_IDS,
+    OLD_KERNEL_PING_SW_ID,
+    FrameKind,
+    classify,
+    is_hidpp,
+    owner,
+    software_id,
 )
 from phantombutton.hidpp.classify import NOTIFICATION_FIRST as NOTIFICATION_SUB_FIRST
 from phantombutton.hidpp.frames import RECEIVER
 from phantombutton.hidpp.hidpp10 import REGISTER_NAMES, MouseButtonFlag, Register, SubId
 from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
 from phantombutton.hidpp.notifications import (
-    CONNECTION_LINK_NOT_ESTABLISHED, NotificationId, notification_name,
+    CONNECTION_LINK_NOT_ESTABLISHED,
+    NotificationId,
+    notification_name,
 )
 
 BURST_WINDOW = 1.0   # seconds around a 1.0 frame in which other frames count as the same burst

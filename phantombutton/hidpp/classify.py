@@ -21,17 +21,10 @@ from __future__ import annotations
 from enum import Enum
 
 from phantombutton import SOFTWARE_ID
-from phantombutton.hidpp.frames import REPORT_LENGTH, ReportId
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, REPORT_LENGTH, VERY_LONG_MIN, ReportId
 from phantombutton.hidpp.hidpp10 import SubId
 from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
 
-HIDPP_SHORT, HIDPP_LONG, HIDPP_VERY_LONG = ReportId.SHORT, ReportId.LONG, ReportId.VERY_LONG
-DJ_SHORT, DJ_LONG = ReportId.DJ_SHORT, ReportId.DJ_LONG
-HIDPP_IDS = frozenset({HIDPP_SHORT, HIDPP_LONG, HIDPP_VERY_LONG})
-DJ_IDS = frozenset({DJ_SHORT, DJ_LONG})
-# hid-logitech-hidpp.c hidpp_validate_device: a very long report is 20..64 bytes (its length
-# comes from the report descriptor); frames.parse enforces the same bounds.
-VERY_LONG_MIN, VERY_LONG_MAX = 20, REPORT_LENGTH[ReportId.VERY_LONG]
 NOTIFICATION_FIRST, NOTIFICATION_LAST = 0x40, 0x7F   # HID++ 1.0 notification sub ids
 DJ_NOTIFICATION_FIRST = 0x40   # DJ report types below are RF input (keyboard 0x01, mouse 0x02)
 
@@ -73,17 +66,17 @@ def well_formed(raw: bytes) -> bool:
     """A HID++ or DJ report of its report id's length (very long: 20..64 bytes)."""
     if not raw:
         return False
-    if raw[0] == HIDPP_VERY_LONG:
-        return VERY_LONG_MIN <= len(raw) <= VERY_LONG_MAX
+    if raw[0] == ReportId.VERY_LONG:
+        return VERY_LONG_MIN <= len(raw) <= REPORT_LENGTH[ReportId.VERY_LONG]
     return raw[0] in REPORT_LENGTH and REPORT_LENGTH[ReportId(raw[0])] == len(raw)
 
 
 def is_hidpp(raw: bytes) -> bool:
-    return well_formed(raw) and raw[0] in HIDPP_IDS
+    return well_formed(raw) and raw[0] in HIDPP_REPORT_IDS
 
 
 def is_dj(raw: bytes) -> bool:
-    return well_formed(raw) and raw[0] in DJ_IDS
+    return well_formed(raw) and raw[0] in DJ_REPORT_IDS
 
 
 def _is_error_to_20_request(raw: bytes) -> bool:
@@ -97,7 +90,7 @@ def classify(raw: bytes) -> FrameKind:
     raw = bytes(raw)
     if not well_formed(raw):
         return FrameKind.MALFORMED
-    if raw[0] in DJ_IDS:
+    if raw[0] in DJ_REPORT_IDS:
         return FrameKind.INPUT
     sub = raw[2]
     if _is_error_to_20_request(raw) or sub >= 0x80:   # 1.0 register replies and errors too

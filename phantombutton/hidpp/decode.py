@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
+from phantombutton.hidpp.classify import FrameKind, classify
+from phantombutton.hidpp.classify import owner as software_id_owner
 from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, ReportId, parse
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, PairingInfo, Register, SubId
-from phantombutton.hidpp.classify import FrameKind, classify
-from phantombutton.hidpp.classify import owner as software_id_owner
 
 UNDECODABLE = "[undecodable"
 
@@ -280,7 +280,8 @@ def _describe_notification(frame: HidppFrame, names) -> str:
     if isinstance(n, notifications.RawInput):
         return f"{_who(slot, names)} raw input 0x{n.address:02X}"
     if frame.sub_id == notifications.NotificationId.DEVICE_UNPAIRED:   # address other than 0x02
-        return f"receiver: device {slot} {_slot_name(slot, names)}{notifications.notification_name(frame.sub_id, frame.address)}"
+        what = notifications.notification_name(frame.sub_id, frame.address)
+        return f"receiver: device {slot} {_slot_name(slot, names)}{what}"
     return (f"{_who(slot, names)} notification 0x{frame.sub_id:02X} addr 0x{frame.address:02X}"
             f" = {_hex(_trim(frame.params))}")
 

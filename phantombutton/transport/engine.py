@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import SOFTWARE_ID
-from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
 from ..hidpp import classify as hidpp_classify
 from ..hidpp import hidpp10, hidpp20
-from ..hidpp.classify import HIDPP_IDS, FrameKind, well_formed
-from ..hidpp.frames import RECEIVER
+from ..hidpp.classify import FrameKind, well_formed
+from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
+from ..hidpp.frames import HIDPP_REPORT_IDS, RECEIVER
 from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
 
@@ -185,7 +185,7 @@ class Engine:
             now = time.monotonic()
             raw = bytes(raw)
             self._trace("in", now, raw)
-            if raw[:1] and raw[0] in HIDPP_IDS and well_formed(raw) and raw[1] == devnum:
+            if raw[:1] and raw[0] in HIDPP_REPORT_IDS and well_formed(raw) and raw[1] == devnum:
                 if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
                     return raw
                 if raw[2] == ERROR_10 and raw[3] == b2 and raw[4] == b3:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phantombutton import SOFTWARE_ID
+from phantombutton import SOFTWARE_ID, buttons
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.errors import FrameError, Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error
 from phantombutton.hidpp.frames import (
@@ -217,11 +217,11 @@ def test_dj_mouse_round_trip_and_phantom():
 
 
 def test_button_numbering():
-    assert dj.hid_button_to_evdev(16) == 0x11F
-    assert dj.evdev_to_x_button(0x11F) == 20
-    assert [dj.evdev_to_x_button(c) for c in (0x110, 0x111, 0x112, 0x113, 0x114)] == [1, 3, 2, 8, 9]
+    assert buttons.hid_button_to_evdev(16) == 0x11F
+    assert buttons.x_button_for(0x11F) == 20
+    assert [buttons.x_button_for(c) for c in (0x110, 0x111, 0x112, 0x113, 0x114)] == [1, 3, 2, 8, 9]
     with pytest.raises(ValueError):
-        dj.hid_button_to_evdev(17)
+        buttons.hid_button_to_evdev(17)
 
 
 def test_dj_notifications():
