@@ -72,6 +72,11 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
         return decode(_read_flags(device))
 
     def write(device, value: str) -> str:
+        # HID++ 1.0 replies carry no software id, and hid-logitech-hidpp.c hidpp10_set_register
+        # read-modify-writes this register too (bit 0x40, at every connect): if its GET/SET
+        # falls between ours, one of the two writes is lost. The read-back below checks only
+        # our bit, so a lost kernel bit goes unnoticed; the daemon therefore writes only after
+        # the kernel's connect set-up has settled (service/daemon.py settle delay).
         want = value == "on"
         before = _read_flags(device)
         new0 = (before[0] | bit) if want else (before[0] & ~bit & 0xFF)

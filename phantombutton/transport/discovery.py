@@ -184,7 +184,7 @@ def _receiver_nodes(sysfs: str) -> Iterator[HidppNode]:
             if other is not node and slot is not None:
                 other.slot = slot
                 node.children.append(other)
-        node.children.sort(key=lambda c: c.slot)
+        node.children.sort(key=lambda c: c.slot or 0)
         yield node
 
 
