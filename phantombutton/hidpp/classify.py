@@ -25,7 +25,7 @@ from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, REPORT_L
 from phantombutton.hidpp.hidpp10 import SubId
 from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
 
-NOTIFICATION_FIRST, NOTIFICATION_LAST = 0x40, 0x7F   # HID++ 1.0 notification sub ids
+NOTIFICATION_FIRST = 0x40   # HID++ 1.0 notification sub ids are 0x40..0x7F
 DJ_NOTIFICATION_FIRST = 0x40   # DJ report types below are RF input (keyboard 0x01, mouse 0x02)
 
 # Who uses which HID++ 2.0 software id. Solaar rotated 0x2..0xF before 1.1.20 (commit
@@ -73,10 +73,6 @@ def well_formed(raw: bytes) -> bool:
 
 def is_hidpp(raw: bytes) -> bool:
     return well_formed(raw) and raw[0] in HIDPP_REPORT_IDS
-
-
-def is_dj(raw: bytes) -> bool:
-    return well_formed(raw) and raw[0] in DJ_REPORT_IDS
 
 
 def _is_error_to_20_request(raw: bytes) -> bool:
