@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import evdev
@@ -71,6 +72,8 @@ def test_the_kernels_ping_and_its_answer_are_attributed_to_the_kernel(bridge):
     pings = [h for _, d, h, _ in traffic if d == "out" and h.startswith("10 01 00 1")]
     assert pings, traffic[:20]
     sw = int(pings[0].split()[3], 16) & 0x0F
+    release = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+    assert sw == (0 if release < (6, 2) else 1), (os.uname().release, pings)   # LINUX_KERNEL_SW_ID
     answers = [bytes.fromhex(h) for _, d, h, _ in traffic
                if d == "in" and re.match(rf"10 01 (8f 00 1{sw:x}|00 1{sw:x})", h)]
     assert answers, traffic[:20]
