@@ -27,16 +27,16 @@ from typing import Callable
 from .. import SOFTWARE_ID
 from ..hidpp import classify as hidpp_classify
 from ..hidpp import hidpp10, hidpp20
-from ..hidpp.classify import FrameKind, well_formed
+from ..hidpp.classify import FrameKind, is_hidpp
 from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
-from ..hidpp.frames import HIDPP_REPORT_IDS, RECEIVER
+from ..hidpp.frames import RECEIVER
 from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
 
 ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
-# Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
 # The receiver's answers to a ping of a device that is not there (Engine.ping).
 OFFLINE_10 = frozenset({Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.RESOURCE_ERROR})
+# Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
 P0_MATCHED = {(SubId.GET_LONG, 0xB5), (SubId.GET_SHORT, 0xF1)}
 
 UNSOLICITED_MAX = 100_000  # bounded so a flood cannot eat memory; large so nothing is lost
@@ -185,7 +185,7 @@ class Engine:
             now = time.monotonic()
             raw = bytes(raw)
             self._trace("in", now, raw)
-            if raw[:1] and raw[0] in HIDPP_REPORT_IDS and well_formed(raw) and raw[1] == devnum:
+            if is_hidpp(raw) and raw[1] == devnum:
                 if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
                     return raw
                 if raw[2] == ERROR_10 and raw[3] == b2 and raw[4] == b3:
