@@ -6,6 +6,9 @@ the numbers are the data).
 
 from __future__ import annotations
 
+from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, HID_BUTTON_PAGE, Btn, evdev_name
+from phantombutton.hidpp.dj import DjReportType
+from phantombutton.hidpp.frames import DJ_REPORT_IDS
 from phantombutton.input.evdev_node import EV_ABS, EV_KEY, EV_MSC, EV_REL, EV_SYN, SYN_REPORT  # noqa: F401 (re-exported)
 
 MSC_SCAN = 4
@@ -18,8 +21,7 @@ _CODE_NAMES = {
              9: "REL_MISC", 11: "REL_WHEEL_HI_RES", 12: "REL_HWHEEL_HI_RES"},
     EV_ABS: {0: "ABS_X", 1: "ABS_Y"},
     EV_MSC: {0: "MSC_SERIAL", 4: "MSC_SCAN", 5: "MSC_TIMESTAMP"},
-    EV_KEY: {0x110: "BTN_LEFT", 0x111: "BTN_RIGHT", 0x112: "BTN_MIDDLE", 0x113: "BTN_SIDE",
-             0x114: "BTN_EXTRA", 0x115: "BTN_FORWARD", 0x116: "BTN_BACK", 0x117: "BTN_TASK",
+    EV_KEY: {**{int(b): str(evdev_name(b)) for b in Btn},
              1: "KEY_ESC", 15: "KEY_TAB", 28: "KEY_ENTER", 29: "KEY_LEFTCTRL", 30: "KEY_A"},
 }
 
@@ -27,14 +29,14 @@ _CODE_NAMES = {
 # the keypad become KEY_A unless --show-keycodes.
 KEY_ESC, KEY_TAB, KEY_ENTER, KEY_LEFTCTRL, KEY_A, KEY_CAPSLOCK = 1, 15, 28, 29, 30, 58
 KEY_KP7, KEY_KPDOT = 71, 83
-HID_BUTTON_PAGE = 0x09
+KEYBOARD_REPORT_ID = 0x01   # a keyboard child's input report (hid-logitech-dj kbd_descriptor)
 
 
 def code_name(type_: int, code: int) -> str:
     name = _CODE_NAMES.get(type_, {}).get(code)
     if name:
         return name
-    if type_ == EV_KEY and 0x118 <= code <= 0x11F:
+    if type_ == EV_KEY and BTN_MOUSE_FIRST <= code <= BTN_MOUSE_LAST:
         return f"BTN_0x{code:03X}"   # HID buttons 9..16 have no kernel name; 0x11F = X button 20
     return f"{code}"
 
@@ -55,8 +57,8 @@ def hide_key(type_: int, code: int, value: int) -> tuple[int, int, bool]:
 def hide_hid_report(data: bytes) -> tuple[bytes, bool]:
     """Zero the key bytes of keyboard reports a receiver carries (DJ report type 0x01, or a
     report with id 0x01 on a keyboard child). HID++ and mouse reports are kept."""
-    if len(data) > 3 and data[0] in (0x20, 0x21) and data[2] == 0x01:
+    if len(data) > 3 and data[0] in DJ_REPORT_IDS and data[2] == DjReportType.KEYBOARD:
         return data[:3] + bytes(len(data) - 3), True
-    if len(data) > 1 and data[0] == 0x01:
+    if len(data) > 1 and data[0] == KEYBOARD_REPORT_ID:
         return data[:1] + bytes(len(data) - 1), True
     return data, False

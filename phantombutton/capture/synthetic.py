@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import random
 
+from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, hid_button_scancode
 from phantombutton.capture.record import CaptureMeta, CaptureWriter, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, XButtons
-from phantombutton.input.evdev_node import hid_button_scancode
 
 NODE = "/dev/input/event5"
 RECEIVER = "/dev/hidraw2"
@@ -33,7 +33,8 @@ MOUSE_DESCRIPTOR = bytes.fromhex(
 def m705_header(node: str = NODE, info: DeviceInfo = M705_INFO) -> DeviceHeader:
     return DeviceHeader(
         node=node, name=info.name, id=(3, 0x046D, 0x101B, 0x111),
-        codes={0: [0, 1, 2, 4], 1: list(range(0x110, 0x120)), 2: [0, 1, 6, 8, 11, 12], 4: [4]},
+        codes={0: [0, 1, 2, 4], 1: list(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)), 2: [0, 1, 6, 8, 11, 12],
+               4: [4]},
         properties=[], hid=MOUSE_DESCRIPTOR, info=info,
         udev=["ID_INPUT=1", "ID_INPUT_MOUSE=1", "LIBINPUT_DEVICE_GROUP=3/46d/c52b:usb-0000:00:14.0-1"])
 

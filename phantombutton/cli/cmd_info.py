@@ -24,8 +24,7 @@ def _receiver_lines(r: dict) -> list[str]:
         if key in r.get("firmware", {}):
             out.append(_line(key.capitalize(), r["firmware"][key], 2))
     of = f" of {r['max_devices']}" if r.get("max_devices") else ""
-    conn = f" ({r['connected']} connected)" if r.get("connected") is not None else ""
-    out.append(_line("Paired", f"{r['paired']}{of}{conn}", 2))
+    out.append(_line("Paired", f"{r['paired']}{of}", 2))
     if r.get("notifications"):
         n = r["notifications"]
         out.append(_line("Notifications", f"{', '.join(n['names']) or 'none'} ({n['flags']})", 2))

@@ -28,7 +28,7 @@ def _device(options, spec, all_mice):
 
 
 def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> int:
-    from phantombutton.input import evdev_node as en
+    from phantombutton.buttons import hid_button_scancode
     from phantombutton.recovery.chain import Target
     from phantombutton.recovery.session import parse_button
 
@@ -44,7 +44,7 @@ def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> 
         t = Target(device=d.name or d.node, node=d.node, code=code, x_button=xb, x_slave_id=None)
         # the layers check the read-back and raise PhantomError on a mismatch
         (session.layers.mute if mute else session.layers.unmute)(t)
-        scancode = en.hid_button_scancode(code)
+        scancode = hid_button_scancode(code)
     finally:
         session.close()
     if mute:

@@ -20,7 +20,8 @@ def get_command(options, device: str, setting: str) -> None:
     \b
     Settings (by model):
       side-scroll    on|off   HID++ 1.0 mice: wheel tilt scrolls (on) or sends buttons (off)
-      smooth-scroll  on|off   HID++ 1.0 mice: high-resolution wheel
+      smooth-scroll  on|off   HID++ 1.0 mice: high-resolution wheel (off needs --force on
+                              1017/101A/101B: the kernel's wheel is then 8x slow)
       dpi            100..1500 in steps of 100   Performance MX
       diversions     reset    HID++ 2.0 mice: buttons diverted to software
     """
@@ -38,8 +39,10 @@ def get_command(options, device: str, setting: str) -> None:
 @click.argument("device")
 @click.argument("setting")
 @click.argument("value")
+@click.option("--force", is_flag=True, help="Write a value that is refused because it hurts "
+                                            "(smooth-scroll off on mice whose kernel driver sets it).")
 @click.pass_obj
-def set_command(options, device: str, setting: str, value: str) -> None:
+def set_command(options, device: str, setting: str, value: str, force: bool) -> None:
     """Write SETTING of DEVICE, then read it back and print what the device reports.
 
     Only the bit concerned changes (read-modify-write); nothing is written when the device
@@ -52,5 +55,5 @@ def set_command(options, device: str, setting: str, value: str) -> None:
     with open_receivers(options) as receivers:
         dev = select_paired(receivers, device)
         name = settings.lookup(dev, setting).name
-        read_back = settings.put(dev, name, value)
+        read_back = settings.put(dev, name, value, force=force)
         click.echo(f"{name}: {read_back} (read back from {dev.label})")

@@ -43,7 +43,7 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
     """
     if simulate_phantom and not options.virtual:
         raise UsageProblem("--simulate-phantom needs --virtual")
-    from phantombutton.detect.buttons import x_button_for
+    from phantombutton.buttons import x_button_for
 
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
                                             simulate=simulate_phantom)

@@ -62,7 +62,7 @@ class _Notifier:
 
 
 def _table(detector, actions: dict, x_on: bool) -> str:
-    from phantombutton.detect.buttons import x_button_for
+    from phantombutton.buttons import x_button_for
 
     active = {}
     for f in detector.active():

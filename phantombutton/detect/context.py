@@ -3,8 +3,9 @@
 Every hidraw reader receives every input report, so replies to other programs' requests are
 visible. HID++ 2.0 frames carry the asker's software id (low nibble of byte 3); HID++ 1.0
 register replies carry none, so they are attributed to the software ids seen in the same
-burst (Solaar pings every device with its id before it touches registers). Pure: raw bytes
-in, sentences out; the parse is deliberately local and small (it must never raise on junk).
+burst (Solaar pings every device with its id before it touches registers; the kernel pings
+before its connect probe, with software id 0 before Linux 6.2). Kinds and software ids come
+from hidpp/classify.py, which never raises on junk. Pure: raw bytes in, sentences out.
 """
 
 from __future__ import annotations
@@ -13,20 +14,35 @@ from collections import deque
 from dataclasses import dataclass
 
 from phantombutton import SOFTWARE_ID
-from phantombutton.hidpp.hidpp10 import REGISTER_NAMES, MouseButtonFlag, Register
-from phantombutton.hidpp.hidpp20 import SOFTWARE_IDS
+from phantombutton.hidpp.classify import (
+    KERNEL_SW_ID,
+    KERNEL_SW_IDS,
+    OLD_KERNEL_PING_SW_ID,
+    FrameKind,
+    classify,
+    is_hidpp,
+    owner,
+    software_id,
+)
+from phantombutton.hidpp.classify import NOTIFICATION_FIRST as NOTIFICATION_SUB_FIRST
+from phantombutton.hidpp.frames import RECEIVER
+from phantombutton.hidpp.hidpp10 import REGISTER_NAMES, MouseButtonFlag, Register, SubId
+from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
 from phantombutton.hidpp.notifications import (
-    CONNECTION_LINK_NOT_ESTABLISHED, NOTIFICATION_NAMES, NotificationId,
+    CONNECTION_LINK_NOT_ESTABLISHED,
+    NotificationId,
+    notification_name,
 )
 
 BURST_WINDOW = 1.0   # seconds around a 1.0 frame in which other frames count as the same burst
 KERNEL_PROBE_WINDOW = 1.0   # the kernel's connect probe follows a 0x41 notification this fast
 DUPLICATE_WINDOW = 0.02     # the same frame on the receiver's and the child's node
+REGISTER_SUBS = frozenset({SubId.SET_SHORT, SubId.GET_SHORT, SubId.SET_LONG, SubId.GET_LONG})
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """A HID++ frame as far as attribution needs it."""
+    """A HID++ frame as far as attribution needs it (kind and software id: hidpp/classify.py)."""
 
     t: float
     node: str
@@ -35,6 +51,7 @@ class Frame:
     address: int
     params: bytes
     raw: bytes
+    kind: FrameKind
 
     @property
     def function(self) -> int:
@@ -42,29 +59,27 @@ class Frame:
 
     @property
     def is_notification(self) -> bool:
-        return 0x40 <= self.sub_id <= 0x7F and self.raw[0] == 0x10
+        """A receiver (HID++ 1.0) notification, 0x40..0x7F."""
+        return self.kind is FrameKind.NOTIFICATION and self.sub_id >= NOTIFICATION_SUB_FIRST
+
+    @property
+    def is_event(self) -> bool:
+        """A HID++ 2.0 event: a device speaking unasked (software id 0)."""
+        return self.kind is FrameKind.NOTIFICATION and self.sub_id < NOTIFICATION_SUB_FIRST
 
     @property
     def software_id(self) -> int | None:
-        """The asker's software id, None when the frame has none (1.0 register, notification)."""
-        if self.is_notification:
-            return None
-        if 0x80 <= self.sub_id <= 0x83:
-            return None
-        if self.sub_id == 0x8F:   # 1.0 error `10 idx 8F sub addr err 00`: a refused 2.0 request
-            # (a ping to a 1.0 device) keeps its function|swid byte in addr
-            return (self.params[0] & 0x0F) or None if self.address < 0x80 and self.params else None
-        if self.sub_id == 0xFF:   # 2.0 error `11 idx FF feature fn|sw err`
-            return (self.params[0] & 0x0F) or None if self.params else None
-        sw = self.address & 0x0F
-        return sw or None         # 0 = a device notification
+        """The asker's software id; None when the frame has none (1.0 register, notification,
+        event). 0 is the kernel's ping before 6.2."""
+        return software_id(self.raw) if self.kind is FrameKind.REPLY else None
 
 
 def parse_frame(t: float, node: str, data: bytes) -> Frame | None:
     """A HID++ frame, or None for anything else (DJ input, keyboard reports, junk)."""
-    if len(data) < 4 or data[0] not in (0x10, 0x11, 0x12):
+    data = bytes(data)
+    if not is_hidpp(data):
         return None
-    return Frame(t, node, data[1], data[2], data[3], bytes(data[4:]), bytes(data))
+    return Frame(t, node, data[1], data[2], data[3], data[4:], data, classify(data))
 
 
 def who(sw: int | None, own: int = SOFTWARE_ID) -> str:
@@ -72,41 +87,45 @@ def who(sw: int | None, own: int = SOFTWARE_ID) -> str:
         return "another program (no software id in HID++ 1.0)"
     if sw == own:
         return f"phantombutton (software id 0x{sw:02X})"
-    name = SOFTWARE_IDS.get(sw)
-    return f"another program, software id 0x{sw:02X}" + (f" ({name})" if name else "")
+    if sw == OLD_KERNEL_PING_SW_ID:
+        return "the kernel (its ping carries software id 0 before Linux 6.2)"
+    if sw == KERNEL_SW_ID:
+        return f"the kernel (software id 0x{sw:02X})"
+    name = owner(sw)
+    return f"another program, software id 0x{sw:02X}" + (f" ({name})" if name != "unknown" else "")
 
 
 def what(f: Frame) -> str:
     """A short description of the frame, from raw bytes."""
-    slot = "receiver" if f.devnum == 0xFF else f"slot {f.devnum}"
+    slot = "receiver" if f.devnum == RECEIVER else f"slot {f.devnum}"
     if f.is_notification:
-        name = NOTIFICATION_NAMES.get(f.sub_id, f"notification 0x{f.sub_id:02X}")
+        name = notification_name(f.sub_id, f.address)
         conn = connection_of(f)
         if conn:
             link = "link established" if conn[2] else "link lost"
             return f"{name} notification, {slot}, WPID {conn[1]:04X}, {link}"
         return f"{name} notification, {slot}"
-    if 0x80 <= f.sub_id <= 0x83:
+    if f.sub_id in REGISTER_SUBS:
         reg = f"register 0x{f.address:02X}"
         rname = REGISTER_NAMES.get(f.address)
-        op = "written" if f.sub_id in (0x80, 0x82) else "read"
+        op = "written" if f.sub_id in (SubId.SET_SHORT, SubId.SET_LONG) else "read"
         return f"{reg}" + (f" ({rname})" if rname else "") + f" {op} ({slot})"
-    if f.sub_id == 0x8F and len(f.params) >= 2:
+    if f.sub_id == SubId.ERROR and len(f.params) >= 2:
         return (f"HID++ 1.0 error 0x{f.params[1]:02X} to request 0x{f.address:02X} "
                 f"0x{f.params[0]:02X} ({slot})")
-    if f.sub_id == 0xFF and len(f.params) >= 2:
+    if f.sub_id == ERROR_INDEX and len(f.params) >= 2:
         return (f"HID++ 2.0 error {f.params[1]} to feature index {f.address} "
                 f"function {f.params[0] >> 4} ({slot})")
-    if f.sub_id == 0x00 and f.function == 1:
+    if f.sub_id == ROOT_INDEX and f.function == 1:
         return f"ping / protocol version ({slot})"
     return f"feature index {f.sub_id} function {f.address >> 4} ({slot})"
 
 
 def detail(f: Frame) -> str:
     """The value a register read returned (a write's reply carries none)."""
-    if f.sub_id in (0x81, 0x83):
+    if f.sub_id in (SubId.GET_SHORT, SubId.GET_LONG):
         text = "value " + f.params[:3].hex(" ")
-        if f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF and f.params:
+        if f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != RECEIVER and f.params:
             text += f", side-scroll {'on' if f.params[0] & MouseButtonFlag.SIDE_SCROLL else 'off'}"
         return text
     return ""
@@ -114,14 +133,15 @@ def detail(f: Frame) -> str:
 
 def connection_of(f: Frame) -> tuple[int, int, bool] | None:
     """(slot, wpid, link_established) of a 0x41 device connection notification."""
-    if f.raw[0] != 0x10 or f.sub_id != NotificationId.DEVICE_CONNECTION or len(f.params) < 3:
+    if not f.is_notification or f.sub_id != NotificationId.DEVICE_CONNECTION or len(f.params) < 3:
         return None
     return f.devnum, f.params[1] | f.params[2] << 8, not f.params[0] & CONNECTION_LINK_NOT_ESTABLISHED
 
 
 def side_scroll_of(f: Frame) -> bool | None:
     """Side-scroll state from a read of mouse register 0x01, None if the frame is not one."""
-    if f.sub_id == 0x81 and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF and f.params:
+    if (f.sub_id == SubId.GET_SHORT and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != RECEIVER
+            and f.params):
         return bool(f.params[0] & MouseButtonFlag.SIDE_SCROLL)
     return None
 
@@ -156,7 +176,7 @@ class HidppContext:
         ss = side_scroll_of(f)
         if ss is not None:
             self.side_scroll_read[(f.node, f.devnum)] = (f.t, "on" if ss else "off")
-        elif f.sub_id == 0x80 and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != 0xFF:
+        elif f.sub_id == SubId.SET_SHORT and f.address == Register.MOUSE_BUTTON_FLAGS and f.devnum != RECEIVER:
             self.side_scroll_written[(f.node, f.devnum)] = f.t
         conn = connection_of(f)
         if conn and conn[2]:
@@ -166,7 +186,7 @@ class HidppContext:
         out = []
         for node in nodes:
             for f in self._frames.get(node, ()):
-                if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, 0xFF)):
+                if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, RECEIVER)):
                     out.append(f)
         out.sort(key=lambda f: f.t)
         # hid-logitech-dj hands a device's HID++ reports to the receiver's node and to the
@@ -200,12 +220,15 @@ class HidppContext:
     def attribute(self, f: Frame) -> str:
         if f.is_notification:
             return "the receiver"
+        if f.is_event:
+            return "the device (HID++ 2.0 event)"
         sw = f.software_id
         if sw is not None:
             return who(sw, self.own)
         # HID++ 1.0: no software id. Name the candidates, never guess one silently.
-        cands = [who(i, self.own) for i in sorted(self._burst_ids(f)) if i != 0x01]
-        if 0x01 in self._burst_ids(f) or self._after_connect(f):
+        burst = self._burst_ids(f)
+        cands = [who(i, self.own) for i in sorted(burst - KERNEL_SW_IDS)]
+        if burst & KERNEL_SW_IDS or self._after_connect(f):
             cands.insert(0, "the kernel's connect probe")
         if len(cands) == 1:
             if cands[0].startswith("the kernel"):

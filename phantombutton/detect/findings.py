@@ -60,7 +60,7 @@ class Finding:
         return self.ended is None
 
     def headline(self) -> str:
-        from phantombutton.detect.buttons import describe_button
+        from phantombutton.buttons import describe_button
 
         what = describe_button(self.code) if self.code is not None else f"X button {self.x_button}"
         where = self.device + (f" ({self.node})" if self.node and self.node != self.device else "")

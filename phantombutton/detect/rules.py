@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from phantombutton import SOFTWARE_ID
-from phantombutton.detect import buttons as B
+from phantombutton import buttons as B
 from phantombutton.detect.context import HidppContext, connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from phantombutton.hidpp.dj import PHANTOM_HID_BUTTON, Btn, hid_button_to_evdev
+from phantombutton.buttons import PHANTOM_HID_BUTTON, Btn, hid_button_to_evdev
 
 BTN_LEFT = int(Btn.LEFT)
 BTN_RIGHT = int(Btn.RIGHT)
@@ -28,11 +28,6 @@ BTN_TASK = int(Btn.TASK)        # HID button 8
 BTN_PHANTOM = hid_button_to_evdev(PHANTOM_HID_BUTTON)   # 0x11F, HID button 16 = X button 20
 
 FIVE_BUTTONS = frozenset({BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA})
-
-BUTTON_NAMES = {
-    BTN_LEFT: "left", BTN_RIGHT: "right", BTN_MIDDLE: "middle", BTN_SIDE: "back (side)",
-    BTN_EXTRA: "forward (extra)", BTN_FORWARD: "BTN_FORWARD", BTN_BACK: "BTN_BACK", BTN_TASK: "BTN_TASK",
-}
 
 SIDE_SCROLL = "side-scroll"
 SMOOTH_SCROLL = "smooth-scroll"

@@ -4,6 +4,8 @@
         for receiver in receivers: ...
 
 With `--debug`, every HID++ report in and out is written to stderr as one decoded line.
+A receiver that is not handled (not Unifying) or cannot be opened while another can is
+skipped with one line on stderr saying why; the command goes on with the others.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from phantombutton.devices.receiver import Receiver
-from phantombutton.errors import NoReceiver, UsageProblem
+from phantombutton.errors import NoReceiver, PhantomError, UsageProblem
 
 NO_RECEIVER = ("no Logitech Unifying receiver found; plug one in (or check `ls /dev/hidraw*` "
                "and the udev rule), or try the virtual one: phantombutton --virtual info")
@@ -52,23 +54,41 @@ def virtual_receiver(profile: str, debug: bool = False) -> Receiver:
     return _receiver(VirtualTransport(model), debug, model.product_id)
 
 
+def _note(text: str) -> None:
+    print(f"phantombutton: {text}", file=sys.stderr)
+
+
 def hardware_receivers(debug: bool = False) -> list[Receiver]:
-    from phantombutton.transport.discovery import find_receivers
+    from phantombutton.transport.discovery import Skipped, find_receivers
     from phantombutton.transport.hidraw import HidrawTransport
 
-    nodes = find_receivers()
+    skipped: list[Skipped] = []
+    nodes = find_receivers(skipped=skipped)
+    for s in skipped:
+        _note(str(s))
     if not nodes:
         raise NoReceiver(NO_RECEIVER)
     receivers: list[Receiver] = []
+    failed: list[PhantomError] = []
     try:
         for node in nodes:
-            transport = HidrawTransport(node.node)  # AccessDenied names node, errno and fix
+            try:
+                transport = HidrawTransport(node.node)  # AccessDenied names node, errno and fix
+            except PhantomError as e:
+                failed.append(e)
+                continue
             children = {c.slot: c.node for c in node.children if c.slot is not None}
             receivers.append(_receiver(transport, debug, node.product, children))
     except BaseException:
         for r in receivers:
             r.close()
         raise
+    if not receivers:
+        for e in failed[1:]:
+            _note(f"skipped {e}")
+        raise failed[0]
+    for e in failed:
+        _note(f"skipped {e}")
     return receivers
 
 

@@ -1,9 +1,15 @@
 """A Unifying receiver seen through the request engine: identity, pairing table, devices.
 
 Reads only, and as few as needed: the receiver is shared with the kernel, Solaar and the
-user's keyboard. Two things disturb hid-logitech-dj (facts/lab.md) and are avoided:
-- reading long register 0xB5 sub 0x03 (serial, max devices) makes the kernel take the reply
-  for a pairing answer and re-enumerate: `details()` reads it, `info` alone calls that;
+user's keyboard. hid-logitech-dj.c logi_dj_hidpp_event routes every `11 ff 83 b5 xx` reply to
+slot (xx & 0x0F) + 1: with no device there it queues a re-enumeration (`20 ff 81`), with one
+there hid-logitech-hidpp may take the reply for the answer to its own 0xB5 query. So:
+- the per-slot pairing registers (0xB5 0x2n/0x3n/0x4n) are read only for slots that hold a
+  device: those with a child node (the kernel's DJ enumeration made one per paired device),
+  then the others, stopping once register 0x02's paired count is reached, as Solaar's
+  receiver.py (`__iter__`, `count()`) does;
+- 0xB5 sub 0x03 (serial, max devices; read as slot 4) is read by `details()`, which only
+  `info` calls;
 - writing 0x02 to register 0x02 makes the receiver announce every device again and the
   kernel re-probe them: we only ever read register 0x02.
 """
@@ -19,6 +25,7 @@ from phantombutton.hidpp.frames import RECEIVER
 from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 
 UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
+_UNREAD = object()
 
 RECEIVER_NAMES = {0xC52B: "Unifying Receiver", 0xC532: "Unifying Receiver", 0xC534: "Nano Receiver",
                   0xC548: "Bolt Receiver", 0xC539: "Lightspeed Receiver"}
@@ -35,8 +42,7 @@ class ReceiverDetails:
     max_devices: int | None
     firmware: dict[str, str]
     notifications: int | None     # register 0x00 flags, 3 bytes big-endian
-    connected: int | None         # register 0x02: devices with a live link
-    paired: int
+    paired: int                   # register 0x02 byte 1, else the pairings found
 
 
 @dataclass(slots=True)
@@ -67,6 +73,7 @@ class Receiver:
         self.child_nodes = dict(child_nodes or {})
         self._pairings: list[Pairing] | None = None
         self._devices: list | None = None
+        self._paired_count: int | None | object = _UNREAD
 
     @property
     def name(self) -> str:
@@ -84,9 +91,13 @@ class Receiver:
         except Hidpp10Error:
             return None
 
-    def connected_count(self) -> int | None:
-        value = self._read(Register.CONNECTION_STATE)
-        return None if value is None else value[1]
+    def paired_count(self) -> int | None:
+        """Register 0x02 byte 1: how many devices are paired (Solaar receiver.py count(),
+        cli/show.py "Has N paired device(s)"); read once."""
+        if self._paired_count is _UNREAD:
+            value = self._read(Register.CONNECTION_STATE)
+            self._paired_count = None if value is None else value[1]
+        return self._paired_count  # type: ignore[return-value]
 
     def notification_flags(self) -> int | None:
         value = self._read(Register.NOTIFICATIONS)
@@ -123,9 +134,23 @@ class Receiver:
             pairing.name = hidpp10.parse_name(name, slot)
         return pairing
 
+    def slot_order(self, slots: int = UNIFYING_SLOTS) -> list[int]:
+        """Slots to look in: those with a child node first, then the others."""
+        known = sorted(s for s in self.child_nodes if 1 <= s <= slots)
+        return known + [s for s in range(1, slots + 1) if s not in known]
+
     def pairings(self, slots: int = UNIFYING_SLOTS) -> list[Pairing]:
+        """The paired slots' records, reading no slot once `paired_count()` are found (all
+        slots when register 0x02 cannot be read)."""
         if self._pairings is None:
-            self._pairings = [p for s in range(1, slots + 1) if (p := self.pairing(s)) is not None]
+            count = self.paired_count()
+            found: list[Pairing] = []
+            for slot in self.slot_order(slots):
+                if count is not None and len(found) >= count:
+                    break
+                if (p := self.pairing(slot)) is not None:
+                    found.append(p)
+            self._pairings = sorted(found, key=lambda p: p.slot)
         return self._pairings
 
     def devices(self) -> list:
@@ -153,5 +178,5 @@ class Receiver:
         return ReceiverDetails(
             name=self.name, node=self.node, product=self.product, serial=serial, max_devices=max_devices,
             firmware=self.firmware(), notifications=self.notification_flags(),
-            connected=self.connected_count(), paired=len(self.pairings()),
+            paired=count if (count := self.paired_count()) is not None else len(self.pairings()),
         )

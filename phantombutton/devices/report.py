@@ -6,10 +6,11 @@ the part that could not be read says why under "errors".
 
 from __future__ import annotations
 
+from phantombutton import buttons
 from phantombutton.devices import settings as settings_mod
-from phantombutton.devices.models import BTN_PHANTOM, BUTTON_NAMES
+from phantombutton.devices.models import BTN_PHANTOM
 from phantombutton.errors import PhantomError
-from phantombutton.hidpp import dj, hidpp20
+from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.hidpp.hidpp10 import NOTIFICATION_FLAG_NAMES, Register, flag_names
 
@@ -23,7 +24,7 @@ def receiver_report(receiver) -> dict:
     out = receiver_summary(receiver)
     out.update({
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
-        "paired": d.paired, "connected": d.connected,
+        "paired": d.paired,
         "notifications": None if d.notifications is None else {
             "flags": f"0x{d.notifications:06X}",
             "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
@@ -48,12 +49,12 @@ def _buttons(device) -> dict:
     return {
         "model_known": model.known,
         "model": model.full_name,
-        "buttons": [BUTTON_NAMES.get(c, f"0x{c:X}") for c in sorted(model.buttons)],
+        "buttons": [buttons.label(c) for c in sorted(model.buttons)],
         "codes": [f"0x{c:X}" for c in sorted(model.buttons)],
         "tilt_codes": [f"0x{c:X}" for c in sorted(model.tilt_codes)],
         "has_phantom_button": model.has_button(BTN_PHANTOM),
-        "phantom": f"HID button {dj.PHANTOM_HID_BUTTON} (evdev 0x{BTN_PHANTOM:X}, X button "
-                   f"{dj.evdev_to_x_button(BTN_PHANTOM)})",
+        "phantom": f"HID button {buttons.PHANTOM_HID_BUTTON} (evdev 0x{BTN_PHANTOM:X}, X button "
+                   f"{buttons.x_button_for(BTN_PHANTOM)})",
     }
 
 

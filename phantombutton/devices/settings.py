@@ -4,7 +4,8 @@ without reading it back).
 
 HID++ 1.0 (per the model table, only on models we know):
     side-scroll     register 0x01 bit 0x02 (on = tilt sends AC Pan; the power-on default)
-    smooth-scroll   register 0x01 bit 0x40 (the kernel turns it on at connect)
+    smooth-scroll   register 0x01 bit 0x40 (the kernel turns it on at connect; `off` needs
+                    force on those models, see `refusal`)
     dpi             register 0x63 byte 0, 0x81..0x8F = 100..1500 (Performance MX)
 HID++ 2.0:
     diversions      REPROG_CONTROLS_V4: read = diverted controls; set `reset` clears every
@@ -71,6 +72,11 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
         return decode(_read_flags(device))
 
     def write(device, value: str) -> str:
+        # HID++ 1.0 replies carry no software id, and hid-logitech-hidpp.c hidpp10_set_register
+        # read-modify-writes this register too (bit 0x40, at every connect): if its GET/SET
+        # falls between ours, one of the two writes is lost. The read-back below checks only
+        # our bit, so a lost kernel bit goes unnoticed; the daemon therefore writes only after
+        # the kernel's connect set-up has settled (service/daemon.py settle delay).
         want = value == "on"
         before = _read_flags(device)
         new0 = (before[0] | bit) if want else (before[0] & ~bit & 0xFF)
@@ -91,7 +97,8 @@ SIDE_SCROLL_SETTING = _bit_setting(
     SIDE_SCROLL, MouseButtonFlag.SIDE_SCROLL,
     "wheel tilt sends horizontal scroll (on, power-on default) or plain buttons (off); register 0x01 bit 0x02")
 SMOOTH_SCROLL_SETTING = _bit_setting(
-    SMOOTH_SCROLL, MouseButtonFlag.SMOOTH_SCROLL, "smooth (high resolution) scrolling; register 0x01 bit 0x40")
+    SMOOTH_SCROLL, MouseButtonFlag.SMOOTH_SCROLL,
+    "smooth (high resolution) scrolling; register 0x01 bit 0x40 (the kernel sets it at connect)")
 
 
 # --- Performance MX DPI ---------------------------------------------------------------
@@ -192,9 +199,27 @@ def get(device, name: str) -> str:
     return setting.read(device)
 
 
-def put(device, name: str, value: str) -> str:
-    """Write a setting; returns the value read back afterwards (NotApplied if it differs)."""
+def refusal(device, setting: Setting, value: str) -> str | None:
+    """Why writing `value` would hurt, or None. hid-logitech-hidpp.c hi_res_scroll_enable sets
+    register 0x01 bit 0x40 at every connect of the HID++ 1.0 mice with
+    HIDPP_QUIRK_HI_RES_SCROLL_1P0 (1017, 101A, 101B) and fixes their wheel_multiplier at 8:
+    hidpp_scroll_counter_handle_scroll takes each wheel unit as 1/8 of a detent. With the bit
+    cleared behind it, the mouse sends one unit per detent, so the wheel is 8x slow until
+    the next reconnect, which sets the bit again anyway."""
+    if setting.name == SMOOTH_SCROLL and value == "off" and device.model.kernel_sets_smooth_scroll:
+        return (f"smooth-scroll off makes the wheel of {device.label} 8x slow until it reconnects: "
+                "the kernel turns smooth scroll on at every connect and divides each wheel step by 8; "
+                "add --force to write it anyway")
+    return None
+
+
+def put(device, name: str, value: str, *, force: bool = False) -> str:
+    """Write a setting; returns the value read back afterwards (NotApplied if it differs).
+    A value with a `refusal` is a UsageProblem unless `force`."""
     setting = lookup(device, name)
     parsed = setting.parse(device, value)
+    why = None if force else refusal(device, setting, parsed)
+    if why:
+        raise UsageProblem(why)
     device.require_online()
     return setting.write(device, parsed)

@@ -5,6 +5,7 @@
     receiver: device 2 connected M705 101B (link up) mouse, unifying, encrypted
     M705(2) DJ mouse buttons=16 [phantom: HID button 16 = X button 20]
     MX Master 3(1) reply idx 0 ROOT fn 1 [sw 0x0B Solaar] = 04 05 5a [protocol 4.5]
+    device 1 reply idx 0 ROOT fn 1 [sw 0x00 kernel before 6.2] = 04 05 5a [protocol 4.5]
 
 A hidraw reader only ever sees input reports, so frames are described as incoming
 (replies, notifications, events) unless `outgoing=True` (requests we send, or output
@@ -18,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
+from phantombutton.hidpp.classify import FrameKind, classify
+from phantombutton.hidpp.classify import owner as software_id_owner
 from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, ReportId, parse
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, PairingInfo, Register, SubId
-from phantombutton.hidpp.hidpp20 import software_id_owner
 
 UNDECODABLE = "[undecodable"
 
@@ -202,7 +204,7 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
     if reg == Register.CONNECTION_STATE and devnum == RECEIVER:
         if v[0] == 0x02:
             return " [announce every paired device again]"
-        return f" [{v[1]} connected]"
+        return f" [{v[1]} paired]"
     if reg == Register.BATTERY_STATUS:
         b = hidpp10.parse_battery_status(v)
         return f" [battery {b.level}, {b.status}]"
@@ -277,6 +279,9 @@ def _describe_notification(frame: HidppFrame, names) -> str:
         return f"receiver: device {slot} {_slot_name(slot, names)}{what}"
     if isinstance(n, notifications.RawInput):
         return f"{_who(slot, names)} raw input 0x{n.address:02X}"
+    if frame.sub_id == notifications.NotificationId.DEVICE_UNPAIRED:   # address other than 0x02
+        what = notifications.notification_name(frame.sub_id, frame.address)
+        return f"receiver: device {slot} {_slot_name(slot, names)}{what}"
     return (f"{_who(slot, names)} notification 0x{frame.sub_id:02X} addr 0x{frame.address:02X}"
             f" = {_hex(_trim(frame.params))}")
 
@@ -320,7 +325,7 @@ def _describe_feature(frame: HidppFrame, names, outgoing, features) -> str:
     params = frame.params if frame.report_id == ReportId.SHORT else _trim(frame.params)
     fid = _feature_id(features, frame.devnum, idx)
     feature = f" {hidpp20.feature_name(fid)}" if fid is not None else ""
-    if sw == 0 and not outgoing:
+    if not outgoing and classify(frame.to_bytes()) is FrameKind.NOTIFICATION:   # sw 0, not ROOT
         return f"{who} event idx {idx}{feature} fn {fn} = {_hex(params)}{_event_note(fid, fn, frame.params)}"
     kind = "request" if outgoing else "reply"
     note = ""

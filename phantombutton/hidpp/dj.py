@@ -7,8 +7,8 @@ Report types (third byte), as in drivers/hid/hid-logitech-dj.c:
 
 The DJ mouse report is what carries the phantom button:
     `20 <slot> 02 <buttons lo> <buttons hi> <x,y: 2 x 12 bit packed> <wheel> <pan>` (15 bytes)
-16 buttons; HID button n is bit n-1, evdev code 0x10F + n. HID button 16 = bit 7 of the
-high byte = evdev 0x11F = X button 20.
+16 buttons; HID button n is bit n-1. HID button 16 = bit 7 of the high byte; its other names
+(evdev 0x11F, X button 20) are in phantombutton/buttons.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from phantombutton.buttons import PHANTOM_HID_BUTTON, buttons_of
 from phantombutton.hidpp.errors import FrameError
 from phantombutton.hidpp.frames import DjFrame, ReportId, build_dj
 
@@ -53,53 +54,6 @@ RF_MEDIA_CENTER = 1 << 8
 RF_KBD_LEDS = 1 << 14
 RF_REPORT_NAMES = {RF_STD_KEYBOARD: "keyboard", RF_STD_MOUSE: "mouse", RF_MULTIMEDIA: "multimedia",
                    RF_POWER_KEYS: "power keys", RF_MEDIA_CENTER: "media center", RF_KBD_LEDS: "leds"}
-
-# --- buttons --------------------------------------------------------------------------
-
-class Btn(IntEnum):
-    """evdev codes of the named mouse buttons (linux/input-event-codes.h); HID button n is
-    0x10F + n, so 0x118..0x11F (HID 9..16, the phantom 0x11F among them) have no name."""
-
-    LEFT = 0x110
-    RIGHT = 0x111
-    MIDDLE = 0x112
-    SIDE = 0x113
-    EXTRA = 0x114
-    FORWARD = 0x115
-    BACK = 0x116
-    TASK = 0x117
-
-
-HID_BUTTONS = 16
-PHANTOM_HID_BUTTON = 16          # evdev 0x11F, X button 20: no Logitech mouse here has it
-
-
-def hid_button_to_evdev(n: int) -> int:
-    """HID button n (1..16) -> evdev code (the kernel maps buttons to BTN_MOUSE + n - 1)."""
-    if not 1 <= n <= HID_BUTTONS:
-        raise ValueError(f"HID button {n} out of 1..{HID_BUTTONS}")
-    return 0x10F + n
-
-
-def evdev_to_x_button(code: int) -> int:
-    """evdev BTN code -> X button number (xf86-input-evdev and -libinput agree).
-
-    4..7 are wheel emulation and never held; side buttons start at 8."""
-    if code == Btn.LEFT:
-        return 1
-    if code == Btn.MIDDLE:
-        return 2
-    if code == Btn.RIGHT:
-        return 3
-    if code >= Btn.SIDE:
-        return 8 + code - Btn.SIDE
-    raise ValueError(f"evdev code 0x{code:X} is not a mouse button")
-
-
-def buttons_of(mask: int) -> tuple[int, ...]:
-    """HID button numbers (1-based) set in a 16-bit button mask."""
-    return tuple(n for n in range(1, HID_BUTTONS + 1) if mask >> (n - 1) & 1)
-
 
 # --- mouse report ---------------------------------------------------------------------
 

@@ -40,8 +40,9 @@ DJ_REPORT_IDS = frozenset({ReportId.DJ_SHORT, ReportId.DJ_LONG})
 RECEIVER = 0xFF
 
 # A very long report's length comes from the report descriptor; it is never shorter than a
-# long report, so we accept 20..64 bytes (and decoders can rely on >= 16 parameter bytes).
-_VERY_LONG_MIN = 20
+# long report, so we accept 20..64 bytes (and decoders can rely on >= 16 parameter bytes), as
+# hid-logitech-hidpp.c hidpp_validate_device does. classify.well_formed uses the same bounds.
+VERY_LONG_MIN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ Frame = HidppFrame | DjFrame
 
 def _check_length(report_id: ReportId, n: int) -> None:
     if report_id is ReportId.VERY_LONG:
-        if not _VERY_LONG_MIN <= n <= REPORT_LENGTH[report_id]:
+        if not VERY_LONG_MIN <= n <= REPORT_LENGTH[report_id]:
             raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
         return
     want = REPORT_LENGTH[report_id]

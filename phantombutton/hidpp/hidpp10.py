@@ -28,7 +28,7 @@ REGISTER_SUB_IDS = frozenset({SubId.SET_SHORT, SubId.GET_SHORT, SubId.SET_LONG, 
 class Register(IntEnum):
     NOTIFICATIONS = 0x00        # receiver: notification flags; mouse: battery notifications
     MOUSE_BUTTON_FLAGS = 0x01   # mouse: 0x02 side-scroll (special buttons), 0x40 smooth scroll
-    CONNECTION_STATE = 0x02     # receiver: read = connected count; write 02 = fake arrival
+    CONNECTION_STATE = 0x02     # receiver: read byte 1 = paired count; write 02 = fake arrival
     BATTERY_STATUS = 0x07       # level 1/3/5/7
     LEDS = 0x51                 # Performance MX LEDs
     MOUSE_DPI = 0x63            # Performance MX / Anywhere MX: 0x81..0x8F = 100..1500 dpi
@@ -280,21 +280,21 @@ class Battery:
     status: str
 
 
+# Register 0x07 byte 1 as hid-logitech-hidpp.c hidpp10_battery_status_map_status maps it:
+# 0x00 discharging, 0x21 charging, 0x24 fast and 0x25 slow charging, 0x22 complete and 0x26
+# topping charge (full), 0x20 unknown; 0x23 (charging error), 0x01..0x1F and 0x27+ are
+# "not charging".
+_CHARGING = {0x00: "discharging", 0x20: "unknown", 0x21: "charging", 0x22: "full",
+             0x23: "not charging (charging error)", 0x24: "charging (fast)", 0x25: "charging (slow)",
+             0x26: "full (topping charge)"}
+
+
 def parse_battery_status(value: bytes) -> Battery:
-    """Register 0x07: level 1/3/5/7, charging byte (00 discharging, 0x21 bits charging,
-    0x22 bits full). The Performance MX reads `07 00 00` = full, discharging."""
+    """Register 0x07: level 1/3/5/7, charging byte. The Performance MX reads `07 00 00` =
+    full, discharging."""
     level = value[0]
     ch = value[1] if len(value) > 1 else None
-    if ch is None:
-        status = "?"
-    elif ch == 0x00:
-        status = "discharging"
-    elif ch & 0x21 == 0x21:
-        status = "charging"
-    elif ch & 0x22 == 0x22:
-        status = "full"
-    else:
-        status = f"status 0x{ch:02X}"
+    status = "?" if ch is None else _CHARGING.get(ch, "not charging")
     return Battery(_LEVEL_PERCENT.get(level), _LEVELS.get(level, f"level {level}"), status)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from phantombutton import SOFTWARE_ID
 from phantombutton.hidpp.errors import FrameError, Hidpp20Error
 from phantombutton.hidpp.frames import HidppFrame, build_long, build_short
 
@@ -62,27 +61,6 @@ class FeatureFlag(IntFlag):
     OBSOLETE = 0x80
     HIDDEN = 0x40
     INTERNAL = 0x20
-
-
-# Who uses which HID++ 2.0 software id (facts/hidpp.md). Solaar rotated 0x2..0xF before
-# 1.1.20, so an old Solaar can hide behind any of them; we name the current owner.
-SOFTWARE_IDS: dict[int, str] = {
-    0x00: "event",
-    0x01: "kernel",
-    0x02: "logiops",
-    0x03: "logiops",
-    0x07: "OpenRGB",
-    0x08: "libratbag",
-    0x0A: "LGSTrayEx",
-    0x0B: "Solaar",
-    0x0D: "G HUB",
-    SOFTWARE_ID: "phantombutton",
-    0x0F: "firmware",
-}
-
-
-def software_id_owner(sw: int) -> str:
-    return SOFTWARE_IDS.get(sw, "unknown")
 
 
 # --- frames ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Unsolicited HID++ messages -> typed values.
 
 Receiver notifications use HID++ 1.0 sub ids 0x40..0x7F in short reports:
-    0x40 device unpaired
+    0x40 device disconnection: address 0x02 = unpaired (Solaar notifications.py
+         _process_hidpp10_notification; any other address is "of unknown type")
     0x41 device connection: address = protocol (0x04 Unifying), p0 bits 0-3 kind,
          0x10 software present, 0x20 encrypted, 0x40 link NOT established; p1..p2 WPID (LE)
     0x42 connection status (address bit 0 = link lost), 0x49 raw input (ignored by everyone),
@@ -31,7 +32,7 @@ class NotificationId(IntEnum):
 
 
 NOTIFICATION_NAMES: dict[int, str] = {
-    NotificationId.DEVICE_UNPAIRED: "device unpaired",
+    NotificationId.DEVICE_UNPAIRED: "device unpaired",   # only with address UNPAIRED_ADDRESS
     NotificationId.DEVICE_CONNECTION: "device connection",
     NotificationId.CONNECTION_STATUS: "DJ connection status",
     NotificationId.PAIRING_LOCK: "pairing lock",
@@ -61,6 +62,16 @@ def protocol_name(code: int) -> str:
         return Protocol(code).name.lower().replace("mhz27", "27 MHz").replace("_", " ")
     except ValueError:
         return f"protocol 0x{code:02X}"
+
+
+UNPAIRED_ADDRESS = 0x02   # 0x40 with this address: the device was unpaired
+
+
+def notification_name(sub_id: int, address: int) -> str:
+    """What a receiver notification is, in the words of findings and context lines."""
+    if sub_id == NotificationId.DEVICE_UNPAIRED and address != UNPAIRED_ADDRESS:
+        return f"device disconnection of unknown type 0x{address:02X}"
+    return NOTIFICATION_NAMES.get(sub_id, f"notification 0x{sub_id:02X}")
 
 
 CONNECTION_SOFTWARE_PRESENT = 0x10
@@ -157,7 +168,7 @@ def parse(frame: HidppFrame) -> Notification | None:
     """Type an unsolicited frame; None if it is not a notification (a reply or request)."""
     sub, addr, p = frame.sub_id, frame.address, frame.params
     if is_receiver_notification(frame):
-        if sub == NotificationId.DEVICE_UNPAIRED:
+        if sub == NotificationId.DEVICE_UNPAIRED and addr == UNPAIRED_ADDRESS:
             return DeviceUnpaired(frame.devnum)
         if sub == NotificationId.DEVICE_CONNECTION:
             return DeviceConnection(

@@ -13,28 +13,18 @@ import os
 import struct
 import time
 
+from phantombutton.buttons import KEY_MAX
 from phantombutton.errors import UDEV_FIX, AccessDenied, DeviceGone
-from phantombutton.hidpp import dj
 from phantombutton.input.bits import set_bits
 
 EV_SYN, EV_KEY, EV_REL, EV_ABS, EV_MSC = 0, 1, 2, 3, 4
 SYN_REPORT = 0
-KEY_MAX = 0x2FF
 KEY_RESERVED = 0
 CLOCK_MONOTONIC = 1
 
 # struct input_keymap_entry { u8 flags; u8 len; u16 index; u32 keycode; u8 scancode[32]; }
 _KEYMAP_ENTRY = struct.Struct("=BBHI32s")
 INPUT_EVENT = struct.Struct("=qqHHi")    # struct input_event: timeval (64-bit) + type, code, value
-
-# a DJ mouse's buttons: HID buttons 1..16 are BTN_LEFT 0x110 .. 0x11F (the phantom)
-BTN_MOUSE_FIRST = dj.hid_button_to_evdev(1)
-BTN_MOUSE_LAST = dj.hid_button_to_evdev(dj.HID_BUTTONS)
-
-
-def is_mouse_button(code: int) -> bool:
-    return BTN_MOUSE_FIRST <= code <= BTN_MOUSE_LAST
-
 
 def _ioc(direction: int, nr: int, size: int) -> int:
     return (direction << 30) | (size << 16) | (ord("E") << 8) | nr
@@ -45,11 +35,6 @@ EVIOCGKEY = _ioc(_IOC_READ, 0x18, (KEY_MAX + 1) // 8)          # 96 bytes = KEY_
 EVIOCSCLOCKID = _ioc(_IOC_WRITE, 0xA0, 4)                        # 0x400445A0
 EVIOCGKEYCODE_V2 = _ioc(_IOC_READ, 0x04, _KEYMAP_ENTRY.size)
 EVIOCSKEYCODE_V2 = _ioc(_IOC_WRITE, 0x04, _KEYMAP_ENTRY.size)
-
-
-def hid_button_scancode(code: int) -> int:
-    """HID usage (Button page 0x09) behind a DJ mouse's evdev code: 0x11F -> 0x00090010."""
-    return 0x00090000 | (code - 0x10F)
 
 
 def os_error(node: str, e: OSError, need: str = "read") -> Exception:

@@ -21,6 +21,7 @@ import selectors
 import struct
 import time
 
+from phantombutton.buttons import is_mouse_button
 from phantombutton.detect.events import (
     DeviceAdded,
     DeviceInfo,
@@ -60,7 +61,7 @@ def frames_to_observations(node: str, events) -> tuple[list[Observation], bool]:
     moved = None
     dropped = False
     for t, typ, code, value in events:
-        if typ == en.EV_KEY and en.is_mouse_button(code):
+        if typ == en.EV_KEY and is_mouse_button(code):
             out.append(KeyEvent(t, node, code, value))
         elif typ in (en.EV_REL, en.EV_ABS):
             moved = t
@@ -200,7 +201,7 @@ class EvdevSource:
         if self.hidraw is not None and self.hidraw.wants(p.receiver_node):
             self.hidraw.rescan()   # a new receiver (or one we could not open before)
         return [DeviceAdded(t, device_info(p), at_start=at_start),
-                HeldState(t, p.node, frozenset(c for c in held if en.is_mouse_button(c)))]
+                HeldState(t, p.node, frozenset(c for c in held if is_mouse_button(c)))]
 
     def _detach(self, node: str) -> list[Observation]:
         fd, _ = self.devices.pop(node, (None, None))
@@ -285,7 +286,7 @@ class EvdevSource:
         if dropped:  # the kernel's buffer overflowed: our view is stale, read the state
             try:
                 held = en.held_keys(node)
-                obs.append(HeldState(self.clock(), node, frozenset(c for c in held if en.is_mouse_button(c))))
+                obs.append(HeldState(self.clock(), node, frozenset(c for c in held if is_mouse_button(c))))
             except (AccessDenied, DeviceGone, OSError):
                 pass
         return obs

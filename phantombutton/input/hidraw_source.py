@@ -22,10 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from phantombutton.detect.events import HidppTraffic, Observation
+from phantombutton.hidpp.classify import DJ_NOTIFICATION_FIRST
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 
-HIDPP_REPORT_IDS = (0x10, 0x11, 0x12)
-DJ_REPORT_IDS = (0x20, 0x21)
-DJ_NOTIFICATION_MIN = 0x40     # DJ report types below are input (keyboard 0x01, mouse 0x02, ...)
 MAX_REPORTS_PER_READ = 256     # a burst is read in one go, bounded (the loop must go on)
 
 
@@ -35,7 +34,7 @@ def keep_report(report: bytes) -> bool:
         return False
     if report[0] in HIDPP_REPORT_IDS:
         return True
-    return report[0] in DJ_REPORT_IDS and report[2] >= DJ_NOTIFICATION_MIN
+    return report[0] in DJ_REPORT_IDS and report[2] >= DJ_NOTIFICATION_FIRST
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from phantombutton.hidpp.dj import Btn
+from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
-from phantombutton.input.evdev_node import is_mouse_button
 
 LOGITECH = 0x046D
 REL_X, REL_Y = 0, 1

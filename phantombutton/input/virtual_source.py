@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, HID_BUTTONS, hid_button_to_evdev
 from phantombutton.detect.events import (
     DeviceAdded,
     DeviceInfo,
@@ -21,6 +22,8 @@ from phantombutton.detect.events import (
     Motion,
     Observation,
 )
+from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 
 VIRTUAL_PREFIX = "virtual:"
 
@@ -49,10 +52,10 @@ class VirtualKernel:
         out = []
         keys = self.keys.setdefault(slot, set())
         muted = self.muted.get(slot, set())
-        for n in range(16):
-            bit = 1 << n
+        for n in range(1, HID_BUTTONS + 1):
+            bit = 1 << (n - 1)
             if (old ^ mask) & bit:   # hid-input reports changes of its own cache only
-                code = 0x110 + n
+                code = hid_button_to_evdev(n)
                 if code in muted:
                     continue
                 if mask & bit and code not in keys:
@@ -104,7 +107,7 @@ class VirtualSource:
             ident = dev.identity
             info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
                               product=ident.wpid, slot=slot, receiver_node=self.node,
-                              buttons=frozenset(range(0x110, 0x120)))
+                              buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
             out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.kernel.held(slot))]
         return out
 
@@ -144,18 +147,19 @@ class VirtualSource:
         if len(report) < 3:
             return []
         rid, slot, rtype = report[0], report[1], report[2]
-        if rid in (0x10, 0x11):
+        if rid in HIDPP_REPORT_IDS:
             return [HidppTraffic(t, self.node, bytes(report))]
-        if rid not in (0x20, 0x21):
+        if rid not in DJ_REPORT_IDS:
             return []
-        if rtype == 0x02 and len(report) >= 5:
+        if rtype == DjReportType.MOUSE and len(report) >= 5:
             node = virtual_node(slot)
             out: list[Observation] = [KeyEvent(t, node, c, v)
                                       for c, v in self.kernel.report(slot, report[3] | report[4] << 8)]
             if any(report[5:10]):
                 out.append(Motion(t, node))
             return out
-        if rtype == 0x42 and len(report) > 3 and report[3] & 0x01:   # link loss: all-zero report
+        if rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS:
+            # link loss: hid-logitech-dj forwards an all-zero report
             return [KeyEvent(t, virtual_node(slot), c, v) for c, v in self.kernel.report(slot, 0)] + \
                    [HidppTraffic(t, self.node, bytes(report))]
         return [HidppTraffic(t, self.node, bytes(report))]

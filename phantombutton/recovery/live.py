@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, code_for_x_button, hid_button_scancode
 from phantombutton.errors import PhantomError
 from phantombutton.input import evdev_node as en
 from phantombutton.recovery.chain import Snapshot, Target
@@ -83,7 +84,7 @@ class LiveLayers:
 
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
-        scancode = en.hid_button_scancode(t.code)
+        scancode = hid_button_scancode(t.code)
         back = en.set_keycode(t.node, scancode, want)
         if back != want:
             raise PhantomError(f"{t.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
@@ -106,7 +107,6 @@ class LiveLayers:
                     tried.append(f"XTest release on master {master}: {e}")
         code = t.code
         if code is None:
-            from phantombutton.detect.buttons import code_for_x_button
 
             code = code_for_x_button(t.x_button)
         uinput_click(code, self.x, self.uinput_wait)
@@ -119,7 +119,7 @@ def uinput_click(code: int, x=None, wait: float = 2.0) -> None:
     from evdev import ecodes
 
     try:
-        ui = evdev.UInput({ecodes.EV_KEY: list(range(0x110, 0x120)),
+        ui = evdev.UInput({ecodes.EV_KEY: list(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)),
                            ecodes.EV_REL: [ecodes.REL_X, ecodes.REL_Y]},
                           name=UINPUT_NAME, vendor=0x046D, product=0xFFFF)
     except (OSError, evdev.UInputError) as e:

@@ -87,8 +87,7 @@ def read_state(session: Session, grace: float | None = None):
 
 def parse_button(text: str) -> tuple[int, int]:
     """'20' (X button), '0x11f' / 'BTN_...' code, or 'hid16' -> (evdev code, X button)."""
-    from phantombutton.detect.buttons import code_for_x_button, is_mouse_button, x_button_for
-    from phantombutton.hidpp.dj import hid_button_to_evdev
+    from phantombutton.buttons import code_for_x_button, hid_button_to_evdev, is_mouse_button, x_button_for
 
     t = text.strip().lower()
     try:

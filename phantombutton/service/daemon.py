@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from phantombutton.buttons import buttons_of, hid_button_to_evdev, mask_of, x_button_for
 from phantombutton.errors import DeviceGone, PhantomError
 from phantombutton.hidpp import dj, hidpp10, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
@@ -337,11 +338,11 @@ class Daemon:
             self.journal.debug(f"{link.node} slot {slot}: cannot read held keys: {e}")
             return
         mask = self.parts.phantom_mask(st.wpid)
-        held = [c for c in codes or () if 0x110 <= c <= 0x11F and mask >> (c - 0x110) & 1]
+        held = [c for c in codes or () if mask_of((c,)) & mask]
         if held:
             self.journal.info(f"{link.node} slot {slot}: kernel holds "
                               f"{', '.join(f'0x{c:03X}' for c in held)} at connection")
-            st.buttons |= sum(1 << (c - 0x110) for c in held)
+            st.buttons |= mask_of(held)
             st.pressed_at = self.clock()
 
     def _check_phantom(self, link: Link, slot: int, edge: float) -> None:
@@ -351,7 +352,7 @@ class Daemon:
         if st.released_edge == edge:
             return
         held_mask = st.buttons & self.parts.phantom_mask(st.wpid)
-        buttons = dj.buttons_of(held_mask)
+        buttons = buttons_of(held_mask)
         where = f"{link.node} slot {slot}" + (f" ({st.wpid:04X})" if st.wpid is not None else "")
         if not self.config.fix.auto_release:
             self.journal.warning(f"{where}: phantom button held (HID {', '.join(map(str, buttons))}); "
@@ -359,14 +360,14 @@ class Daemon:
             st.released_edge = edge
             return
         for b in buttons:
-            held = PhantomHeld(link.node, slot, st.wpid, b, dj.hid_button_to_evdev(b), edge)
+            held = PhantomHeld(link.node, slot, st.wpid, b, hid_button_to_evdev(b), edge)
             started = self.clock()
             try:
                 out = self.parts.release(held)
             except PhantomError as e:   # the event node, not the receiver, failed here
                 out = ReleaseOutcome(False, str(e))
             self.journal.debug(f"{where}: release of HID {b} took {self.clock() - started:.3f} s")
-            label = f"button 0x{held.code:03X} (HID {b}, X {dj.evdev_to_x_button(held.code)})"
+            label = f"button 0x{held.code:03X} (HID {b}, X {x_button_for(held.code)})"
             if out.ok:
                 self.journal.notice(f"{where}: phantom {label} held {self.clock() - edge:.2f} s; "
                                     f"released: {out.detail}")

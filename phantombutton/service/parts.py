@@ -13,13 +13,12 @@ import functools
 import glob
 import os
 
+from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
 from phantombutton.devices import models
 from phantombutton.errors import PhantomError
-from phantombutton.hidpp import dj
 from phantombutton.recovery.chain import Target, run_chain
 from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
-
-UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
+from phantombutton.transport.discovery import UNIFYING_PIDS
 
 
 @functools.lru_cache(maxsize=None)   # asked on every DJ mouse report; depends on the WPID only
@@ -27,10 +26,10 @@ def phantom_mask(wpid: int | None) -> int:
     """HID buttons the model cannot have; for an unknown model only HID 16 (0x11F) is sure."""
     model = models.model_for(wpid)
     if not model.known:
-        return 1 << (dj.PHANTOM_HID_BUTTON - 1)
+        return 1 << (PHANTOM_HID_BUTTON - 1)
     mask = 0
-    for n in range(1, dj.HID_BUTTONS + 1):
-        if not model.has_button(dj.hid_button_to_evdev(n)):
+    for n in range(1, HID_BUTTONS + 1):
+        if not model.has_button(hid_button_to_evdev(n)):
             mask |= 1 << (n - 1)
     return mask
 
@@ -161,7 +160,7 @@ def release_target(held: PhantomHeld, node: str, slave=None) -> Target:
     the mouse's X slave (input.xinput.XPointer) when X is there."""
     return Target(
         device=f"{models.model_for(held.wpid).name} slot {held.slot}", node=node,
-        code=held.code, x_button=dj.evdev_to_x_button(held.code),
+        code=held.code, x_button=x_button_for(held.code),
         x_slave_id=slave.id if slave else None,
         x_master_id=slave.attachment if slave else None,
         model_has_button=False)   # the daemon only acts on buttons the model lacks

@@ -5,18 +5,35 @@ or 0x11 with 19, on the vendor usage page 0xFF00. The receiver's node is the int
 (phys ending in `input2`) of a Logitech (046d) receiver; hid-logitech-dj gives each paired
 device a child node whose phys is the receiver's phys plus `:<slot>` and whose driver is
 logitech-hidpp-device. Pure logic over a sysfs tree: pass another root to test it.
+
+Only Unifying receivers (C52B, C532) are handled: the other families hid-logitech-dj drives
+enumerate, address and report mouse input differently (no DJ mouse reports, other pairing
+registers), so `find_receivers` skips them with a note instead of treating them as Unifying.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Iterator
 
 LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
 VENDOR_PAGE = 0xFF00
 RECEIVER_DRIVER = "logitech-djreceiver"
 CHILD_DRIVER = "logitech-hidpp-device"
+
+UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
+# The receivers hid-logitech-dj.c binds (logi_dj_receivers), by family; all but Unifying are
+# skipped for now.
+OTHER_RECEIVERS: dict[int, str] = {
+    0xC52F: "Nano (mouse only)", 0xC534: "Nano",
+    0xC531: "G700 gaming", 0xC537: "G602 gaming", 0xC539: "Lightspeed", 0xC53A: "Lightspeed (powerplay)",
+    0xC53F: "Lightspeed", 0xC543: "Lightspeed", 0xC547: "Lightspeed 1.3", 0xC54D: "Lightspeed 1.3",
+    0xC548: "Bolt",
+    0xC513: "27 MHz", 0xC517: "27 MHz", 0xC51B: "27 MHz",
+    **{pid: "Bluetooth" for pid in (0xC70A, 0xC70E, 0xC71B, 0xC71C, 0xC713, 0xC714, 0xC71E, 0xC71F)},
+}
 
 
 @dataclass
@@ -142,10 +159,20 @@ def _slot_of(child_phys: str, receiver_phys: str) -> int | None:
     return None
 
 
-def find_receivers(sysfs: str = "/sys") -> list[HidppNode]:
+@dataclass(frozen=True)
+class Skipped:
+    """A receiver node found but not used, and why (one line for stderr)."""
+
+    node: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.node}: {self.reason}"
+
+
+def _receiver_nodes(sysfs: str) -> Iterator[HidppNode]:
     """Logitech receivers' HID++ nodes, each with its paired devices' child nodes."""
     nodes = hidpp_nodes(sysfs)
-    receivers = []
     for node in nodes:
         is_receiver = node.vendor == LOGITECH and (
             node.driver == RECEIVER_DRIVER or node.phys.endswith("input2")
@@ -157,6 +184,31 @@ def find_receivers(sysfs: str = "/sys") -> list[HidppNode]:
             if other is not node and slot is not None:
                 other.slot = slot
                 node.children.append(other)
-        node.children.sort(key=lambda c: c.slot)
-        receivers.append(node)
-    return receivers
+        node.children.sort(key=lambda c: c.slot or 0)
+        yield node
+
+
+def _why_not(node: HidppNode) -> str | None:
+    """None for a receiver we handle, "" for a node that is no known receiver (left out
+    silently), else why a receiver the user may expect to see is skipped."""
+    if node.product in UNIFYING_PIDS:
+        return None
+    family = OTHER_RECEIVERS.get(node.product)
+    if family is None and node.driver != RECEIVER_DRIVER:
+        return ""   # a Logitech HID++ interface 2 that is no known receiver: not ours, say nothing
+    what = f"{family} receiver" if family else "receiver"
+    return (f"Logitech {what} (046d:{node.product:04X}) is not a Unifying receiver; "
+            f"only Unifying receivers (046d:C52B, 046d:C532) are handled so far")
+
+
+def find_receivers(sysfs: str = "/sys", skipped: list[Skipped] | None = None) -> list[HidppNode]:
+    """Unifying receivers' HID++ nodes, each with its paired devices' child nodes. Other
+    receivers are left out; with `skipped`, each is added to it with the reason."""
+    out = []
+    for node in _receiver_nodes(sysfs):
+        reason = _why_not(node)
+        if reason is None:
+            out.append(node)
+        elif reason and skipped is not None:
+            skipped.append(Skipped(node.node, reason))
+    return out

@@ -22,19 +22,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from enum import Enum
 from typing import Callable
 
 from .. import SOFTWARE_ID
-from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
-from ..hidpp.frames import RECEIVER, REPORT_LENGTH, ReportId
+from ..hidpp import classify as hidpp_classify
 from ..hidpp import hidpp10, hidpp20
+from ..hidpp.classify import FrameKind, is_hidpp
+from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
+from ..hidpp.frames import RECEIVER
 from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
 
-VERY_LONG, DJ_SHORT, DJ_LONG = ReportId.VERY_LONG, ReportId.DJ_SHORT, ReportId.DJ_LONG
-FRAME_LENGTHS = {r: n for r, n in REPORT_LENGTH.items() if r != VERY_LONG}  # very long: 4..64
 ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
+# The receiver's answers to a ping of a device that is not there (Engine.ping).
+OFFLINE_10 = frozenset({Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.RESOURCE_ERROR})
 # Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
 P0_MATCHED = {(SubId.GET_LONG, 0xB5), (SubId.GET_SHORT, 0xF1)}
 
@@ -43,11 +44,7 @@ BUSY_BACKOFF = 0.02  # seconds; grows linearly with each retry
 POLL_SLICE = 0.05  # seconds poll() reads at a time before letting requests in
 
 
-class UnsolicitedKind(str, Enum):
-    NOTIFICATION = "notification"  # receiver/1.0 notification (sub-id 0x40..0x7F) or 2.0 event (sw id 0)
-    REPLY = "reply"  # a reply or error to another program's request
-    INPUT = "input"  # DJ report (0x20/0x21): mouse/keyboard input, DJ notifications
-    MALFORMED = "malformed"  # wrong length or unknown report id
+UnsolicitedKind = FrameKind   # the engine's name for hidpp/classify.py's kinds
 
 
 @dataclass(frozen=True)
@@ -62,34 +59,11 @@ class Unsolicited:
         return self.raw[1] if len(self.raw) > 1 else None
 
 
-def well_formed(raw: bytes) -> bool:
-    if not raw:
-        return False
-    if raw[0] == VERY_LONG:
-        return 4 <= len(raw) <= 64
-    return FRAME_LENGTHS.get(raw[0]) == len(raw)
-
-
 def classify(raw: bytes, now: float | None = None) -> Unsolicited:
     """Tag an input report that is not the reply we wait for. Pure; never raises."""
     raw = bytes(raw)
     now = time.monotonic() if now is None else now
-    if not well_formed(raw):
-        return Unsolicited(now, raw, UnsolicitedKind.MALFORMED)
-    if raw[0] in (DJ_SHORT, DJ_LONG):
-        return Unsolicited(now, raw, UnsolicitedKind.INPUT)
-    sub = raw[2]
-    if sub == ERROR_20 or (sub == ERROR_10 and raw[3] < 0x80):
-        # FF fi fn|sw code, or a 1.0 device's 8F answer to a 2.0 request (00 1s 01)
-        return Unsolicited(now, raw, UnsolicitedKind.REPLY, raw[4] & 0x0F)
-    if sub >= 0x80:  # 1.0 register replies and errors carry no software id
-        return Unsolicited(now, raw, UnsolicitedKind.REPLY)
-    if sub >= 0x40:  # receiver and HID++ 1.0 notifications (0x40 unpaired, 0x41 connection ...)
-        return Unsolicited(now, raw, UnsolicitedKind.NOTIFICATION)
-    swid = raw[3] & 0x0F
-    if swid == 0:  # 2.0 events always carry software id 0
-        return Unsolicited(now, raw, UnsolicitedKind.NOTIFICATION, 0)
-    return Unsolicited(now, raw, UnsolicitedKind.REPLY, swid)
+    return Unsolicited(now, raw, hidpp_classify.classify(raw), hidpp_classify.software_id(raw))
 
 
 class Engine:
@@ -135,8 +109,10 @@ class Engine:
     def ping(self, devnum: int) -> tuple[int, int] | None:
         """Protocol version: (major, minor); (1, 0) for HID++ 1.0 devices; None when offline.
 
-        Offline = the receiver answers for an absent device (1.0 errors 04 connect fail,
-        08 unknown device, 09 resource error; 2.0 errors 04/09) or nobody answers in time.
+        Offline = the receiver answers for the absent device with a HID++ 1.0 error (`8F`)
+        04 connect fail or 09 resource error (Solaar base.ping; hid-logitech-hidpp.c treats
+        09 so), or nobody answers in time. A 2.0 error is the device itself answering: it
+        is raised like any other error (2.0 codes 4 and 9 mean hardware error/unsupported).
         """
         self._ping_mark = (self._ping_mark + 1) & 0xFF
         try:
@@ -144,12 +120,7 @@ class Engine:
         except Hidpp10Error as exc:
             if exc.code == Hidpp10ErrorCode.INVALID_SUBID:
                 return (1, 0)
-            if exc.code in (Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.UNKNOWN_DEVICE,
-                            Hidpp10ErrorCode.RESOURCE_ERROR):
-                return None
-            raise
-        except Hidpp20Error as exc:
-            if exc.code in (Hidpp20ErrorCode.HARDWARE_ERROR, Hidpp20ErrorCode.UNSUPPORTED):
+            if exc.code in OFFLINE_10:
                 return None
             raise
         except HidppTimeout:
@@ -214,7 +185,7 @@ class Engine:
             now = time.monotonic()
             raw = bytes(raw)
             self._trace("in", now, raw)
-            if raw[:1] in (b"\x10", b"\x11", b"\x12") and well_formed(raw) and raw[1] == devnum:
+            if is_hidpp(raw) and raw[1] == devnum:
                 if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
                     return raw
                 if raw[2] == ERROR_10 and raw[3] == b2 and raw[4] == b3:

@@ -283,9 +283,8 @@ class VirtualReceiver:
         if sub == Sub.GET_REGISTER:
             if reg == NOTIFICATIONS:
                 return [short(RECEIVER, sub, reg, self.notification_flags)]
-            if reg == CONNECTION_STATE:
-                online = sum(1 for d in self.devices.values() if d.online)
-                return [short(RECEIVER, sub, reg, bytes([0, online, 0]))]
+            if reg == CONNECTION_STATE:   # byte 1: paired devices, online or not (Solaar count())
+                return [short(RECEIVER, sub, reg, bytes([0, len(self.devices), 0]))]
             if reg == FIRMWARE:
                 firmware = dict(self.spec.firmware)
                 if p[0] not in firmware:

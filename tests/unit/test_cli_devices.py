@@ -116,7 +116,7 @@ def test_offline_hidpp20_device_is_a_failure_not_usage(capsys, monkeypatch):
 
 
 def test_no_receiver_exit_1(capsys, monkeypatch):
-    monkeypatch.setattr("phantombutton.transport.discovery.find_receivers", lambda sysfs="/sys": [])
+    monkeypatch.setattr("phantombutton.transport.discovery.find_receivers", lambda sysfs="/sys", skipped=None: [])
     code, out, err = run(capsys, "list")
     assert code == 1 and out == ""
     assert err.startswith("phantombutton: no Logitech Unifying receiver found;") and err.count("\n") == 1
@@ -128,7 +128,7 @@ def test_permission_denied_names_node_errno_and_fix(capsys, monkeypatch):
     node = discovery.HidppNode(node="/dev/hidraw7", bus=3, vendor=0x046D, product=0xC52B,
                                name="Logitech USB Receiver", phys="usb-0000:00:14.0-1/input2",
                                driver="logitech-djreceiver", sysfs="/sys/class/hidraw/hidraw7")
-    monkeypatch.setattr(discovery, "find_receivers", lambda sysfs="/sys": [node])
+    monkeypatch.setattr(discovery, "find_receivers", lambda sysfs="/sys", skipped=None: [node])
 
     def denied(path, flags, *a):
         raise PermissionError(errno.EACCES, "Permission denied", path)
@@ -137,6 +137,61 @@ def test_permission_denied_names_node_errno_and_fix(capsys, monkeypatch):
     code, out, err = run(capsys, "info")
     assert code == 1
     assert "/dev/hidraw7" in err and "EACCES" in err and UDEV_FIX in err and err.count("\n") == 1
+
+
+def test_set_smooth_scroll_off_explains_and_needs_force(capsys):
+    code, out, err = run(capsys, "--virtual", "set", "m705", "smooth-scroll", "off")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "makes the wheel of M705 (slot 1, WPID 101B) 8x slow until it reconnects" in err and "--force" in err
+    code, out, err = run(capsys, "--virtual", "set", "m705", "smooth-scroll", "off", "--force")
+    assert code == 0 and out == "smooth-scroll: off (read back from M705 (slot 1, WPID 101B))\n"
+
+
+def _receiver_node(n: int, product: int = 0xC52B):
+    from phantombutton.transport import discovery
+
+    return discovery.HidppNode(node=f"/dev/hidraw{n}", bus=3, vendor=0x046D, product=product,
+                               name="Logitech USB Receiver", phys=f"usb-0000:00:14.0-{n}/input2",
+                               driver="logitech-djreceiver", sysfs=f"/sys/class/hidraw/hidraw{n}")
+
+
+def test_an_unreadable_receiver_is_skipped_when_another_is_readable(capsys, monkeypatch):
+    from phantombutton.errors import AccessDenied
+    from phantombutton.transport import discovery, hidraw
+    from phantombutton.transport.virtual import VirtualTransport
+    from phantombutton.virtual.receiver import VirtualReceiver
+
+    monkeypatch.setattr(discovery, "find_receivers",
+                        lambda sysfs="/sys", skipped=None: [_receiver_node(7), _receiver_node(8)])
+
+    def transport(path):
+        if path == "/dev/hidraw7":   # e.g. a second receiver without the udev rule
+            raise AccessDenied(path, "EACCES", UDEV_FIX)
+        return VirtualTransport(VirtualReceiver(), node=path)
+
+    monkeypatch.setattr(hidraw, "HidrawTransport", transport)
+    code, out, err = run(capsys, "list")
+    assert code == 0 and out.startswith("/dev/hidraw8  Unifying Receiver C52B") and "M705" in out
+    assert err == f"phantombutton: skipped /dev/hidraw7: permission denied (EACCES); {UDEV_FIX}\n"
+
+
+def test_a_non_unifying_receiver_is_skipped_with_a_note(capsys, monkeypatch, tmp_path):
+    from test_transport_discovery import make_node
+
+    from phantombutton.transport import discovery
+    from phantombutton.virtual.descriptors import HIDPP_RECEIVER_DESCRIPTOR
+
+    make_node(tmp_path, 3, "0003:046D:C548", "Logitech USB Receiver", "usb-0000:00:14.0-2/input2",
+              "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
+    real = discovery.find_receivers
+    monkeypatch.setattr(discovery, "find_receivers",
+                        lambda sysfs="/sys", skipped=None: real(str(tmp_path), skipped))
+    code, out, err = run(capsys, "list")
+    assert code == 1 and out == ""
+    first, second = err.splitlines()
+    assert first == ("phantombutton: skipped /dev/hidraw3: Logitech Bolt receiver (046d:C548) is not a "
+                     "Unifying receiver; only Unifying receivers (046d:C52B, 046d:C532) are handled so far")
+    assert second.startswith("phantombutton: no Logitech Unifying receiver found;")
 
 
 def test_profile_without_virtual_is_usage(capsys):

@@ -134,3 +134,25 @@ def test_context_seen_on_child_node():
     d.feed(HidppTraffic(0.9, "/dev/hidraw4", READ_REG01_ON))
     (f,) = d.feed(KeyEvent(1.0, NODE, PHANTOM, 1))
     assert "side-scroll on" in f.hidpp_context[0] and f.settings == ("side-scroll on (read at 0.900 s)",)
+
+
+KERNEL_PING_ERR_6_1 = bytes([0x10, 0x01, 0x8F, 0x00, 0x10, 0x01, 0x00])  # 6.1 kernel's ping, sw 0
+
+
+def test_kernel_ping_with_software_id_0_is_the_kernels():
+    # before 6.2, hid-logitech-hidpp.c hidpp_root_get_protocol_version sent no software id
+    (f,) = run([
+        HidppTraffic(10.010, RECV, KERNEL_PING_ERR_6_1),
+        HidppTraffic(10.020, RECV, SET_REG01),
+        KeyEvent(10.050, NODE, PHANTOM, 1),
+    ])
+    ping, write = f.hidpp_context
+    assert "by the kernel (its ping carries software id 0 before Linux 6.2)" in ping
+    assert "[device 1 HID++ 1.0 device (ping answered with invalid subid (0x01)) [sw 0x00 kernel before 6.2]]" in ping
+    assert "by probably the kernel's connect probe" in write
+
+
+def test_hidpp20_event_is_the_devices():
+    event = bytes([0x11, 0x01, 0x04, 0x00, 0x01] + [0] * 15)     # WIRELESS_DEVICE_STATUS-like event
+    (f,) = run([HidppTraffic(10.0, RECV, event), KeyEvent(10.050, NODE, PHANTOM, 1)])
+    assert "by the device (HID++ 2.0 event)" in f.hidpp_context[0]

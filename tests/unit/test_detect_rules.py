@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from phantombutton.detect.buttons import code_for_x_button, x_button_for
+from phantombutton.buttons import code_for_x_button, x_button_for
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, XButtons,
 )

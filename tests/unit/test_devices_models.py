@@ -6,7 +6,7 @@ import pytest
 
 from phantombutton.devices import models
 from phantombutton.devices.models import BTN_PHANTOM, model_for
-from phantombutton.hidpp import dj
+from phantombutton import buttons
 
 
 @pytest.mark.parametrize("wpid,name,hidpp10", [
@@ -18,8 +18,8 @@ def test_known_models(wpid, name, hidpp10):
     assert (m.name, m.wpid, m.hidpp10, m.known) == (name, wpid, hidpp10, True)
     assert m.has_button(models.BTN_LEFT) and m.has_button(models.BTN_EXTRA)
     # the phantom: HID button 16 = evdev 0x11F = X button 20 exists on none of them
-    assert BTN_PHANTOM == dj.hid_button_to_evdev(dj.PHANTOM_HID_BUTTON)
-    assert dj.evdev_to_x_button(BTN_PHANTOM) == 20
+    assert BTN_PHANTOM == buttons.hid_button_to_evdev(buttons.PHANTOM_HID_BUTTON)
+    assert buttons.x_button_for(BTN_PHANTOM) == 20
     assert not m.has_button(BTN_PHANTOM)
 
 

@@ -42,9 +42,59 @@ def test_pairing_table_of_the_mixed_profile():
 def test_receiver_details_match_the_c52b_dump():
     model, receiver = open_virtual()
     d = receiver.details()
-    assert (d.serial, d.max_devices, d.paired, d.connected) == ("E0662192", 6, 1, 1)
+    assert (d.serial, d.max_devices, d.paired) == ("E0662192", 6, 1)
     assert d.firmware == {"firmware": "24.11.B0036", "bootloader": "02.09", "other": "AA.AC"}
     assert d.notifications == 0x000900
+
+
+def pairing_reads(model):
+    """Slots asked about through 0xB5 0x2n/0x3n/0x4n (slot n + 1)."""
+    return [(r[4] & 0x0F) + 1 for r in requests(model, 0x83, 0xB5) if r[4] >> 4 in (2, 3, 4)]
+
+
+def test_register_02_counts_paired_devices_not_connected_ones():
+    # Solaar receiver.py count() / cli/show.py "Has N paired device(s)": byte 1 of 0x02
+    model, receiver = open_virtual("mixed")
+    model.disconnect(3)
+    assert receiver.paired_count() == 3
+    assert [d.slot for d in receiver.devices()] == [1, 2, 3]   # the offline device is listed too
+
+
+def test_pairing_registers_are_read_only_for_occupied_slots():
+    model, receiver = open_virtual("mixed")
+    receiver.devices()
+    assert sorted(set(pairing_reads(model))) == [1, 2, 3]
+    assert len(requests(model, 0x81, 0x02)) == 1      # the paired count, read once
+
+
+def test_child_nodes_tell_which_slots_to_read():
+    # the kernel's DJ enumeration made a child node for the device in slot 3 only
+    model = VirtualReceiver("mixed")
+    del model.devices[1], model.devices[2]
+    receiver = Receiver(Engine(VirtualTransport(model)), "virtual:c52b", model.product_id, {3: "/dev/hidraw9"})
+    assert [d.slot for d in receiver.devices()] == [3]
+    assert pairing_reads(model) == [3, 3, 3]
+
+
+def test_without_child_nodes_reading_stops_at_the_paired_count():
+    model, receiver = open_virtual("default")
+    receiver.devices()
+    assert pairing_reads(model) == [1, 1, 1]
+    model, receiver = open_virtual("empty")
+    assert receiver.devices() == [] and pairing_reads(model) == []
+
+
+def test_info_asks_no_more_than_solaar_show_and_nothing_about_empty_slots():
+    from phantombutton.devices.report import receivers_tree
+
+    for profile, occupied in (("default", {1}), ("mixed", {1, 2, 3})):
+        model, receiver = open_virtual(profile)
+        receivers_tree([receiver], full=True)
+        assert set(pairing_reads(model)) == occupied
+        assert not [r for r in requests(model) if r[1] != 0xFF and r[1] not in occupied]
+    model, receiver = open_virtual("default")
+    receivers_tree([receiver], full=True)
+    assert model.hidpp_requests() <= 23     # `solaar show` on the same receiver + M705: 23
 
 
 def test_enumeration_does_not_disturb_the_kernel():
@@ -90,11 +140,22 @@ def test_side_scroll_read_modify_write_changes_only_its_bit():
     assert settings.put(m705, "side-scroll", "off") == "off"
     assert requests(model, 0x80, 0x01) == [bytes.fromhex("10 01 80 01 40 00 00")]  # smooth-scroll kept
     assert model.devices[1].registers[0x01] == bytes.fromhex("400000")
-    assert settings.put(m705, "smooth-scroll", "off") == "off"
+    assert settings.put(m705, "smooth-scroll", "off", force=True) == "off"
     assert model.devices[1].registers[0x01] == bytes.fromhex("000000")
     # the write is followed by a read-back
     log = [e.request[2:4] for e in model.log if e.request[:1] == b"\x10" and e.request[1] == 1]
     assert log[-2:] == [b"\x80\x01", b"\x81\x01"]
+
+
+def test_smooth_scroll_off_is_refused_without_force_on_kernel_hi_res_mice():
+    # hid-logitech-hidpp.c HIDPP_QUIRK_HI_RES_SCROLL_1P0: 0x40 set at every connect, wheel / 8
+    model, receiver = open_virtual("mixed")
+    model.devices[1].registers[0x01] = bytes.fromhex("420000")
+    for dev in receiver.devices()[:2]:      # M705 101B, Performance MX 101A
+        with pytest.raises(UsageProblem, match="8x slow until it reconnects.*add --force"):
+            settings.put(dev, "smooth-scroll", "off")
+    assert not requests(model, 0x80, 0x01)                  # nothing written
+    assert settings.put(receiver.devices()[0], "smooth-scroll", "on") == "on"   # on is fine
 
 
 def test_no_write_when_already_set():

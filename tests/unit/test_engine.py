@@ -172,9 +172,34 @@ def test_ping_versions_and_offline():
     receiver, engine = make("mixed")
     assert engine.ping(1) == (1, 0)  # HID++ 1.0: 8F error 01
     assert engine.ping(3) == (4, 5)
-    assert engine.ping(5) is None  # nothing paired there (error 08)
     receiver.disconnect(3)
     assert engine.ping(3) is None  # paired but link down (error 09)
+
+
+def test_ping_of_an_unpaired_slot_is_an_error_not_offline():
+    # Solaar base.ping: 08 unknown device = no such device (an error); only 04/09 = offline
+    _, engine = make("mixed")
+    with pytest.raises(Hidpp10Error) as info:
+        engine.ping(5)
+    assert info.value.code == 0x08
+
+
+@pytest.mark.parametrize("code", [0x04, 0x09])
+def test_ping_answered_with_a_hidpp20_error_is_raised_not_offline(code):
+    # `11 03 FF 00 1E <code>`: the device itself answered (2.0 hardware error / unsupported)
+    receiver, engine = make("mixed")
+    receiver.lose_replies(1)
+    receiver.inject(bytes.fromhex("1103ff00") + bytes([0x10 | SOFTWARE_ID, code]) + bytes(14), delay=0.01)
+    with pytest.raises(Hidpp20Error) as info:
+        engine.ping(3)
+    assert info.value.code == code
+
+
+def test_ping_answered_by_the_receiver_with_connect_fail_is_offline():
+    receiver, engine = make("mixed")
+    receiver.lose_replies(1)
+    receiver.inject(bytes.fromhex("10038f00") + bytes([0x10 | SOFTWARE_ID, 0x04, 0x00]), delay=0.01)
+    assert engine.ping(3) is None
 
 
 def test_device_gone_when_receiver_unplugged():
@@ -234,6 +259,20 @@ def test_classify_tags():
     assert (err.kind, err.software_id) == (UnsolicitedKind.REPLY, SOLAAR)
     assert classify(bytes.fromhex("10018f001b0100")).software_id == SOLAAR  # 1.0 answer to Solaar's ping
     assert classify(b"\x10\x01").kind is UnsolicitedKind.MALFORMED
+
+
+def test_very_long_frames_are_20_to_64_bytes_as_the_parser_says():
+    # hid-logitech-hidpp.c hidpp_validate_device: very long >= 20 and <= 64
+    for n, ok in ((4, False), (19, False), (20, True), (64, True), (65, False)):
+        raw = bytes([0x12, 0x01, 0x05, 0x1B]) + bytes(n - 4)
+        assert (classify(raw).kind is not UnsolicitedKind.MALFORMED) is ok, n
+
+
+def test_kernel_ping_before_6_2_is_a_reply_with_software_id_0():
+    # 6.1 hidpp_root_get_protocol_version: `10 01 00 10 00 00 5a`, sw 0; its answers
+    for raw in ("1001001004055a", "10018f00100100"):
+        u = classify(bytes.fromhex(raw))
+        assert (u.kind, u.software_id) == (UnsolicitedKind.REPLY, 0), raw
 
 
 def test_unsolicited_is_bounded_but_large():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import struct
 
 from phantombutton.detect.events import KeyEvent, Motion
-from phantombutton.input.evdev_node import hid_button_scancode, pack_keymap_entry, parse_key_bits
+from phantombutton.buttons import hid_button_scancode
+from phantombutton.input.evdev_node import pack_keymap_entry, parse_key_bits
 from phantombutton.input.evdev_source import frames_to_observations, parse_events
 
 EV = struct.Struct("=qqHHi")

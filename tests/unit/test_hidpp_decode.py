@@ -30,7 +30,7 @@ H = bytes.fromhex
         ("10 02 41 04 22 1b 10", False, "receiver: device 2 connected M705 101B (link up) mouse, unifying, encrypted"),
         ("10 02 41 04 62 1b 10", False,
          "receiver: device 2 disconnected M705 101B (link down) mouse, unifying, encrypted"),
-        ("10 ff 81 02 00 01 00", False, "receiver reply reg 0x02 = 00 01 00 [1 connected]"),
+        ("10 ff 81 02 00 01 00", False, "receiver reply reg 0x02 = 00 01 00 [1 paired]"),
         ("10 ff 80 02 02 00 00", True, "receiver set reg 0x02 = 02 00 00 [announce every paired device again]"),
         ("10 ff 83 b5 40 00 00", True, "receiver get long reg 0xB5 40 [slot 1 name]"),
         ("10 01 8F 00 1E 01 00", False,
@@ -98,7 +98,10 @@ def test_dj_notifications_lines():
 
 
 def test_notification_lines():
-    assert describe(H("10 02 40 00 00 00 00"), NAMES) == "receiver: device 2 M705 unpaired"
+    assert describe(H("10 02 40 02 00 00 00"), NAMES) == "receiver: device 2 M705 unpaired"
+    # Solaar _process_hidpp10_notification: only address 0x02 means unpaired
+    assert describe(H("10 02 40 00 00 00 00"), NAMES) == \
+        "receiver: device 2 M705 device disconnection of unknown type 0x00"
     assert describe(H("10 02 4b 01 00 00 00"), NAMES) == "receiver: device 2 M705 powered on"
     assert describe(H("10 ff 4a 01 00 00 00")) == "receiver: pairing lock open"
     assert describe(notifications.build_connection(1, 0x4082, software_present=True), NAMES).endswith(
@@ -152,7 +155,8 @@ def test_fuzz_only_frame_error_escapes(data, outgoing, names):
 
 
 def test_protocol_core_is_pure():
-    """hidpp/ is the top layer: importing the decoder pulls in no transport, device or I/O module."""
+    """hidpp/ is the top layer: importing the decoder pulls in no transport, device or I/O module
+    (only the root value modules every layer shares, which import nothing of phantombutton)."""
     import subprocess
     import sys
 
@@ -160,4 +164,4 @@ def test_protocol_core_is_pure():
             "print(sorted(m for m in sys.modules if m.startswith('phantombutton.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = eval(out)  # a printed list of module names
-    assert all(m.startswith("phantombutton.hidpp") for m in loaded), loaded
+    assert all(m.startswith("phantombutton.hidpp") or m == "phantombutton.buttons" for m in loaded), loaded

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phantombutton import SOFTWARE_ID
+from phantombutton import SOFTWARE_ID, buttons
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.errors import FrameError, Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error
 from phantombutton.hidpp.frames import (
@@ -217,11 +217,11 @@ def test_dj_mouse_round_trip_and_phantom():
 
 
 def test_button_numbering():
-    assert dj.hid_button_to_evdev(16) == 0x11F
-    assert dj.evdev_to_x_button(0x11F) == 20
-    assert [dj.evdev_to_x_button(c) for c in (0x110, 0x111, 0x112, 0x113, 0x114)] == [1, 3, 2, 8, 9]
+    assert buttons.hid_button_to_evdev(16) == 0x11F
+    assert buttons.x_button_for(0x11F) == 20
+    assert [buttons.x_button_for(c) for c in (0x110, 0x111, 0x112, 0x113, 0x114)] == [1, 3, 2, 8, 9]
     with pytest.raises(ValueError):
-        dj.hid_button_to_evdev(17)
+        buttons.hid_button_to_evdev(17)
 
 
 def test_dj_notifications():
@@ -244,7 +244,10 @@ def test_connection_notification_bits():
 
 
 def test_other_notifications():
-    assert notifications.parse(parse_hidpp(bytes.fromhex("10 02 40 00 00 00 00"))) == notifications.DeviceUnpaired(2)
+    assert notifications.parse(parse_hidpp(bytes.fromhex("10 02 40 02 00 00 00"))) == notifications.DeviceUnpaired(2)
+    # only address 0x02 means unpaired (Solaar _process_hidpp10_notification)
+    assert notifications.parse(parse_hidpp(bytes.fromhex("10 02 40 01 00 00 00"))) == \
+        notifications.OtherNotification(2, 0x40, 0x01, bytes(3))
     assert notifications.parse(parse_hidpp(bytes.fromhex("10 02 42 01 00 00 00"))).link_lost
     assert notifications.parse(parse_hidpp(bytes.fromhex("10 ff 4a 01 00 00 00"))).open
     assert notifications.parse(parse_hidpp(bytes.fromhex("10 02 4b 01 00 00 00"))).powered_on
@@ -254,6 +257,15 @@ def test_other_notifications():
     assert event == notifications.FeatureEvent(1, 7, 0, bytes.fromhex("00 c3") + bytes(14))
     # a reply to somebody's request is not a notification
     assert notifications.parse(parse_hidpp(bytes.fromhex("11 01 07 2b 00 c3") + bytes(14))) is None
+
+
+@pytest.mark.parametrize("code,status", [
+    (0x00, "discharging"), (0x20, "unknown"), (0x21, "charging"), (0x24, "charging (fast)"),
+    (0x25, "charging (slow)"), (0x22, "full"), (0x26, "full (topping charge)"),
+    (0x23, "not charging (charging error)"), (0x27, "not charging"), (0x05, "not charging")])
+def test_register_07_charging_byte_as_the_kernel_maps_it(code, status):
+    # hid-logitech-hidpp.c hidpp10_battery_status_map_status
+    assert hidpp10.parse_battery_status(bytes((5, code, 0))).status == status
 
 
 def test_battery_payloads():

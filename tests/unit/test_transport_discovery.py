@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from phantombutton.transport.discovery import find_receivers, hid_input_reports, hidpp_nodes, is_hidpp_descriptor
+from phantombutton.transport.discovery import (
+    Skipped, find_receivers, hid_input_reports, hidpp_nodes, is_hidpp_descriptor,
+)
 from phantombutton.virtual.descriptors import HIDPP_RECEIVER_DESCRIPTOR
 
 # The DJ child's descriptor starts with the 16-button mouse collection (Generic Desktop), then
@@ -98,3 +100,21 @@ def test_unreadable_or_odd_entries_are_skipped(tmp_path):
     make_node(tmp_path, 1, "0003:046D:C52B", "x", "p/input2", "logitech-djreceiver", HIDPP_RECEIVER_DESCRIPTOR)
     (tmp_path / "class" / "hidraw" / "hidraw1" / "device" / "uevent").write_text("HID_ID=garbage\n")
     assert find_receivers(str(tmp_path)) == []
+
+
+def test_only_unifying_receivers_are_found_others_are_skipped_with_why(tmp_path):
+    fake_tree(tmp_path)
+    # a Nano receiver the DJ driver binds (its HID++ node), a Bolt left to hid-generic on 6.1,
+    # and a Logitech interface 2 that is no receiver at all (a wired mouse's HID++ interface)
+    make_node(tmp_path, 6, "0003:046D:C534", "Logitech USB Receiver", "usb-0000:00:14.0-4/input2",
+              "logitech-djreceiver", HIDPP_RECEIVER_DESCRIPTOR)
+    make_node(tmp_path, 7, "0003:046D:C548", "Logitech USB Receiver", "usb-0000:00:14.0-5/input2",
+              "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
+    make_node(tmp_path, 8, "0003:046D:C08B", "Logitech G502", "usb-0000:00:14.0-6/input2",
+              "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
+    skipped: list[Skipped] = []
+    assert [r.node for r in find_receivers(str(tmp_path), skipped)] == ["/dev/hidraw2"]
+    assert [(s.node, s.reason.split(";")[0]) for s in skipped] == [
+        ("/dev/hidraw6", "Logitech Nano receiver (046d:C534) is not a Unifying receiver"),
+        ("/dev/hidraw7", "Logitech Bolt receiver (046d:C548) is not a Unifying receiver"),
+    ]

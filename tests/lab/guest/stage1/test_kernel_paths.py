@@ -14,7 +14,7 @@ import labkit
 def test_receiver_node_answers_hidpp10(receiver_node):
     h = labkit.Hidraw(receiver_node)
     try:
-        # register 0x02: number of connected devices; the default profile has the M705 online
+        # register 0x02 byte 1: number of paired devices; the default profile has the M705
         reply = h.request(bytes.fromhex("10 ff 81 02 00 00 00"))
         assert reply[:4] == bytes.fromhex("10 ff 81 02"), reply.hex(" ")
         assert reply[5] == 1, reply.hex(" ")

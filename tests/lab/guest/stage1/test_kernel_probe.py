@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import evdev
@@ -60,3 +61,22 @@ def test_child_hidraw_node_of_slot_1(bridge):
     assert child["DRIVER"] == "logitech-hidpp-device"
     receiver = labkit.hidraw_nodes(labkit.RECEIVER_ID)
     assert [r["DRIVER"] for r in receiver] == ["logitech-djreceiver"]
+
+
+def test_the_kernels_ping_and_its_answer_are_attributed_to_the_kernel(bridge):
+    """6.1 hidpp_root_get_protocol_version pings with software id 0 (6.2+ sends 0x01)."""
+    from phantombutton.hidpp.classify import FrameKind, classify, software_id
+    from phantombutton.hidpp.decode import describe
+
+    traffic = bridge.traffic()
+    pings = [h for _, d, h, _ in traffic if d == "out" and h.startswith("10 01 00 1")]
+    assert pings, traffic[:20]
+    sw = int(pings[0].split()[3], 16) & 0x0F
+    release = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+    assert sw == (0 if release < (6, 2) else 1), (os.uname().release, pings)   # LINUX_KERNEL_SW_ID
+    answers = [bytes.fromhex(h) for _, d, h, _ in traffic
+               if d == "in" and re.match(rf"10 01 (8f 00 1{sw:x}|00 1{sw:x})", h)]
+    assert answers, traffic[:20]
+    for raw in answers:
+        assert classify(raw) is FrameKind.REPLY and software_id(raw) == sw
+        assert "kernel" in describe(raw), describe(raw)

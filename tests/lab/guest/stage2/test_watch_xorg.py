@@ -9,6 +9,7 @@ import time
 
 import labkit
 
+from phantombutton.buttons import hid_button_scancode
 from phantombutton.errors import AccessDenied
 from phantombutton.input.xinput import GrabStatus, XSession
 from phantombutton.recovery.chain import Step, Target, run_chain
@@ -130,6 +131,6 @@ def test_chain_without_write_access_uses_xtest_then_mute(phantom_xorg):
         time.sleep(0.3)
         assert 0x11F not in en.held_keys(s.event_node) and not s.x.button_down(20)
     finally:
-        en.set_keycode(s.event_node, en.hid_button_scancode(0x11F), 0x11F)
+        en.set_keycode(s.event_node, hid_button_scancode(0x11F), 0x11F)
         x.close()
     assert en.get_keycode(s.event_node, 0x00090010) == 0x11F
