@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import click
 
+from phantombutton.cli.argtypes import POSITIVE_SECONDS
+
 EX_CONFIG = 78
 
 
 @click.command("daemon")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Configuration file (default: ~/.config/phantombutton/config.toml).")
-@click.option("--for", "run_for", type=float, default=None, metavar="SECONDS",
+@click.option("--for", "run_for", type=POSITIVE_SECONDS, default=None, metavar="SECONDS",
               help="Stop after SECONDS (tests, trying it out).")
 @click.pass_obj
 def command(opts, config_path: str | None, run_for: float | None) -> int:
