@@ -30,6 +30,8 @@ smooth-scroll = false
 
 [device."M705"]
 side-scroll = false
+
+[device."Performance"]
 dpi = 800
 
 [device."1A2B3C4D"]
@@ -74,18 +76,19 @@ def test_good_file(tmp_path):
     assert isinstance(cfg.detection.held_for, float)
     assert cfg.fix == FixConfig(auto_release=False, prevention=())
     assert cfg.daemon == DaemonConfig(backoff_max=60.0)
-    assert [d.kind for d in cfg.devices] == ["wpid", "name", "serial", "wpid"]
+    assert [d.kind for d in cfg.devices] == ["wpid", "name", "name", "serial", "wpid"]
 
 
 def test_device_settings_merge_most_specific_last(tmp_path):
     cfg = config.load(write(tmp_path, GOOD))
     # name < WPID < serial
     assert cfg.settings_for(0x101B, None, "Logitech M705") == {
-        "side-scroll": True, "smooth-scroll": False, "dpi": 800}
+        "side-scroll": True, "smooth-scroll": False}
     assert cfg.settings_for(0x101B, "1a2b3c4d", "M705") == {
-        "side-scroll": True, "smooth-scroll": True, "dpi": 800}
-    assert cfg.settings_for(0x406D, None, "Logitech M705") == {"side-scroll": False, "dpi": 800}
-    assert cfg.settings_for(0x101A, None, "Performance MX") == {}
+        "side-scroll": True, "smooth-scroll": True}
+    assert cfg.settings_for(0x406D, None, "Logitech M705") == {"side-scroll": False}
+    assert cfg.settings_for(0x101A, None, "Performance MX") == {"dpi": 800}
+    assert cfg.settings_for(0x101A, "1A2B3C4D", "Performance MX") == {"dpi": 800, "smooth-scroll": True}
     assert cfg.settings_for(None) == {}
 
 
