@@ -422,8 +422,8 @@ class _KeyLines:
     """
 
     _HEADER = re.compile(r'^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$')   # [t] and [[t]]
-    _KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')'
-                      r'(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=')
+    _KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+                      r'(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\'))*)\s*=')
 
     def __init__(self, text: str):
         self._where: dict[tuple[str, ...], int] = {}
@@ -448,8 +448,18 @@ class _KeyLines:
 
 
 def _split_dotted(s: str) -> tuple[str, ...]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', s)
-    return tuple(a or b or c for a, b, c in parts)
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', s)
+    return tuple(_unescape(a) if a else b or c for a, b, c in parts)
+
+
+def _unescape(body: str) -> str:
+    """A basic string's body as TOML reads it ("a\\nb" is a newline), for the key lookup."""
+    if "\\" not in body:
+        return body
+    try:
+        return tomllib.loads(f'k = "{body}"')["k"]
+    except tomllib.TOMLDecodeError:
+        return body
 
 
 # --- printing the effective configuration -------------------------------------------------
