@@ -245,7 +245,7 @@ def _syntax_error(path: Path, text: str, message: str) -> BadInput:
     key = _KeyLines._KEY.match(source)
     header = _KeyLines._HEADER.match(source)
     near = (f" in key {_dotted(_split_dotted(key.group(1)))}" if key
-            else f" in table [{header.group(1)}]" if header else "")
+            else f" in table [{_comment(header.group(1))}]" if header else "")
     return BadInput(f"{path}:{line}:{col}: TOML syntax error{near}: {what.lower()}")
 
 
