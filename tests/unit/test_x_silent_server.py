@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, probe_display
+from phantombutton.input import xinput
+from phantombutton.input.xinput import XSession, XUnavailable
+
+X_TIMEOUT = 2.0   # xinput.X_TIMEOUT, as the messages say it
 
 X11_DIR = Path("/tmp/.X11-unix")
 CLI = [sys.executable, "-m", "phantombutton.cli.main"]
@@ -97,6 +100,7 @@ def test_xsession_gives_up_on_a_silent_server(silent_x):
 
 
 def test_default_timeout_is_bounded(silent_x):
+    assert xinput.X_TIMEOUT == X_TIMEOUT
     t0 = time.monotonic()
     with pytest.raises(XUnavailable, match="did not answer within 2 s"):
         XSession()
@@ -146,7 +150,7 @@ def test_a_server_that_closes_is_still_a_clean_refusal(monkeypatch):
 
 @pytest.mark.xvfb
 def test_a_real_server_answers_the_probe(xvfb):
-    problem, sock = probe_display(xvfb, timeout=5)
+    problem, sock = xinput.probe_display(xvfb, timeout=5)
     assert problem is None and sock is not None
     sock.close()
     s = XSession(xvfb)       # and the session is opened as before
