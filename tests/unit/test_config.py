@@ -281,12 +281,25 @@ def test_config_file_exits_1_for_every_bad_configuration(tmp_path, capsys, kind)
     assert err.startswith(f"phantombutton: {p}{EXPECTED[kind]}") and err.count("\n") == 1, err
 
 
-@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads a mode-000 file")
-def test_unreadable_file_exits_78(tmp_path, capsys):
+def test_unreadable_file_exits_78(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
     p = write(tmp_path, "[fix]\n")
-    p.chmod(0)
+    if os.geteuid() == 0:      # root reads a mode-000 file: the kernel's answer to anyone else
+        real_open = os.open
+
+        def denied(path, *a, **k):
+            if str(path) == str(p):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_open(path, *a, **k)
+
+        monkeypatch.setattr(os, "open", denied)
+    else:
+        p.chmod(0)
     assert main(["--virtual", "daemon", "--config", str(p), "--for", "0.2"]) == 78
-    assert "Permission denied" in capsys.readouterr().out
+    assert f"{p}: cannot read the configuration file: Permission denied" in capsys.readouterr().out
+    assert main(["config", "--file", str(p)]) == 1
 
 
 @pytest.mark.parametrize("key", ["a\nb", "a\u0000b", "tab\there", 'q"uo\\te', "del\u007f", "é ü"])
