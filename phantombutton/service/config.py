@@ -43,8 +43,8 @@ SettingValue = bool | int | float | str
 # prevention; it is not implemented, so it is not accepted either.
 PREVENTIONS = ("settings",)
 _SETTING_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-_WPID = re.compile(r"^[0-9A-Fa-f]{4}$")
-_SERIAL = re.compile(r"^[0-9A-Fa-f]{8}$")
+_WPID = re.compile(r"[0-9A-Fa-f]{4}")
+_SERIAL = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -285,9 +285,9 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
 def _device(key: str, table: Any, bad) -> DeviceConfig:
     if not isinstance(table, dict):
         raise bad(("device", key), "must be a table of settings, e.g. side-scroll = true")
-    if _WPID.match(key):
+    if _WPID.fullmatch(key):
         kind = "wpid"
-    elif _SERIAL.match(key):
+    elif _SERIAL.fullmatch(key):
         kind = "serial"
     elif key.strip():
         kind = "name"
