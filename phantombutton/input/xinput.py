@@ -234,7 +234,7 @@ def probe_display(display_name: str, timeout: float = X_TIMEOUT) -> tuple[str | 
         s.sendall(struct.pack("<BxHHHH2x", 0x6C, 11, 0, 0, 0))
         s.settimeout(max(0.01, deadline - time.monotonic()))
         s.recv(1)            # b"" (closed) is an answer too: python-xlib reports it
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:   # socket.timeout is TimeoutError
         s.close()
         return f"did not answer within {timeout:.3g} s", None
     except OSError:

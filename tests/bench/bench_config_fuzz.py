@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from config_fuzz import run  # noqa: E402
+from config_fuzz import run
 
 
 def fuzz(cases: int | None, seconds: float | None, seed: int):

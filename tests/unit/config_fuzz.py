@@ -66,8 +66,8 @@ smooth-scroll = true
 [device."4082"]
 diversions = "reset"
 """,
-    '[fix]\nauto-release = true\nmute-unknown-buttons = false\nprevention = ["settings"]\n\n'
-    '[device."101B"]\nside-scroll = true\n',
+    ('[fix]\nauto-release = true\nmute-unknown-buttons = false\nprevention = ["settings"]\n\n'
+     '[device."101B"]\nside-scroll = true\n'),
     'fix.auto-release = true\ndaemon.settle-delay = 0.5\ndevice."101A".dpi = 400\n',
     '[detection]\nheld-for = 0.25\n[daemon]\nbackoff-initial = 2\nbackoff-max = 300.0\n',
     'device = { "101B" = { side-scroll = true }, "Performance MX" = { dpi = 1500 } }\n',

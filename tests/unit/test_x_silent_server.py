@@ -86,7 +86,7 @@ def silent_x(monkeypatch):
 
 def run(args: list[str], timeout: float = 20) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
-    proc = subprocess.run(CLI + args, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(CLI + args, check=False, capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ), stdin=subprocess.DEVNULL)
     return proc, time.monotonic() - t0
 
