@@ -25,7 +25,7 @@ def test_mutations_are_deterministic():
 @pytest.mark.parametrize("seed", [1, 2])
 def test_config_fuzz_small_budget(tmp_path, monkeypatch, seed):
     monkeypatch.delenv("DISPLAY", raising=False)
-    report = run(tmp_path, seed=seed, cases=150, seconds=4.0, daemon_every=30)
+    report = run(tmp_path, seed=seed, cases=150, seconds=2.5, daemon_every=30)
     assert report.cases >= 20, report.line()
     assert report.accepted and report.refused, report.line()
     assert report.unexpected == [], "\n".join(report.unexpected[:10])
