@@ -10,6 +10,8 @@ import time
 
 import click
 
+from phantombutton.cli.argtypes import SECONDS
+
 
 @click.command("capture", epilog="The file is a `libinput record` version 1 file (libinput's "
                "tools read it) with phantombutton's extras; it is written frame by frame and stays "
@@ -17,7 +19,7 @@ import click
                "1 failure (e.g. no access to /dev/input: the message says how to fix it), 2 usage.")
 @click.argument("devices", nargs=-1, metavar="[DEVICE]...")
 @click.option("-o", "--output", "output", metavar="FILE", help="Capture file (default: stdout).")
-@click.option("--duration", type=float, metavar="S", help="Stop after S seconds (default: Ctrl-C).")
+@click.option("--duration", type=SECONDS, metavar="S", help="Stop after S seconds (default: Ctrl-C).")
 @click.option("--show-keycodes", is_flag=True, help="Keep keyboard key codes (hidden by default).")
 @click.option("--no-hidraw", is_flag=True, help="Do not record the receiver's HID++ traffic.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server's button state.")

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import click
 
+from phantombutton.cli.argtypes import POSITIVE_SECONDS
+
 EX_CONFIG = 78
 
 
 @click.command("daemon")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--config", "config_path", default=None, metavar="FILE",  # config.load checks: 78
               help="Configuration file (default: ~/.config/phantombutton/config.toml).")
-@click.option("--for", "run_for", type=float, default=None, metavar="SECONDS",
+@click.option("--for", "run_for", type=POSITIVE_SECONDS, default=None, metavar="SECONDS",
               help="Stop after SECONDS (tests, trying it out).")
 @click.pass_obj
 def command(opts, config_path: str | None, run_for: float | None) -> int:
@@ -33,6 +35,8 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
     from phantombutton.service.daemon import Daemon
     from phantombutton.service.journal import Journal
 
+    # --for counts from the start, whatever the set-up below waits for (a silent X server)
+    deadline = None if run_for is None else time.monotonic() + run_for
     journal = Journal(debug=bool(opts and opts.debug))
     try:
         cfg = config.load(config_path)
@@ -55,7 +59,10 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
         from phantombutton.service.parts import HardwareParts
 
         parts = HardwareParts(allow_mute=cfg.fix.mute_unknown_buttons)
-        parts.connect_x()   # now rather than at the first release; absent X is fine
+        # now rather than at the first release; absent or silent X is fine (said once)
+        x_note = parts.connect_x(None if deadline is None else deadline - time.monotonic())
+        if x_note:
+            journal.info(f"no X connection: {x_note}")
     daemon = Daemon(parts, cfg, journal)
 
     def stop(signum, frame):
@@ -63,7 +70,6 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    deadline = None if run_for is None else time.monotonic() + run_for
     daemon.run(until=(lambda: time.monotonic() >= deadline) if deadline else (lambda: False))
     journal.info("stopped")
     return 0

@@ -20,11 +20,15 @@ def command(print_only: bool, root: str | None) -> int:
     appears. Run with sudo: the unit goes to SUDO_USER's home. Exit 0 ok, 1 failure
     (also: not root, with the steps that need it).
     """
-    from phantombutton.errors import PhantomError
+    from phantombutton.errors import PhantomError, UsageProblem
     from phantombutton.service import install
 
+    if root is not None and not root.strip():
+        # `--root "$DESTDIR"` with DESTDIR unset must not install onto the live system
+        raise UsageProblem("--root needs a directory; an empty one would mean the live system "
+                           "(leave --root out for that)")
     target = install.target_user()
-    steps = install.plan(root=Path(root).absolute() if root else None, target=target)
+    steps = install.plan(root=Path(root).absolute() if root is not None else None, target=target)
     if print_only:
         click.echo(install.format_plan(steps), nl=False)
         click.echo(f"# {install.next_steps(target)}")

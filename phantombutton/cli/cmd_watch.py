@@ -11,6 +11,7 @@ import time
 
 import click
 
+from phantombutton.cli.argtypes import SECONDS, Finite
 from phantombutton.errors import UsageProblem
 
 
@@ -137,16 +138,16 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
 @click.option("--fix", is_flag=True, help="Release phantoms (verified); turn side-scroll on for an M705 101B.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
 @click.option("--notify", is_flag=True, help="Desktop notification for each phantom (D-Bus).")
-@click.option("--poll-interval", type=click.FloatRange(0.01, 10), default=0.25, show_default=True,
+@click.option("--poll-interval", type=Finite(0.01, 10), default=0.25, show_default=True,
               help="Seconds between X state polls and time-based checks while a button is held "
                    "or X reports activity; idle, X and evdev events wake the watcher.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server.")
 @click.option("--replay", "replay_file", type=click.Path(dir_okay=False), default=None,
               help="Read observations from a capture instead of live devices.")
-@click.option("--speed", type=click.FloatRange(0), default=1.0, show_default=True,
-              help="Replay speed factor; 0 = as fast as possible.")
-@click.option("--duration", type=click.FloatRange(0), default=None, help="Stop after this many seconds.")
-@click.option("--simulate-phantom", type=click.FloatRange(0), default=None, hidden=True,
+@click.option("--speed", type=Finite(0.001, zero_ok=True), default=1.0, show_default=True,
+              help="Replay speed factor (>= 0.001); 0 = as fast as possible.")
+@click.option("--duration", type=SECONDS, default=None, help="Stop after this many seconds.")
+@click.option("--simulate-phantom", type=SECONDS, default=None, hidden=True,
               help="--virtual only: the mouse in slot 1 reports HID button 16 after S seconds.")
 @click.pass_obj
 def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay_file, speed,

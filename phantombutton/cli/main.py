@@ -80,10 +80,16 @@ def cli(ctx: click.Context, virtual: bool, profile: str, debug: bool) -> None:
     Exit codes: 0 ok, 1 failure, 2 usage error; `status` and `analyze` document theirs.
     """
     ctx.obj = Options(virtual=virtual, profile=profile, debug=debug)
+    _debug[0] = debug
+
+
+# --debug as click parsed it: set by the group's callback, which runs before any command.
+# Never `"--debug" in argv`: that is also true of `analyze -- --debug` (a file named so).
+_debug = [False]
 
 
 def main(argv: list[str] | None = None) -> int:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _debug[0] = False
     try:
         rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
@@ -96,19 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("phantombutton: aborted", err=True)
         return EXIT_FAILURE
     except PhantomError as e:
-        if debug:
+        if _debug[0]:
             raise
         click.echo(f"phantombutton: {e}", err=True)
         return e.exit_code
     except HidppError as e:
-        if debug:
+        if _debug[0]:
             raise
         click.echo(f"phantombutton: {e}", err=True)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # a bug of ours: one line unless --debug
-        if debug:
+        if _debug[0]:
             raise
         click.echo(
             f"phantombutton: internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from phantombutton.errors import UsageProblem
+from phantombutton.numbers import is_ascii_int
 
 _HEX = re.compile(r"^(0x)?[0-9a-f]+$")
 
@@ -40,7 +41,7 @@ def select_device(devices: list, spec: str):
             raise UsageProblem(f"device {spec!r} is ambiguous ({how}): {which}; name it by slot or serial")
         return None
 
-    if text.isdigit() and len(text) <= 2:
+    if is_ascii_int(text) and len(text) <= 2:   # not "²": isdigit() is true, int() fails
         found = one([d for d in devices if d.slot == int(text)], "slot")
         if found is not None:
             return found

@@ -22,6 +22,7 @@ from phantombutton.errors import PhantomError, UsageProblem
 from phantombutton.hidpp import hidpp10, hidpp20
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
 from phantombutton.hidpp.hidpp20 import FeatureId
+from phantombutton.numbers import ascii_int
 
 DIVERSIONS = "diversions"
 ON_WORDS = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
@@ -44,12 +45,13 @@ class Setting:
     def parse(self, device, text: str) -> str:
         value = text.strip().lower()
         if self.name == DPI:
-            try:
-                hidpp10.dpi_to_code(int(value))
+            try:   # ASCII digits only: int() would read "٨٠٠" as 800
+                dpi = ascii_int(value)
+                hidpp10.dpi_to_code(dpi)
             except ValueError:
                 raise UsageProblem(f"{text!r} is not a valid {self.name} for {device.label}; "
                                    f"valid: {', '.join(self.choices)}") from None
-            return str(int(value))
+            return str(dpi)
         if value in ON_WORDS and set(self.choices) == {"on", "off"}:
             return "on" if ON_WORDS[value] else "off"
         if value not in self.choices:

@@ -18,6 +18,9 @@ XI2 XIQueryDevice is used only to list devices. Everything here is one X connect
 from __future__ import annotations
 
 import os
+import socket
+import struct
+import time
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -183,10 +186,68 @@ def _requests():
 _REQ = None
 
 
+X_TIMEOUT = 2.0   # s an X server has to answer the connection setup
+
+
+def _x_socket(display_name: str, timeout: float) -> socket.socket | None:
+    """A socket connected (within `timeout`) to the X server python-xlib would use for
+    `display_name` (Xlib/support/unix_connect.py get_socket: a unix socket, abstract when
+    the file is missing, TCP for a host); None when python-xlib should find the error."""
+    from Xlib import error as xerror
+    from Xlib.support import connect
+
+    try:
+        _, protocol, host, dno, _ = connect.get_display(display_name)
+    except xerror.DisplayError:
+        return None
+    if protocol == "darwin":
+        return None
+    try:
+        if protocol != "unix" and host and host != "unix":
+            return socket.create_connection((host, 6000 + dno), timeout=timeout)
+        path = f"/tmp/.X11-unix/X{dno}"
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path if os.path.exists(path) else "\0" + path)
+        except OSError:
+            s.close()
+            raise
+        return s
+    except OSError:
+        return None
+
+
+def probe_display(display_name: str, timeout: float = X_TIMEOUT) -> tuple[str | None, socket.socket | None]:
+    """Does the X server answer the connection setup (X11 protocol, "Connection Setup")
+    within `timeout`? python-xlib waits for that answer in select() without a timeout, so a
+    server that accepts and never answers would hang every command. Returns (problem or
+    None, the probe's socket to close once python-xlib is connected: while it is open the
+    server never sees its last client leave, which makes a server without -noreset reset)."""
+    deadline = time.monotonic() + timeout
+    s = _x_socket(display_name, timeout)
+    if s is None:
+        return None, None
+    try:
+        # byte order 'l' (LSBFirst), protocol 11.0, no authorization: any server answers
+        # Success, Failed or Authenticate - an answer is all this asks for
+        s.sendall(struct.pack("<BxHHHH2x", 0x6C, 11, 0, 0, 0))
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        s.recv(1)            # b"" (closed) is an answer too: python-xlib reports it
+    except TimeoutError:   # socket.timeout is TimeoutError
+        s.close()
+        return f"did not answer within {timeout:.3g} s", None
+    except OSError:
+        s.close()
+        return None, None
+    return None, s
+
+
 class XSession:
     """One connection to the X server for polling state and sending device events."""
 
-    def __init__(self, display_name: str | None = None, *, check_session: bool = True):
+    def __init__(self, display_name: str | None = None, *, check_session: bool = True,
+                 timeout: float = X_TIMEOUT):
         if check_session and display_name is None:
             problem = session_problem()
             if problem:
@@ -194,11 +255,17 @@ class XSession:
         from Xlib import display as xdisplay
         from Xlib import error as xerror
 
+        shown = display_name or os.environ.get("DISPLAY")
+        problem, probe = probe_display(display_name or os.environ.get("DISPLAY", ""), timeout)
+        if problem:
+            raise XUnavailable(f"X display {shown} {problem}; watching evdev only")
         try:
             self.display = xdisplay.Display(display_name)
         except Exception as e:  # DisplayError, ConnectionClosedError, OSError, Overflow...
-            raise XUnavailable(f"cannot open X display {display_name or os.environ.get('DISPLAY')}: "
-                               f"{e}; watching evdev only") from e
+            raise XUnavailable(f"cannot open X display {shown}: {e}; watching evdev only") from e
+        finally:
+            if probe is not None:
+                probe.close()
         # python-xlib 0.33's RANDR module registers its errors at raw codes 0-2, overriding
         # the core BadValue (2) with a class that cannot parse it (the client then spins).
         # That dict is shared by every Display: give this connection its own, corrected.

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 
 from phantombutton.errors import UsageProblem
+from phantombutton.numbers import ascii_int, is_ascii_int
 
 
 @dataclass
@@ -19,7 +20,11 @@ class Session:
 
     def simulate_phantom(self) -> None:
         """--virtual only: the mouse in slot 1 holds HID button 16 (0x11F, X button 20)."""
-        self.virtual_model.press(1, 0x8000)
+        try:
+            self.virtual_model.press(1, 0x8000)
+        except ValueError as e:   # the profile has no mouse in slot 1 (e.g. "empty")
+            raise UsageProblem(f"--simulate-phantom needs a mouse in slot 1: {e}; "
+                               "use a profile with one (e.g. --profile default)") from None
 
     def raise_denied(self, found) -> None:
         """Nothing readable `found` but nodes we may not open: raise the first denial (it says
@@ -90,13 +95,13 @@ def parse_button(text: str) -> tuple[int, int]:
     from phantombutton.buttons import code_for_x_button, hid_button_to_evdev, is_mouse_button, x_button_for
 
     t = text.strip().lower()
-    try:
+    try:   # ascii_int: "٣" is not button 3, "0x_1f" not 0x1f
         if t.startswith("hid"):
-            code = hid_button_to_evdev(int(t[3:]))   # ValueError outside 1..16
+            code = hid_button_to_evdev(ascii_int(t[3:]))   # ValueError outside 1..16
         elif t.startswith("0x"):
-            code = int(t, 16)
+            code = ascii_int(t[2:], 16)
         else:
-            code = code_for_x_button(int(t))
+            code = code_for_x_button(ascii_int(t))
             if code is None:
                 raise ValueError
     except ValueError:
@@ -117,13 +122,15 @@ def pick_device(devices, spec: str | None):
             return devices[0]
         raise UsageProblem("several devices; name one: " + ", ".join(f"{d.node} ({d.name})" for d in devices))
     s = spec.strip()
+    valid = ", ".join(f"{d.node} (slot {d.slot}, {d.name})" for d in devices)
+    if not s:   # "" is part of every name: it must not pick the only mouse
+        raise UsageProblem(f"empty device name; valid: {valid}")
     hits = [d for d in devices if d.node == s]
-    if not hits and s.isdigit():     # a number is a slot, never part of a name
+    if not hits and is_ascii_int(s):     # a number is a slot, never part of a name
         hits = [d for d in devices if d.slot == int(s)]
     elif not hits:
         hits = [d for d in devices if s.lower() in (d.name or "").lower()]
     if len(hits) != 1:
         what = "matches several devices" if hits else "matches no device"
-        raise UsageProblem(f"{spec!r} {what}; valid: " + ", ".join(
-            f"{d.node} (slot {d.slot}, {d.name})" for d in devices))
+        raise UsageProblem(f"{spec!r} {what}; valid: {valid}")
     return hits[0]

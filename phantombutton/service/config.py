@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -42,8 +43,8 @@ SettingValue = bool | int | float | str
 # prevention; it is not implemented, so it is not accepted either.
 PREVENTIONS = ("settings",)
 _SETTING_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-_WPID = re.compile(r"^[0-9A-Fa-f]{4}$")
-_SERIAL = re.compile(r"^[0-9A-Fa-f]{8}$")
+_WPID = re.compile(r"[0-9A-Fa-f]{4}")
+_SERIAL = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,23 @@ class Config:
 
 _SECTIONS: dict[str, type] = {"detection": DetectionConfig, "fix": FixConfig, "daemon": DaemonConfig}
 
+# What makes sense for each number: (lowest, lowest is allowed, highest). A zero interval
+# busy-loops the daemon, a zero back-off is no back-off, and a settle delay or back-off of
+# hours means the settings are in practice never applied; nan and inf are never numbers here.
+HOUR = 3600.0
+DAY = 86400.0
+_RANGES: dict[str, tuple[float, bool, float]] = {
+    "detection.held-for": (0.0, True, HOUR),
+    "detection.reassert-window": (0.0, False, DAY),
+    "detection.reassert-limit": (1, True, 1000),
+    "daemon.settle-delay": (0.0, True, 60.0),
+    "daemon.rescan-interval": (0.1, True, HOUR),
+    "daemon.backoff-initial": (0.0, False, HOUR),
+    "daemon.backoff-max": (0.0, False, DAY),
+}
+MAX_BYTES = 1 << 20      # a configuration is a few hundred bytes; /dev/zero is not one
+MAX_DEPTH = 8            # tables and arrays in a value; the format itself uses 3
+
 
 def config_home(env: dict[str, str] | None = None, home: Path | str | None = None) -> Path:
     """$XDG_CONFIG_HOME, or HOME/.config when it is unset or relative (XDG spec)."""
@@ -122,18 +140,50 @@ def default_path(env: dict[str, str] | None = None) -> Path:
 
 
 def load(path: Path | str | None = None) -> Config:
-    """Read the configuration; a missing default file means defaults, a bad one BadInput."""
+    """Read the configuration; a missing default file means defaults, a bad one BadInput
+    (whatever is wrong: the daemon turns every BadInput into exit 78)."""
     explicit_path = path is not None
     p = Path(path) if explicit_path else default_path()
     try:
-        text = p.read_text(encoding="utf-8")
+        data = _read(p)
     except FileNotFoundError:
         if explicit_path:
             raise BadInput(f"{p}: configuration file not found") from None
         return Config()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{p}: cannot read the configuration file: {e}") from None
+    except OSError as e:
+        raise BadInput(f"{p}: cannot read the configuration file: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise BadInput(f"{p}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}); "
+                       f"TOML files are UTF-8") from None
     return parse(text, p)
+
+
+def _read(p: Path) -> bytes:
+    """The file's bytes: a regular file of at most MAX_BYTES. O_NONBLOCK: a FIFO with no
+    writer must not block the daemon's start (it is refused below, as a device file is)."""
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise BadInput(f"{p}: is a directory, not a configuration file")
+        if not stat.S_ISREG(st.st_mode):
+            raise BadInput(f"{p}: not a regular file (a device, FIFO or socket); "
+                           "give a configuration file")
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BYTES:
+            raise BadInput(f"{p}: larger than {MAX_BYTES >> 20} MiB; not a configuration file")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def parse(text: str, path: Path | str = "<config>") -> Config:
@@ -142,6 +192,9 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise _syntax_error(path, text, str(e)) from None
+    except RecursionError:   # tomllib parses nested arrays and inline tables recursively
+        line = _deepest_line(text)
+        raise BadInput(f"{path}:{line}: TOML nested too deeply") from None
     lines = _KeyLines(text)
 
     def bad(keypath: tuple[str, ...], problem: str) -> BadInput:
@@ -151,6 +204,10 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
 
     explicit: set[str] = set()
     sections: dict[str, Any] = {}
+    deep = _too_deep(data)
+    if deep is not None:
+        raise BadInput(f"{path}:{lines.find(deep) or _deepest_line(text)}: {_dotted(deep)}: "
+                       f"nested more than {MAX_DEPTH} deep")
     for name, value in data.items():
         if name == "device":
             continue
@@ -183,11 +240,12 @@ def _syntax_error(path: Path, text: str, message: str) -> BadInput:
         return BadInput(f"{path}: TOML syntax error: {message}")
     line, col = int(m.group(1)), int(m.group(2))
     what = message[:m.start()]
-    source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    all_lines = text.split("\n")   # tomllib counts "\n" only, not every splitlines() break
+    source = all_lines[line - 1] if 0 < line <= len(all_lines) else ""
     key = _KeyLines._KEY.match(source)
     header = _KeyLines._HEADER.match(source)
     near = (f" in key {_dotted(_split_dotted(key.group(1)))}" if key
-            else f" in table [{header.group(1)}]" if header else "")
+            else f" in table [{_comment(header.group(1))}]" if header else "")
     return BadInput(f"{path}:{line}:{col}: TOML syntax error{near}: {what.lower()}")
 
 
@@ -203,12 +261,17 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
             if not isinstance(value, bool):
                 raise bad((name, key), f"expected true or false, got {_show(value)}")
         elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad((name, key), f"expected a whole number >= 1, got {_show(value)}")
+            low, _, high = _RANGES[f"{name}.{key}"]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise bad((name, key), f"expected a whole number from {low:g} to {high:g}, "
+                                       f"got {_show(value)}")
         elif isinstance(default, float):
+            low, low_ok, high = _RANGES[f"{name}.{key}"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise bad((name, key), f"expected a number of seconds >= 0, got {_show(value)}")
+                    or not math.isfinite(value) or value < low or (value == low and not low_ok) \
+                    or value > high:
+                raise bad((name, key), f"expected a number of seconds {'>=' if low_ok else '>'} "
+                                       f"{low:g} and <= {high:g}, got {_show(value)}")
             value = float(value)
         elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(v in PREVENTIONS for v in value):
@@ -222,9 +285,9 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
 def _device(key: str, table: Any, bad) -> DeviceConfig:
     if not isinstance(table, dict):
         raise bad(("device", key), "must be a table of settings, e.g. side-scroll = true")
-    if _WPID.match(key):
+    if _WPID.fullmatch(key):
         kind = "wpid"
-    elif _SERIAL.match(key):
+    elif _SERIAL.fullmatch(key):
         kind = "serial"
     elif key.strip():
         kind = "name"
@@ -238,7 +301,7 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
         if isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             raise bad(("device", key, name), f"expected true/false, a number or a string, "
                                              f"got {_show(value)}")
-        problem = _check_setting(name, value)
+        problem = _check_setting(name, value) or _check_model(kind, key, name)
         if problem:
             raise bad(("device", key, name), problem)
         settings[name] = value
@@ -267,17 +330,87 @@ def _check_setting(name: str, value: SettingValue) -> str | None:
     return None
 
 
+def _model_settings(m) -> tuple[str, ...]:
+    """What devices/settings.settings_for offers a model: its HID++ 1.0 registers, or
+    diversions for a 2.0 model with REPROG_CONTROLS_V4 controls (an unknown 2.0 device may
+    have that feature too; an unknown 1.0 device gets no settings)."""
+    from phantombutton.devices.settings import DIVERSIONS
+
+    if m.hidpp10 and m.known:
+        return m.hidpp10_settings
+    return (DIVERSIONS,) if m.controls or not m.known else ()
+
+
+def _check_model(kind: str, key: str, name: str) -> str | None:
+    """A setting the models this key can name do not have (dpi on an M705): the daemon would
+    only find out at the next connection, so it is refused now. Serials name no model."""
+    from phantombutton.devices.models import MODELS, model_for
+
+    if kind == "wpid":
+        m = model_for(int(key, 16))
+        offered = _model_settings(m)
+        if name in offered:
+            return None
+        which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
+        return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
+    if kind == "name":
+        named = [m for m in MODELS.values()
+                 if key.casefold() in m.name.casefold() or key.casefold() in m.full_name.casefold()]
+        offered = tuple(dict.fromkeys(s for m in named for s in _model_settings(m)))
+        if named and name not in offered:
+            return f'no "{_escape(key)}" model has setting {name}; their settings: ' \
+                   f"{', '.join(offered) or 'none'}"
+    return None
+
+
+def _too_deep(data: dict) -> tuple[str, ...] | None:
+    """The key path of a value nested more than MAX_DEPTH tables/arrays deep, or None."""
+    stack: list[tuple[Any, tuple[str, ...], int]] = [(data, (), 0)]
+    while stack:
+        value, keypath, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return keypath
+        if isinstance(value, dict):
+            stack.extend((v, keypath + (str(k),), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, keypath, depth + 1) for v in value)
+    return None
+
+
+def _deepest_line(text: str) -> int:
+    """The line (1-based) where brackets and braces are open deepest; a rough count (strings
+    are not skipped) only used to point at a value tomllib could not nest."""
+    depth = best = 0
+    best_line = line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best, best_line = depth, line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            line += 1
+    return best_line
+
+
 def _show(value: Any) -> str:
+    """A value as the message shows it: TOML, escaped, at most 60 characters."""
     if isinstance(value, dict):
         return "a table"
-    return to_toml_value(value) if isinstance(value, (bool, int, float, str, list)) else repr(value)
+    try:
+        text = to_toml_value(value)
+    except TypeError:          # dates and times: no TOML form of ours, Python's is clear
+        text = _comment(repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _dotted(keypath: tuple[str, ...]) -> str:
     out = []
     for i, part in enumerate(keypath):
         device_key = i == 1 and keypath[0] == "device"    # written [device."101B"]: keep quotes
-        out.append(part if re.match(r"^[A-Za-z0-9_-]+$", part) and not device_key else f'"{part}"')
+        out.append(part if re.fullmatch(r"[A-Za-z0-9_-]+", part) and not device_key
+                   else f'"{_escape(part)}"')
     return ".".join(out)
 
 
@@ -288,9 +421,9 @@ class _KeyLines:
     `key = value` lines, with bare or quoted keys and dotted keys. Returns None when unsure.
     """
 
-    _HEADER = re.compile(r'^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$')
-    _KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')'
-                      r'(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=')
+    _HEADER = re.compile(r'^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$')   # [t] and [[t]]
+    _KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+                      r'(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\'))*)\s*=')
 
     def __init__(self, text: str):
         self._where: dict[tuple[str, ...], int] = {}
@@ -315,8 +448,18 @@ class _KeyLines:
 
 
 def _split_dotted(s: str) -> tuple[str, ...]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', s)
-    return tuple(a or b or c for a, b, c in parts)
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', s)
+    return tuple(_unescape(a) if a else b or c for a, b, c in parts)
+
+
+def _unescape(body: str) -> str:
+    """A basic string's body as TOML reads it ("a\\nb" is a newline), for the key lookup."""
+    if "\\" not in body:
+        return body
+    try:
+        return tomllib.loads(f'k = "{body}"')["k"]
+    except tomllib.TOMLDecodeError:
+        return body
 
 
 # --- printing the effective configuration -------------------------------------------------
@@ -327,18 +470,34 @@ def to_toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+        return '"' + _escape(value) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(to_toml_value(v) for v in value) + "]"
     raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def _escape(text: str) -> str:
+    """A TOML basic string's body: backslash, quote and every control character escaped
+    (TOML 1.0 allows none of U+0000..U+001F or U+007F raw, bar tab)."""
+    return "".join(_ESCAPES.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F
+                                        else ch) for ch in text)
+
+
+def _comment(text: str) -> str:
+    """Text for a comment: control characters (a newline would end it) escaped."""
+    return "".join(f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
 
 
 def to_toml(cfg: Config) -> str:
     """The effective configuration as TOML; each value says whether it came from the file."""
     origin = str(cfg.path) if cfg.path else None
     out = ["# phantombutton effective configuration",
-           f"# file: {origin}" if origin else f"# file: none found at {default_path()} (defaults)"]
+           f"# file: {_comment(origin)}" if origin
+           else f"# file: none found at {_comment(str(default_path()))} (defaults)"]
     for name, cls in _SECTIONS.items():
         section = getattr(cfg, name)
         out.append("")

@@ -7,8 +7,11 @@ written (no half-done installation).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,7 +46,7 @@ class WriteFile:
     owner: tuple[int, int] | None = None   # chown to (uid, gid): the user's unit under sudo
 
     def describe(self) -> str:
-        return f"write {self.path}"
+        return f"write {shlex.quote(str(self.path))}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class RunCommand:
     needs_root: bool
 
     def describe(self) -> str:
-        return "run " + " ".join(self.argv)
+        return "run " + shlex.join(self.argv)
 
 
 Step = WriteFile | RunCommand
@@ -83,12 +86,46 @@ def target_user(env: dict[str, str] | None = None, euid: int | None = None) -> T
         home = Path(pw.pw_dir)
         return Target(sudo_user, home, pw.pw_uid, pw.pw_gid, home / ".config/systemd/user")
     pw = pwd.getpwuid(euid)
-    home = Path(env.get("HOME") or pw.pw_dir)
+    # A relative HOME means nothing to systemd (and cannot be put under --root): ignore it,
+    # as the XDG spec says of a relative XDG_CONFIG_HOME.
+    env_home = env.get("HOME", "")
+    home = Path(env_home if os.path.isabs(env_home) else pw.pw_dir)
     return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
 
 
+_SYSTEMD_SAFE = re.compile(r"[A-Za-z0-9_@+=:,./-]+", re.ASCII)
+
+
+def systemd_quote(word: str, *, executable: bool = False) -> str:
+    """One word of an ExecStart= line (systemd.service(5), "Command lines"): double quotes
+    around anything but plain characters, C escapes inside, `%` doubled (no specifier is
+    expanded) and, in arguments, `$` doubled (no variable is; the executable's own path is
+    not subject to variable expansion, systemd-analyze verify confirms)."""
+    doubled = word.replace("%", "%%")
+    if not executable:
+        doubled = doubled.replace("$", "$$")
+    if _SYSTEMD_SAFE.fullmatch(word):
+        return doubled
+    out = []
+    for ch in doubled:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def exec_line(argv: list[str] | tuple[str, ...]) -> str:
+    return " ".join(systemd_quote(w, executable=i == 0) for i, w in enumerate(argv))
+
+
 def exec_start() -> str:
-    """The command line the unit runs: the phantombutton next to our interpreter, if any."""
+    """The command line the unit runs: the phantombutton next to our interpreter, if any;
+    quoted for systemd (a venv path may hold spaces)."""
     candidates = [Path(sys.executable).parent / "phantombutton"]
     if sys.argv and os.path.basename(sys.argv[0]) == "phantombutton":
         candidates.append(Path(os.path.abspath(sys.argv[0])))
@@ -97,9 +134,9 @@ def exec_start() -> str:
         candidates.append(Path(found))
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
-            return f"{c} daemon"
+            return exec_line([str(c), "daemon"])
     # Not installed as a script (e.g. run from a checkout): the interpreter and the module.
-    return f"{Path(sys.executable).absolute()} -m phantombutton.cli.main daemon"
+    return exec_line([str(Path(sys.executable).absolute()), "-m", "phantombutton.cli.main", "daemon"])
 
 
 def render_unit(command: str) -> str:
@@ -116,8 +153,11 @@ def plan(root: Path | None = None, target: Target | None = None,
     target = target or target_user()
     command = command or exec_start()
 
+    if root is not None and not root.is_absolute():
+        raise PhantomError(f"--root {root}: must be an absolute path")
+
     def prefixed(p: Path) -> Path:
-        return root / p.relative_to("/") if root else p
+        return root / p.relative_to(p.anchor) if root is not None else p
 
     steps: list[Step] = [
         WriteFile(prefixed(Path(RULES_DIR) / RULE_NAME), shipped(RULE_NAME), needs_root=root is None),
@@ -143,12 +183,17 @@ def format_plan(steps: list[Step]) -> str:
         if isinstance(s, WriteFile):
             owner = f", owner uid {s.owner[0]} gid {s.owner[1]}" if s.owner else ""
             out.append(f"# {s.describe()} (mode 0644{owner}){root}")
-            out.append(f"cat > {s.path} <<'EOF'")
+            # quoted for the shell: the output is meant to be read and pasted, and a path
+            # (a HOME with `$(...)` in it) must not run anything
+            end = "EOF"
+            while end in s.content.splitlines():
+                end += "_"
+            out.append(f"cat > {shlex.quote(str(s.path))} <<'{end}'")
             out.append(s.content.rstrip("\n"))
-            out.append("EOF")
+            out.append(end)
         else:
             out.append(f"# {s.describe()}{root}")
-            out.append(" ".join(s.argv))
+            out.append(shlex.join(s.argv))
         out.append("")
     return "\n".join(out)
 
@@ -182,8 +227,13 @@ def _write(s: WriteFile) -> None:
     while not d.exists():
         created.append(d)
         d = d.parent
+    tmp = None
     try:
-        s.path.parent.mkdir(parents=True, exist_ok=True)
+        for c in reversed(created):
+            # 0755 whatever the umask (mkdir's mode is masked by it): systemd and udev read
+            # these directories as other users
+            os.makedirs(c, exist_ok=True)
+            os.chmod(c, 0o755)
         fd, tmp = tempfile.mkstemp(dir=s.path.parent, prefix=f".{s.path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(s.content)
@@ -193,7 +243,12 @@ def _write(s: WriteFile) -> None:
             for c in created:
                 os.chown(c, *s.owner)
         os.replace(tmp, s.path)   # atomic: udev never reads half a rule file
+        tmp = None
     except PermissionError as e:
         raise PhantomError(f"cannot write {s.path}: {e.strerror}; run with sudo") from None
     except OSError as e:
         raise PhantomError(f"cannot write {s.path}: {e.strerror or e}") from None
+    finally:
+        if tmp is not None:   # a failed write leaves no .70-phantombutton.rules.XXXXXX behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -133,16 +133,34 @@ class HardwareParts:
     # server that restarted is picked up and a missing one costs nothing.
     _x = None
 
-    def connect_x(self) -> None:
-        self._x_session()
+    def connect_x(self, within: float | None = None) -> str | None:
+        """Open the X connection now; why there is none (to be said once), or None. `within`
+        bounds the wait for a server that does not answer (daemon --for)."""
+        from phantombutton.input.xinput import X_TIMEOUT, XUnavailable
+
+        if self._x is not None:
+            return None
+        try:
+            self._x = self._open_x(min(X_TIMEOUT, max(0.01, within)) if within is not None else X_TIMEOUT)
+        except XUnavailable as e:
+            return str(e)
+        except Exception as e:  # noqa: BLE001 - a dying server: carry on without X
+            return f"{type(e).__name__}: {e}"
+        return None
+
+    @staticmethod
+    def _open_x(timeout: float):
+        from phantombutton.input.xinput import XSession
+
+        return XSession(timeout=timeout)
 
     def _x_session(self):
         if self._x is not None:
             return self._x, ""
-        from phantombutton.input.xinput import XSession, XUnavailable
+        from phantombutton.input.xinput import X_TIMEOUT, XUnavailable
 
         try:
-            self._x = XSession()
+            self._x = self._open_x(X_TIMEOUT)
         except XUnavailable as e:
             return None, f" [X: {e}]"
         except Exception as e:  # noqa: BLE001 - a dying server: carry on without X

@@ -30,6 +30,8 @@ smooth-scroll = false
 
 [device."M705"]
 side-scroll = false
+
+[device."Performance"]
 dpi = 800
 
 [device."1A2B3C4D"]
@@ -74,18 +76,19 @@ def test_good_file(tmp_path):
     assert isinstance(cfg.detection.held_for, float)
     assert cfg.fix == FixConfig(auto_release=False, prevention=())
     assert cfg.daemon == DaemonConfig(backoff_max=60.0)
-    assert [d.kind for d in cfg.devices] == ["wpid", "name", "serial", "wpid"]
+    assert [d.kind for d in cfg.devices] == ["wpid", "name", "name", "serial", "wpid"]
 
 
 def test_device_settings_merge_most_specific_last(tmp_path):
     cfg = config.load(write(tmp_path, GOOD))
     # name < WPID < serial
     assert cfg.settings_for(0x101B, None, "Logitech M705") == {
-        "side-scroll": True, "smooth-scroll": False, "dpi": 800}
+        "side-scroll": True, "smooth-scroll": False}
     assert cfg.settings_for(0x101B, "1a2b3c4d", "M705") == {
-        "side-scroll": True, "smooth-scroll": True, "dpi": 800}
-    assert cfg.settings_for(0x406D, None, "Logitech M705") == {"side-scroll": False, "dpi": 800}
-    assert cfg.settings_for(0x101A, None, "Performance MX") == {}
+        "side-scroll": True, "smooth-scroll": True}
+    assert cfg.settings_for(0x406D, None, "Logitech M705") == {"side-scroll": False}
+    assert cfg.settings_for(0x101A, None, "Performance MX") == {"dpi": 800}
+    assert cfg.settings_for(0x101A, "1A2B3C4D", "Performance MX") == {"dpi": 800, "smooth-scroll": True}
     assert cfg.settings_for(None) == {}
 
 
@@ -181,3 +184,137 @@ def test_daemon_refuses_bad_config_with_ex_config(tmp_path, capsys):
     out = capsys.readouterr()
     line = (out.out + out.err).strip()
     assert "bad configuration, not starting" in line and f"{p}:2: daemon.settle-delay" in line
+
+
+# --- hardening: values that make no sense, files that are not configurations -------------
+
+@pytest.mark.parametrize("text,line,key,words", [
+    ("[daemon]\nrescan-interval = 0\n", 2, "daemon.rescan-interval", ">= 0.1 and <= 3600, got 0"),
+    ("[daemon]\nrescan-interval = -2.0\n", 2, "daemon.rescan-interval", "got -2.0"),
+    ("[daemon]\nbackoff-initial = 0\n", 2, "daemon.backoff-initial", "> 0 and <= 3600"),
+    ("[daemon]\nsettle-delay = 1e300\n", 2, "daemon.settle-delay", ">= 0 and <= 60, got 1e+300"),
+    ("[daemon]\nsettle-delay = 3601\n", 2, "daemon.settle-delay", "<= 60"),
+    ("[daemon]\nbackoff-max = inf\n", 2, "daemon.backoff-max", "got inf"),
+    ("[detection]\nheld-for = nan\n", 2, "detection.held-for", "got nan"),
+    ("[detection]\nreassert-window = 0\n", 2, "detection.reassert-window", "> 0"),
+    ("[detection]\nreassert-limit = 100000\n", 2, "detection.reassert-limit", "from 1 to 1000"),
+    ('[device."101B"]\ndpi = 800\n', 2, 'device."101B".dpi',
+     "the M705 (WPID 101B) has no setting dpi; its settings: side-scroll, smooth-scroll"),
+    ('[device."101B"]\ndiversions = "reset"\n', 2, 'device."101B".diversions', "has no setting"),
+    ('[device."4082"]\nside-scroll = true\n', 2, 'device."4082".side-scroll',
+     "the MX Master 3 (WPID 4082) has no setting side-scroll; its settings: diversions"),
+    ('[device."m705"]\n\ndpi = 800\n', 3, 'device."m705".dpi', 'no "m705" model has setting dpi'),
+    ('[device."ABCD"]\nsmooth-scroll = true\n', 2, 'device."ABCD".smooth-scroll', "unknown model"),
+    ("\n\n[[fix]]\nauto-release = true\n", 3, "fix", "must be a table"),
+    ('[fix]\n[[device]]\nside-scroll = true\n', 2, "device", "must be tables"),
+    ('[[device."101B"]]\nside-scroll = true\n', 1, 'device."101B"', "must be a table"),
+    ('[device."a\\nb"]\nx-y = 1\n', 2, 'device."a\\nb".x-y', "unknown setting"),
+])
+def test_nonsense_values_are_refused_with_file_line_key(tmp_path, text, line, key, words):
+    p = write(tmp_path, text)
+    with pytest.raises(BadInput) as e:
+        config.load(p)
+    msg = str(e.value)
+    assert msg.startswith(f"{p}:{line}: {key}: "), msg
+    assert words in msg and "\n" not in msg, msg
+
+
+def test_settings_a_model_has_are_accepted(tmp_path):
+    cfg = config.load(write(tmp_path, '[device."101A"]\ndpi = 800\nside-scroll = true\n'
+                                      '[device."MX Master"]\ndiversions = "reset"\n'
+                                      '[device."Some other mouse"]\nside-scroll = true\n'
+                                      '[device."1A2B3C4D"]\ndpi = 400\n'))
+    assert cfg.settings_for(0x101A) == {"dpi": 800, "side-scroll": True}
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    import os
+
+    files = {
+        "directory": tmp_path / "cfgdir",
+        "not-utf8": tmp_path / "latin1.toml",
+        "deep-arrays": tmp_path / "deep.toml",
+        "deep-inline-tables": tmp_path / "deep2.toml",
+        "deep-but-parsed": tmp_path / "deep3.toml",
+        "fifo": tmp_path / "fifo",
+        "missing": tmp_path / "nope.toml",
+        "device-file": Path("/dev/null"),
+        "rescan-0": tmp_path / "r0.toml",
+        "too-big": tmp_path / "big.toml",
+    }
+    files["directory"].mkdir()
+    files["not-utf8"].write_bytes(b"# caf\xe9\n[fix]\nauto-release = true\n")
+    files["deep-arrays"].write_text("[fix]\nprevention = " + "[" * 5000 + "]" * 5000 + "\n")
+    files["deep-inline-tables"].write_text("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n")
+    files["deep-but-parsed"].write_text("[fix]\nprevention = " + "[" * 40 + "]" * 40 + "\n")
+    os.mkfifo(files["fifo"])
+    files["rescan-0"].write_text("[daemon]\nrescan-interval = 0\n")
+    files["too-big"].write_text("# " + "x" * (2 << 20) + "\n")
+    return files
+
+
+BAD_KINDS = ["directory", "not-utf8", "deep-arrays", "deep-inline-tables", "deep-but-parsed",
+             "fifo", "missing", "device-file", "rescan-0", "too-big"]
+EXPECTED = {"directory": ": is a directory", "not-utf8": ":1: not UTF-8 (byte 0xe9)",
+            "deep-arrays": ":2: TOML nested too deeply", "deep-inline-tables": ":1: TOML nested",
+            "deep-but-parsed": ":2: fix.prevention: nested more than 8 deep",
+            "fifo": ": not a regular file", "missing": ": configuration file not found",
+            "device-file": ": not a regular file", "rescan-0": ":2: daemon.rescan-interval",
+            "too-big": ": larger than 1 MiB"}
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_daemon_exits_78_for_every_bad_configuration(tmp_path, capsys, kind):
+    p = _bad_files(tmp_path)[kind]
+    assert main(["--virtual", "daemon", "--config", str(p), "--for", "0.2"]) == 78
+    out = capsys.readouterr()
+    lines = (out.out + out.err).strip().splitlines()
+    assert len(lines) == 1 and "bad configuration, not starting" in lines[0], lines
+    assert f"{p}{EXPECTED[kind]}" in lines[0], lines
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_config_file_exits_1_for_every_bad_configuration(tmp_path, capsys, kind):
+    p = _bad_files(tmp_path)[kind]
+    assert main(["config", "--file", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"phantombutton: {p}{EXPECTED[kind]}") and err.count("\n") == 1, err
+
+
+def test_unreadable_file_exits_78(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    p = write(tmp_path, "[fix]\n")
+    if os.geteuid() == 0:      # root reads a mode-000 file: the kernel's answer to anyone else
+        real_open = os.open
+
+        def denied(path, *a, **k):
+            if str(path) == str(p):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_open(path, *a, **k)
+
+        monkeypatch.setattr(os, "open", denied)
+    else:
+        p.chmod(0)
+    assert main(["--virtual", "daemon", "--config", str(p), "--for", "0.2"]) == 78
+    assert f"{p}: cannot read the configuration file: Permission denied" in capsys.readouterr().out
+    assert main(["config", "--file", str(p)]) == 1
+
+
+@pytest.mark.parametrize("key", ["a\nb", "a\u0000b", "tab\there", 'q"uo\\te', "del\u007f", "é ü"])
+def test_config_prints_valid_toml_for_any_device_key(tmp_path, capsys, key):
+    escaped = config.to_toml_value(key)
+    p = write(tmp_path, f"[device.{escaped}]\nside-scroll = true\n")
+    assert main(["config", "--file", str(p)]) == 0
+    printed = tomllib.loads(capsys.readouterr().out)
+    assert printed["device"] == {key: {"side-scroll": True}}
+
+
+def test_printed_file_comment_escapes_the_path(tmp_path, capsys):
+    d = tmp_path / "new\nline"
+    d.mkdir()
+    p = d / "config.toml"
+    p.write_text("[fix]\nauto-release = false\n")
+    assert main(["config", "--file", str(p)]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["fix"]["auto-release"] is False
