@@ -6,6 +6,7 @@ each verb lives in its own module, named in COMMANDS, and is loaded on demand.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -84,9 +85,21 @@ def cli(ctx: click.Context, virtual: bool, profile: str, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    from phantombutton.outfile import StdoutError, guarded_stdout
+
     try:
-        rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
+        with guarded_stdout():   # a write error on stdout: one line, whoever printed
+            rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
+    except StdoutError as e:
+        if e.broken_pipe:   # the reader left (`| head`): nothing to say; silence the exit flush
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            except OSError:
+                pass
+        else:
+            click.echo(f"phantombutton: {e}", err=True)
+        return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
