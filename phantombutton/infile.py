@@ -32,8 +32,10 @@ def _why(exc: OSError) -> str:
     return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
-def open_input(path: str, *, fifo_wait: float = FIFO_WAIT) -> BinaryIO:
+def open_input(path: str, *, fifo_wait: float | None = None) -> BinaryIO:
     """Open `path` for reading in binary, refusing directories and devices (see above)."""
+    if fifo_wait is None:
+        fifo_wait = FIFO_WAIT
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; cleared again below
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -215,7 +215,7 @@ class Capture:
                 continue
             if section == "phantombutton" and indent == 2:
                 key, _, value = stripped.partition(":")
-                self.meta[key] = _meta_value(key, _flow(value, key))
+                self.meta[key] = _meta_value(key, _flow(value, f"phantombutton.{key}"))
                 continue
             if section != "devices":
                 continue
