@@ -252,7 +252,7 @@ class Capture:
                     dev.name = _unquote(value)
                 elif indent == 4 and key == "id":
                     dev.id = _ints(value, n, self, (0, 0xFFFF))
-                elif indent == 6 and key.isascii() and key.isdigit() and value.startswith("["):
+                elif indent == 6 and _small_number(key) and value.startswith("["):
                     dev.codes[F.integer(int(key), "codes", *F.U16)] = _ints(value, n, self, F.U16)
                 continue
             if sub == "udev":
@@ -412,7 +412,7 @@ def _other_device(v: Any, name: str) -> DeviceEntry:
     codes = F.mapping(d.get("codes"), f"{name}.codes")
     typed: dict[int, list[int]] = {}
     for k, cs in codes.items():
-        if not (k.isascii() and k.isdigit()):
+        if not _small_number(k):
             raise FieldError(f"{name}.codes", f"event type {k!r} is not a number")
         typed[F.integer(int(k), f"{name}.codes", *F.U16)] = F.integers(cs, f"{name}.codes.{k}", *F.U16)
     return DeviceEntry(node=F.text(d.get("node", "?"), f"{name}.node"),
@@ -452,6 +452,11 @@ def _meta_value(key: str, v: Any) -> Any:
     if key in ("kernel", "x_input_driver"):
         return F.opt_text(v, name)
     return v
+
+
+def _small_number(key: str) -> bool:
+    """An event type key (`1:` in codes): ASCII digits, few enough for int()."""
+    return key.isascii() and key.isdigit() and len(key) <= 5
 
 
 def _strip_comment(value: str) -> str:

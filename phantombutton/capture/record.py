@@ -36,7 +36,7 @@ from phantombutton.capture.fields import one_line, scalar
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation, XButtons,
 )
-from phantombutton.outfile import OutputError, describe_os_error
+from phantombutton.outfile import OutputError, describe_os_error, streaming_output
 
 END_MARKER = "# end of capture"
 
@@ -127,7 +127,7 @@ class CaptureWriter:
         if not devices:
             raise ValueError("a capture needs at least one event node")
         self._own = not hasattr(fp, "write")
-        self.fp: IO[str] = open(fp, "w", encoding="utf-8") if self._own else fp  # type: ignore[arg-type]
+        self.fp: IO[str] = streaming_output(os.fspath(fp)) if self._own else fp  # type: ignore[arg-type]
         name = getattr(self.fp, "name", None)
         self.name = name if isinstance(name, str) and not name.startswith("<") else "standard output"
         self.devices = list(devices)
