@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from phantombutton.detect.events import XButtons
+
 MAX_SECONDS = 1 << 32         # ~136 years of CLOCK_MONOTONIC: any real capture fits
 MAX_DEPTH = 16                # our extras nest 4 deep (other_devices[].codes.N[])
 U16 = (0, 0xFFFF)             # struct input_event type and code
@@ -119,6 +121,58 @@ def check_depth(s: str, name: str) -> None:
                 raise FieldError(name, f"nested deeper than {MAX_DEPTH} levels")
         elif ch in "]}":
             depth -= 1
+
+
+# -- the shapes of our extras ------------------------------------------------------------------
+def small_number(key: str) -> bool:
+    """An event type key (`1:` in codes): ASCII digits, few enough for int()."""
+    return key.isascii() and key.isdigit() and len(key) <= 5
+
+
+def event_codes(v: Any, name: str) -> dict[int, list[int]]:
+    """{"EV type": [codes]} as JSON writes a device's codes (keys are strings)."""
+    out: dict[int, list[int]] = {}
+    for k, cs in mapping(v, name).items():
+        if not small_number(k):
+            raise FieldError(name, f"event type {k!r} is not a number")
+        out[integer(int(k), name, *U16)] = integers(cs, f"{name}.{k}", *U16)
+    return out
+
+
+def xbuttons(t: float, v: Any, name: str) -> XButtons:
+    """An X device's state: {device, node, master, buttons}."""
+    d = mapping(v, name, optional=False)
+    return XButtons(t, integer(d.get("device"), f"{name}.device", 0, 0xFFFF),
+                    opt_text(d.get("node"), f"{name}.node"), bool(d.get("master")),
+                    frozenset(integers(d.get("buttons"), f"{name}.buttons", 0, 255)))
+
+
+def device_extra(v: Any, name: str) -> dict[str, Any]:
+    """Our per-device block (and a `- device:` entry's same keys), each field typed;
+    settings become the sorted ((name, value), ...) of DeviceInfo."""
+    d = mapping(v, name)
+    return {
+        "slot": opt_integer(d.get("slot"), f"{name}.slot", 0, 255),
+        "wpid": opt_integer(d.get("wpid"), f"{name}.wpid", 0, 0xFFFF),
+        "receiver": opt_text(d.get("receiver"), f"{name}.receiver"),
+        "hidraw": opt_text(d.get("hidraw"), f"{name}.hidraw"),
+        "x_slave": opt_integer(d.get("x_slave"), f"{name}.x_slave", 0, 0xFFFF),
+        "settings": settings(d.get("settings"), f"{name}.settings"),
+    }
+
+
+def hidraw_header(v: Any, name: str) -> dict[str, Any]:
+    """One entry of the `hidraw` list (what the hid-recorder export writes), checked."""
+    d = mapping(v, name, optional=False)
+    text(d.get("node"), f"{name}.node")
+    opt_text(d.get("name"), f"{name}.name")
+    opt_text(d.get("phys"), f"{name}.phys")
+    integers(d.get("id"), f"{name}.id", 0, 0xFFFFFFFF)
+    try:
+        bytes.fromhex(opt_text(d.get("descriptor"), f"{name}.descriptor") or "")
+    except ValueError:
+        raise FieldError(f"{name}.descriptor", "not hex bytes") from None
+    return d
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phantombutton.capture import fields as F
-from phantombutton.capture.fields import FieldError
 from phantombutton.capture.names import EV_ABS, EV_KEY, EV_REL, EV_SYN, SYN_REPORT
 from phantombutton.capture.record import END_MARKER
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, Observation,
-    XButtons,
 )
 from phantombutton.errors import BadInput
 from phantombutton.infile import BoundedLines, open_input
@@ -95,7 +93,7 @@ class Capture:
             self._lines = BoundedLines(f, self.path)
             try:
                 yield from self._parse(self._lines)
-            except FieldError as e:
+            except F.FieldError as e:
                 raise self._bad(self._lines.number, str(e)) from None
 
     def _parse(self, f) -> Iterator[Observation]:  # noqa: C901 (one state machine, kept in one place)
@@ -188,7 +186,7 @@ class Capture:
                         try:
                             sec, usec = int(m.group(1)), int(m.group(2))
                         except ValueError:   # more digits than int() takes
-                            raise FieldError("end marker time", "not a number") from None
+                            raise F.FieldError("end marker time", "not a number") from None
                         self.end_time = max(self.end_time, F.seconds(sec, usec, "end marker time"))
                 continue
             indent = len(line) - len(line.lstrip(" "))
@@ -240,7 +238,7 @@ class Capture:
                     else:
                         hid_bytes, list_target = _ints(value + "]", n, self, F.BYTE), "devhid"
                 elif key == "phantombutton":
-                    dev.extra = _device_extra(_flow(value, "phantombutton"), "phantombutton")
+                    dev.extra = F.device_extra(_flow(value, "phantombutton"), "phantombutton")
                 elif key == "events":
                     yield from self._device_ready(dev, first=not started)
                     started = True
@@ -252,7 +250,7 @@ class Capture:
                     dev.name = _unquote(value)
                 elif indent == 4 and key == "id":
                     dev.id = _ints(value, n, self, (0, 0xFFFF))
-                elif indent == 6 and _small_number(key) and value.startswith("["):
+                elif indent == 6 and F.small_number(key) and value.startswith("["):
                     dev.codes[F.integer(int(key), "codes", *F.U16)] = _ints(value, n, self, F.U16)
                 continue
             if sub == "udev":
@@ -326,7 +324,7 @@ class Capture:
         for n, codes in (self.meta.get("held_at_start") or {}).items():
             yield HeldState(0.0, n, frozenset(codes))
         for x in self.meta.get("x_at_start") or []:
-            yield _xbuttons(0.0, x, "x_at_start")
+            yield F.xbuttons(0.0, x, "x_at_start")
 
     def _flow_frame(self, node, frame, n, name: str = "evdev") -> Iterator[Observation]:
         if not isinstance(frame, list):
@@ -370,14 +368,14 @@ class Capture:
         t = F.time_pair(d["time"], f"{kind}.time")
         self.end_time = max(self.end_time, t)
         if kind == "xinput":
-            yield _xbuttons(t, d, "xinput")
+            yield F.xbuttons(t, d, "xinput")
         elif kind == "held":
             yield HeldState(t, F.text(d.get("node"), "held.node"),
                             frozenset(F.integers(d.get("codes"), "held.codes", *F.U16)))
         elif "removed" in d:
             yield DeviceRemoved(t, F.text(d["removed"], "device.removed"))
         elif "added" in d:
-            x = _device_extra(d, "device")
+            x = F.device_extra(d, "device")
             yield DeviceAdded(t, DeviceInfo(
                 node=F.text(d["added"], "device.added"), name=F.opt_text(d.get("name"), "device.name") or "",
                 vendor=F.opt_integer(d.get("vendor"), "device.vendor", 0, 0xFFFF),
@@ -386,53 +384,13 @@ class Capture:
                 x_slave_id=x.get("x_slave"), settings=x.get("settings", ())))
 
 
-def _xbuttons(t: float, d: Any, name: str) -> XButtons:
-    d = F.mapping(d, name, optional=False)
-    return XButtons(t, F.integer(d.get("device"), f"{name}.device", 0, 0xFFFF),
-                    F.opt_text(d.get("node"), f"{name}.node"), bool(d.get("master")),
-                    frozenset(F.integers(d.get("buttons"), f"{name}.buttons", 0, 255)))
-
-
-def _device_extra(v: Any, name: str) -> dict[str, Any]:
-    """Our per-device block (and a `- device:` entry's same keys), each field typed."""
-    d = F.mapping(v, name)
-    out: dict[str, Any] = {
-        "slot": F.opt_integer(d.get("slot"), f"{name}.slot", 0, 255),
-        "wpid": F.opt_integer(d.get("wpid"), f"{name}.wpid", 0, 0xFFFF),
-        "receiver": F.opt_text(d.get("receiver"), f"{name}.receiver"),
-        "hidraw": F.opt_text(d.get("hidraw"), f"{name}.hidraw"),
-        "x_slave": F.opt_integer(d.get("x_slave"), f"{name}.x_slave", 0, 0xFFFF),
-        "settings": F.settings(d.get("settings"), f"{name}.settings"),
-    }
-    return out
-
-
 def _other_device(v: Any, name: str) -> DeviceEntry:
     d = F.mapping(v, name, optional=False)
-    codes = F.mapping(d.get("codes"), f"{name}.codes")
-    typed: dict[int, list[int]] = {}
-    for k, cs in codes.items():
-        if not _small_number(k):
-            raise FieldError(f"{name}.codes", f"event type {k!r} is not a number")
-        typed[F.integer(int(k), f"{name}.codes", *F.U16)] = F.integers(cs, f"{name}.codes.{k}", *F.U16)
     return DeviceEntry(node=F.text(d.get("node", "?"), f"{name}.node"),
                        name=F.opt_text(d.get("name"), f"{name}.name") or "",
-                       id=F.integers(d.get("id"), f"{name}.id", 0, 0xFFFF), codes=typed,
-                       extra=_device_extra(d.get("phantombutton"), f"{name}.phantombutton"))
-
-
-def _hidraw_header(v: Any, name: str) -> dict[str, Any]:
-    d = F.mapping(v, name, optional=False)
-    F.text(d.get("node"), f"{name}.node")
-    F.opt_text(d.get("name"), f"{name}.name")
-    F.opt_text(d.get("phys"), f"{name}.phys")
-    F.integers(d.get("id"), f"{name}.id", 0, 0xFFFFFFFF)
-    desc = F.opt_text(d.get("descriptor"), f"{name}.descriptor")
-    try:
-        bytes.fromhex(desc or "")
-    except ValueError:
-        raise FieldError(f"{name}.descriptor", "not hex bytes") from None
-    return d
+                       id=F.integers(d.get("id"), f"{name}.id", 0, 0xFFFF),
+                       codes=F.event_codes(d.get("codes"), f"{name}.codes"),
+                       extra=F.device_extra(d.get("phantombutton"), f"{name}.phantombutton"))
 
 
 def _meta_value(key: str, v: Any) -> Any:
@@ -443,20 +401,15 @@ def _meta_value(key: str, v: Any) -> Any:
         return {F.text(k, name): F.integers(c, f"{name}.{k}", *F.U16) for k, c in F.mapping(v, name).items()}
     if key == "x_at_start":
         for i, x in enumerate(F.sequence(v, name)):
-            _xbuttons(0.0, x, f"{name}[{i}]")
+            F.xbuttons(0.0, x, f"{name}[{i}]")
         return v
     if key == "other_devices":
         return [_other_device(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
     if key == "hidraw":
-        return [_hidraw_header(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
+        return [F.hidraw_header(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
     if key in ("kernel", "x_input_driver"):
         return F.opt_text(v, name)
     return v
-
-
-def _small_number(key: str) -> bool:
-    """An event type key (`1:` in codes): ASCII digits, few enough for int()."""
-    return key.isascii() and key.isdigit() and len(key) <= 5
 
 
 def _strip_comment(value: str) -> str:

@@ -384,8 +384,8 @@ def test_defect18_json_memory_does_not_scale_with_text(tmp_path):
 # -- 20: pipes and FIFOs -----------------------------------------------------------------------------
 def test_defect20_convert_reads_a_pipe_once(tmp_path):
     out = tmp_path / "p.hid"
-    p = subprocess.run(["bash", "-c", f'"$0" -m phantombutton.cli.main capture --convert <(cat "$1") '
-                        f'--format hid-recorder -o "$2"', sys.executable, str(C), str(out)],
+    p = subprocess.run(["bash", "-c", '"$0" -m phantombutton.cli.main capture --convert <(cat "$1") '
+                        '--format hid-recorder -o "$2"', sys.executable, str(C), str(out)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     ref = tmp_path / "ref.hid"
