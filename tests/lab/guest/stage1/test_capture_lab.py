@@ -176,7 +176,8 @@ def test_hid_recorder_export_without_hid_traffic_leaves_no_empty_file(event_node
 
 
 def test_capture_output_never_follows_a_symlink(event_node, tmp_path):
-    """Defect 6 (live, as root): -o through a symlink overwrote its target."""
+    """Defect 6 (live, as root): -o through a symlink overwrote its target; defect 14: a
+    missing directory or a full disk gave an internal error."""
     decoy = tmp_path / "decoy"
     decoy.write_text("root:x:0:0:root:/root:/bin/bash\n")
     link = tmp_path / "link.yml"
@@ -186,6 +187,10 @@ def test_capture_output_never_follows_a_symlink(event_node, tmp_path):
     assert decoy.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
     r = _capture(tmp_path / "nodir" / "x.yml", "--duration", "1", event_node)
     assert r.returncode == 1 and "no such directory" in r.stderr and "internal error" not in r.stderr
+    # defect 14, live: the header write fails on a full disk; one line, exit 1
+    r = _capture(Path("/dev/full"), "--duration", "1", event_node)
+    assert r.returncode == 1 and "/dev/full: no space left on device" in r.stderr, r.stderr
+    assert "internal error" not in r.stderr
 
 
 def _uinput(name: str, keys: list[int]):
