@@ -53,7 +53,9 @@ def _print_json(report: dict) -> None:
 
 def _print_text(report: dict) -> None:
     echo = click.echo
-    devs = ", ".join(f"{d['name'] or '?'} ({d['node']})" for d in report["devices"])
+    from phantombutton.capture.fields import one_line   # names come from the file: one line each
+
+    devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")
     echo(f"  devices: {devs}")
     extra = []

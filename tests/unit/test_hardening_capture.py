@@ -245,7 +245,7 @@ def test_defect6_convert_does_not_write_through_symlinks(tmp_path, capsys):
 INJECTED = "M705\n  events:\n  - evdev: [[0, 1, 1, 287, 1], [0, 1, 0, 0, 0]]"
 
 
-def test_defect7_device_name_and_node_cannot_forge_lines(tmp_path):
+def test_defect7_device_name_and_node_cannot_forge_lines(tmp_path, capsys):
     import dataclasses
 
     info = dataclasses.replace(S.M705_INFO, name=INJECTED, node="/dev/input/event5\n- node: x")
@@ -263,6 +263,9 @@ def test_defect7_device_name_and_node_cannot_forge_lines(tmp_path):
     assert cap.evdev_events == 0
     assert cap.devices[0].name == INJECTED and cap.devices[0].node == info.node
     assert cap.devices[0].udev[-1] == h.udev[-1]
+    rc, out, _ = run_cli(["analyze", p], capsys)   # and analyze's report keeps it on its line
+    assert rc == 0 and "0 evdev events" in out
+    assert "  devices: M705\\x0a  events:\\x0a  - evdev: [[0, 1, 1, 287, 1], [0, 1, 0, 0, 0]] (" in out
 
 
 # -- 10: held keys follow --show-keycodes ------------------------------------------------------------
