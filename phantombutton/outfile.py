@@ -81,6 +81,14 @@ def _check_destination(path: str, inputs: Iterable[str]) -> os.stat_result | Non
     return st
 
 
+def check_output(path: str | None, *, inputs: Iterable[str] = ()) -> None:
+    """The checks of both openers, alone: refuse a bad destination before long work (a
+    live capture) instead of after it."""
+    if path not in (None, STDOUT):
+        assert path is not None
+        _check_destination(path, inputs)
+
+
 def _stdout(binary: bool) -> IO:
     stream = sys.stdout
     if stream is None:
@@ -153,3 +161,63 @@ def streaming_output(path: str | None, *, inputs: Iterable[str] = ()) -> IO[str]
     except OSError as exc:
         raise OutputError(describe_os_error(path, exc)) from None
     return os.fdopen(fd, "w", encoding="utf-8")
+
+
+class StdoutError(OutputError):
+    """A write to standard output failed (`> /dev/full`, `>&-`, `| head`)."""
+
+    def __init__(self, exc: OSError):
+        self.broken_pipe = exc.errno == errno.EPIPE
+        if exc.errno == errno.EBADF:
+            super().__init__("standard output is closed; redirect it (> FILE) or give -o FILE")
+        else:
+            super().__init__(describe_os_error("standard output", exc))
+
+
+class _GuardedStdout:
+    """sys.stdout for the length of a command: its write errors become StdoutError, one
+    line, whichever command printed (click.echo, json, the capture writer)."""
+
+    def __init__(self, stream: IO[str] | None):
+        self._stream = stream
+
+    def write(self, s: str) -> int:
+        if self._stream is None:   # fd 1 was closed at start (`>&-`): Python set stdout to None
+            raise StdoutError(OSError(errno.EBADF, "closed"))
+        try:
+            return self._stream.write(s)
+        except OSError as e:
+            raise StdoutError(e) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except OSError as e:
+            raise StdoutError(e) from None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    @property
+    def closed(self) -> bool:
+        return self._stream is None
+
+    def __getattr__(self, name: str):
+        if self._stream is None:
+            raise StdoutError(OSError(errno.EBADF, "closed"))
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def guarded_stdout() -> Iterator[None]:
+    """Run a command with stdout guarded (see _GuardedStdout); flushes it at the end, so a
+    buffered write fails here and not in the interpreter's exit."""
+    saved = sys.stdout
+    sys.stdout = _GuardedStdout(saved)  # type: ignore[assignment]
+    try:
+        yield
+        sys.stdout.flush()
+    finally:
+        sys.stdout = saved

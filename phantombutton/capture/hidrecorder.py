@@ -19,12 +19,16 @@ descriptor is used.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from typing import IO
 
+from phantombutton.capture.fields import one_line
 from phantombutton.capture.reader import Capture
 from phantombutton.detect.events import HidppTraffic
 from phantombutton.errors import BadInput
+
+SPOOL_MEMORY = 4 << 20   # bytes of E: lines kept in memory before the spool goes to disk
 
 
 def _headers(cap: Capture, nodes: Iterable[str]) -> dict[str, dict]:
@@ -47,38 +51,48 @@ def _headers(cap: Capture, nodes: Iterable[str]) -> dict[str, dict]:
 
 def export(path: str | os.PathLike, out: IO[str], node: str | None = None) -> int:
     """Write the hid-recorder file for one hidraw node (or all); returns the report count.
-    Two passes over the capture (nodes first, then events): constant memory."""
+
+    One pass over the capture, so a pipe (`<(cat f)`) works: the `E:` lines go to a spool
+    file (in memory up to SPOOL_MEMORY, then on disk: constant memory) and are copied after
+    the headers, which need every node seen. Nothing is written to `out` before the whole
+    capture was read and found valid."""
     cap = Capture(path)
-    nodes: list[str] = []
-    for obs in cap.observations():
-        if isinstance(obs, HidppTraffic) and obs.node not in nodes and (node is None or obs.node == node):
-            nodes.append(obs.node)
-    if not nodes:
-        raise BadInput(f"{path}: no HID reports" + (f" from {node}" if node else "") +
-                       "; record with `phantombutton capture` (it records the receiver's hidraw node)")
-    headers = _headers(cap, nodes)
-    index = {n: i for i, n in enumerate(nodes)}
-    multi = len(nodes) > 1
-    for n in nodes:
-        h = headers[n]
-        if multi:
-            out.write(f"D: {index[n]}\n")
-        desc = h["descriptor"]
-        out.write(f"# {h['name']} ({n}, exported by phantombutton from {os.path.basename(str(path))})\n")
-        out.write(f"R: {len(desc)} {desc.hex(' ')}\n")
-        out.write(f"N: {h['name']}\n")
-        out.write(f"P: {h['phys']}\n")
-        bus, vid, pid = h["id"][:3]
-        out.write(f"I: {bus:x} {vid:04x} {pid:04x}\n")
+    index: dict[str, int] = {}
     count = 0
     current = None
-    for obs in Capture(path).observations():
-        if not isinstance(obs, HidppTraffic) or obs.node not in index:
-            continue
-        if multi and obs.node != current:
-            out.write(f"D: {index[obs.node]}\n")
-            current = obs.node
-        us = round(obs.t * 1e6)
-        out.write(f"E: {us // 1_000_000:06d}.{us % 1_000_000:06d} {len(obs.data)} {obs.data.hex(' ')}\n")
-        count += 1
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, mode="w+", encoding="utf-8") as spool:
+        for obs in cap.observations():
+            if not isinstance(obs, HidppTraffic) or (node is not None and obs.node != node):
+                continue
+            if obs.node not in index:
+                index[obs.node] = len(index)
+            if obs.node != current:
+                spool.write(f"D: {index[obs.node]}\n")
+                current = obs.node
+            us = round(obs.t * 1e6)
+            spool.write(f"E: {us // 1_000_000:06d}.{us % 1_000_000:06d} {len(obs.data)} {obs.data.hex(' ')}\n")
+            count += 1
+        if not index:
+            raise BadInput(f"{path}: no HID reports" + (f" from {node}" if node else "") +
+                           "; record with `phantombutton capture` (it records the receiver's hidraw node)")
+        headers = _headers(cap, list(index))
+        multi = len(index) > 1
+        source = one_line(os.path.basename(str(path)))
+        for n, i in index.items():
+            h = headers[n]
+            if multi:
+                out.write(f"D: {i}\n")
+            desc = h["descriptor"]
+            # name and phys come from the capture: a newline in them must not forge an E: line
+            out.write(f"# {one_line(h['name'])} ({one_line(n)}, exported by phantombutton from {source})\n")
+            out.write(f"R: {len(desc)} {desc.hex(' ')}\n")
+            out.write(f"N: {one_line(h['name'])}\n")
+            out.write(f"P: {one_line(h['phys'])}\n")
+            bus, vid, pid = h["id"][:3]
+            out.write(f"I: {bus:x} {vid:04x} {pid:04x}\n")
+        spool.seek(0)
+        for line in spool:
+            # a single node needs no D: lines (hid-recorder writes them only for several)
+            if multi or not line.startswith("D: "):
+                out.write(line)
     return count

@@ -3,7 +3,9 @@
 Never loads the whole file: a line-oriented parser of the YAML subset libinput record writes
 (and our JSON-flow extras), in bytes, one pass, constant memory. Unknown keys and unknown
 event entries are skipped, as the format requires. Malformed input raises BadInput naming
-the file and line: not a libinput record file, wrong version, binary junk, truncated.
+the file and line: not a libinput record file, wrong version, binary junk, truncated, a
+field of the wrong type or out of range (capture/fields.py checks each where it is read),
+a line longer than infile.MAX_LINE, JSON nested deeper than fields.MAX_DEPTH.
 
 A capture that ends after a complete entry without our end marker is a killed capture: it is
 read (and `Capture.complete` is False). A file that ends inside an entry was truncated: error.
@@ -18,13 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from phantombutton.capture import fields as F
 from phantombutton.capture.names import EV_ABS, EV_KEY, EV_REL, EV_SYN, SYN_REPORT
 from phantombutton.capture.record import END_MARKER
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, Observation,
-    XButtons,
 )
 from phantombutton.errors import BadInput
+from phantombutton.infile import BoundedLines, open_input
 
 SUPPORTED_VERSION = 1
 _END_TIME = re.compile(r"time \[(\d+), (\d+)\]")
@@ -48,7 +51,7 @@ class DeviceEntry:
                           slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
                           x_slave_id=x.get("x_slave"),
                           buttons=frozenset(c for c in self.codes.get(EV_KEY, ()) if c >= 0x100),
-                          settings=tuple(sorted((str(k), str(v)) for k, v in (x.get("settings") or {}).items())))
+                          settings=x.get("settings") or ())
 
 
 class Capture:
@@ -64,9 +67,16 @@ class Capture:
         self.evdev_events = 0
         self.end_time = 0.0
         self.hid_reports = 0
+        self._lines: BoundedLines | None = None
 
     # -- errors ----------------------------------------------------------------------------
-    def _bad(self, n: int, why: str) -> BadInput:
+    def _bad(self, n: int, why: str, content: bool = True) -> BadInput:
+        """`content`: the error is about what a line holds (a cut last line explains it)."""
+        lines = self._lines
+        if content and self.version is not None and lines is not None and lines.cut and n == lines.number:
+            # whatever looked malformed, the real cause is the cut: say so
+            why = ("truncated in the middle of this line (the file was cut, not just stopped): "
+                   "re-copy it, or cut it after the last complete frame")
         return BadInput(f"{self.path} line {n}: {why}")
 
     def _text(self, n: int, raw: bytes) -> str:
@@ -78,12 +88,13 @@ class Capture:
 
     # -- parsing ---------------------------------------------------------------------------
     def observations(self) -> Iterator[Observation]:
-        try:
-            f = open(self.path, "rb")
-        except OSError as e:
-            raise BadInput(f"{self.path}: cannot open: {e.strerror}") from None
+        f = open_input(self.path)
         with f:
-            yield from self._parse(f)
+            self._lines = BoundedLines(f, self.path)
+            try:
+                yield from self._parse(self._lines)
+            except F.FieldError as e:
+                raise self._bad(self._lines.number, str(e)) from None
 
     def _parse(self, f) -> Iterator[Observation]:  # noqa: C901 (one state machine, kept in one place)
         section = None          # top-level key we are in
@@ -115,6 +126,10 @@ class Capture:
                         sec, usec, typ, code, value = map(int, s[3:j].split(b","))
                     except ValueError:
                         raise self._bad(n, "malformed evdev event, expected [sec, usec, type, code, value]") from None
+                    if not (0 <= sec <= F.MAX_SECONDS and 0 <= usec <= 999_999 and 0 <= typ <= 0xFFFF
+                            and 0 <= code <= 0xFFFF and F.S32[0] <= value <= F.S32[1]):
+                        raise self._bad(n, "evdev event out of range: [sec 0..2^32, usec 0..999999, "
+                                           "type and code 0..65535, value 32-bit]")
                     self.evdev_events += 1
                     if typ == EV_KEY:
                         keys.append((sec + usec / 1e6, code, value))
@@ -146,9 +161,12 @@ class Capture:
                 closed = s.endswith(b"]")
                 body = s[:-1] if closed else s
                 try:
-                    hid_bytes.extend(int(x, 0) for x in body.split(b",") if x.strip())
+                    more = [int(x, 0) for x in body.split(b",") if x.strip()]
                 except ValueError:
                     raise self._bad(n, "malformed byte list, expected 0x.. values") from None
+                if any(not 0 <= b <= 0xFF for b in more):
+                    raise self._bad(n, "byte list: a value out of range 0x00..0xff")
+                hid_bytes.extend(more)
                 if closed:
                     if list_target == "devhid":
                         dev.hid = hid_bytes  # type: ignore[union-attr]
@@ -165,7 +183,11 @@ class Capture:
                     self.complete = True
                     m = _END_TIME.search(stripped)
                     if m:
-                        self.end_time = max(self.end_time, int(m.group(1)) + int(m.group(2)) / 1e6)
+                        try:
+                            sec, usec = int(m.group(1)), int(m.group(2))
+                        except ValueError:   # more digits than int() takes
+                            raise F.FieldError("end marker time", "not a number") from None
+                        self.end_time = max(self.end_time, F.seconds(sec, usec, "end marker time"))
                 continue
             indent = len(line) - len(line.lstrip(" "))
             if not seen_key:
@@ -191,7 +213,7 @@ class Capture:
                 continue
             if section == "phantombutton" and indent == 2:
                 key, _, value = stripped.partition(":")
-                self.meta[key] = _flow(value)
+                self.meta[key] = _meta_value(key, _flow(value, f"phantombutton.{key}"))
                 continue
             if section != "devices":
                 continue
@@ -199,7 +221,7 @@ class Capture:
             if indent == 0 and stripped.startswith("- "):
                 key, _, value = stripped[2:].partition(":")
                 if key.strip() == "node":
-                    dev = DeviceEntry(node=_strip_comment(value).strip('"'))
+                    dev = DeviceEntry(node=F.text(_unquote(_strip_comment(value)), "node"))
                     self.devices.append(dev)
                     node = dev.node
                 sub, entry = key.strip(), None
@@ -212,11 +234,11 @@ class Capture:
                 value = _strip_comment(value)
                 if key == "hid" and value.startswith("["):
                     if value.endswith("]"):
-                        dev.hid = _ints(value, n, self)
+                        dev.hid = _ints(value, n, self, F.BYTE)
                     else:
-                        hid_bytes, list_target = _ints(value + "]", n, self), "devhid"
+                        hid_bytes, list_target = _ints(value + "]", n, self, F.BYTE), "devhid"
                 elif key == "phantombutton":
-                    dev.extra = _flow(value) or {}
+                    dev.extra = F.device_extra(_flow(value, "phantombutton"), "phantombutton")
                 elif key == "events":
                     yield from self._device_ready(dev, first=not started)
                     started = True
@@ -227,13 +249,13 @@ class Capture:
                 if indent == 4 and key == "name":
                     dev.name = _unquote(value)
                 elif indent == 4 and key == "id":
-                    dev.id = _ints(value, n, self)
-                elif indent == 6 and key.isdigit() and value.startswith("["):
-                    dev.codes[int(key)] = _ints(value, n, self)
+                    dev.id = _ints(value, n, self, (0, 0xFFFF))
+                elif indent == 6 and F.small_number(key) and value.startswith("["):
+                    dev.codes[F.integer(int(key), "codes", *F.U16)] = _ints(value, n, self, F.U16)
                 continue
             if sub == "udev":
                 if stripped.startswith("- "):
-                    dev.udev.append(stripped[2:])
+                    dev.udev.append(_unquote(stripped[2:]))
                 continue
             if sub != "events":
                 continue
@@ -245,35 +267,34 @@ class Capture:
                 if key == "evdev":
                     entry, frame_line = "evdev", n
                     if value.startswith("["):   # flow style frame on one line
-                        yield from self._flow_frame(node, _flow(value), n)
+                        yield from self._flow_frame(node, _flow(value, "evdev"), n)
                         entry = None
                 elif key == "hid":
                     entry, hid_line = "hid", n
                     if value.startswith("{"):
-                        yield from self._flow_hid(_flow(value), n)
+                        yield from self._flow_hid(_flow(value, "hid"), n)
                         entry = None
                 elif key in ("xinput", "device", "held", "evdev-node"):
-                    yield from self._extra(key, _flow(value), n)
+                    yield from self._extra(key, _flow(value, key), n)
                     entry = None
                 continue
             if entry == "hid":
                 key, _, value = stripped.partition(":")
                 value = _strip_comment(value)
                 if key == "time":
-                    t = _ints(value, n, self)
-                    hid_t = t[0] + t[1] / 1e6
+                    hid_t = F.time_pair(_ints(value, n, self), "hid time")
                 elif key.startswith("hidraw") and value.startswith("["):
                     hid_node = "/dev/" + key
                     if value.endswith("]"):
                         self.hid_reports += 1
-                        yield HidppTraffic(hid_t, hid_node, bytes(_ints(value, n, self)))
+                        yield HidppTraffic(hid_t, hid_node, bytes(_ints(value, n, self, F.BYTE)))
                         entry = None
                     else:
-                        hid_bytes, list_target = _ints(value + "]", n, self), "hid"
+                        hid_bytes, list_target = _ints(value + "]", n, self, F.BYTE), "hid"
             # anything else inside an entry we do not know: skipped
         # -- end of file ------------------------------------------------------------------------
         if n == 0:
-            raise self._bad(1, "empty file, not a libinput record file")
+            raise self._bad(1, "empty file, not a libinput record file", content=False)
         truncated = hid_bytes is not None or entry in ("evdev", "hid")
         if truncated or (not last_raw.endswith(b"\n") and section == "devices"):
             where = "evdev frame started at line %d" % frame_line if entry == "evdev" else (
@@ -281,9 +302,9 @@ class Capture:
             raise self._bad(n, f"truncated in the middle of an entry ({where}); the file was cut, "
                                "not just stopped: re-copy it, or cut it after the last complete frame")
         if self.version is None:
-            raise self._bad(n, "no `version:` key; not a libinput record file")
+            raise self._bad(n, "no `version:` key; not a libinput record file", content=False)
         if not self.devices:
-            raise self._bad(n, "no `devices:` entries; not a libinput record file")
+            raise self._bad(n, "no `devices:` entries; not a libinput record file", content=False)
         self.lines = n
 
     # -- helpers that emit observations --------------------------------------------------------
@@ -297,26 +318,26 @@ class Capture:
         yield DeviceAdded(0.0, dev.info(), at_start=True)
         if not first:
             return
-        for other in self.meta.get("other_devices") or []:
-            e = DeviceEntry(node=other.get("node", "?"), name=other.get("name", ""), id=other.get("id") or [],
-                            codes={int(k): v for k, v in (other.get("codes") or {}).items()},
-                            extra=other.get("phantombutton") or {})
+        for e in self.meta.get("other_devices") or []:   # checked by _meta_value
             self.devices.append(e)
             yield DeviceAdded(0.0, e.info(), at_start=True)
         for n, codes in (self.meta.get("held_at_start") or {}).items():
             yield HeldState(0.0, n, frozenset(codes))
         for x in self.meta.get("x_at_start") or []:
-            yield _xbuttons(0.0, x)
+            yield F.xbuttons(0.0, x, "x_at_start")
 
-    def _flow_frame(self, node, frame, n) -> Iterator[Observation]:
+    def _flow_frame(self, node, frame, n, name: str = "evdev") -> Iterator[Observation]:
         if not isinstance(frame, list):
             raise self._bad(n, "malformed evdev frame")
         keys, moved, t = [], False, 0.0
-        for ev in frame:
+        for i, ev in enumerate(frame):
             if not (isinstance(ev, list) and len(ev) == 5):
                 raise self._bad(n, "malformed evdev event, expected [sec, usec, type, code, value]")
-            sec, usec, typ, code, value = ev
-            t = sec + usec / 1e6
+            where = f"{name}[{i}]"
+            sec, usec = F.integer(ev[0], where), F.integer(ev[1], where)
+            t = F.seconds(sec, usec, where)
+            typ, code = F.integer(ev[2], where, *F.U16), F.integer(ev[3], where, *F.U16)
+            value = F.integer(ev[4], where, *F.S32)
             self.evdev_events += 1
             if typ == EV_KEY:
                 keys.append((t, code, value))
@@ -331,36 +352,64 @@ class Capture:
     def _flow_hid(self, d, n) -> Iterator[Observation]:
         if not isinstance(d, dict) or "time" not in d:
             raise self._bad(n, "malformed hid entry, expected {time: [sec, usec], hidrawN: [...]}")
-        t = d["time"][0] + d["time"][1] / 1e6
+        t = F.time_pair(d["time"], "hid.time")
         for k, v in d.items():
             if k.startswith("hidraw") and isinstance(v, list):
                 self.hid_reports += 1
-                yield HidppTraffic(t, "/dev/" + k, bytes(v))
+                yield HidppTraffic(t, "/dev/" + k, bytes(F.integers(v, f"hid.{k}", *F.BYTE)))
 
     def _extra(self, kind: str, d: Any, n: int) -> Iterator[Observation]:
         if not isinstance(d, dict) or "time" not in d and kind != "evdev-node":
             raise self._bad(n, f"malformed {kind} entry")
         if kind == "evdev-node":
-            yield from self._flow_frame(d.get("node", "?"), d.get("frame"), n)
+            node = F.text(d.get("node", "?"), "evdev-node.node")
+            yield from self._flow_frame(node, d.get("frame"), n, "evdev-node.frame")
             return
-        t = d["time"][0] + d["time"][1] / 1e6
+        t = F.time_pair(d["time"], f"{kind}.time")
         self.end_time = max(self.end_time, t)
         if kind == "xinput":
-            yield _xbuttons(t, d)
+            yield F.xbuttons(t, d, "xinput")
         elif kind == "held":
-            yield HeldState(t, d["node"], frozenset(d.get("codes") or ()))
+            yield HeldState(t, F.text(d.get("node"), "held.node"),
+                            frozenset(F.integers(d.get("codes"), "held.codes", *F.U16)))
         elif "removed" in d:
-            yield DeviceRemoved(t, d["removed"])
+            yield DeviceRemoved(t, F.text(d["removed"], "device.removed"))
         elif "added" in d:
+            x = F.device_extra(d, "device")
             yield DeviceAdded(t, DeviceInfo(
-                node=d["added"], name=d.get("name") or "", vendor=d.get("vendor"),
-                product=d.get("wpid") or d.get("product"), slot=d.get("slot"),
-                receiver_node=d.get("receiver"), hidpp_node=d.get("hidraw"), x_slave_id=d.get("x_slave"),
-                settings=tuple(sorted((str(k), str(v)) for k, v in (d.get("settings") or {}).items()))))
+                node=F.text(d["added"], "device.added"), name=F.opt_text(d.get("name"), "device.name") or "",
+                vendor=F.opt_integer(d.get("vendor"), "device.vendor", 0, 0xFFFF),
+                product=x.get("wpid") or F.opt_integer(d.get("product"), "device.product", 0, 0xFFFF),
+                slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
+                x_slave_id=x.get("x_slave"), settings=x.get("settings", ())))
 
 
-def _xbuttons(t: float, d: dict) -> XButtons:
-    return XButtons(t, int(d["device"]), d.get("node"), bool(d.get("master")), frozenset(d.get("buttons") or ()))
+def _other_device(v: Any, name: str) -> DeviceEntry:
+    d = F.mapping(v, name, optional=False)
+    return DeviceEntry(node=F.text(d.get("node", "?"), f"{name}.node"),
+                       name=F.opt_text(d.get("name"), f"{name}.name") or "",
+                       id=F.integers(d.get("id"), f"{name}.id", 0, 0xFFFF),
+                       codes=F.event_codes(d.get("codes"), f"{name}.codes"),
+                       extra=F.device_extra(d.get("phantombutton"), f"{name}.phantombutton"))
+
+
+def _meta_value(key: str, v: Any) -> Any:
+    """The phantombutton block's keys that the reader (and the hid-recorder export) use,
+    checked where they are read, so the error names this line."""
+    name = f"phantombutton.{key}"
+    if key == "held_at_start":
+        return {F.text(k, name): F.integers(c, f"{name}.{k}", *F.U16) for k, c in F.mapping(v, name).items()}
+    if key == "x_at_start":
+        for i, x in enumerate(F.sequence(v, name)):
+            F.xbuttons(0.0, x, f"{name}[{i}]")
+        return v
+    if key == "other_devices":
+        return [_other_device(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
+    if key == "hidraw":
+        return [F.hidraw_header(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
+    if key in ("kernel", "x_input_driver"):
+        return F.opt_text(v, name)
+    return v
 
 
 def _strip_comment(value: str) -> str:
@@ -393,21 +442,25 @@ def _unquote(v: str) -> str:
     return v
 
 
-def _ints(value: str, n: int, cap: Capture) -> list[int]:
+def _ints(value: str, n: int, cap: Capture, bounds: tuple[int, int] | None = None) -> list[int]:
     v = value.strip()
     if not (v.startswith("[") and v.endswith("]")):
         raise cap._bad(n, f"expected a list of numbers, got {v[:40]!r}")
     try:
-        return [int(x, 0) for x in v[1:-1].split(",") if x.strip()]
+        out = [int(x, 0) for x in v[1:-1].split(",") if x.strip()]
     except ValueError:
         raise cap._bad(n, f"expected a list of numbers, got {v[:40]!r}") from None
+    if bounds is not None and any(not bounds[0] <= x <= bounds[1] for x in out):
+        raise cap._bad(n, f"a number out of range {bounds[0]}..{bounds[1]} in {v[:40]!r}")
+    return out
 
 
-def _flow(value: str) -> Any:
+def _flow(value: str, name: str = "value") -> Any:
     """Our extras are JSON (valid YAML flow); libinput's own scalars may be bare strings."""
     v = _strip_comment(value)
     if not v:
         return None
+    F.check_depth(v, name)
     try:
         return json.loads(v)
     except ValueError:

@@ -32,9 +32,11 @@ from typing import IO, Any
 
 from phantombutton import __version__
 from phantombutton.capture import names as N
+from phantombutton.capture.fields import one_line, scalar
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation, XButtons,
 )
+from phantombutton.outfile import OutputError, describe_os_error, streaming_output
 
 END_MARKER = "# end of capture"
 
@@ -125,7 +127,9 @@ class CaptureWriter:
         if not devices:
             raise ValueError("a capture needs at least one event node")
         self._own = not hasattr(fp, "write")
-        self.fp: IO[str] = open(fp, "w", encoding="utf-8") if self._own else fp  # type: ignore[arg-type]
+        self.fp: IO[str] = streaming_output(os.fspath(fp)) if self._own else fp  # type: ignore[arg-type]
+        name = getattr(self.fp, "name", None)
+        self.name = name if isinstance(name, str) and not name.startswith("<") else "standard output"
         self.devices = list(devices)
         self.primary = self.devices[0].node
         self.meta = meta
@@ -158,7 +162,7 @@ class CaptureWriter:
         w.append("  hidraw: " + _j([{"node": h.node, "name": h.name, "phys": h.phys, "id": list(h.id),
                                      "firmware": h.firmware, "descriptor": h.descriptor.hex()}
                                     for h in m.hidraw]) + "\n")
-        w.append("  held_at_start: " + _j({k: sorted(v) for k, v in m.held_at_start.items()}) + "\n")
+        w.append("  held_at_start: " + _j({k: self._held(v) for k, v in m.held_at_start.items()}) + "\n")
         w.append("  x_at_start: " + _j([_x_dict(x) for x in m.x_at_start]) + "\n")
         w.append("  other_devices: " + _j([self._header_dict(d) for d in self.devices[1:]]) + "\n")
         for k, v in m.extra.items():
@@ -176,9 +180,9 @@ class CaptureWriter:
                 "phantombutton": _info_dict(d.device_info())}
 
     def _device_yaml(self, d: DeviceHeader) -> str:
-        w = [f"- node: {d.node}\n", "  evdev:\n"]
+        w = [f"- node: {scalar(d.node)}\n", "  evdev:\n"]
         bus, vid, pid, ver = d.id
-        w.append(f"    # Name: {d.name}\n")
+        w.append(f"    # Name: {one_line(d.name)}\n")
         w.append(f"    # ID: bus 0x{bus:04x} vendor 0x{vid:04x} product 0x{pid:04x} version 0x{ver:04x}\n")
         w.append(f"    name: {_q(d.name)}\n")
         w.append(f"    id: [{bus}, {vid}, {pid}, {ver}]\n")
@@ -195,14 +199,24 @@ class CaptureWriter:
         # an empty list, not a null: libinput replay iterates it
         w.append("  udev:\n    properties:" + ("\n" if d.udev else " []\n"))
         for p in d.udev:
-            w.append(f"    - {p}\n")
+            w.append(f"    - {scalar(p)}\n")
         w.append("  phantombutton: " + _j(_info_dict(d.device_info())) + "\n")
         return "".join(w)
 
     # -- entries ---------------------------------------------------------------------------
     def _write(self, s: str) -> None:
-        self.fp.write(s)
-        self.fp.flush()
+        try:
+            self.fp.write(s)
+            self.fp.flush()
+        except OSError as e:   # ENOSPC, EPIPE, EIO: one line naming the output
+            raise OutputError(describe_os_error(self.name, e)) from None
+
+    def _held(self, codes) -> list[int]:
+        """EVIOCGKEY codes as the frames show them: keyboard keys hidden like hide_key does
+        (several letters collapse into one KEY_A), mouse buttons kept."""
+        if self.show_keycodes:
+            return sorted(codes)
+        return sorted({N.hide_key(N.EV_KEY, c, 1)[0] for c in codes})
 
     def _time(self, t: float) -> tuple[int, int]:
         rel = max(0.0, t - self.meta.start)
@@ -254,7 +268,7 @@ class CaptureWriter:
             note = self._describe(data)
         s, us = self._time(t)
         name = os.path.basename(node)
-        comment = f" # {note}" if note else ""
+        comment = f" # {one_line(note)}" if note else ""
         self._write(f"  - hid:{comment}\n      time: [{s:3d}, {us:6d}]\n"
                     f"      {name}: {_hexlist(data, '      ')}\n")
         self.frames += 1
@@ -275,7 +289,7 @@ class CaptureWriter:
         elif isinstance(obs, DeviceRemoved):
             self._write(f"  - device: {_j({'time': list(self._time(obs.t)), 'removed': obs.node})}\n")
         elif isinstance(obs, HeldState):
-            self._write(f"  - held: {_j({'time': list(self._time(obs.t)), 'node': obs.node, 'codes': sorted(obs.codes)})}\n")
+            self._write(f"  - held: {_j({'time': list(self._time(obs.t)), 'node': obs.node, 'codes': self._held(obs.codes)})}\n")
         elif isinstance(obs, KeyEvent):
             self.evdev(obs.node, [(obs.t, N.EV_KEY, obs.code, obs.value)])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -37,9 +38,24 @@ def analyze_file(path: str) -> dict:
     }
 
 
+def _print_json(report: dict) -> None:
+    """The report as one JSON document, written finding by finding: the text of 100 000
+    findings is never one string in memory (json.dumps of it took 4x the findings' size)."""
+    out = sys.stdout
+    head = {k: v for k, v in report.items() if k != "findings"}
+    text = json.dumps(head, indent=2)
+    out.write(text[:-2] + ',\n  "findings": [')   # reopen the object after its last key
+    for i, f in enumerate(report["findings"]):
+        item = json.dumps(f.to_dict(), indent=2).replace("\n", "\n    ")
+        out.write(("," if i else "") + "\n    " + item)
+    out.write("\n  ]\n}\n" if report["findings"] else "]\n}\n")
+
+
 def _print_text(report: dict) -> None:
     echo = click.echo
-    devs = ", ".join(f"{d['name'] or '?'} ({d['node']})" for d in report["devices"])
+    from phantombutton.capture.fields import one_line   # names come from the file: one line each
+
+    devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")
     echo(f"  devices: {devs}")
     extra = []
@@ -86,7 +102,7 @@ def _print_text(report: dict) -> None:
 
 @click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
                "button was found, 1 the file cannot be read (the message names the line), 2 usage.")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 def command(file: str, as_json: bool) -> int:
     """Analyze a capture (ours or a plain `libinput record` file) offline.
@@ -96,9 +112,7 @@ def command(file: str, as_json: bool) -> int:
     """
     report = analyze_file(file)
     if as_json:
-        out = dict(report)
-        out["findings"] = [f.to_dict() for f in report["findings"]]
-        click.echo(json.dumps(out, indent=2))
+        _print_json(report)
     else:
         _print_text(report)
     return EXIT_PHANTOM if report["findings"] else 0

@@ -23,42 +23,66 @@ from phantombutton.cli.argtypes import SECONDS
 @click.option("--show-keycodes", is_flag=True, help="Keep keyboard key codes (hidden by default).")
 @click.option("--no-hidraw", is_flag=True, help="Do not record the receiver's HID++ traffic.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server's button state.")
-@click.option("--convert", metavar="CAPTURE", type=click.Path(dir_okay=False, exists=True),
+@click.option("--convert", metavar="CAPTURE",   # checked by the reader: exit 1 and one line
               help="Do not record: convert an existing capture to --format.")
 @click.option("--format", "fmt", type=click.Choice(["libinput", "hid-recorder"]), default="libinput",
               show_default=True, help="hid-recorder: the raw HID reports per hidraw node, as "
               "hid-tools' hid-recorder writes them (for hid-decode and hid-replay).")
-def command(devices, output, duration, show_keycodes, no_hidraw, no_x, convert, fmt) -> int:
+@click.pass_obj
+def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, convert, fmt) -> int:
     """Record events, HID++ traffic and X button state of the mice (event nodes) given.
 
     DEVICE is an event node (/dev/input/eventN); default: every Logitech receiver mouse.
     """
-    from phantombutton.errors import UsageProblem
+    from phantombutton.errors import BadInput, UsageProblem
 
     if convert:
         if fmt != "hid-recorder":
             raise UsageProblem("--convert needs --format hid-recorder")
         return _export(convert, output)
-    if fmt == "hid-recorder" and not output:
-        raise UsageProblem("--format hid-recorder writes FILE.hid next to the capture: give -o FILE")
+    if options is not None and options.virtual:
+        raise UsageProblem("capture records real event nodes; the virtual receiver has none "
+                           "(try `phantombutton --virtual watch`, or record in the qemu lab)")
+    hid_path = None
+    if fmt == "hid-recorder":
+        if not output or output == "-":
+            raise UsageProblem("--format hid-recorder writes FILE.hid next to the capture: give -o FILE")
+        hid_path = _hid_path(output)
+        from phantombutton.outfile import check_output
+
+        check_output(hid_path, inputs=[output])   # before recording, not after a minute of it
     if duration is not None and duration <= 0:
         raise UsageProblem("--duration must be more than 0 seconds")
     path = _record(list(devices), output, duration, show_keycodes, not no_hidraw, not no_x)
-    if fmt == "hid-recorder" and path:
-        base = os.path.splitext(path)[0] + ".hid"
-        _export(path, base)
-        click.echo(f"hid-recorder export: {base}", err=True)
+    if hid_path and path:
+        try:
+            _export(path, hid_path)
+        except BadInput as e:   # e.g. no HID traffic: the capture itself is fine and kept
+            raise BadInput(f"{e}; {hid_path} not written, the capture is in {path}") from None
+        click.echo(f"hid-recorder export: {hid_path}", err=True)
     return 0
 
 
-def _export(src: str, output: str | None) -> int:
-    from phantombutton.capture.hidrecorder import export
+def _hid_path(output: str) -> str:
+    """FILE.hid next to the capture FILE; refused up front when that is FILE itself, which the
+    export would overwrite with its own input (the whole recording lost)."""
+    from phantombutton.errors import UsageProblem
 
-    if output:
-        with open(output, "w", encoding="utf-8") as out:
-            export(src, out)
-    else:
-        export(src, sys.stdout)
+    hid = os.path.splitext(output)[0] + ".hid"
+    if os.path.normpath(hid) == os.path.normpath(output):
+        raise UsageProblem(f"-o {output}: the capture goes to FILE and the hid-recorder export to "
+                           "FILE.hid; give the capture another name, e.g. -o "
+                           f"{os.path.splitext(output)[0]}.yml")
+    return hid
+
+
+def _export(src: str, output: str | None) -> int:
+    """Atomic: the export replaces `output` only once the whole capture was read and valid."""
+    from phantombutton.capture.hidrecorder import export
+    from phantombutton.outfile import atomic_output
+
+    with atomic_output(output, inputs=[src]) as out:
+        export(src, out)
     return 0
 
 
@@ -120,7 +144,10 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
 
     stopping = []
     old = {s: signal.signal(s, lambda *_: stopping.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    from phantombutton.outfile import streaming_output
+
+    # streamed, not atomic: a killed capture must leave what it recorded (README, Outputs)
+    out = streaming_output(output)
     writer = CaptureWriter(out, headers, meta, show_keycodes=show_keycodes)
     tty = sys.stderr.isatty()
     t0 = time.monotonic()
@@ -139,9 +166,14 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
                  stop=lambda: bool(stopping), progress=progress if tty else None,
                  warn=lambda msg: click.echo(f"phantombutton capture: warning: {msg}", err=True))
     finally:
-        writer.close(time.monotonic())
-        if output:
-            out.close()
+        try:
+            writer.close(time.monotonic())
+        finally:
+            if output and output != "-":
+                try:
+                    out.close()
+                except OSError:   # every entry was flushed when written: an error was reported then
+                    pass
         for s in evsrc + hidsrc:
             s.close()
         for s, h in old.items():

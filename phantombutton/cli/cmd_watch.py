@@ -142,7 +142,7 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
               help="Seconds between X state polls and time-based checks while a button is held "
                    "or X reports activity; idle, X and evdev events wake the watcher.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server.")
-@click.option("--replay", "replay_file", type=click.Path(dir_okay=False), default=None,
+@click.option("--replay", "replay_file", default=None, metavar="CAPTURE",
               help="Read observations from a capture instead of live devices.")
 @click.option("--speed", type=Finite(0.001, zero_ok=True), default=1.0, show_default=True,
               help="Replay speed factor (>= 0.001); 0 = as fast as possible.")

@@ -6,12 +6,14 @@ each verb lives in its own module, named in COMMANDS, and is loaded on demand.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from phantombutton import __version__
 from phantombutton.errors import EXIT_FAILURE, PhantomError
+from phantombutton.outfile import StdoutError, guarded_stdout
 from phantombutton.hidpp.errors import HidppError
 
 # verb -> (module, attribute, one-line help shown by --help without importing the module)
@@ -91,8 +93,18 @@ _debug = [False]
 def main(argv: list[str] | None = None) -> int:
     _debug[0] = False
     try:
-        rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
+        with guarded_stdout():   # a write error on stdout: one line, whoever printed
+            rv = cli.main(args=argv, prog_name="phantombutton", standalone_mode=False)
         return rv if isinstance(rv, int) else 0
+    except StdoutError as e:
+        if e.broken_pipe:   # the reader left (`| head`): nothing to say; silence the exit flush
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            except OSError:
+                pass
+        else:
+            click.echo(f"phantombutton: {e}", err=True)
+        return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:

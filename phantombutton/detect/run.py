@@ -6,6 +6,7 @@ capture gives the same findings however fast it is read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 
 from phantombutton.detect.events import Observation
@@ -29,7 +30,10 @@ def detect_all(observations: Iterable[Observation], detector: Detector,
             # at the threshold's time, not at the next event's
             while next_tick <= t:
                 yield from tick(next_tick)
-                next_tick += tick_every
+                after = next_tick + tick_every
+                if after == next_tick:   # past 2^52 s adding 0.25 changes nothing: never loop on it
+                    after = math.nextafter(t, math.inf)
+                next_tick = after
                 if t - next_tick > 60 * tick_every:   # a long silent gap: jump
                     next_tick = t
         elif t < last_t - 1.0:
