@@ -174,7 +174,8 @@ class Capture:
                 wall = _WALL_TIME.match(stripped)
                 if wall:
                     h, m, sec = (int(x) for x in wall.groups())
-                    self.wall_marks.append((h * 3600 + m * 60 + sec, self.end_time if self.evdev_events else None))
+                    seen = self.evdev_events or self.hid_reports
+                    self.wall_marks.append((h * 3600 + m * 60 + sec, max(self.end_time, hid_t) if seen else None))
                 elif stripped.startswith(END_MARKER):
                     self.complete = True
                     m = _END_TIME.search(stripped)

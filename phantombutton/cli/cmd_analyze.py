@@ -21,10 +21,10 @@ def analyze_file(path: str) -> dict:
     found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
     for f in detect_all(cap.observations(), detector):
         found[(f.key, f.since)] = f
-    for f in detector.tick(cap.end_time):   # end_time is known once read: held-idle to the end
+    end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
+    for f in detector.tick(end.t):          # held-idle up to the end
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
-    end = capture_end(cap, detector.now)
     return {
         "file": path,
         "verdict": "phantom" if findings else "clean",

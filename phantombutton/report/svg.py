@@ -52,11 +52,30 @@ class Lane:
     color: str           # its swatch colour (the kernel colour for button lanes)
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where things are in the rendered picture (for tests and anyone placing it)."""
+
+    lanes: list[Lane]
+    t_end: float
+    height: int
+
+    def lane(self, device: int, name: str) -> Lane:
+        return next(ln for ln in self.lanes if ln.device == device and ln.name == name)
+
+
 def _nice_step(duration: float) -> float:
     for step in (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
         if duration / step <= 9:
             return step
     return 7200
+
+
+def x_of(t: float, t_end: float) -> float:
+    """The x of capture time t on a plot that ends at t_end."""
+    t_end = max(t_end, 0.001)
+    t = min(max(t, 0.0), t_end)
+    return round(PLOT_X0 + t / t_end * (PLOT_X1 - PLOT_X0), 2)
 
 
 class _Canvas:
@@ -66,8 +85,7 @@ class _Canvas:
         self.lanes: list[Lane] = []
 
     def x(self, t: float) -> float:
-        t = min(max(t, 0.0), self.t_end)
-        return round(PLOT_X0 + t / self.t_end * (PLOT_X1 - PLOT_X0), 2)
+        return x_of(t, self.t_end)
 
     def rect(self, x, y, w, h, fill, extra=""):
         self.parts.append(f'<rect x="{x}" y="{y}" width="{max(w, 1.5):.2f}" height="{h}" fill="{fill}"{extra}/>')
@@ -200,7 +218,7 @@ def _legend(c: _Canvas, y: float) -> None:
         x += 22 + len(name) * 6.2
 
 
-def render(timeline: Timeline, report: dict) -> tuple[str, list[Lane]]:
+def render(timeline: Timeline, report: dict) -> tuple[str, Layout]:
     """SVG text and the lanes' layout. `report`: cli/cmd_analyze.analyze_file's dict."""
     end = max(timeline.end, float(report.get("end", {}).get("t") or 0.0))
     c = _Canvas(end)
@@ -229,10 +247,10 @@ def render(timeline: Timeline, report: dict) -> tuple[str, list[Lane]]:
            f'viewBox="0 0 {WIDTH} {height}" font-family="{FONT}">\n'
            f'<title>{escape(f"phantombutton timeline of {name}: {verdict}")}</title>\n'
            f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>\n{body}\n</svg>\n')
-    return svg, c.lanes
+    return svg, Layout(c.lanes, c.t_end, height)
 
 
-def timeline_svg(path: str, report: dict) -> tuple[str, list[Lane]]:
+def timeline_svg(path: str, report: dict) -> tuple[str, Layout]:
     from phantombutton.capture.timeline import build
 
     return render(build(path, float(report.get("end", {}).get("t") or 0.0)), report)
