@@ -103,10 +103,12 @@ def command(file: str, as_json: bool, markdown: bool, svg: str | None) -> int:
     Runs the detection rules of `watch` over the capture and prints the verdict, the likely
     cause with its evidence (timestamps, HID++ traffic) and the suggested fix.
     """
-    if markdown and as_json:
-        from phantombutton.errors import UsageProblem
+    from phantombutton.errors import UsageProblem
 
+    if markdown and as_json:
         raise UsageProblem("--json and --markdown: choose one")
+    if svg == "-":
+        raise UsageProblem("--svg needs a file name (standard output carries the verdict)")
     report = analyze_file(file)
     if svg:
         from phantombutton.report.svg import write_timeline

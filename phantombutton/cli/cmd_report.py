@@ -87,8 +87,18 @@ class _Ticker:
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
     if from_capture:
-        with open(from_capture, "rb") as src, open(path, "wb") as dst:
-            dst.write(src.read())
+        import shutil
+
+        from phantombutton.capture.reader import read_headers
+
+        shutil.copyfile(from_capture, path)
+        try:
+            if read_headers(path).meta.get("show_keycodes") is True:
+                _say(f"warning: {from_capture} was recorded with --show-keycodes: what was typed "
+                     "while it recorded is in the report")
+        except PhantomError as e:
+            bundle.lack("capture", str(e))
+            return None
         return path
     if options.virtual:
         bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")

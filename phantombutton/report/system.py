@@ -109,7 +109,9 @@ def xorg_versions(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> dict
     import glob
 
     out: dict[str, str] = {}
-    paths = list(log_paths) + sorted(glob.glob(os.path.expanduser("~/.local/share/xorg/Xorg.*.log")))
+    homes = ["~"] + ([f"~{os.environ['SUDO_USER']}"] if os.environ.get("SUDO_USER") else [])
+    paths = list(log_paths) + sorted(p for h in homes   # a rootless Xorg logs in its user's home
+                                     for p in glob.glob(os.path.expanduser(f"{h}/.local/share/xorg/Xorg.*.log")))
     for p in paths:
         text = _read(p)
         if not text:

@@ -122,3 +122,37 @@ def test_bash_completion_script_completes_a_verb():
                        capture_output=True, text=True, timeout=60)
     assert "verbs: report\n" in r.stdout, r.stdout + r.stderr
     assert "options: --markdown\n" in r.stdout, r.stdout + r.stderr
+
+
+XORG_LOG = """\
+[    10.101] X.Org X Server 1.21.1.7
+[    10.505] (II) LoadModule: "libinput"
+[    10.506] (II) Loading /usr/lib/xorg/modules/input/libinput_drv.so
+[    10.507] (II) Module libinput: vendor="X.Org Foundation"
+[    10.507] \tcompiled for 1.21.1.3, module version = 1.2.1
+[    10.610] (II) Using input driver 'libinput' for 'Logitech M705'
+"""
+
+
+def test_xorg_versions_from_its_log(tmp_path):
+    log = tmp_path / "Xorg.0.log"
+    log.write_text(XORG_LOG)
+    v = system.xorg_versions((str(log),))
+    assert v["Xorg"] == "1.21.1.7" and v["xf86-input-libinput"] == "1.2.1"
+    assert v["input drivers"] == "libinput (Logitech M705)"
+
+
+def test_kernel_log_keeps_hid_lines_and_falls_back(monkeypatch):
+    dmesg = ("[    1.0] Linux version 6.1.0\n[    2.0] logitech-djreceiver 0003:046D:C52B.0003: hidraw0: "
+             "USB HID v1.11 Device [Logitech USB Receiver]\n[    3.0] e1000: link up\n"
+             "[    4.0] input: Logitech M705 as /devices/.../input/input7\n")
+
+    def fake(argv, timeout=10.0):
+        if argv[0] == "dmesg":
+            return None, "dmesg: exit 1: dmesg: read kernel buffer failed: Operation not permitted"
+        return dmesg, ""
+
+    monkeypatch.setattr(system, "run", fake)
+    g = system.kernel_log()
+    assert g.data["source"].startswith("journalctl -k") and not g.problems
+    assert g.text.splitlines() == [dmesg.splitlines()[1], dmesg.splitlines()[3]]
