@@ -126,8 +126,9 @@ def _holds(c: _Canvas, holds: list[Interval], y: float, h: float, color: str, en
 
 
 def _ticks(c: _Canvas, times: list[float], y: float, color: str) -> None:
-    for t in times:
-        x = c.x(t)
+    """One tick per event, but one per half pixel at most: a long capture's thousands of
+    reports stay a picture of a few kilobytes."""
+    for x in sorted({round(c.x(t) * 2) / 2 for t in times}):
         c.line(x, y + 2, x, y + LANE_H - 2, color, 1.2)
 
 
