@@ -36,6 +36,7 @@ def test_report_while_the_phantom_is_held(xorg, tmp_path):
             b.call("move", slot=1, dx=2, dy=1)
             time.sleep(0.02)
         xorg.press_phantom()           # X button 20 down, held to the end of the capture
+        assert proc.poll() is None, "the 3 s capture ended before X showed the phantom"
         stdout, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -44,7 +45,11 @@ def test_report_while_the_phantom_is_held(xorg, tmp_path):
         xorg.reset()
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, stderr
-    print(f"report --duration 3: {elapsed:.1f} s, {out.stat().st_size} bytes; stderr:\n{stderr}")
+    # the archive and its figures, for the host to look at (tests/lab/out/)
+    labkit.OUT.mkdir(parents=True, exist_ok=True)
+    (labkit.OUT / f"report-{xorg.driver}.tar.gz").write_bytes(out.read_bytes())
+    with open(labkit.OUT / "stage2-report-figures.txt", "a") as f:
+        f.write(f"{xorg.driver}: report --duration 3 took {elapsed:.1f} s, archive {out.stat().st_size} bytes\n")
     with tarfile.open(out, "r:gz") as tar:
         names = tar.getnames()
         m = {n: tar.extractfile(n).read().decode() for n in names}   # type: ignore[union-attr]
