@@ -115,7 +115,7 @@ def _capture(bundle, options, duration: float, from_capture: str | None, tmp: st
          "problem if you can (Ctrl-C stops early)")
     try:
         with _Ticker(duration):
-            _record(nodes, path, duration, False, True, True)
+            _record(nodes, path, duration, show_keycodes=False, with_hidraw=True, with_x=True)
     except PhantomError as e:
         bundle.lack("capture", str(e))
         return None
