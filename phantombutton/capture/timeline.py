@@ -16,7 +16,14 @@ from phantombutton.capture.reader import Capture
 from phantombutton.detect import buttons as B
 from phantombutton.detect.context import HidppContext, Sender, connection_of, parse_frame
 from phantombutton.detect.events import (
-    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, XButtons,
+    DeviceAdded,
+    DeviceInfo,
+    DeviceRemoved,
+    HeldState,
+    HidppTraffic,
+    KeyEvent,
+    Motion,
+    XButtons,
 )
 
 

@@ -55,15 +55,15 @@ class Bundle:
     def summary(self) -> str:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.created))
         out = ["## phantombutton report", "",
-               f"Made {stamp} by phantombutton {self.versions.get('phantombutton', '?')} "
-               f"({code(self.command)}). Every file named below is in the attached archive.", ""]
+               (f"Made {stamp} by phantombutton {self.versions.get('phantombutton', '?')} "
+               f"({code(self.command)}). Every file named below is in the attached archive."), ""]
         out += self._system()
         out += self._devices()
         if self.analysis is not None:
             out += [analysis_markdown(self.analysis, heading="###"), ""]
             if "timeline.svg" in self.names():
-                out += ["The timeline of the capture is `timeline.svg` in the archive: attach it to "
-                        "the issue to show it.", ""]
+                out += [("The timeline of the capture is `timeline.svg` in the archive: attach it to "
+                        "the issue to show it."), ""]
         out += ["### In the archive", "", "| file | what |", "|---|---|"]
         # descriptions are ours (they may hold code spans); file names are ours too
         out += [f"| {code(m.name)} | {m.what} |" for m in self.members if m.name != SUMMARY]

@@ -49,8 +49,8 @@ def analysis_markdown(report: dict, heading: str = "###") -> str:
     out = [f"{heading} phantombutton analyze: {code(name)}", "", f"Verdict: {verdict}", ""]
     devs = ", ".join(f"{md(d['name'] or '?')} ({code(d['node'])})" for d in report["devices"]) or "none"
     rows = [("devices", devs),
-            ("recorded", f"{report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "
-                         f"{report['duration']:.3f} s")]
+            ("recorded", (f"{report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "
+                         f"{report['duration']:.3f} s"))]
     if report.get("kernel"):
         rows.append(("kernel", code(report["kernel"])))
     if report.get("x_input_driver"):
@@ -59,8 +59,8 @@ def analysis_markdown(report: dict, heading: str = "###") -> str:
     if end:
         rows.append(("capture ends", f"{end['t']:.3f} s ({md(end['how'])})"))
     if not report["complete"] and report.get("own_capture"):
-        rows.append(("note", "no end marker: the capture was stopped or killed; read up to its last "
-                             "complete frame"))
+        rows.append(("note", ("no end marker: the capture was stopped or killed; read up to its last "
+                             "complete frame")))
     out += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     held = report.get("held_at_end") or []
     if held:

@@ -44,7 +44,7 @@ def run(argv: list[str], timeout: float = 10.0) -> tuple[str | None, str]:
     if exe is None:
         return None, f"{argv[0]}: not installed"
     try:
-        p = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=timeout,
+        p = subprocess.run([exe, *argv[1:]], check=False, capture_output=True, text=True, timeout=timeout,
                            errors="replace", stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return None, f"{argv[0]}: no answer in {timeout:g} s"
@@ -162,7 +162,7 @@ def versions() -> Gathered:
     d["kernel"] = os.uname().release
     d["kernel build"] = _read("/proc/version") or "unknown"
     osr = _read("/etc/os-release") or ""
-    m = re.search(r'^PRETTY_NAME="?([^"\n]*)', osr, re.M)
+    m = re.search(r'^PRETTY_NAME="?([^"\n]*)', osr, re.MULTILINE)
     if m:
         d["os"] = m.group(1)
     for mod in MODULES:
@@ -216,8 +216,8 @@ def kernel_log() -> Gathered:
         if not lines:
             g.problems.append(f"{' '.join(argv)}: no HID or Logitech line in the kernel log")
         return g
-    g.problems = [f"kernel log not readable: {'; '.join(g.problems)} (run as root, or join the "
-                  "adm / systemd-journal group)"]
+    g.problems = [(f"kernel log not readable: {'; '.join(g.problems)} (run as root, or join the "
+                  "adm / systemd-journal group)")]
     return g
 
 

@@ -55,7 +55,7 @@ def test_nothing_useful_exits_1_and_says_why(tmp_path, monkeypatch, capsys):
     """No receiver, no mouse, no readable kernel log: the archive is still written, with the
     versions and the reasons; exit 1."""
     monkeypatch.setattr(system, "run", lambda argv, timeout=10.0: (None, f"{argv[0]}: not installed"))
-    monkeypatch.setattr("phantombutton.capture.meta.default_event_nodes", lambda: [])
+    monkeypatch.setattr("phantombutton.capture.meta.default_event_nodes", list)
     monkeypatch.setattr("phantombutton.transport.discovery.find_receivers", lambda *a, **k: [])
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     out = tmp_path / "r.tar.gz"
@@ -97,7 +97,7 @@ def test_default_name_never_clobbers():
 
 def test_report_to_stdout(tmp_path):
     r = subprocess.run([sys.executable, "-m", "phantombutton.cli.main", "--virtual", "report", "--capture",
-                        str(CAPTURES / "original-bug.yml"), "-o", "-"], capture_output=True, timeout=120)
+                        str(CAPTURES / "original-bug.yml"), "-o", "-"], check=False, capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr
     with tarfile.open(fileobj=io.BytesIO(r.stdout), mode="r:gz") as tar:
         assert tar.getnames()[0] == "summary.md"
@@ -109,7 +109,7 @@ def _exe() -> str:
 
 def test_bash_completion_script_completes_a_verb():
     env = {**os.environ, "_PHANTOMBUTTON_COMPLETE": "bash_source"}
-    script = subprocess.run([_exe()], env=env, capture_output=True, text=True, timeout=60).stdout
+    script = subprocess.run([_exe()], check=False, env=env, capture_output=True, text=True, timeout=60).stdout
     assert "complete -o nosort -F _phantombutton_completion phantombutton" in script
     # the script, sourced by a real bash, completes `phantombutton rep` and `analyze --mar`
     probe = script + (
@@ -118,7 +118,7 @@ def test_bash_completion_script_completes_a_verb():
         'echo "verbs: ${COMPREPLY[*]}"\n'
         'COMPREPLY=(); COMP_WORDS=(phantombutton analyze --mar); COMP_CWORD=2; _phantombutton_completion phantombutton\n'
         'echo "options: ${COMPREPLY[*]}"\n')
-    r = subprocess.run(["bash", "-c", probe], env={**os.environ, "PBDIR": str(Path(_exe()).parent)},
+    r = subprocess.run(["bash", "-c", probe], check=False, env={**os.environ, "PBDIR": str(Path(_exe()).parent)},
                        capture_output=True, text=True, timeout=60)
     assert "verbs: report\n" in r.stdout, r.stdout + r.stderr
     assert "options: --markdown\n" in r.stdout, r.stdout + r.stderr

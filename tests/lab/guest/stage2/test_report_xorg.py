@@ -37,7 +37,7 @@ def test_report_while_the_phantom_is_held(xorg, tmp_path):
             time.sleep(0.02)
         xorg.press_phantom()           # X button 20 down, held to the end of the capture
         assert proc.poll() is None, "the 3 s capture ended before X showed the phantom"
-        stdout, stderr = proc.communicate(timeout=300)
+        _stdout, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
