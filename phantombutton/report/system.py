@@ -83,36 +83,58 @@ def processes() -> dict[str, int]:
 
 
 def module_version(name: str) -> str:
-    """`loaded module, version V, srcversion S (file)`, `built in`, or why unknown."""
+    """`loaded module (file), srcversion S`, `built in`, `not loaded; module (file)`, or why unknown.
+
+    /sys/module/NAME/initstate exists for a loaded module (kernel/module/sysfs.c); srcversion
+    only where the kernel was built with CONFIG_MODULE_SRCVERSION_ALL or the module declares
+    a version (Debian's hid-logitech-* have neither: the kernel build line names the source)."""
     sysd = f"/sys/module/{name}"
+    loaded = os.path.exists(f"{sysd}/initstate")
     src = _read(f"{sysd}/srcversion")
     ver = _read(f"{sysd}/version")
     release = os.uname().release
     builtin = _read(f"/lib/modules/{release}/modules.builtin") or ""
     dashed = name.replace("_", "-")
-    if src is None and re.search(rf"/({name}|{dashed})\.ko\b", builtin):
+    if not loaded and re.search(rf"/({name}|{dashed})\.ko\b", builtin):
         return "built in"
     info, _ = run(["modinfo", "-F", "filename", name], timeout=5)
     where = f" ({info.splitlines()[0]})" if info else ""
-    if src is not None:
-        return "loaded module" + (f", version {ver}" if ver else "") + f", srcversion {src}" + where
-    if info:
+    if src is None and info:
         modsrc, _ = run(["modinfo", "-F", "srcversion", name], timeout=5)
-        return f"not loaded; module{where}" + (f", srcversion {modsrc}" if modsrc else "")
+        src = modsrc.strip() if modsrc else None
+    ident = (f", version {ver}" if ver else "") + (f", srcversion {src}" if src else ", no srcversion")
+    if loaded:
+        return "loaded module" + where + ident
+    if info:
+        return "not loaded; module" + where + ident
     if name == "hid_logitech_dj":
         return "not loaded and not found (without it a receiver is driven by hid-generic)"
     return "not loaded and not found"
 
 
-def xorg_versions(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> dict[str, str]:
-    """X server and input driver module versions, from the Xorg log (`module version = ...`)."""
-    import glob
-
-    out: dict[str, str] = {}
+def xorg_log_paths(procs: dict[str, int] | None = None) -> list[str]:
+    """Where the running Xorg logs: its -logfile, else /var/log/Xorg.N.log for its display
+    (xserver os/log.c), then a rootless server's ~/.local/share/xorg/Xorg.N.log."""
+    procs = processes() if procs is None else procs
+    display = "0"
+    paths = []
+    if "Xorg" in procs:
+        argv = (_read(f"/proc/{procs['Xorg']}/cmdline") or "").split("\0")
+        for i, a in enumerate(argv):
+            if a == "-logfile" and i + 1 < len(argv):
+                paths.append(argv[i + 1])
+            elif re.fullmatch(r":\d+", a):
+                display = a[1:]
     homes = ["~"] + ([f"~{os.environ['SUDO_USER']}"] if os.environ.get("SUDO_USER") else [])
-    paths = list(log_paths) + sorted(p for h in homes   # a rootless Xorg logs in its user's home
-                                     for p in glob.glob(os.path.expanduser(f"{h}/.local/share/xorg/Xorg.*.log")))
-    for p in paths:
+    paths += [f"/var/log/Xorg.{display}.log"]
+    paths += [os.path.expanduser(f"{h}/.local/share/xorg/Xorg.{display}.log") for h in homes]
+    return list(dict.fromkeys(paths))
+
+
+def xorg_versions(log_paths: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """X server and input driver module versions, from the Xorg log (`module version = ...`)."""
+    out: dict[str, str] = {}
+    for p in log_paths:
         text = _read(p)
         if not text:
             continue
@@ -169,7 +191,7 @@ def versions() -> Gathered:
         d[mod.replace("_", "-")] = module_version(mod)
     procs = processes()
     d["session"] = session(procs)
-    x = xorg_versions()
+    x = xorg_versions(xorg_log_paths(procs))
     if x:
         d["xorg"] = x
     elif shutil.which("Xorg"):
