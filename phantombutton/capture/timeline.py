@@ -56,9 +56,7 @@ class DeviceTimeline:
         for code in sorted(self.kernel):
             rows[(code, B.x_button_for(code))] = None
         for b in sorted(self.x):
-            code = B.code_for_x_button(b)
-            if (code, b) not in rows:
-                rows[(code, b)] = None
+            rows.setdefault((B.code_for_x_button(b), b), None)
         return list(rows)
 
 

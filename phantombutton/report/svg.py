@@ -212,7 +212,7 @@ def _device_block(c: _Canvas, i: int, d: DeviceTimeline, findings: list, y: floa
 def _legend(c: _Canvas, y: float) -> None:
     items = [("held: kernel", KERNEL), ("held: X", XHELD), ("wheel", WHEEL), ("motion", MOTION),
              ("link up / down", CONNECTION), ("finding", FINDING)]
-    x = LABEL_X
+    x: float = LABEL_X
     for name, color in items:
         c.rect(x, y, 10, 10, color)
         c.text(x + 14, y + 9, name, 10, "#333")
