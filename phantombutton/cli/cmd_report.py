@@ -176,13 +176,21 @@ def _config(bundle) -> None:
     bundle.add("config.toml", text, f"`phantombutton config`: the effective configuration ({config.default_path()})")
 
 
-def _capture_nodes(path: str) -> list[str]:
+def _capture_nodes(bundle, path: str) -> list[str]:
+    """The nodes a capture names; what it could not record goes to the missing list."""
     from phantombutton.capture.reader import read_headers
 
     try:
         cap = read_headers(path)
     except PhantomError:
         return []
+    if cap.meta and not cap.meta.get("x_at_start"):
+        bundle.lack("X button state", "not recorded: no X server answered (DISPLAY unset, a Wayland "
+                                      "session, or sudo without DISPLAY and XAUTHORITY)")
+    if cap.meta and not cap.meta.get("hidraw"):
+        bundle.lack("HID++ traffic", "not recorded: no receiver hidraw node could be opened")
+    for note in cap.meta.get("notes") or []:
+        bundle.lack("capture", str(note))
     nodes = []
     for d in cap.devices:
         nodes.append(d.node)
@@ -214,7 +222,7 @@ def build(options, duration: float, from_capture: str | None, command: str):
         bundle.add("versions.json", json.dumps(v.data, indent=2) + "\n", "the same, as JSON")
         for p in v.problems:
             bundle.lack("versions", p)
-        nodes = list(dict.fromkeys((_capture_nodes(capture) if capture else []) + nodes))
+        nodes = list(dict.fromkeys((_capture_nodes(bundle, capture) if capture else []) + nodes))
         nodes = [n for n in nodes if n.startswith("/dev/") and os.path.exists(n)]
         if nodes:
             u = system.udev_info(nodes)

@@ -156,3 +156,16 @@ def test_kernel_log_keeps_hid_lines_and_falls_back(monkeypatch):
     g = system.kernel_log()
     assert g.data["source"].startswith("journalctl -k") and not g.problems
     assert g.text.splitlines() == [dmesg.splitlines()[1], dmesg.splitlines()[3]]
+
+
+def test_capture_without_x_says_so(tmp_path):
+    """A capture made with no X server: the summary says X state is missing, and why."""
+    text = (CAPTURES / "phantom-middle.yml").read_text(encoding="utf-8")
+    start = text.index("  x_at_start: ")
+    text = text[:start] + "  x_at_start: []\n" + text[text.index("\n", start) + 1:]
+    cap = tmp_path / "nox.yml"
+    cap.write_text(text, encoding="utf-8")
+    out = tmp_path / "r.tar.gz"
+    assert main(["--virtual", "report", "--capture", str(cap), "-o", str(out)]) == 0
+    summary = _members(out)["summary.md"].decode()
+    assert "- X button state: not recorded: no X server answered (DISPLAY unset" in summary
