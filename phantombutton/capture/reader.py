@@ -31,6 +31,10 @@ from phantombutton.infile import BoundedLines, open_input
 
 SUPPORTED_VERSION = 1
 _END_TIME = re.compile(r"time \[(\d+), (\d+)\]")
+# libinput record (tools/libinput-record.c, print_wall_time) writes the wall clock every 5 s
+# while events come: the only clock a plain recording has where no frame follows
+_WALL_TIME = re.compile(r"# Current time is (\d\d):(\d\d):(\d\d)")
+_WHEEL_CODES = frozenset((6, 8, 11, 12))   # REL_HWHEEL, REL_WHEEL and their _HI_RES twins
 
 
 @dataclass(slots=True)
@@ -68,6 +72,8 @@ class Capture:
         self.end_time = 0.0
         self.hid_reports = 0
         self._lines: BoundedLines | None = None
+        # ("# Current time is" as seconds of the day, time of the last frame before it or None)
+        self.wall_marks: list[tuple[int, float | None]] = []
 
     # -- errors ----------------------------------------------------------------------------
     def _bad(self, n: int, why: str, content: bool = True) -> BadInput:
@@ -103,6 +109,7 @@ class Capture:
         entry = None            # current event entry kind: "evdev", "hid", "skip"
         keys: list[tuple[float, int, int]] = []
         moved = False
+        wheel = False
         frame_t = 0.0
         frame_line = 0
         hid_t = 0.0
@@ -134,23 +141,26 @@ class Capture:
                     if typ == EV_KEY:
                         keys.append((sec + usec / 1e6, code, value))
                     elif typ == EV_REL or typ == EV_ABS:
-                        moved = True
+                        if typ == EV_REL and code in _WHEEL_CODES:
+                            wheel = True
+                        else:
+                            moved = True
                     elif typ == EV_SYN and code == SYN_REPORT:
                         frame_t = sec + usec / 1e6
                         for t, c, v in keys:
                             yield KeyEvent(t, node, c, v)
-                        if moved:
-                            yield Motion(frame_t, node)
+                        if moved or wheel:
+                            yield Motion(frame_t, node, wheel, moved)
                         keys = []
-                        moved = False
+                        moved = wheel = False
                         entry = None
                         self.end_time = frame_t
                     continue
                 if s[:1] == b"#" or s.strip() == b"":
                     continue
                 # a frame without SYN_REPORT followed by something else: flush it leniently
-                yield from self._flush(node, keys, moved)
-                keys, moved, entry = [], False, None
+                yield from self._flush(node, keys, moved or wheel)
+                keys, moved, wheel, entry = [], False, False, None
             if b"\x00" in raw:
                 raise self._bad(n, "binary data (NUL bytes), not a text capture")
             # -- multi-line byte lists ---------------------------------------------------------
@@ -179,7 +189,12 @@ class Capture:
             line = self._text(n, raw).rstrip("\r\n")
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
-                if stripped.startswith(END_MARKER):
+                wall = _WALL_TIME.match(stripped)
+                if wall:
+                    h, m, sec = (int(x) for x in wall.groups())
+                    seen = self.evdev_events or self.hid_reports
+                    self.wall_marks.append((h * 3600 + m * 60 + sec, max(self.end_time, hid_t) if seen else None))
+                elif stripped.startswith(END_MARKER):
                     self.complete = True
                     m = _END_TIME.search(stripped)
                     if m:

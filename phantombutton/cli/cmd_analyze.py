@@ -12,6 +12,7 @@ EXIT_PHANTOM = 3
 
 def analyze_file(path: str) -> dict:
     """Stream the capture through the same Detector `watch` uses; return the report."""
+    from phantombutton.capture.analysis import capture_end, held_at_end
     from phantombutton.capture.reader import Capture
     from phantombutton.detect.rules import Detector
     from phantombutton.detect.run import detect_all
@@ -21,13 +22,15 @@ def analyze_file(path: str) -> dict:
     found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
     for f in detect_all(cap.observations(), detector):
         found[(f.key, f.since)] = f
-    for f in detector.tick(cap.end_time):   # end_time is known once read: held-idle to the end
+    end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
+    for f in detector.tick(end.t):          # held-idle up to the end
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {
         "file": path,
         "verdict": "phantom" if findings else "clean",
         "complete": cap.complete,
+        "own_capture": bool(cap.meta),   # ours (phantombutton block) or a peer's plain recording
         "devices": [{"node": d.node, "name": d.name, "id": d.id} for d in cap.devices],
         "evdev_events": cap.evdev_events,
         "hid_reports": cap.hid_reports,
@@ -35,6 +38,8 @@ def analyze_file(path: str) -> dict:
         "kernel": cap.meta.get("kernel"),
         "x_input_driver": cap.meta.get("x_input_driver"),
         "findings": findings,
+        "end": {"t": round(end.t, 6), "how": end.how},
+        "held_at_end": [h.to_dict() for h in held_at_end(detector.held(), end, detector.t)],
     }
 
 
@@ -65,9 +70,11 @@ def _print_text(report: dict) -> None:
         extra.append(f"X driver {report['x_input_driver']}")
     echo(f"  {report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "
          f"{report['duration']:.3f} s" + (", " + ", ".join(extra) if extra else ""))
-    if not report["complete"]:
+    if not report["complete"] and report["own_capture"]:   # libinput record writes no end marker
         echo("  note: the capture ends without its end marker (stopped or killed); read up to "
              "its last complete frame")
+    for h in report["held_at_end"]:
+        echo(f"  held at the end: {h['sentence']}")
     findings = report["findings"]
     if not findings:
         echo("verdict: clean - no phantom held button")
@@ -104,14 +111,30 @@ def _print_text(report: dict) -> None:
                "button was found, 1 the file cannot be read (the message names the line), 2 usage.")
 @click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-def command(file: str, as_json: bool) -> int:
+@click.option("--markdown", is_flag=True, help="Markdown for pasting into an issue.")
+@click.option("--svg", "svg", metavar="FILE", help="Also write a timeline picture (SVG) to FILE.")
+def command(file: str, as_json: bool, markdown: bool, svg: str | None) -> int:
     """Analyze a capture (ours or a plain `libinput record` file) offline.
 
     Runs the detection rules of `watch` over the capture and prints the verdict, the likely
     cause with its evidence (timestamps, HID++ traffic) and the suggested fix.
     """
+    from phantombutton.errors import UsageProblem
+
+    if markdown and as_json:
+        raise UsageProblem("--json and --markdown: choose one")
+    if svg == "-":
+        raise UsageProblem("--svg needs a file name (standard output carries the verdict)")
     report = analyze_file(file)
-    if as_json:
+    if svg:
+        from phantombutton.report.svg import write_timeline
+
+        write_timeline(file, report, svg)
+    if markdown:
+        from phantombutton.report.markdown import analysis_markdown
+
+        click.echo(analysis_markdown(report), nl=False)
+    elif as_json:
         _print_json(report)
     else:
         _print_text(report)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "unmute": ("phantombutton.cli.cmd_mute", "unmute_command", "Undo `mute`."),
     "capture": ("phantombutton.cli.cmd_capture", "command", "Record events and HID++ traffic."),
     "analyze": ("phantombutton.cli.cmd_analyze", "command", "Analyze a capture offline."),
+    "report": ("phantombutton.cli.cmd_report", "command", "One archive for a bug report."),
     "daemon": ("phantombutton.cli.cmd_daemon", "command", "Apply fixes when a mouse (re)connects."),
     "config": ("phantombutton.cli.cmd_config", "command", "Print the effective configuration."),
     "install-udev": ("phantombutton.cli.cmd_install", "command", "Install the udev rule and user unit."),

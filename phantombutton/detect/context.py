@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 from phantombutton import SOFTWARE_ID
 from phantombutton.hidpp.classify import (
@@ -80,6 +81,24 @@ def parse_frame(t: float, node: str, data: bytes) -> Frame | None:
     if not is_hidpp(data):
         return None
     return Frame(t, node, data[1], data[2], data[3], data[4:], data, classify(data))
+
+
+class Sender(StrEnum):
+    """Who sent (asked for) a HID++ frame, in the few classes a timeline shows."""
+
+    KERNEL = "kernel"
+    SOLAAR = "Solaar"
+    OWN = "phantombutton"
+    UNKNOWN = "other / unknown"     # another program, or several candidates (HID++ 1.0)
+    RECEIVER = "receiver"           # a notification: nobody asked
+
+
+def sender_of_id(sw: int, own: int = SOFTWARE_ID) -> Sender:
+    if sw == own:
+        return Sender.OWN
+    if sw == 0x01:
+        return Sender.KERNEL
+    return Sender.SOLAAR if SOFTWARE_IDS.get(sw) == "Solaar" else Sender.UNKNOWN
 
 
 def who(sw: int | None, own: int = SOFTWARE_ID) -> str:
@@ -216,6 +235,19 @@ class HidppContext:
         """The kernel's connect probe (hid-logitech-hidpp) talks HID++ 1.0 to a mouse right
         after its link comes up; a 1.0 frame then may well be the kernel's."""
         return any(0 <= f.t - c <= KERNEL_PROBE_WINDOW for c in self._connected.get(f.devnum, ()))
+
+    def sender(self, f: Frame) -> Sender:
+        """attribute() as a class: a HID++ 1.0 frame with one candidate in its burst is that
+        candidate's, with several it is UNKNOWN (never guessed)."""
+        if f.is_notification:
+            return Sender.RECEIVER
+        sw = f.software_id
+        if sw is not None:
+            return sender_of_id(sw, self.own)
+        cands = {sender_of_id(i, self.own) for i in self._burst_ids(f)}
+        if self._after_connect(f):
+            cands.add(Sender.KERNEL)
+        return cands.pop() if len(cands) == 1 else Sender.UNKNOWN
 
     def attribute(self, f: Frame) -> str:
         if f.is_notification:

@@ -58,6 +58,8 @@ class Motion:
 
     t: float
     node: str
+    wheel: bool = False      # the frame had wheel events (REL_WHEEL, REL_HWHEEL, hi-res); set by
+    pointer: bool = True     # the capture reader, for the timeline; pointer: any other axis
 
 
 @dataclass(frozen=True, slots=True)

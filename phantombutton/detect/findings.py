@@ -88,3 +88,19 @@ class DeviceView:
     kernel: dict[int, float] = field(default_factory=dict)   # evdev code -> held since
     x: frozenset[int] = frozenset()                          # X buttons held by its slave
     present: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HeldButton:
+    """A button held at a point in time (the end of a capture), with or without a finding."""
+
+    device: str
+    node: str
+    code: int | None            # evdev code; None for an X button with no evdev code
+    x_button: int | None
+    since: float                # when the hold began (for X only: the first sample holding it)
+    how: str                    # "pressed", "held at start", "held in X"
+    last_motion: float | None   # the device's last motion or wheel event, any time
+    in_kernel: bool
+    in_x: bool
+    finding: Finding | None = None

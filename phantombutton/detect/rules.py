@@ -31,7 +31,7 @@ from phantombutton.detect.events import (
     XButtons,
 )
 from phantombutton.detect.explain import cause_and_fix
-from phantombutton.detect.findings import DeviceView, Finding, Layer, Rule, Thresholds
+from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.
@@ -122,6 +122,33 @@ class Detector:
                 x_slave_id=dev.x_slave_id, kernel={c: h.since for c, h in dev.holds.items()},
                 x=x.buttons if x else frozenset(), present=dev.present))
         return views
+
+    def held(self) -> list[HeldButton]:
+        """Every button held now, per layer, with what is known of it: what `analyze`
+        reports at the end of a capture whether or not a rule fired."""
+        out = []
+        for dev in self._devices.values():
+            if not dev.present:
+                continue
+            x = self._x.get(dev.x_slave_id) if dev.x_slave_id is not None else None
+            for code, hold in sorted(dev.holds.items()):
+                xb = B.x_button_for(code)
+                out.append(HeldButton(
+                    device=dev.info.name or dev.info.node, node=dev.info.node, code=code, x_button=xb,
+                    since=hold.since, how=hold.how, last_motion=dev.last_motion,
+                    in_x=bool(x and xb in x.buttons), in_kernel=True,
+                    finding=self._active.get((Layer.KERNEL, dev.info.node, code))))
+            if x is not None:
+                for b in sorted(x.buttons):
+                    code = B.code_for_x_button(b)
+                    if code is not None and code in dev.holds:
+                        continue   # listed above with its kernel hold
+                    first = self._x_pending.get((x.device_id, b), x.t)
+                    out.append(HeldButton(
+                        device=dev.info.name or dev.info.node, node=dev.info.node, code=code, x_button=b,
+                        since=first, how="held in X", last_motion=dev.last_motion, in_x=True,
+                        in_kernel=False, finding=self._active.get((Layer.X, x.device_id, b))))
+        return out
 
     def kernel_holds_any(self) -> bool:
         """Does any present device hold a button in the kernel? (What devices() would say,

@@ -1,0 +1,1 @@
+"""Bug reports: the report archive, its summary, the timeline picture (between service and cli)."""
