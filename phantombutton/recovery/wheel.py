@@ -49,7 +49,7 @@ class WheelEvent:
 
     def line(self) -> str:
         tag = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED ", "backoff": "WHEEL  "}.get(self.kind, "note   ")
+               "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}.get(self.kind, "note   ")
         return tag + f"{self.device}: {self.message}"
 
     def to_dict(self) -> dict:
@@ -279,3 +279,108 @@ class EngineAccess:
                 pass
         self.engines.clear()
         self.devices.clear()
+
+
+class WheelWatch:
+    """Observations (detect/events.py) -> the guard: which node is which (receiver, slot)
+    from DeviceAdded, reconnections, HID++ traffic for the writer log, wheel frames."""
+
+    def __init__(self, guard: WheelGuard):
+        self.guard = guard
+        self.keys: dict[str, Key] = {}
+
+    def feed(self, obs) -> list[WheelEvent]:
+        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
+
+        if isinstance(obs, WheelFrame):
+            key = self.keys.get(obs.node)
+            return self.guard.frame(key, obs.t, obs.hi, obs.low) if key else []
+        if isinstance(obs, HidppTraffic):
+            self.guard.writers.note(obs.t, obs.node, obs.data)
+        elif isinstance(obs, DeviceAdded):
+            info = obs.device
+            if info.slot is None or not info.receiver_node:
+                return []
+            key = self.keys[info.node] = (info.receiver_node, info.slot)
+            access = self.guard.access
+            if isinstance(access, EngineAccess) and info.product:
+                access.wpids[key] = info.product
+            name = f"{info.name or info.node} ({info.node})"
+            if obs.at_start:
+                self.guard.state(key, name)
+            else:
+                if isinstance(access, EngineAccess):
+                    access.forget(key)
+                self.guard.connected(key, name)
+        elif isinstance(obs, DeviceRemoved):
+            self.keys.pop(obs.node, None)
+        return []
+
+    def tick(self, now: float) -> list[WheelEvent]:
+        return self.guard.tick(now)
+
+    def check_all(self, reason: str = "status") -> list[WheelEvent]:
+        """One read of every receiver mouse seen (status, a wake)."""
+        out: list[WheelEvent] = []
+        for key in sorted(set(self.keys.values())):
+            out += self.guard.check(key, reason=reason)
+        return out
+
+
+def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
+    """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
+    (other users' fds are unreadable without privileges). A program that diverted the wheel
+    reads its HID++ events there; none left means nobody is listening."""
+    import os
+
+    try:
+        target = os.stat(node)
+    except OSError:
+        return None
+    found, hidden = [], False
+    me = os.getpid()
+    for pid in filter(str.isdigit, os.listdir(proc)):
+        if int(pid) == me:
+            continue
+        fd_dir = os.path.join(proc, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            hidden = True
+            continue
+        for fd in fds:
+            try:
+                st = os.stat(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if st.st_rdev == target.st_rdev and st.st_ino == target.st_ino:
+                try:
+                    with open(os.path.join(proc, pid, "comm")) as f:
+                        found.append(f"{f.read().strip()}[{pid}]")
+                except OSError:
+                    found.append(f"pid {pid}")
+                break
+    if found:
+        return tuple(found)
+    return None if hidden else ()
+
+
+def session_guard(session, *, fix: bool) -> WheelWatch:
+    """The guard for a watch/status session: the virtual receiver's own engine, or each
+    receiver's hidraw node opened read-write on demand."""
+    from phantombutton.transport.engine import Engine
+
+    if session.virtual_model is not None:
+        from phantombutton.transport.virtual import VirtualTransport
+
+        model = session.virtual_model
+        access = EngineAccess(lambda node: Engine(VirtualTransport(model, node=node)))
+        listeners = None
+    else:
+        from phantombutton.transport.hidraw import HidrawTransport
+
+        access = EngineAccess(lambda node: Engine(HidrawTransport(node)))
+
+        def listeners(key: Key) -> tuple[str, ...] | None:
+            return hidraw_listeners(key[0])
+    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
