@@ -56,7 +56,14 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
 
         parts = HardwareParts(allow_mute=cfg.fix.mute_unknown_buttons)
         parts.connect_x()   # now rather than at the first release; absent X is fine
-    daemon = Daemon(parts, cfg, journal)
+    from phantombutton.service.sleep import SleepUnavailable, SleepWatch
+
+    try:   # logind's PrepareForSleep: re-check every device on resume (service/sleep.py)
+        sleep = SleepWatch()
+    except SleepUnavailable as e:
+        journal.info(f"{e}; a resume is noticed by wheel activity and reconnections only")
+        sleep = None
+    daemon = Daemon(parts, cfg, journal, sleep=sleep)
 
     def stop(signum, frame):
         daemon.stop()

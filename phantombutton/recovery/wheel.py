@@ -69,6 +69,7 @@ class _State:
     false_alarm: float = -1e9        # a suspicion the read disproved
     verdict: Verdict | None = None
     rule: KernelRule | None = None
+    multiplier: int | None = None    # units per notch the kernel divides by, once read
     repairs: deque = field(default_factory=deque)
     backoff_until: float = -1e9
     verify_since: float | None = None
@@ -178,6 +179,7 @@ class WheelGuard:
                                    f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
             st.rule = st.rule or rule_for(device)
             mode = read_mode(device, st.rule)
+            st.multiplier = mode.multiplier or st.rule.multiplier
         except WheelUnsupported as e:
             st.stop = str(e)
             return [WheelEvent("note", t, st.name, str(e))]
