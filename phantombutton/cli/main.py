@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("phantombutton.cli.cmd_status", "command", "One-shot check for held phantom buttons."),
     "release": ("phantombutton.cli.cmd_release", "command", "Release a stuck button for real."),
     "fix-wheel": ("phantombutton.cli.cmd_wheel", "command", "Put a too slow/fast or dead wheel back in sync."),
+    "reset-receiver": ("phantombutton.cli.cmd_reset", "command", "Unbind and rebind a stuck receiver."),
     "mute": ("phantombutton.cli.cmd_mute", "mute_command", "Mute a button the model does not have."),
     "unmute": ("phantombutton.cli.cmd_mute", "unmute_command", "Undo `mute`."),
     "capture": ("phantombutton.cli.cmd_capture", "command", "Record events and HID++ traffic."),
