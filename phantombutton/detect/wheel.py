@@ -11,6 +11,9 @@ Pure rules, no I/O. Three pieces:
     HID++ 2.0 with HI_RES_SCROLLING 0x2120: setMode(hi-res), multiplier from its reply;
     anything else: no scaling (a 1.0 mouse outside the quirk list, an unknown model).
   Other receiver families add rows here; nothing else needs to change.
+  Newer kernels repair some mice themselves: v6.18 adds HIDPP_QUIRK_RESET_HI_RES_SCROLL (G502
+  Lightspeed 407F: hi_res_scroll_enable again when the battery comes back online); the
+  comparison is the same, there is just less to repair.
 - `ScrollCounter`: the driver's hidpp_scroll_counter_handle_scroll, re-derived: each unit
   becomes 120/multiplier of REL_WHEEL_HI_RES, and REL_WHEEL fires when the remainder reaches
   half a notch (60), resetting after 1 s of rest or a change of direction. The virtual kernel
@@ -121,6 +124,9 @@ def judge(rule: KernelRule, mode: WheelMode, *, listeners: tuple[str, ...] | Non
     if mode.diverted:
         if listeners:
             return Judgement(Verdict.DIVERTED, f"wheel diverted to HID++, read by {', '.join(listeners)}")
+        if listeners is None:   # cannot tell (other users' processes): report, never take it away
+            return Judgement(Verdict.DEAD, "wheel diverted to HID++ (HIRES_WHEEL target bit); the kernel "
+                             "gets no wheel reports; cannot tell whether a program reads them, so not changed")
         return Judgement(Verdict.DEAD, "wheel dead: it is diverted to HID++ (HIRES_WHEEL target bit) "
                          "and no program is listening; the kernel gets no wheel reports", want_hires=True)
     if not rule.scales:

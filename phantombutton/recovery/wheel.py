@@ -377,7 +377,9 @@ def session_guard(session, *, fix: bool) -> WheelWatch:
 
         model = session.virtual_model
         access = EngineAccess(lambda node: Engine(VirtualTransport(model, node=node)))
-        listeners = None
+
+        def listeners(key: Key) -> tuple[str, ...] | None:
+            return ()   # the virtual receiver has no other clients
     else:
         from phantombutton.transport.hidraw import HidrawTransport
 

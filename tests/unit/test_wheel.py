@@ -72,9 +72,11 @@ def test_judge():
     assert judge(rule, WheelMode(hires=True)).verdict is Verdict.OK
     assert judge(rule, WheelMode(hires=True), kernel_scales=False).verdict is Verdict.FAST
     r2 = kernel_rule(0x406D, hidpp10=False, features=frozenset({0x2121}))
-    dead = judge(r2, WheelMode(hires=True, diverted=True, multiplier=8))
+    dead = judge(r2, WheelMode(hires=True, diverted=True, multiplier=8), listeners=())
     assert dead.verdict is Verdict.DEAD and "wheel dead" in dead.message
     assert judge(r2, WheelMode(hires=True, diverted=True), listeners=("solaar",)).verdict is Verdict.DIVERTED
+    unknown = judge(r2, WheelMode(hires=True, diverted=True), listeners=None)
+    assert unknown.verdict is Verdict.DEAD and not unknown.needs_repair   # never taken from a program
     assert judge(kernel_rule(0x1025, hidpp10=True), WheelMode(hires=True)).verdict is Verdict.UNSCALED
 
 
@@ -100,7 +102,7 @@ class Rig:
         self.source.start()
         self.engine = Engine(VirtualTransport(self.rx))
         self.access = EngineAccess(lambda node: self.engine)
-        self.guard = WheelGuard(self.access, fix=fix)
+        self.guard = WheelGuard(self.access, fix=fix, listeners=lambda key: ())
 
     def scroll(self, slot, notches, interval=0.06):
         """One notch at a time, as a hand turns it: the mouse's mode at each notch counts."""
@@ -166,14 +168,14 @@ def test_guard_refused_write_and_offline_are_reported_once():
     events = rig.guard.check(("rx", 1), reason="test")
     assert [e.kind for e in events] == ["finding", "failed"] and "reads back" in events[1].message
     rig.rx.devices[1].spec[0x01] = reg.__class__(b"\x02\x00\x00", None)                # read-only: error 02
-    guard = WheelGuard(rig.access, fix=True)
+    guard = WheelGuard(rig.access, fix=True, listeners=lambda key: ())
     events = guard.check(("rx", 1), reason="test")
     assert [e.kind for e in events] == ["finding", "failed"] and "refused" in events[1].message
     assert guard.states[("rx", 1)].stop and guard._maybe_check(("rx", 1), guard.states[("rx", 1)],
                                                                 time.monotonic() + 999, "x") == []
     rig.rx.disconnect(1)
     rig.access.forget(("rx", 1))
-    guard = WheelGuard(rig.access, fix=True)
+    guard = WheelGuard(rig.access, fix=True, listeners=lambda key: ())
     assert "offline" in guard.check(("rx", 1), reason="test")[0].message
     st = guard.states[("rx", 1)]
     assert guard._maybe_check(("rx", 1), st, time.monotonic(), "x") == []   # no loop
@@ -190,3 +192,25 @@ def test_guard_unscaled_wheel_is_reported_and_left_alone():
         w.HIDPP10_FAST_SCROLL.update(saved)
     assert events[0].kind == "note" and "does not scale" in events[0].message
     assert rig.guard.states[("rx", 1)].stop
+
+
+def test_hidraw_listeners_names_other_processes(tmp_path):
+    import subprocess
+    import sys
+
+    from phantombutton.recovery.wheel import hidraw_listeners
+
+    node = tmp_path / "hidraw9"
+    node.write_text("")
+    assert hidraw_listeners(str(node)) == ()
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(node)!r}); import time; time.sleep(30)"])
+    try:
+        found = ()
+        end = time.monotonic() + 5
+        while not found and time.monotonic() < end:
+            found = hidraw_listeners(str(node)) or ()
+            time.sleep(0.05)
+        assert any(f"[{holder.pid}]" in f for f in found), found
+    finally:
+        holder.kill()
+        holder.wait()
