@@ -214,3 +214,21 @@ def test_hidraw_listeners_names_other_processes(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_budget_normal_scrolling_costs_at_most_one_read_a_minute():
+    """Ten simulated minutes of hi-res scrolling (7 notches/s, pauses included) on the virtual
+    M705: the guard reads at the first use and then once per PERIODIC - nothing else."""
+    rig = Rig()
+    counter, t, frames = ScrollCounter(8), 1000.0, 0
+    while t < 1000.0 + 600.0:
+        for j in range(2):                               # a notch: 8 units in 2 reports
+            hi, low = counter.feed(4, t + j * 0.004)
+            rig.guard.frame(("rx", 1), t + j * 0.004, hi, low)
+            frames += 1
+        rig.guard.tick(t + 0.1)
+        t += 0.15 if frames % 200 else 3.0               # a pause now and then
+    minutes = (t - 1000.0) / 60
+    print(f"BENCH guard: {rig.guard.reads} mode reads in {minutes:.1f} min of normal scrolling "
+          f"({frames} wheel frames)")
+    assert rig.guard.reads <= minutes and rig.guard.reads >= 1
