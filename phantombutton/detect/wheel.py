@@ -191,6 +191,7 @@ class StreamMonitor:
     burst_hi: int = 0                  # hi-res sum of the current burst (frames < ISOLATION apart)
     scaled: bool | None = None         # has the kernel been seen dividing (sub-notch steps)?
     frames: int = 0
+    unit: int | None = None            # 120 / multiplier once known: a desynced notch is exactly this
 
     def feed(self, t: float, hi: int, low: int) -> str | None:
         """One frame; returns a suspicion (evidence text) or None."""
@@ -212,7 +213,7 @@ class StreamMonitor:
                 self.steps.clear()
             self.pending = None
         self.burst_hi = hi + (self.burst_hi if gap < ISOLATION else 0)
-        if 0 < abs(hi) < NOTCH and gap >= ISOLATION:
+        if 0 < abs(hi) < NOTCH and gap >= ISOLATION and (self.unit is None or abs(hi) <= self.unit):
             self.pending = _Frame(t, hi, low)
         elif abs(self.burst_hi) >= NOTCH:
             self.steps.clear()

@@ -180,6 +180,8 @@ class WheelGuard:
             st.rule = st.rule or rule_for(device)
             mode = read_mode(device, st.rule)
             st.multiplier = mode.multiplier or st.rule.multiplier
+            if st.multiplier and st.multiplier > 1:
+                st.monitor.unit = NOTCH // st.multiplier
         except WheelUnsupported as e:
             st.stop = str(e)
             return [WheelEvent("note", t, st.name, str(e))]

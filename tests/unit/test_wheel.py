@@ -59,6 +59,13 @@ def test_monitor_isolated_small_steps_are_suspect():
     assert suspicion and "isolated REL_WHEEL_HI_RES steps of 15" in suspicion
 
 
+def test_monitor_with_a_known_multiplier_counts_only_single_units():
+    m = StreamMonitor(unit=15)
+    for i in range(6):                       # half notches far apart: a slow hand, not a desync
+        assert m.feed(i * 0.2, 60, 1 if i % 2 == 0 else 0) is None
+    assert m.tick(2.0) is None
+
+
 def test_monitor_unscaled_multi_notch_frames_are_suspect():
     m = StreamMonitor()
     assert m.feed(0.0, 480, 4) is not None and m.scaled is False

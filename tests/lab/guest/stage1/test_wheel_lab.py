@@ -27,6 +27,14 @@ EV_REL, REL_WHEEL, REL_WHEEL_HI_RES = 2, 0x08, 0x0B
 NOTCH_GAP = 0.15          # a hand turning the wheel: ~7 notches a second
 
 
+def bench(line: str) -> None:
+    """A benchmark figure: printed, and kept in tests/lab/out/stage1-wheel-bench.txt."""
+    print(line)
+    labkit.OUT.mkdir(parents=True, exist_ok=True)
+    with open(labkit.OUT / "stage1-wheel-bench.txt", "a") as f:
+        f.write(line.strip() + "\n")
+
+
 class WheelCounter:
     """REL_WHEEL / REL_WHEEL_HI_RES on the mouse's real event node."""
 
@@ -100,7 +108,7 @@ def test_watch_fix_repairs_a_forgotten_wheel_mode(profile_bridge):
         verified = w.wait_event(lambda e: e["event"] == "wheel-verified", what="verified repair")
         assert after == [1, 1, 1, 1], after                       # one REL_WHEEL per notch again
         fix_time = repaired["t"] - first_slow
-        print(f"\nBENCH wheel {bridge.profile}: first slow notch -> repaired {fix_time:.3f} s, "
+        bench(f"BENCH watch --fix {bridge.profile}: first slow notch -> repaired {fix_time:.3f} s, "
               f"-> verified {verified['t'] - first_slow:.3f} s ({len(slow)} slow notches); "
               f"HID++ requests during {span:.1f} s of normal scrolling: {normal} "
               f"({normal * 60 / span:.1f}/min)")
@@ -161,7 +169,7 @@ def test_daemon_repairs_on_scroll_and_rechecks_on_resume(fresh_bridge, system_bu
         assert "8x slow" in d.text(), d.text()
         assert [notch(fresh_bridge, wheel)[0] for _ in range(3)] == [1, 1, 1]
         d.wait("verified: a notch")
-        print(f"\nBENCH daemon wheel: first slow notch -> repaired within {took:.3f} s")
+        bench(f"BENCH daemon wheel: first slow notch -> repaired within {took:.3f} s")
         assert took < 2.0
         # resume: the mode is lost in the sleep; no wheel use, no reconnection
         fresh_bridge.call("forget_wheel_mode", slot=1)
@@ -169,7 +177,7 @@ def test_daemon_repairs_on_scroll_and_rechecks_on_resume(fresh_bridge, system_bu
         subprocess.run([labkit.PY, "-c", EMIT, system_bus], check=True, timeout=30)
         d.wait("system resumed from sleep")
         d.wait("wheel put back in high resolution", n=2)
-        print(f"BENCH resume re-check: PrepareForSleep(false) -> wheel repaired {time.monotonic() - t0:.3f} s")
+        bench(f"BENCH resume re-check: PrepareForSleep(false) -> wheel repaired {time.monotonic() - t0:.3f} s")
         assert "why read: resume from sleep" in d.text()
         assert notch(fresh_bridge, wheel)[0] == 1
     finally:
@@ -191,7 +199,7 @@ def test_soft_reset_brings_the_receiver_and_its_mouse_back(fresh_bridge):
     assert out["children_before"] == out["children_after"] == ["101B"]
     assert out["steps"][0].startswith(f"wrote {out['hid_id']} to /sys/bus/hid/drivers/logitech-djreceiver/unbind")
     after = labkit.m705_event_node()
-    print(f"\nBENCH soft reset: {out['seconds']:.2f} s; event node {before} -> {after}; "
+    bench(f"BENCH soft reset: {out['seconds']:.2f} s; event node {before} -> {after}; "
           f"hidraw {out['nodes_after']}")
     wheel = WheelCounter(after)
     try:   # the rebound driver probed the mouse again (hi-res wheel included): input flows
