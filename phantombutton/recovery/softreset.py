@@ -124,3 +124,39 @@ def receiver_answers(engine) -> bool:
         return True
     except (HidppError, PhantomError):
         return False
+
+
+RESET_GAP = 600.0   # one soft reset per receiver per 10 minutes at most: never a reset loop
+
+
+class StuckReceiver:
+    """`WheelGuard(unreachable=...)`: a mouse read timed out; if the receiver itself does not
+    answer either, soft-reset it (with `fix`), else say what to run. Returns WheelEvents."""
+
+    def __init__(self, access, *, fix: bool, sysfs: str = "/sys", clock=time.monotonic):
+        self.access, self.fix, self.sysfs, self.clock = access, fix, sysfs, clock
+        self.last: dict[str, float] = {}
+
+    def __call__(self, key, error) -> list:
+        from phantombutton.recovery.wheel import WheelEvent
+
+        node = key[0]
+        engine = self.access.engines.get(node)
+        now = self.clock()
+        if engine is None or now - self.last.get(node, -1e9) < RESET_GAP or receiver_answers(engine):
+            return []
+        self.last[node] = now
+        what = f"receiver {node}"
+        if not self.fix:
+            return [WheelEvent("finding", now, what, "the receiver does not answer HID++; a soft reset "
+                               f"may bring it back: sudo phantombutton reset-receiver {node}")]
+        hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(node))
+        try:
+            out = soft_reset(hidraw, sysfs=self.sysfs)
+        except PhantomError as e:
+            return [WheelEvent("failed", now, what, f"the receiver does not answer HID++; soft reset not "
+                               f"done: {e}; unplug the receiver and plug it in again")]
+        self.access.close()   # its nodes were re-created: open them again at the next use
+        kind = "repaired" if out.ok else "failed"
+        tail = "" if out.ok else "; unplug the receiver and plug it in again"
+        return [WheelEvent(kind, self.clock(), what, "the receiver did not answer HID++: " + out.summary() + tail)]

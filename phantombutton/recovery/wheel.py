@@ -81,12 +81,13 @@ class WheelGuard:
 
     def __init__(self, access: Callable[[Key], object], *, fix: bool = False,
                  writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
-                 clock=None):
+                 clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
         import time
 
         self.access, self.fix = access, fix
         self.writers = writers or WriterLog()
         self.listeners = listeners or (lambda key: None)
+        self.unreachable = unreachable    # a read timed out: is the receiver itself stuck?
         self.clock = clock or time.monotonic
         self.states: dict[Key, _State] = {}
         self.reads = 0            # mode checks made (each is 1 to 3 HID++ requests)
@@ -158,6 +159,7 @@ class WheelGuard:
 
     def check(self, key: Key, t: float | None = None, reason: str = "asked") -> list[WheelEvent]:
         """Read the mode now, judge it, repair it with `fix`."""
+        from phantombutton.devices.device import DeviceOffline
         from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for
         from phantombutton.errors import PhantomError
         from phantombutton.hidpp.errors import HidppError
@@ -175,8 +177,10 @@ class WheelGuard:
             if not device.online:
                 st.must_check = "first wheel use after the mouse was offline"
                 st.last_read = t + RETRY_GAP
-                return [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
-                                   f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
+                out = [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
+                                  f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
+                # no answer to a ping may also be the receiver itself (it answers for asleep mice)
+                return out + (self.unreachable(key, DeviceOffline(st.name)) if self.unreachable else [])
             st.rule = st.rule or rule_for(device)
             mode = read_mode(device, st.rule)
             st.multiplier = mode.multiplier or st.rule.multiplier
@@ -188,8 +192,11 @@ class WheelGuard:
         except (PhantomError, HidppError) as e:
             st.must_check = "first wheel use after a failed read"
             st.last_read = t + RETRY_GAP
-            return [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
-                               f"wheel use after {RETRY_GAP:g} s")]
+            out = [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
+                              f"wheel use after {RETRY_GAP:g} s")]
+            if self.unreachable is not None:
+                out += self.unreachable(key, e)
+            return out
         index = getattr(device, "known_features", lambda: {})()
         for i, fid in index.items():
             if fid == 0x2121:
@@ -389,4 +396,8 @@ def session_guard(session, *, fix: bool) -> WheelWatch:
 
         def listeners(key: Key) -> tuple[str, ...] | None:
             return hidraw_listeners(key[0])
+        from phantombutton.recovery.softreset import StuckReceiver
+
+        stuck = StuckReceiver(access, fix=fix)
+        return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck))
     return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))

@@ -88,3 +88,43 @@ def test_soft_reset_without_root_is_access_denied(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", denied)
     with pytest.raises(AccessDenied, match="run it as root"):
         soft_reset(str(tmp_path / "class/hidraw/hidraw1"), sysfs=str(tmp_path))
+
+
+def test_stuck_receiver_is_soft_reset_once_by_the_wheel_guard(tmp_path):
+    """A mouse read times out and the receiver itself does not answer either: with fix, the
+    guard's hook soft-resets that receiver (once: a second failure within RESET_GAP is only
+    reported as a failed read)."""
+    from phantombutton.recovery.softreset import StuckReceiver
+    from phantombutton.recovery.wheel import EngineAccess, WheelGuard
+    from phantombutton.transport.engine import Engine
+    from phantombutton.transport.virtual import VirtualTransport
+    from phantombutton.virtual.receiver import VirtualReceiver
+
+    drv, hid = tree(tmp_path)
+    k = FakeKernel(drv, hid)
+    rx = VirtualReceiver(kernel_wheel=True)
+    access = EngineAccess(lambda node: Engine(VirtualTransport(rx, node=node), receiver_timeout=0.2,
+                                              device_timeout=0.2, busy_retries=0))
+    stuck = StuckReceiver(access, fix=True, sysfs=str(tmp_path))
+    stuck_reset = stuck.__call__
+
+    def hook(key, error):   # the fake kernel's clock for the reset's waits
+        import phantombutton.recovery.softreset as sr
+
+        saved = sr.soft_reset
+        sr.soft_reset = lambda path, sysfs: saved(path, sysfs=sysfs, clock=k.clock, sleep=k.sleep)
+        try:
+            return stuck_reset(key, error)
+        finally:
+            sr.soft_reset = saved
+
+    guard = WheelGuard(access, fix=True, listeners=lambda key: (), unreachable=hook)
+    key = ("/dev/hidraw1", 1)
+    assert [e.kind for e in guard.check(key, reason="test")] == ["ok"]
+    rx.lose_replies(1000)                     # nothing answers any more
+    events = guard.check(key, reason="test")
+    assert [e.kind for e in events] == ["note", "repaired"], events
+    assert "did not answer HID++: receiver soft reset done: wrote " + RX in events[1].message
+    assert access.engines == {}               # reopened at the next use
+    events = guard.check(key, reason="test")
+    assert [e.kind for e in events] == ["note"]   # no second reset within RESET_GAP
