@@ -206,3 +206,35 @@ def test_soft_reset_brings_the_receiver_and_its_mouse_back(fresh_bridge):
         assert notch(fresh_bridge, wheel) == (1, 120)
     finally:
         wheel.close()
+
+
+def test_watch_fix_soft_resets_a_receiver_that_stopped_answering(fresh_bridge):
+    """The receiver swallows the next HID++ answers (the mouse read and the receiver's own
+    register 0x02): `watch --fix` unbinds/rebinds it, and the mouse comes back by itself."""
+    node = labkit.m705_event_node()
+    wheel = WheelCounter(node)
+    w = Watch("--fix")
+    try:
+        w.wait_attached(node)
+        w.wait_event(lambda e: "watching" in e.get("message", ""), what="watching line")
+        notch(fresh_bridge, wheel)
+        w.wait_event(lambda e: e["event"] == "wheel-ok", what="first-use wheel check")
+        fresh_bridge.call("lose_replies", n=2)
+        fresh_bridge.call("forget_wheel_mode", slot=1)
+        t0 = time.monotonic()
+        for _ in range(4):
+            notch(fresh_bridge, wheel)
+        reset = w.wait_event(lambda e: e["event"] in ("wheel-repaired", "wheel-failed")
+                             and "receiver" in e["device"], timeout=30, what="soft reset")
+        assert reset["event"] == "wheel-repaired", reset
+        assert "receiver soft reset done: wrote" in reset["message"], reset
+        bench(f"BENCH watch --fix soft reset of a stuck receiver: {reset['t'] - t0:.2f} s after the "
+              f"first slow notch (4 s mouse timeout + 1 s receiver probe + rebind)")
+    finally:
+        wheel.close()
+        w.stop()
+    after = WheelCounter(labkit.m705_event_node())
+    try:   # the driver's probe after the rebind set the hi-res wheel again: one REL_WHEEL a notch
+        assert notch(fresh_bridge, after) == (1, 120)
+    finally:
+        after.close()
