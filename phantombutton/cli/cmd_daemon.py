@@ -63,7 +63,14 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
         x_note = parts.connect_x(None if deadline is None else deadline - time.monotonic())
         if x_note:
             journal.info(f"no X connection: {x_note}")
-    daemon = Daemon(parts, cfg, journal)
+    from phantombutton.service.sleep import SleepUnavailable, SleepWatch
+
+    try:   # logind's PrepareForSleep: re-check every device on resume (service/sleep.py)
+        sleep = SleepWatch()
+    except SleepUnavailable as e:
+        journal.info(f"{e}; a resume is noticed by wheel activity and reconnections only")
+        sleep = None
+    daemon = Daemon(parts, cfg, journal, sleep=sleep)
 
     def stop(signum, frame):
         daemon.stop()

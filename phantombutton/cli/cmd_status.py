@@ -11,9 +11,10 @@ from phantombutton.errors import UsageProblem
 EXIT_PHANTOM = 3
 
 
-def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
+def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, wheel=None):
     """(session notes, device views, active findings) after reading state twice, `grace`
-    apart, so X-versus-kernel disagreements can be confirmed."""
+    apart, so X-versus-kernel disagreements can be confirmed. `wheel`: a list that gets one
+    wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents)."""
     from phantombutton.recovery.session import open_session, read_state
 
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
@@ -21,7 +22,14 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
     try:
         if simulate:
             session.simulate_phantom()
-        w, events = read_state(session, grace)
+        watch = None
+        if wheel is not None:
+            from phantombutton.recovery.wheel import session_guard
+
+            watch = session_guard(session, fix=False)
+        w, events = read_state(session, grace, wheel=watch)
+        if watch is not None:
+            wheel += watch.check_all()
         if not options.virtual:
             session.raise_denied(session.source.devices)
         notes += [e.message for e in events if e.kind == "note"]
@@ -45,8 +53,9 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
         raise UsageProblem("--simulate-phantom needs --virtual")
     from phantombutton.buttons import x_button_for
 
+    wheel: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
-                                            simulate=simulate_phantom)
+                                            simulate=simulate_phantom, wheel=wheel)
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)
     if as_json:
@@ -54,7 +63,8 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
             "devices": [{"node": v.node, "name": v.name, "slot": v.slot, "x_slave_id": v.x_slave_id,
                          "evdev_held": sorted(v.kernel), "x_held": sorted(v.x) if x_on else None}
                         for v in views if v.present],
-            "findings": [f.to_dict() for f in findings], "phantom": bool(findings)}, indent=2))
+            "findings": [f.to_dict() for f in findings], "phantom": bool(findings),
+            "wheel": [e.to_dict() for e in wheel]}, indent=2))
     else:
         for v in views:
             if not v.present:
@@ -70,6 +80,10 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
             if f.cause:
                 click.echo(f"  cause: {f.cause}")
             click.echo(f"  fix: {f.fix or 'phantombutton release'}")
+        for e in wheel:
+            click.echo(e.line())
+            for line in e.evidence if e.kind == "finding" else ():
+                click.echo(f"  {line}")
         if not views:
             click.echo("no pointer device found" + ("" if all_mice else " (--all checks every mouse)"))
         elif not findings:

@@ -174,7 +174,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             click.echo(json.dumps(ev.to_dict()))
         elif not tty:
             click.echo(ev.line())
-        elif ev.kind == "note":
+        elif ev.kind in ("note", "wheel"):
             click.echo(ev.line(), err=True)
         if notifier and ev.kind == "finding":
             notifier("Phantom button held", f"{ev.finding.headline()}\nfix: {ev.finding.fix}")
@@ -199,6 +199,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     from phantombutton.recovery.prevent import side_scroll_fixer
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
+    from phantombutton.recovery.wheel import session_guard
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
     try:
@@ -206,7 +207,8 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             emit(WatchEvent("note", time.monotonic(), message=session.x_note))
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
-                          prevention=side_scroll_fixer(options, session.virtual_model) if fix else None)
+                          prevention=side_scroll_fixer(options, session.virtual_model) if fix else None,
+                          wheel=session_guard(session, fix=fix))
         for ev in watcher.start():
             emit(ev)
         watched = [v for v in watcher.detector.devices() if v.present]

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "watch": ("phantombutton.cli.cmd_watch", "command", "Detect phantom held buttons live."),
     "status": ("phantombutton.cli.cmd_status", "command", "One-shot check for held phantom buttons."),
     "release": ("phantombutton.cli.cmd_release", "command", "Release a stuck button for real."),
+    "fix-wheel": ("phantombutton.cli.cmd_wheel", "command", "Put a too slow/fast or dead wheel back in sync."),
+    "reset-receiver": ("phantombutton.cli.cmd_reset", "command", "Unbind and rebind a stuck receiver."),
     "mute": ("phantombutton.cli.cmd_mute", "mute_command", "Mute a button the model does not have."),
     "unmute": ("phantombutton.cli.cmd_mute", "unmute_command", "Undo `mute`."),
     "capture": ("phantombutton.cli.cmd_capture", "command", "Record events and HID++ traffic."),

@@ -63,6 +63,17 @@ class Motion:
 
 
 @dataclass(frozen=True, slots=True)
+class WheelFrame:
+    """One SYN frame's vertical wheel: REL_WHEEL_HI_RES (120 = a notch) and REL_WHEEL values.
+    Sent besides the frame's Motion; detect/wheel.py judges the stream."""
+
+    t: float
+    node: str
+    hi: int
+    low: int
+
+
+@dataclass(frozen=True, slots=True)
 class HeldState:
     """Keys held per EVIOCGKEY at a point in time (at attach, or a capture's start state)."""
 
@@ -91,4 +102,5 @@ class XButtons:
     buttons: frozenset[int]
 
 
-Observation = DeviceAdded | DeviceRemoved | KeyEvent | Motion | HeldState | HidppTraffic | XButtons
+Observation = (DeviceAdded | DeviceRemoved | KeyEvent | Motion | HeldState | HidppTraffic | XButtons
+               | WheelFrame)

@@ -21,6 +21,7 @@ from phantombutton.detect.events import (
     KeyEvent,
     Motion,
     Observation,
+    WheelFrame,
 )
 from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
@@ -99,6 +100,7 @@ class VirtualSource:
         self._pending: list[Observation] = []
         self._wake: list[int] = []
         self.woken = False      # a wake fd (the X connection) became readable in poll()
+        self._counters: dict = {}   # slot -> the driver's wheel counter (detect/wheel.py)
 
     def start(self) -> list[Observation]:
         t = self.clock()
@@ -157,12 +159,32 @@ class VirtualSource:
                                       for c, v in self.kernel.report(slot, report[3] | report[4] << 8)]
             if any(report[5:10]):
                 out.append(Motion(t, node))
+            if len(report) > 8 and report[8]:
+                out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
             return out
         if rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS:
             # link loss: hid-logitech-dj forwards an all-zero report
             return [KeyEvent(t, virtual_node(slot), c, v) for c, v in self.kernel.report(slot, 0)] + \
                    [HidppTraffic(t, self.node, bytes(report))]
         return [HidppTraffic(t, self.node, bytes(report))]
+
+    def _wheel(self, slot: int, node: str, units: int, t: float) -> WheelFrame:
+        """hid-logitech-hidpp's scaling, with the multiplier it would have read at connect."""
+        from phantombutton.detect.wheel import ScrollCounter, kernel_rule
+
+        counter = self._counters.get(slot)
+        if counter is None:
+            dev = self.receiver.devices.get(slot)
+            spec = getattr(dev, "spec", None)
+            hidpp10 = getattr(dev, "protocol", (1, 0)) == (1, 0)
+            features = frozenset(f.id for f in getattr(spec, "features", ())) if not hidpp10 else frozenset()
+            rule = kernel_rule(dev.identity.wpid if dev else None, hidpp10=hidpp10, features=features)
+            mult = rule.multiplier or getattr(spec, "wheel_multiplier", 1)
+            counter = self._counters[slot] = ScrollCounter(mult if rule.scales else 1)
+        if counter.multiplier == 1:
+            return WheelFrame(t, node, units * 120, units)
+        hi, low = counter.feed(units, t)
+        return WheelFrame(t, node, hi, low)
 
     def close(self) -> None:
         pass

@@ -58,7 +58,8 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
         from phantombutton.recovery.virtual_layers import VirtualLayers
         from phantombutton.virtual.receiver import VirtualReceiver
 
-        model = VirtualReceiver(options.profile)   # unknown profile: UsageProblem
+        # unknown profile: UsageProblem; kernel_wheel: the wheel as the kernel left it (hi-res)
+        model = VirtualReceiver(options.profile, kernel_wheel=True)
         source = VirtualSource(model)
         return Session(source, x, VirtualLayers(source), note, model)
     if options.profile != "default":
@@ -69,7 +70,7 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
     return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x), note)
 
 
-def read_state(session: Session, grace: float | None = None):
+def read_state(session: Session, grace: float | None = None, wheel=None):
     """Read the current state through a Detector: start the source, then poll X twice,
     `grace` apart (default: the x_grace threshold), so X-versus-kernel disagreements can be
     confirmed. Returns (Watcher, the WatchEvents it produced)."""
@@ -82,7 +83,7 @@ def read_state(session: Session, grace: float | None = None):
     thresholds = Thresholds()
     grace = thresholds.x_grace + 0.05 if grace is None else grace
     w = Watcher(session.source, Detector(thresholds=thresholds), x=session.x, layers=None,
-                poll_interval=grace)
+                poll_interval=grace, wheel=wheel)
     events = w.start()
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline + 0.01:

@@ -33,8 +33,11 @@ class WatchEvent:
     finding: Finding | None = None
     outcome: Outcome | None = None
     message: str = ""
+    wheel: dict | None = None       # kind "wheel": recovery/wheel.py WheelEvent.to_dict()
 
     def to_dict(self) -> dict:
+        if self.wheel is not None:
+            return dict(self.wheel)
         d: dict = {"event": self.kind, "t": round(self.t, 6)}
         if self.finding is not None:
             d["finding"] = self.finding.to_dict()
@@ -49,6 +52,8 @@ class WatchEvent:
             return "PHANTOM " + self.finding.headline() + (f" - {self.finding.cause}" if self.finding.cause else "")
         if self.kind == "ended":
             return "ended   " + self.finding.headline()
+        if self.kind == "wheel":
+            return self.message
         if self.kind in ("released", "not-released"):
             return ("fixed   " if self.kind == "released" else "FAILED  ") + self.outcome.summary()
         return "note    " + self.message
@@ -171,16 +176,22 @@ def target_for(f: Finding, poller: XPoller | None = None) -> Target:
                   x_master_id=f.x_slave_id if orphan else None, model_has_button=model_has(f))
 
 
+def _wheel_event(e) -> WatchEvent:
+    """A recovery/wheel.py WheelEvent as a watch event ("wheel"; JSON: its own fields)."""
+    return WatchEvent("wheel", e.t, message=e.line(), wheel=e.to_dict())
+
+
 class Watcher:
     def __init__(self, source, detector, *, x=None, layers=None, fix: bool = False,
                  poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, wheel=None):
         self.source, self.detector = source, detector
         self.poller = XPoller(x) if x is not None else None
         self.layers = layers
         self.fix = fix
         self.poll_interval = poll_interval
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
+        self.wheel = wheel               # recovery/wheel.py WheelWatch: wheel mode checks
         self.clock = clock
         self._next_tick = 0.0
         # Idle (nothing held in the kernel or X, no finding open) there is nothing to poll
@@ -246,6 +257,8 @@ class Watcher:
                                                         "watching evdev only")]
         findings += self.detector.tick(now)
         out = self._handle(findings)
+        if self.wheel is not None:
+            out += [_wheel_event(e) for e in self.wheel.tick(now)]
         if self._deferred:
             out += self._retry_deferred(now)
         idle = self._event_driven and not self._busy()
@@ -265,9 +278,12 @@ class Watcher:
 
     def _feed(self, observations) -> list[WatchEvent]:
         findings: list[Finding] = []
+        wheel: list[WatchEvent] = []
         for o in observations:
             findings += self.detector.feed(o)
-        return self._handle(findings)
+            if self.wheel is not None:
+                wheel += [_wheel_event(e) for e in self.wheel.feed(o)]
+        return self._handle(findings) + wheel
 
     def _handle(self, findings: list[Finding]) -> list[WatchEvent]:
         out = []

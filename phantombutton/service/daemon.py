@@ -64,7 +64,7 @@ class Link:
 
 class Daemon:
     def __init__(self, parts: DaemonParts, config: Config, journal: Journal,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, sleep=None):
         self.parts, self.config, self.journal, self.clock = parts, config, journal, clock
         self.links: dict[str, Link] = {}
         self._timers: list[tuple[float, int, Link, Callable[[], None]]] = []
@@ -75,6 +75,8 @@ class Daemon:
         self._open_failed: dict[str, str] = {}
         self._reopen: dict[str, tuple[float, float]] = {}   # node -> (not before, last delay)
         self.stopped = False
+        from phantombutton.service.daemon_wheel import DaemonWheel
+        self.wheel = DaemonWheel(self, sleep=sleep)   # wheel mode guard, resume re-check
 
     # ---- main loop -------------------------------------------------------------------
     def run(self, until: Callable[[], bool] = lambda: False) -> None:
@@ -84,6 +86,7 @@ class Daemon:
             self.step(0.25)
         for link in list(self.links.values()):
             self._drop(link, None)
+        self.wheel.close()
 
     def step(self, max_wait: float) -> None:
         """One round: rescan if due, read what arrived (waiting at most max_wait), run timers."""
@@ -98,6 +101,7 @@ class Daemon:
         for link in links:
             self._read(link, wait / len(links))
         self._run_timers()
+        self.wheel.tick()
 
     def stop(self) -> None:
         self.stopped = True
@@ -189,6 +193,7 @@ class Daemon:
         except FrameError:
             return
         if isinstance(frame, HidppFrame):
+            self.wheel.traffic(link, raw, t)
             note = notifications.parse(frame) if notifications.is_receiver_notification(frame) else None
             if isinstance(note, notifications.DeviceConnection):
                 if note.link_established:
@@ -205,6 +210,7 @@ class Daemon:
                 return
             if isinstance(msg, dj.DjMouseReport):
                 self._on_buttons(link, msg.devnum, msg.buttons, t)
+                self.wheel.report(link, msg.devnum, msg.wheel, t)
             elif isinstance(msg, dj.DjConnectionStatus) and msg.link_lost:
                 self._on_link_lost(link, msg.devnum)
 
@@ -259,6 +265,7 @@ class Daemon:
             self._check_phantom(link, slot, st.pressed_at)
         if "settings" in self.config.fix.prevention:
             self._apply_settings(link, slot, st, name)
+        self.wheel.connected(link, slot)
 
     def _read_wpid(self, link: Link, slot: int) -> int | None:
         try:

@@ -35,6 +35,21 @@ class VirtualDevice:
     def power_on(self) -> None:
         """Reset volatile state to power-on values (switching the mouse off and on)."""
 
+    # ---- the wheel (virtual/receiver.py wheel_notch) ----------------------------------------
+    def kernel_wheel_setup(self) -> None:
+        """What hid-logitech-hidpp writes at connect (hi_res_scroll_enable); none by default."""
+
+    def forget_wheel_mode(self) -> None:
+        """The mouse drops the wheel mode the kernel set (the post-sleep firmware bug)."""
+
+    def wheel_units(self) -> tuple[int, bool]:
+        """(units per notch, diverted to HID++): 1 unit in low resolution."""
+        return 1, False
+
+    def wheel_event(self, devnum: int, units: int) -> bytes | None:
+        """The HID++ report a diverted wheel sends instead of HID input."""
+        return None
+
     def diverted_controls(self, buttons: int) -> tuple[int, list[int]]:
         """Split a HID button mask into (buttons still reported as HID, diverted control ids)."""
         return buttons, []

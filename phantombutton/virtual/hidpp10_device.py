@@ -15,6 +15,7 @@ from .device import Identity, VirtualDevice
 from .wire import Err10, Sub, error10, long, short
 
 FIRMWARE = 0xF1
+FEATURES, FAST_SCROLL, FAST_SCROLL_UNITS = 0x01, 0x40, 8   # register 0x01 bit 0x40: 8 units a notch
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,23 @@ class Hidpp10Device(VirtualDevice):
     def power_on(self) -> None:
         self.registers = {reg: spec.power_on for reg, spec in self.spec.items()}
         self.long_registers = {reg: spec.power_on for reg, spec in self.long_spec.items()}
+
+    def kernel_wheel_setup(self) -> None:
+        # hidpp10_enable_scrolling_acceleration, for the mice with HIDPP_QUIRK_HI_RES_SCROLL_1P0
+        if self.identity.wpid in (0x1017, 0x101A, 0x101B) and FEATURES in self.registers:
+            self._set_bit(FAST_SCROLL, True)
+
+    def forget_wheel_mode(self) -> None:
+        if FEATURES in self.registers:
+            self._set_bit(FAST_SCROLL, False)
+
+    def _set_bit(self, bit: int, on: bool) -> None:
+        v = self.registers[FEATURES]
+        self.registers[FEATURES] = bytes([(v[0] | bit) if on else (v[0] & ~bit & 0xFF)]) + v[1:]
+
+    def wheel_units(self) -> tuple[int, bool]:
+        fast = FEATURES in self.registers and self.registers[FEATURES][0] & FAST_SCROLL
+        return (FAST_SCROLL_UNITS if fast else 1), False
 
     def handle(self, request: bytes) -> list[bytes]:
         devnum, sub, reg = request[1], request[2], request[3]

@@ -23,6 +23,7 @@ DIVERTABLE, PERSIST_DIVERTABLE = 0x20, 0x40
 # setCidReporting flag bits and the "valid" bit that must accompany each
 DIVERT, PERSIST, RAW_XY = 0x01, 0x04, 0x10
 VALID = {DIVERT: 0x02, PERSIST: 0x08, RAW_XY: 0x20}
+WHEEL_TARGET, WHEEL_HIRES, WHEEL_INVERT = 0x01, 0x02, 0x04   # HIRES_WHEEL mode bits
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,28 @@ class Hidpp20Device(VirtualDevice):
         if fn == 3:  # ratchet switch state: 1 = ratcheted (normal wheel mode)
             return bytes([1])
         return Err20.INVALID_FUNCTION
+
+    # ---- the wheel -----------------------------------------------------------------------------
+    def kernel_wheel_setup(self) -> None:
+        if HIRES_WHEEL in self.index:   # hidpp_hrw_set_wheel_mode(invert off, hi-res, HID target)
+            self.wheel_mode = WHEEL_HIRES
+
+    def forget_wheel_mode(self) -> None:
+        self.wheel_mode = self.spec.wheel_mode   # back to the power-on mode
+
+    def wheel_units(self) -> tuple[int, bool]:
+        if HIRES_WHEEL not in self.index:
+            return 1, False
+        units = self.spec.wheel_multiplier if self.wheel_mode & WHEEL_HIRES else 1
+        return units, bool(self.wheel_mode & WHEEL_TARGET)
+
+    def wheel_event(self, devnum: int, units: int) -> bytes | None:
+        """HIRES_WHEEL event 0 (wheelMovement): byte 0 flags (0x10 hi-res), bytes 1-2 delta."""
+        index = self.index.get(HIRES_WHEEL)
+        if index is None:
+            return None
+        flags = 0x10 if self.wheel_mode & WHEEL_HIRES else 0
+        return long(devnum, index, 0x00, bytes([flags]) + (units & 0xFFFF).to_bytes(2, "big"))
 
     # ---- input -----------------------------------------------------------------------------
     def _control(self, cid: int) -> Control | None:

@@ -61,7 +61,8 @@ class Exchange:
 
 
 class VirtualReceiver:
-    def __init__(self, profile: str = "default", *, dj_mode: bool = True, clock=time.monotonic):
+    def __init__(self, profile: str = "default", *, dj_mode: bool = True, clock=time.monotonic,
+                 kernel_wheel: bool = False):
         self.profile = profile
         self.spec = ReceiverSpec()
         self.devices: dict[int, VirtualDevice] = build(profile)
@@ -80,6 +81,12 @@ class VirtualReceiver:
         self._lose = 0
         self._buttons: dict[int, int] = {}
         self._diverted: dict[int, list[int]] = {}
+        # kernel_wheel: model hid-logitech-hidpp's wheel setup at each connect (hi-res on), as
+        # on a running system; off by default (the real kernel does it behind uhid).
+        self.kernel_wheel = kernel_wheel
+        if dj_mode and kernel_wheel:
+            for device in self.devices.values():
+                device.kernel_wheel_setup()
 
     # ---- host side ---------------------------------------------------------------------------
     def handle_output(self, report: bytes) -> None:
@@ -135,6 +142,8 @@ class VirtualReceiver:
             if power_cycle:
                 device.power_on()
             device.online = True
+            if self.kernel_wheel:
+                device.kernel_wheel_setup()   # hi_res_scroll_enable runs at every connect
             self._announce(slot, device)
 
     def disconnect(self, slot: int) -> None:
@@ -165,6 +174,36 @@ class VirtualReceiver:
         with self._cond:
             self._online(slot)
             self._mouse(slot, wheel=amount, pan=pan)
+
+    def wheel_notch(self, slot: int, notches: int = 1, interval: float = 0.1, reports: int = 2) -> None:
+        """Turn the wheel `notches` detents (negative: down), one every `interval` s, the way
+        the mouse reports them in its current mode: hi-res = `multiplier` units per notch
+        spread over `reports` DJ reports 4 ms apart; low-res = 1 unit; a wheel diverted to
+        HID++ (0x2121 target bit) sends HIRES_WHEEL events instead of DJ reports."""
+        with self._cond:
+            device = self._online(slot)
+            if not self.dj_mode:
+                return
+            sign = 1 if notches > 0 else -1
+            now = self._clock()
+            for i in range(abs(notches)):
+                units, diverted = device.wheel_units()
+                at = now + i * interval
+                if diverted:
+                    event = device.wheel_event(slot, sign * units)
+                    if event is not None:
+                        self._push(event, at)
+                    continue
+                parts = max(1, min(reports, units))
+                for j in range(parts):
+                    share = units // parts + (1 if j < units % parts else 0)
+                    report = mouse_params(self._buttons.get(slot, 0), wheel=sign * share)
+                    self._push(dj_short(slot, DJ_MOUSE, report), at + j * 0.004)
+
+    def forget_wheel_mode(self, slot: int) -> None:
+        """The mouse loses its wheel mode without a reconnection (what some do after sleep)."""
+        with self._cond:
+            self._device(slot).forget_wheel_mode()
 
     def busy(self, n: int) -> None:
         """The next n HID++ requests get a BUSY error instead of their answer."""

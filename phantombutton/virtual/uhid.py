@@ -216,6 +216,8 @@ class UhidBridge:
         if op == "quit":
             self.running = False
             return None
+        if isinstance(op, str):
+            op = op.replace("-", "_")   # "forget-wheel-mode" and "forget_wheel_mode" alike
         if not isinstance(op, str) or op.startswith("_") or op in ("handle_output", "pop_input"):
             raise ValueError(f"unknown op {op!r}")
         method = getattr(self.model, op, None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from phantombutton.detect.events import KeyEvent, Motion
 from phantombutton.buttons import hid_button_scancode
+from phantombutton.detect.events import KeyEvent, Motion, WheelFrame
 from phantombutton.input.evdev_node import pack_keymap_entry, parse_key_bits
 from phantombutton.input.evdev_source import frames_to_observations, parse_events
 
@@ -32,7 +32,8 @@ def test_motion_is_one_observation_per_frame_and_keys_beyond_mouse_ignored():
                           (1, 8000, 2, 8, 1), (1, 8000, 0, 0, 0),
                           (1, 9000, 1, 30, 1), (1, 9000, 0, 0, 0)))
     obs, _ = frames_to_observations(N, ev)
-    assert obs == [Motion(1.0, N), Motion(1.008, N)]
+    # the REL_WHEEL frame is also a WheelFrame (hi-res 0: a wheel without REL_WHEEL_HI_RES)
+    assert obs == [Motion(1.0, N), Motion(1.008, N), WheelFrame(1.008, N, 0, 1)]
 
 
 def test_syn_dropped_is_reported():
@@ -47,3 +48,10 @@ def test_key_bits_and_keymap_entry():
     assert hid_button_scancode(0x11F) == 0x00090010
     entry = pack_keymap_entry(0x00090010, 0)
     assert len(entry) == 40 and entry[1] == 4 and entry[8:12] == bytes([0x10, 0, 9, 0])
+
+
+def test_wheel_frame_sums_hi_res_and_low_res_of_one_syn_frame():
+    ev = parse_events(raw((2, 0, 2, 11, 60), (2, 0, 2, 8, 1), (2, 0, 0, 0, 0),
+                          (2, 4000, 2, 11, 60), (2, 4000, 0, 0, 0)))
+    obs, _ = frames_to_observations(N, ev)
+    assert [o for o in obs if isinstance(o, WheelFrame)] == [WheelFrame(2.0, N, 60, 1), WheelFrame(2.004, N, 60, 0)]

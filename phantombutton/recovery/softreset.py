@@ -1,0 +1,162 @@
+"""Receiver soft reset: unbind and rebind the receiver's HID device from its driver (sysfs).
+
+The step before "unplug the receiver": hid-logitech-dj's remove and probe run again, so the
+receiver is switched to DJ mode anew, its paired devices are enumerated again and every child
+(hid-logitech-hidpp) is probed from scratch - the kernel's connect setup included (wheel
+resolution, battery). Only the one diagnosed receiver; only when the user asks (`--fix`, or
+`phantombutton reset-receiver`). Writing to /sys/bus/hid/drivers/<driver>/unbind|bind needs
+root. The outcome says exactly what was written where, and what came back: the driver bound
+again, a hidraw node, and the same paired models as children (by WPID).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+from phantombutton.errors import AccessDenied, PhantomError
+
+_HID_ID = re.compile(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$")
+
+
+class ResetFailed(PhantomError):
+    pass
+
+
+@dataclass
+class ResetOutcome:
+    ok: bool
+    hid_id: str
+    driver: str
+    steps: list[str] = field(default_factory=list)
+    children_before: list[str] = field(default_factory=list)   # WPIDs
+    children_after: list[str] = field(default_factory=list)
+    nodes_after: list[str] = field(default_factory=list)         # hidraw nodes of the receiver
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        head = "receiver soft reset " + ("done" if self.ok else "FAILED")
+        return (f"{head}: {'; '.join(self.steps)}; children before {', '.join(self.children_before) or 'none'}, "
+                f"after {', '.join(self.children_after) or 'none'}; hidraw {', '.join(self.nodes_after) or 'none'} "
+                f"({self.seconds:.2f} s)")
+
+
+def hid_device_of(hidraw_sysfs: str) -> str:
+    """The HID device directory behind a hidraw's sysfs dir (/sys/class/hidraw/hidrawN)."""
+    return os.path.realpath(os.path.join(hidraw_sysfs, "device"))
+
+
+def _driver(hid_dir: str) -> str | None:
+    link = os.path.join(hid_dir, "driver")
+    return os.path.basename(os.path.realpath(link)) if os.path.exists(link) else None
+
+
+def _children(hid_dir: str) -> list[str]:
+    """WPIDs (product part of the HID id) of the child HID devices hid-logitech-dj created."""
+    try:
+        names = os.listdir(hid_dir)
+    except OSError:
+        return []
+    return sorted(n.split(":")[2].split(".")[0] for n in names if _HID_ID.match(n))
+
+
+def _hidraw(hid_dir: str) -> list[str]:
+    try:
+        return sorted(f"/dev/{n}" for n in os.listdir(os.path.join(hid_dir, "hidraw")))
+    except OSError:
+        return []
+
+
+def _write(path: str, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except PermissionError as e:
+        raise AccessDenied(path, "EACCES", "the soft reset writes to the driver's unbind/bind "
+                           "files: run it as root (sudo phantombutton reset-receiver)") from e
+    except OSError as e:
+        raise ResetFailed(f"writing {value} to {path} failed: {e.strerror or e}") from e
+
+
+def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
+               expect_children: bool = True, clock=time.monotonic, sleep=time.sleep) -> ResetOutcome:
+    """Unbind and rebind the receiver behind `hidraw_sysfs`; wait for it (and its children)
+    to come back. Raises AccessDenied without root; a receiver that does not come back
+    within `timeout` gives ok=False (the caller then advises unplugging it)."""
+    hid_dir = hid_device_of(hidraw_sysfs)
+    hid_id = os.path.basename(hid_dir)
+    driver = _driver(hid_dir)
+    if not _HID_ID.match(hid_id) or driver is None:
+        raise ResetFailed(f"{hidraw_sysfs}: no HID device bound to a driver behind it ({hid_dir})")
+    out = ResetOutcome(False, hid_id, driver, children_before=_children(hid_dir))
+    drivers = os.path.join(sysfs, "bus", "hid", "drivers", driver)
+    start = clock()
+    _write(os.path.join(drivers, "unbind"), hid_id)
+    out.steps.append(f"wrote {hid_id} to {drivers}/unbind")
+    while _driver(hid_dir) is not None and clock() - start < 2.0:
+        sleep(0.02)
+    _write(os.path.join(drivers, "bind"), hid_id)
+    out.steps.append(f"wrote {hid_id} to {drivers}/bind")
+    while clock() - start < timeout:
+        out.children_after, out.nodes_after = _children(hid_dir), _hidraw(hid_dir)
+        back = _driver(hid_dir) == driver and out.nodes_after
+        if back and (not expect_children or len(out.children_after) >= len(out.children_before)):
+            out.ok = True
+            break
+        sleep(0.05)
+    out.seconds = clock() - start
+    if not out.ok:
+        out.steps.append(f"driver {_driver(hid_dir) or 'unbound'} after {timeout:g} s")
+    return out
+
+
+def receiver_answers(engine) -> bool:
+    """Does the receiver itself answer (register 0x02, connection state)? The soft reset's
+    trigger: a receiver that no longer answers."""
+    from phantombutton.hidpp.errors import HidppError
+    from phantombutton.hidpp.frames import RECEIVER
+    from phantombutton.hidpp.hidpp10 import Register
+
+    try:
+        engine.read_register(RECEIVER, Register.CONNECTION_STATE)
+        return True
+    except (HidppError, PhantomError):
+        return False
+
+
+RESET_GAP = 600.0   # one soft reset per receiver per 10 minutes at most: never a reset loop
+
+
+class StuckReceiver:
+    """`WheelGuard(unreachable=...)`: a mouse read timed out; if the receiver itself does not
+    answer either, soft-reset it (with `fix`), else say what to run. Returns WheelEvents."""
+
+    def __init__(self, access, *, fix: bool, sysfs: str = "/sys", clock=time.monotonic):
+        self.access, self.fix, self.sysfs, self.clock = access, fix, sysfs, clock
+        self.last: dict[str, float] = {}
+
+    def __call__(self, key, error) -> list:
+        from phantombutton.recovery.wheel import WheelEvent
+
+        node = key[0]
+        engine = self.access.engines.get(node)
+        now = self.clock()
+        if engine is None or now - self.last.get(node, -1e9) < RESET_GAP or receiver_answers(engine):
+            return []
+        self.last[node] = now
+        what = f"receiver {node}"
+        if not self.fix:
+            return [WheelEvent("finding", now, what, "the receiver does not answer HID++; a soft reset "
+                               f"may bring it back: sudo phantombutton reset-receiver {node}")]
+        hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(node))
+        try:
+            out = soft_reset(hidraw, sysfs=self.sysfs)
+        except PhantomError as e:
+            return [WheelEvent("failed", now, what, f"the receiver does not answer HID++; soft reset not "
+                               f"done: {e}; unplug the receiver and plug it in again")]
+        self.access.close()   # its nodes were re-created: open them again at the next use
+        kind = "repaired" if out.ok else "failed"
+        tail = "" if out.ok else "; unplug the receiver and plug it in again"
+        return [WheelEvent(kind, self.clock(), what, "the receiver did not answer HID++: " + out.summary() + tail)]

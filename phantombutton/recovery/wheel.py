@@ -1,0 +1,403 @@
+"""The wheel guard: when to read a mouse's wheel mode, and the repair (verified, never a fight).
+
+One `WheelGuard` serves `watch`, `status`, the daemon and `fix-wheel`. Callers feed it the
+wheel frames they see (`frame`), connections (`connected`) and wakes (`wake`); it decides
+when one HID++ read is worth it:
+- at the first wheel use after a (re)connect or a wake (the mode is lost there);
+- when the stream looks desynced (detect/wheel.py StreamMonitor); a suspicion that a read
+  then disproves (a false alarm) silences the next ones for SUSPECT_GAP;
+- otherwise every PERIODIC seconds of wheel use.
+So normal scrolling costs at most one read per SUSPECT_GAP (60 s), usually one per PERIODIC.
+
+A mismatch is reported with its evidence; with `fix` the mode is written (devices/wheel.py
+reads it back) and the next notches verify it: a burst reaching a whole notch. Two repairs
+of the same mouse within BACKOFF_WINDOW mean something changes the mode on purpose: the guard
+reports it, names the writer seen on the HID++ node (software id), and stops repairing that
+mouse for BACKOFF seconds. A refused write, an offline mouse, an unscaled wheel: reported
+once; none is retried in a loop (the next attempt waits for a reconnect or the next use
+after RETRY_GAP).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from phantombutton.detect.wheel import (
+    NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WheelMode, WriterLog, judge,
+)
+
+SUSPECT_GAP = 60.0
+PERIODIC = 600.0
+RETRY_GAP = 30.0          # an offline mouse: ask again at the next use after this long
+BACKOFF_WINDOW = 300.0
+BACKOFF = 1800.0
+VERIFY_WINDOW = 10.0      # the next notches must show a whole notch within this
+
+
+Key = tuple[str, int]     # (receiver node, slot)
+
+
+@dataclass(slots=True)
+class WheelEvent:
+    kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "backoff", "note", "ok"
+    t: float
+    device: str
+    message: str
+    evidence: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        tag = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
+               "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}.get(self.kind, "note   ")
+        return tag + f"{self.device}: {self.message}"
+
+    def to_dict(self) -> dict:
+        d = {"event": f"wheel-{self.kind}", "t": round(self.t, 6), "device": self.device,
+             "message": self.message}
+        if self.evidence:
+            d["evidence"] = list(self.evidence)
+        return d
+
+
+@dataclass
+class _State:
+    name: str
+    monitor: StreamMonitor = field(default_factory=StreamMonitor)
+    must_check: str | None = "first wheel use since we started"
+    last_read: float = -1e9
+    false_alarm: float = -1e9        # a suspicion the read disproved
+    verdict: Verdict | None = None
+    rule: KernelRule | None = None
+    multiplier: int | None = None    # units per notch the kernel divides by, once read
+    repairs: deque = field(default_factory=deque)
+    backoff_until: float = -1e9
+    verify_since: float | None = None
+    stop: str | None = None          # why this device is no longer read (unscaled, refused)
+
+
+class WheelGuard:
+    """`access(key)` -> a devices.device.Device (or raises / returns None when unreachable)."""
+
+    def __init__(self, access: Callable[[Key], object], *, fix: bool = False,
+                 writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
+                 clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
+        import time
+
+        self.access, self.fix = access, fix
+        self.writers = writers or WriterLog()
+        self.listeners = listeners or (lambda key: None)
+        self.unreachable = unreachable    # a read timed out: is the receiver itself stuck?
+        self.clock = clock or time.monotonic
+        self.states: dict[Key, _State] = {}
+        self.reads = 0            # mode checks made (each is 1 to 3 HID++ requests)
+        self.first_slow: dict[Key, float] = {}
+
+    def state(self, key: Key, name: str = "") -> _State:
+        st = self.states.get(key)
+        if st is None:
+            st = self.states[key] = _State(name or f"slot {key[1]}")
+        elif name:
+            st.name = name
+        return st
+
+    # ---- what callers tell us ----------------------------------------------------------
+    def connected(self, key: Key, name: str = "") -> None:
+        st = self.state(key, name)
+        st.must_check, st.stop = "first wheel use after a reconnection", None
+        st.monitor.reset()
+        st.backoff_until = -1e9
+
+    def wake(self, why: str = "first wheel use after a wake from sleep") -> None:
+        for st in self.states.values():
+            st.must_check = why
+            st.monitor.reset()
+
+    def frame(self, key: Key, t: float, hi: int, low: int = 0, name: str = "") -> list[WheelEvent]:
+        """One evdev frame (REL_WHEEL_HI_RES, REL_WHEEL) - or raw units scaled to 120/notch."""
+        st = self.state(key, name)
+        suspicion = st.monitor.feed(t, hi, low)
+        out: list[WheelEvent] = []
+        if st.verify_since is not None and st.monitor.whole_notch():
+            out.append(WheelEvent("verified", t, st.name, f"verified: a notch gives a whole notch again "
+                                  f"({NOTCH} REL_WHEEL_HI_RES, one REL_WHEEL), {t - st.verify_since:.2f} s "
+                                  "after the repair"))
+            st.verify_since = None
+            st.monitor.reset()
+            return out
+        return out + self._maybe_check(key, st, t, suspicion)
+
+    def tick(self, now: float) -> list[WheelEvent]:
+        out: list[WheelEvent] = []
+        for key, st in list(self.states.items()):
+            suspicion = st.monitor.tick(now)
+            if suspicion:
+                out += self._maybe_check(key, st, now, suspicion)
+            if st.verify_since is not None and now - st.verify_since > VERIFY_WINDOW and st.monitor.frames:
+                if st.monitor.steps:
+                    out.append(WheelEvent("not-verified", now, st.name, "the wheel still gives sub-notch "
+                                          "steps after the repair: the mode did not hold"))
+                st.verify_since = None
+        return out
+
+    # ---- decisions -------------------------------------------------------------------------
+    def _maybe_check(self, key: Key, st: _State, t: float, suspicion: str | None) -> list[WheelEvent]:
+        if st.stop is not None:
+            return []
+        since = t - st.last_read
+        reason = None
+        if st.must_check and since >= 0.5:
+            reason = st.must_check
+        elif suspicion and t - st.false_alarm >= SUSPECT_GAP and since >= 0.5:
+            reason = f"the stream looks desynced: {suspicion}"
+            self.first_slow.setdefault(key, st.monitor.steps[0].t if st.monitor.steps else t)
+        elif since >= PERIODIC and st.monitor.frames:
+            reason = "periodic check"
+        if reason is None:
+            return []
+        return self.check(key, t, reason)
+
+    def check(self, key: Key, t: float | None = None, reason: str = "asked") -> list[WheelEvent]:
+        """Read the mode now, judge it, repair it with `fix`."""
+        from phantombutton.devices.device import DeviceOffline
+        from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for
+        from phantombutton.errors import PhantomError
+        from phantombutton.hidpp.errors import HidppError
+
+        t = self.clock() if t is None else t
+        st = self.state(key)
+        st.last_read = t
+        st.must_check = None
+        self.reads += 1
+        try:
+            device = self.access(key)
+            if device is None:
+                return [WheelEvent("note", t, st.name, "device not reachable over HID++; not checked")]
+            st.name = getattr(device, "label", st.name)
+            if not device.online:
+                st.must_check = "first wheel use after the mouse was offline"
+                st.last_read = t + RETRY_GAP
+                out = [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
+                                  f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
+                # no answer to a ping may also be the receiver itself (it answers for asleep mice)
+                return out + (self.unreachable(key, DeviceOffline(st.name)) if self.unreachable else [])
+            st.rule = st.rule or rule_for(device)
+            mode = read_mode(device, st.rule)
+            st.multiplier = mode.multiplier or st.rule.multiplier
+            if st.multiplier and st.multiplier > 1:
+                st.monitor.unit = NOTCH // st.multiplier
+        except WheelUnsupported as e:
+            st.stop = str(e)
+            return [WheelEvent("note", t, st.name, str(e))]
+        except (PhantomError, HidppError) as e:
+            st.must_check = "first wheel use after a failed read"
+            st.last_read = t + RETRY_GAP
+            out = [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
+                              f"wheel use after {RETRY_GAP:g} s")]
+            if self.unreachable is not None:
+                out += self.unreachable(key, e)
+            return out
+        index = getattr(device, "known_features", lambda: {})()
+        for i, fid in index.items():
+            if fid == 0x2121:
+                self.writers.index[key] = i
+        verdict = judge(st.rule, mode, listeners=self.listeners(key), kernel_scales=st.monitor.scaled)
+        st.verdict = verdict.verdict
+        evidence = (f"why read: {reason}", f"mouse: {mode.describe()}", f"kernel rule: {st.rule.why}")
+        if not verdict.needs_repair:
+            if verdict.verdict is Verdict.UNSCALED:
+                st.stop = verdict.message
+                return [WheelEvent("note", t, st.name, verdict.message, evidence)]
+            if reason.startswith("the stream looks desynced"):
+                st.false_alarm = t
+            return [WheelEvent("ok", t, st.name, verdict.message, evidence)]
+        out = [WheelEvent("finding", t, st.name, verdict.message, evidence)]
+        if self.fix:
+            out += self._repair(key, st, device, verdict, mode, t)
+        return out
+
+    def _repair(self, key: Key, st: _State, device, verdict: Judgement, mode: WheelMode,
+                t: float) -> list[WheelEvent]:
+        from phantombutton.devices.wheel import write_mode
+        from phantombutton.errors import PhantomError
+        from phantombutton.hidpp.errors import HidppError
+
+        if t < st.backoff_until:
+            return []
+        while st.repairs and t - st.repairs[0] > BACKOFF_WINDOW:
+            st.repairs.popleft()
+        if len(st.repairs) >= 2:
+            since = st.repairs[0]
+            st.backoff_until = t + BACKOFF
+            writer = self.writers.writer(key, since) or (
+                "no write seen on the HID++ node: the mouse itself (firmware, after sleep) or a "
+                "program on another node")
+            return [WheelEvent("backoff", t, st.name, f"wheel mode changed back {len(st.repairs)} times "
+                               f"in {t - since:.0f} s after our repairs; writer: {writer}; not repairing "
+                               f"it again for {BACKOFF / 60:.0f} min (a program may change it on purpose)")]
+        self.writers.ours(key, t)
+        try:
+            after = write_mode(device, st.rule, bool(verdict.want_hires))
+        except (PhantomError, HidppError) as e:
+            st.stop = f"the mouse refused the wheel mode write: {e}"
+            return [WheelEvent("failed", t, st.name, f"{st.stop}; not retried until it reconnects")]
+        self.writers.ours(key, self.clock())
+        st.repairs.append(t)
+        if after.hires != verdict.want_hires or after.diverted:
+            return [WheelEvent("failed", t, st.name, f"wrote the wheel mode but it reads back {after.describe()}")]
+        st.verdict, st.verify_since = Verdict.OK, self.clock()
+        st.monitor.reset()
+        want = "high" if verdict.want_hires else "low"
+        return [WheelEvent("repaired", self.clock(), st.name, f"wheel put back in {want} resolution, "
+                           f"HID target ({st.rule.mechanism.value}); read back: {after.describe()}; "
+                           "verifying with the next notches")]
+
+
+class EngineAccess:
+    """Devices by (receiver node, slot) over engines opened on demand and kept open."""
+
+    def __init__(self, open_engine: Callable[[str], object]):
+        self.open_engine = open_engine
+        self.engines: dict[str, object] = {}
+        self.devices: dict[Key, object] = {}
+        self.wpids: dict[Key, int] = {}
+
+    def __call__(self, key: Key):
+        from phantombutton.devices.device import Device
+        from phantombutton.devices.receiver import Pairing, Receiver
+
+        device = self.devices.get(key)
+        if device is None:
+            node, slot = key
+            if node not in self.engines:
+                self.engines[node] = self.open_engine(node)
+            receiver = Receiver(self.engines[node], node)
+            wpid = self.wpids.get(key)
+            pairing = Pairing(slot, wpid, kind=0x02, polling_ms=0) if wpid else receiver.pairing(slot)
+            if pairing is None:
+                return None
+            device = self.devices[key] = Device(receiver, pairing)
+        return device
+
+    def forget(self, key: Key) -> None:
+        self.devices.pop(key, None)
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            try:
+                engine.transport.close()
+            except Exception:
+                pass
+        self.engines.clear()
+        self.devices.clear()
+
+
+class WheelWatch:
+    """Observations (detect/events.py) -> the guard: which node is which (receiver, slot)
+    from DeviceAdded, reconnections, HID++ traffic for the writer log, wheel frames."""
+
+    def __init__(self, guard: WheelGuard):
+        self.guard = guard
+        self.keys: dict[str, Key] = {}
+
+    def feed(self, obs) -> list[WheelEvent]:
+        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
+
+        if isinstance(obs, WheelFrame):
+            key = self.keys.get(obs.node)
+            return self.guard.frame(key, obs.t, obs.hi, obs.low) if key else []
+        if isinstance(obs, HidppTraffic):
+            self.guard.writers.note(obs.t, obs.node, obs.data)
+        elif isinstance(obs, DeviceAdded):
+            info = obs.device
+            if info.slot is None or not info.receiver_node:
+                return []
+            key = self.keys[info.node] = (info.receiver_node, info.slot)
+            access = self.guard.access
+            if isinstance(access, EngineAccess) and info.product:
+                access.wpids[key] = info.product
+            name = f"{info.name or info.node} ({info.node})"
+            if obs.at_start:
+                self.guard.state(key, name)
+            else:
+                if isinstance(access, EngineAccess):
+                    access.forget(key)
+                self.guard.connected(key, name)
+        elif isinstance(obs, DeviceRemoved):
+            self.keys.pop(obs.node, None)
+        return []
+
+    def tick(self, now: float) -> list[WheelEvent]:
+        return self.guard.tick(now)
+
+    def check_all(self, reason: str = "status") -> list[WheelEvent]:
+        """One read of every receiver mouse seen (status, a wake)."""
+        out: list[WheelEvent] = []
+        for key in sorted(set(self.keys.values())):
+            out += self.guard.check(key, reason=reason)
+        return out
+
+
+def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
+    """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
+    (other users' fds are unreadable without privileges). A program that diverted the wheel
+    reads its HID++ events there; none left means nobody is listening."""
+    import os
+
+    try:
+        target = os.stat(node)
+    except OSError:
+        return None
+    found, hidden = [], False
+    me = os.getpid()
+    for pid in filter(str.isdigit, os.listdir(proc)):
+        if int(pid) == me:
+            continue
+        fd_dir = os.path.join(proc, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            hidden = True
+            continue
+        for fd in fds:
+            try:
+                st = os.stat(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if st.st_rdev == target.st_rdev and st.st_ino == target.st_ino:
+                try:
+                    with open(os.path.join(proc, pid, "comm")) as f:
+                        found.append(f"{f.read().strip()}[{pid}]")
+                except OSError:
+                    found.append(f"pid {pid}")
+                break
+    if found:
+        return tuple(found)
+    return None if hidden else ()
+
+
+def session_guard(session, *, fix: bool) -> WheelWatch:
+    """The guard for a watch/status session: the virtual receiver's own engine, or each
+    receiver's hidraw node opened read-write on demand."""
+    from phantombutton.transport.engine import Engine
+
+    if session.virtual_model is not None:
+        from phantombutton.transport.virtual import VirtualTransport
+
+        model = session.virtual_model
+        access = EngineAccess(lambda node: Engine(VirtualTransport(model, node=node)))
+
+        def listeners(key: Key) -> tuple[str, ...] | None:
+            return ()   # the virtual receiver has no other clients
+    else:
+        from phantombutton.transport.hidraw import HidrawTransport
+
+        access = EngineAccess(lambda node: Engine(HidrawTransport(node)))
+
+        def listeners(key: Key) -> tuple[str, ...] | None:
+            return hidraw_listeners(key[0])
+        from phantombutton.recovery.softreset import StuckReceiver
+
+        stuck = StuckReceiver(access, fix=fix)
+        return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck))
+    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
