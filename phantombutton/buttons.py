@@ -110,6 +110,11 @@ def evdev_name(code: int) -> str | None:
         return None
 
 
+def short_name(code: int) -> str:
+    """BTN_MIDDLE, or the code in hex where the kernel has no name (0x11F)."""
+    return evdev_name(code) or f"0x{code:03X}"
+
+
 def label(code: int) -> str:
     """What `info` calls a button: "left", "back (side)", else the code in hex."""
     return LABELS.get(code, f"0x{code:X}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phantombutton.detect import buttons as B
+from phantombutton import buttons as B
 from phantombutton.detect.findings import HeldButton, Thresholds
 
 DAY = 86400

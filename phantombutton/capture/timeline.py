@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phantombutton.capture.reader import Capture
-from phantombutton.detect import buttons as B
+from phantombutton import buttons as B
 from phantombutton.detect.context import HidppContext, Sender, connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,

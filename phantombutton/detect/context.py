@@ -96,9 +96,9 @@ class Sender(StrEnum):
 def sender_of_id(sw: int, own: int = SOFTWARE_ID) -> Sender:
     if sw == own:
         return Sender.OWN
-    if sw == 0x01:
+    if sw in KERNEL_SW_IDS:
         return Sender.KERNEL
-    return Sender.SOLAAR if SOFTWARE_IDS.get(sw) == "Solaar" else Sender.UNKNOWN
+    return Sender.SOLAAR if owner(sw) == "Solaar" else Sender.UNKNOWN
 
 
 def who(sw: int | None, own: int = SOFTWARE_ID) -> str:

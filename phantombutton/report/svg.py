@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html import escape
 
 from phantombutton.capture.timeline import DeviceTimeline, Interval, Timeline
-from phantombutton.detect import buttons as B
+from phantombutton import buttons as B
 from phantombutton.detect.context import Sender
 
 WIDTH = 860
@@ -101,7 +101,7 @@ class _Canvas:
 def _button_name(code: int | None, xb: int | None) -> str:
     if code is None:
         return f"X button {xb}"
-    name = B.code_name(code)
+    name = B.short_name(code)
     return f"{name} (X {xb})" if xb is not None else name
 
 
@@ -191,7 +191,7 @@ def _device_block(c: _Canvas, i: int, d: DeviceTimeline, findings: list, y: floa
         x1 = c.x(f.ended if f.ended is not None else end)
         c.rect(x0, y + 4, x1 - x0, LANE_H - 8, FINDING, ' fill-opacity="0.35"')
         c.line(x0, top, x0, y + LANE_H, FINDING, 1.5, ' stroke-dasharray="4 3"')
-        label = f"{f.rule}" + (f" {B.code_name(f.code)}" if f.code is not None else f" X {f.x_button}")
+        label = f"{f.rule}" + (f" {B.short_name(f.code)}" if f.code is not None else f" X {f.x_button}")
         anchor = ' text-anchor="end"' if x0 > (PLOT_X0 + PLOT_X1) / 2 else ""
         c.text(x0 - 4 if anchor else x0 + 4, y + 13, label, 11, FINDING, anchor + ' font-weight="bold"')
     y += LANE_H + 4
