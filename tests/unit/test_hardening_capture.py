@@ -314,6 +314,15 @@ def test_defect14_convert_output_faults(tmp_path, capsys, monkeypatch, target, e
     assert rc == 1 and expect in one_line_error(err)
 
 
+def test_defect14_capture_writer_on_a_full_disk_names_the_file():
+    from phantombutton.outfile import OutputError, streaming_output
+
+    with pytest.raises(OutputError, match=r"^/dev/full: no space left on device"):
+        CaptureWriter(streaming_output("/dev/full"), [S.m705_header()], S.meta(), name="/dev/full")
+    with pytest.raises(OutputError, match=r"^/dev/full: no space left on device"):
+        CaptureWriter("/dev/full", [S.m705_header()], S.meta())
+
+
 @pytest.mark.parametrize("args", [["analyze", C], ["analyze", "--json", C], ["config"], ["--virtual", "list"],
                                   [*CONVERT, C]])
 def test_defect14_stdout_full(args):
