@@ -143,7 +143,10 @@ class CaptureWriter:
             self._write_header()
         except OutputError:
             if self._own:
-                self.fp.close()
+                try:
+                    self.fp.close()
+                except OSError:   # the same error again, from the flush in close()
+                    pass
             raise
 
     # -- header ----------------------------------------------------------------------------
