@@ -123,13 +123,13 @@ class CaptureWriter:
 
     def __init__(self, fp: IO[str] | str | os.PathLike, devices: Sequence[DeviceHeader],
                  meta: CaptureMeta, *, show_keycodes: bool = False,
-                 describe_hid: Any = None):
+                 describe_hid: Any = None, name: str | None = None):
         if not devices:
             raise ValueError("a capture needs at least one event node")
         self._own = not hasattr(fp, "write")
         self.fp: IO[str] = streaming_output(os.fspath(fp)) if self._own else fp  # type: ignore[arg-type]
-        name = getattr(self.fp, "name", None)
-        self.name = name if isinstance(name, str) and not name.startswith("<") else "standard output"
+        # for error messages: the path given, else standard output
+        self.name = name or (os.fspath(fp) if self._own else "standard output")  # type: ignore[arg-type]
         self.devices = list(devices)
         self.primary = self.devices[0].node
         self.meta = meta
@@ -139,7 +139,15 @@ class CaptureWriter:
         self.frames = 0
         self.events = 0
         self.closed = False
-        self._write_header()
+        try:
+            self._write_header()
+        except OutputError:
+            if self._own:
+                try:
+                    self.fp.close()
+                except OSError:   # the same error again, from the flush in close()
+                    pass
+            raise
 
     # -- header ----------------------------------------------------------------------------
     def _write_header(self) -> None:

@@ -148,7 +148,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
 
     # streamed, not atomic: a killed capture must leave what it recorded (README, Outputs)
     out = streaming_output(output)
-    writer = CaptureWriter(out, headers, meta, show_keycodes=show_keycodes)
+    writer = CaptureWriter(out, headers, meta, show_keycodes=show_keycodes,
+                           name=output if output and output != "-" else None)
     tty = sys.stderr.isatty()
     t0 = time.monotonic()
 

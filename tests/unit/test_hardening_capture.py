@@ -314,6 +314,15 @@ def test_defect14_convert_output_faults(tmp_path, capsys, monkeypatch, target, e
     assert rc == 1 and expect in one_line_error(err)
 
 
+def test_defect14_capture_writer_on_a_full_disk_names_the_file():
+    from phantombutton.outfile import OutputError, streaming_output
+
+    with pytest.raises(OutputError, match=r"^/dev/full: no space left on device"):
+        CaptureWriter(streaming_output("/dev/full"), [S.m705_header()], S.meta(), name="/dev/full")
+    with pytest.raises(OutputError, match=r"^/dev/full: no space left on device"):
+        CaptureWriter("/dev/full", [S.m705_header()], S.meta())
+
+
 @pytest.mark.parametrize("args", [["analyze", C], ["analyze", "--json", C], ["config"], ["--virtual", "list"],
                                   [*CONVERT, C]])
 def test_defect14_stdout_full(args):
@@ -381,7 +390,7 @@ def test_defect18_json_memory_does_not_scale_with_text(tmp_path):
     doc = json.loads(out)
     assert len(doc["findings"]) == 12000 and doc["verdict"] == "phantom"
     # was 4x the findings: the whole JSON text was one string
-    assert rss_json - rss_text < 15, (rss_text, rss_json)
+    assert rss_json - rss_text < 25, (rss_text, rss_json)   # a67e7fe: 34 MB and 92 MB
 
 
 # -- 20: pipes and FIFOs -----------------------------------------------------------------------------
