@@ -201,7 +201,9 @@ class WheelGuard:
         for i, fid in index.items():
             if fid == 0x2121:
                 self.writers.index[key] = i
-        verdict = judge(st.rule, mode, listeners=self.listeners(key), kernel_scales=st.monitor.scaled)
+        # who holds the HID++ node matters only for a diverted wheel (a /proc scan: not on every read)
+        listeners = self.listeners(key) if mode.diverted else None
+        verdict = judge(st.rule, mode, listeners=listeners, kernel_scales=st.monitor.scaled)
         st.verdict = verdict.verdict
         evidence = (f"why read: {reason}", f"mouse: {mode.describe()}", f"kernel rule: {st.rule.why}")
         if not verdict.needs_repair:

@@ -62,7 +62,7 @@ class DaemonWheel:
         if not units:
             return
         key = (link.node, slot)
-        st = self.guard.state(key, f"{link.node} slot {slot}")
+        st = self.guard.states.get(key) or self.guard.state(key, f"{link.node} slot {slot}")
         mult = st.multiplier or HIDPP10_MULTIPLIER
         hi = units * NOTCH // mult if units > 0 else -(-units * NOTCH // mult)
         self._log(self.guard.frame(key, t, hi, 0))

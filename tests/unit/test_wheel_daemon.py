@@ -3,7 +3,6 @@ a dbus-daemon we start, a service that emits org.freedesktop.login1.Manager.Prep
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
