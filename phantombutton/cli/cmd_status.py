@@ -11,13 +11,16 @@ from phantombutton.errors import UsageProblem
 EXIT_PHANTOM = 3
 
 
-def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False):
+def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, desktop_out=None):
     """(session notes, device views, active findings) after reading state twice, `grace`
-    apart, so X-versus-kernel disagreements can be confirmed."""
+    apart, so X-versus-kernel disagreements can be confirmed. `desktop_out`, a list, gets
+    the DesktopSession appended (input.desktop)."""
     from phantombutton.recovery.session import open_session, read_state
 
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
-    notes = [session.x_note] if session.x_note else []
+    notes = session.notes()
+    if desktop_out is not None and session.desktop is not None:
+        desktop_out.append(session.desktop)
     try:
         if simulate:
             session.simulate_phantom()
@@ -45,8 +48,9 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
         raise UsageProblem("--simulate-phantom needs --virtual")
     from phantombutton.detect.buttons import x_button_for
 
+    desktop: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
-                                            simulate=simulate_phantom)
+                                            simulate=simulate_phantom, desktop_out=desktop)
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)
     if as_json:
@@ -54,7 +58,8 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
             "devices": [{"node": v.node, "name": v.name, "slot": v.slot, "x_slave_id": v.x_slave_id,
                          "evdev_held": sorted(v.kernel), "x_held": sorted(v.x) if x_on else None}
                         for v in views if v.present],
-            "findings": [f.to_dict() for f in findings], "phantom": bool(findings)}, indent=2))
+            "findings": [f.to_dict() for f in findings], "phantom": bool(findings),
+            "session": desktop[0].as_dict() if desktop else None}, indent=2))
     else:
         for v in views:
             if not v.present:
