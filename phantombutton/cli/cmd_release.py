@@ -41,8 +41,8 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
 
     session = open_session(options, all_mice=all_mice)
     try:
-        if session.x_note:
-            click.echo(f"phantombutton: {session.x_note}", err=True)
+        for line in session.notes():
+            click.echo(f"phantombutton: {line}", err=True)
         if simulate_phantom:
             session.simulate_phantom()
         watcher, _ = read_state(session)
@@ -67,7 +67,8 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
     finally:
         session.close()
     if as_json:
-        click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
+        sess = session.desktop.as_dict() if session.desktop is not None else None
+        click.echo(json.dumps([{**o.to_dict(), "session": sess} for o in outcomes], indent=2))
     else:
         for o in outcomes:
             for a in o.attempts:

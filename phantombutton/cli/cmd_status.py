@@ -11,14 +11,18 @@ from phantombutton.errors import UsageProblem
 EXIT_PHANTOM = 3
 
 
-def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, wheel=None):
+def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, wheel=None,
+            desktop_out=None):
     """(session notes, device views, active findings) after reading state twice, `grace`
     apart, so X-versus-kernel disagreements can be confirmed. `wheel`: a list that gets one
-    wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents)."""
+    wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents); `desktop_out`, a
+    list, gets the DesktopSession appended (input.desktop)."""
     from phantombutton.recovery.session import open_session, read_state
 
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
-    notes = [session.x_note] if session.x_note else []
+    notes = session.notes()
+    if desktop_out is not None and session.desktop is not None:
+        desktop_out.append(session.desktop)
     try:
         if simulate:
             session.simulate_phantom()
@@ -54,8 +58,10 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
     from phantombutton.buttons import x_button_for
 
     wheel: list = []
+    desktop: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
-                                            simulate=simulate_phantom, wheel=wheel)
+                                            simulate=simulate_phantom, wheel=wheel,
+                                            desktop_out=desktop)
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)
     if as_json:
@@ -64,7 +70,8 @@ def command(options, all_mice, as_json, no_x, simulate_phantom):
                          "evdev_held": sorted(v.kernel), "x_held": sorted(v.x) if x_on else None}
                         for v in views if v.present],
             "findings": [f.to_dict() for f in findings], "phantom": bool(findings),
-            "wheel": [e.to_dict() for e in wheel]}, indent=2))
+            "wheel": [e.to_dict() for e in wheel],
+            "session": desktop[0].as_dict() if desktop else None}, indent=2))
     else:
         for v in views:
             if not v.present:

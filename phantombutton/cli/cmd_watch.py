@@ -203,8 +203,11 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
     try:
-        if session.x_note:
-            emit(WatchEvent("note", time.monotonic(), message=session.x_note))
+        for line in session.notes():   # once, on stderr; with --json also as an event
+            click.echo(f"phantombutton: {line}", err=True)
+        if as_json and session.desktop is not None:
+            click.echo(json.dumps({"event": "session", "t": round(time.monotonic(), 6),
+                                   "session": session.desktop.as_dict()}))
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=side_scroll_fixer(options, session.virtual_model) if fix else None,

@@ -285,6 +285,7 @@ class XSession:
         self.xi2_minor = self._announce_xi2(xi.major_opcode)
         self._atom_node = self.display.intern_atom("Device Node", only_if_exists=True)
         self._node_cache: dict[int, str | None] = {}
+        self._xwayland: bool | None = None
 
     def _announce_xi2(self, opcode: int) -> int:
         from Xlib import error as xerror
@@ -350,6 +351,34 @@ class XSession:
                 node = None
         self._node_cache[device_id] = node
         return node
+
+    def is_xwayland(self) -> bool:
+        """Xwayland's devices are virtual and named `xwayland-*` (hw/xwayland/xwayland-input.c):
+        their button state says nothing about the mouse. Decided once per connection."""
+        if self._xwayland is None:
+            from phantombutton.input.desktop import XWAYLAND_DEVICE_PREFIX
+
+            self._xwayland = any(p.name.startswith(XWAYLAND_DEVICE_PREFIX) for p in self.pointers())
+        return self._xwayland
+
+    def input_driver(self, pointers: list[XPointer]) -> str | None:
+        """The Xorg input driver reading the mice: xf86-input-libinput names its device
+        properties "libinput ...", xf86-input-evdev "Evdev ..." (their src/*.c prop names)."""
+        from Xlib import error as xerror
+
+        for p in pointers:
+            if p.is_master or not p.node:
+                continue
+            try:
+                atoms = self.display.xinput_list_device_properties(p.id).atoms
+                names = [self.display.get_atom_name(a) for a in atoms]
+            except xerror.XError:
+                continue
+            if any(n.startswith("libinput ") for n in names):
+                return "libinput"
+            if any(n.startswith("Evdev ") for n in names):
+                return "evdev"
+        return None
 
     def watch_events(self) -> bool:
         """Select XI2 HierarchyChanged (devices added, removed, attached) and raw button

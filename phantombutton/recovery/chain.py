@@ -66,6 +66,10 @@ class Snapshot:
     kernel: bool | None
     x_slave: bool | None
     x_master: bool | None          # the master holds it and no other slave does
+    # Xwayland only (no device state there): another client's XGrabPointer got
+    # AlreadyGrabbed. Counts only when it was seen with the kernel holding the button
+    # (Outcome.pending): an X client may hold a grab of its own for good reasons.
+    x_grab: bool | None = None
 
     @property
     def held(self) -> bool:
@@ -75,6 +79,9 @@ class Snapshot:
         def word(v: bool | None) -> str:
             return "?" if v is None else ("held" if v else "up")
 
+        if self.x_grab is not None:
+            return (f"kernel {word(self.kernel)}, Xwayland pointer "
+                    f"{'grabbed' if self.x_grab else 'free'}")
         return f"kernel {word(self.kernel)}, X slave {word(self.x_slave)}, X master {word(self.x_master)}"
 
 
@@ -102,15 +109,25 @@ class Outcome:
     advice: str | None = None
 
     @property
+    def grab_tracked(self) -> bool:
+        """Xwayland: an X pointer grab was seen while the kernel held the button, so the
+        release must end it too (the grab probe is the second verification)."""
+        return bool(self.before.kernel and self.before.x_grab)
+
+    def pending(self, s: Snapshot) -> bool:
+        return s.held or (self.grab_tracked and s.x_grab is not False)
+
+    @property
     def released(self) -> bool:
         last = self.attempts[-1].after if self.attempts else self.before
-        return last is not None and not last.held and not any(a.step == Step.POWER_CYCLE for a in self.attempts)
+        return (last is not None and not self.pending(last)
+                and not any(a.step == Step.POWER_CYCLE for a in self.attempts))
 
     @property
     def step(self) -> Step | None:
         """The step that made the button up everywhere, None if none did (or none was needed)."""
         for a in self.attempts:
-            if a.released:
+            if a.after is not None and not self.pending(a.after):
                 return a.step
         return None
 
@@ -143,14 +160,19 @@ class Layers(Protocol):
     def orphan_release(self, t: Target) -> str: ...
 
 
-def _verify(layers: Layers, t: Target, settle: float, poll: float = 0.01) -> Snapshot:
+def _verify(layers: Layers, t: Target, settle: float, pending, poll: float = 0.01) -> Snapshot:
     """Re-read state until released or `settle` seconds passed (X lags the kernel a little)."""
     deadline = time.monotonic() + settle
     while True:
         s = layers.snapshot(t)
-        if not s.held or time.monotonic() >= deadline:
+        if not pending(s) or time.monotonic() >= deadline:
             return s
         time.sleep(poll)
+
+
+# Xwayland's grab ends only after the compositor has read the release through libinput and
+# sent wl_pointer.button to Xwayland: allow it more time than X's own lag behind the kernel.
+GRAB_SETTLE = 1.0
 
 
 def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: float = 0.3) -> Outcome:
@@ -168,7 +190,8 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         except Exception as e:  # every failure becomes part of the report, then we escalate
             a.action = a.action or "tried"
             a.error = str(e) or type(e).__name__
-        a.after = _verify(layers, t, settle if a.error is None else 0.0)
+        wait = max(settle, GRAB_SETTLE) if out.grab_tracked else settle
+        a.after = _verify(layers, t, wait if a.error is None else 0.0, out.pending)
         return a.after
 
     if state.kernel and t.node and t.code is not None:
@@ -180,13 +203,17 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         state = attempt(Step.MUTE, lambda: layers.mute(t))
     if state.held and not state.kernel and (state.x_master or state.x_slave) and t.x_button:
         state = attempt(Step.ORPHAN, lambda: layers.orphan_release(t))
-    if state.held:
+    if out.pending(state):
         out.advice = POWER_CYCLE_ADVICE + _why(state, t)
         out.attempts.append(Attempt(Step.POWER_CYCLE, "advised", state))
     return out
 
 
 def _why(s: Snapshot, t: Target) -> str:
+    if s.x_grab and not s.held:
+        return (" (the kernel released it but an X client still holds the pointer grab "
+                "through Xwayland: the compositor has not passed the release on, or that "
+                "client grabbed the pointer itself)")
     if s.kernel:
         return (f" (the kernel still holds it on {t.node}: writing to the node needs root or the "
                 "input group - see `phantombutton install-udev`)")

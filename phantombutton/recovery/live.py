@@ -29,10 +29,29 @@ class LiveLayers:
                 kernel = t.code in en.held_keys(t.node)
             except PhantomError:
                 kernel = None  # gone or unreadable: unknown, not "up"
-        x_slave = x_master = None
-        if self.x is not None and t.x_button is not None:
+        x_slave = x_master = x_grab = None
+        if self.x is not None and self._xwayland():
+            # Xwayland's devices are virtual (10 buttons): their state is no evidence. What an
+            # X client there can see is the implicit grab the held button started on an X
+            # window: probe it as another application would (the chain's second check).
+            x_grab = self._grabbed()
+        elif self.x is not None and t.x_button is not None:
             x_slave, x_master = self._x_state(t)
-        return Snapshot(kernel, x_slave, x_master)
+        return Snapshot(kernel, x_slave, x_master, x_grab)
+
+    def _xwayland(self) -> bool:
+        try:
+            return bool(self.x.is_xwayland())
+        except Exception:  # noqa: BLE001 - fake or dead X: treat as Xorg, as before
+            return False
+
+    def _grabbed(self) -> bool | None:
+        from phantombutton.input.xinput import GrabStatus
+
+        try:
+            return self.x.grab_probe() == GrabStatus.ALREADY_GRABBED
+        except Exception:  # noqa: BLE001 - Xwayland went away: unknown, not "free"
+            return None
 
     def _x_state(self, t: Target) -> tuple[bool | None, bool | None]:
         b = t.x_button

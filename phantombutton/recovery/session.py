@@ -13,10 +13,18 @@ from phantombutton.numbers import ascii_int, is_ascii_int
 @dataclass
 class Session:
     source: object            # EvdevSource or VirtualSource
-    x: object | None          # XSession or None
+    x: object | None          # XSession whose button state is evidence (Xorg), or None
     layers: object            # LiveLayers or VirtualLayers
     x_note: str | None        # why X is not used, said once
     virtual_model: object | None = None
+    desktop: object | None = None   # input.desktop.DesktopSession
+    x_probe: object | None = None   # Xwayland: XSession for the release's grab probe only
+
+    def notes(self) -> list[str]:
+        """What to say once on stderr: the session and what it means per check, then why
+        X could not be opened, if it could not."""
+        lines = self.desktop.lines() if self.desktop is not None else []
+        return lines + ([self.x_note] if self.x_note else [])
 
     def simulate_phantom(self) -> None:
         """--virtual only: the mouse in slot 1 holds HID button 16 (0x11F, X button 20)."""
@@ -36,23 +44,19 @@ class Session:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.source.close()
-        if self.x is not None:
-            with contextlib.suppress(Exception):
-                self.x.close()
+        for x in (self.x, self.x_probe):
+            if x is not None:
+                with contextlib.suppress(Exception):
+                    x.close()
 
 
 def open_session(options, *, all_mice: bool = False, use_x: bool = True,
                  hidpp: bool = False) -> Session:
     """`hidpp`: also read each receiver's HID++ node (read-only) for rule b and the HID++
     context of findings (watch, status); release and mute do not need it."""
-    from phantombutton.input.xinput import XSession, XUnavailable
-
-    x, note = None, None
+    x, note, probe, desktop = None, None, None, None
     if use_x:
-        try:
-            x = XSession()
-        except XUnavailable as e:
-            note = str(e)
+        x, probe, desktop, note = open_x()
     if options.virtual:
         from phantombutton.input.virtual_source import VirtualSource
         from phantombutton.recovery.virtual_layers import VirtualLayers
@@ -61,13 +65,49 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
         # unknown profile: UsageProblem; kernel_wheel: the wheel as the kernel left it (hi-res)
         model = VirtualReceiver(options.profile, kernel_wheel=True)
         source = VirtualSource(model)
-        return Session(source, x, VirtualLayers(source), note, model)
+        return Session(source, x, VirtualLayers(source), note, model, desktop, probe)
     if options.profile != "default":
         raise UsageProblem(f"--profile {options.profile} needs --virtual")
     from phantombutton.input.evdev_source import EvdevSource
     from phantombutton.recovery.live import LiveLayers
 
-    return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x), note)
+    return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x or probe), note, None,
+                   desktop, probe)
+
+
+def open_x(environ=None, proc: str = "/proc"):
+    """(X whose state is evidence, X for a grab probe only, DesktopSession, note).
+
+    Xorg: one connection, read as evidence. Wayland: connect only if an Xwayland is already
+    running (connecting to DISPLAY would start an on-demand Xwayland, e.g. GNOME's, and keep
+    it alive), and then only for the release's grab probe. A DISPLAY that turns out to be
+    Xwayland (its devices are `xwayland-*`: sudo keeps DISPLAY, not WAYLAND_DISPLAY) is
+    treated the same way."""
+    import os
+
+    from phantombutton.input.desktop import describe_session
+    from phantombutton.input.xinput import XSession, XUnavailable
+
+    env = os.environ if environ is None else environ
+    desktop = describe_session(env, proc)
+    if not env.get("DISPLAY"):
+        return None, None, desktop, None
+    if desktop.kind == "wayland" and not desktop.xwayland:
+        return None, None, desktop, None
+    try:
+        x = XSession(env["DISPLAY"], check_session=False)
+    except XUnavailable as e:
+        return None, None, desktop, str(e)
+    try:
+        pointers = x.pointers()
+        desktop = desktop.with_x([p.name for p in pointers],
+                                 None if x.is_xwayland() else x.input_driver(pointers), proc)
+    except Exception as e:  # noqa: BLE001 - a server dying under us: go on without it
+        x.close()
+        return None, None, desktop, f"X server {env['DISPLAY']}: {type(e).__name__}: {e}"
+    if desktop.xwayland:
+        return None, x, desktop, None
+    return x, None, desktop, None
 
 
 def read_state(session: Session, grace: float | None = None, wheel=None):

@@ -6,7 +6,11 @@ this tool depends on are tested here instead, under qemu (TCG; KVM does not work
 hosts). The guest sees the host's root file system read-only over 9p and this repository
 read-write at the same path, so it runs the project's own venv (.venv/bin/python).
 
-    python tests/lab/runner.py [--stage 1|2|all] [-k EXPR] [--timeout S]
+    python tests/lab/runner.py [--stage 1|2|3|all] [-k EXPR] [--timeout S]
+
+Stages: 1 kernel paths and the daemon, 2 Xorg (both input drivers) and Solaar, 3 Wayland
+(sway with Xwayland, weston on a virtual KMS card). `all` boots two at a time (one vCPU
+each on a 2-core machine): the third starts when the first one ends.
 
 Exit status: the guest's pytest status (0 all passed). A lab that cannot start exits 1
 under CI=true; a local run prints one `SKIPPED: <reason>` line and exits 0.
@@ -53,6 +57,16 @@ DEBS_STAGE = {
         "udev",
         "libinput-tools",
     ],
+    "3": [
+        "sway",
+        "seatd",
+        "xwayland",
+        "weston",
+        "wev",
+        "x11-xserver-utils",   # xhost: Xwayland admits only its own uid
+        "xinput",
+        "udev",
+    ],
     "solaar": [
         "python3-gi",
         "gir1.2-gtk-3.0",
@@ -73,7 +87,15 @@ SOLAAR_VERSION = "1.1.20"
 INITRD_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
 # Stage -> guest test directory.
-STAGES = {"1": "tests/lab/guest/stage1", "2": "tests/lab/guest/stage2"}
+STAGES = {"1": "tests/lab/guest/stage1", "2": "tests/lab/guest/stage2",
+          "3": "tests/lab/guest/stage3"}
+# Extra qemu options per stage. Stage 3: weston's drm backend needs a KMS card; qemu's
+# standard VGA is driven by the guest's bochs DRM driver (drivers/gpu/drm/tiny/bochs.c);
+# sway, Xwayland, weston and their clients want more than 1 GiB now and then.
+STAGE_QEMU = {"3": ["-device", "VGA", "-m", "1536"]}
+
+
+SIDE_BY_SIDE = 2   # guests booted at once (one vCPU each; this machine has 2 cores)
 
 
 class LabUnavailable(Exception):
@@ -322,7 +344,8 @@ def find_qemu() -> str:
     return qemu
 
 
-def qemu_command(vmlinux: Path, initrd: Path, script_name: str) -> list[str]:
+def qemu_command(vmlinux: Path, initrd: Path, script_name: str,
+                 extra: list[str] | None = None) -> list[str]:
     qemu = find_qemu()
     append = (
         "console=ttyS0 panic=-1 reboot=t quiet loglevel=4 mitigations=off nokaslr "
@@ -334,10 +357,16 @@ def qemu_command(vmlinux: Path, initrd: Path, script_name: str) -> list[str]:
         fs += ["-fsdev", f"local,id={tag},path={path},security_model=none,multidevs=remap"
                + (",readonly=on" if ro else ""),
                "-device", f"virtio-9p-pci,fsdev={tag},mount_tag={tag}"]
+    extra = list(extra or [])
+    memory = "1024"
+    if "-m" in extra:   # a stage's own memory size replaces the default
+        i = extra.index("-m")
+        memory = extra[i + 1]
+        del extra[i:i + 2]
     return [
         # TCG (KVM here only runs special guest kernels); -smp 2 is twice as slow on 2 cores
-        qemu, "-M", "q35", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "1024",
-        "-smp", "1",
+        qemu, "-M", "q35", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", memory,
+        "-smp", "1", *extra,
         "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
         "-kernel", str(vmlinux), "-initrd", str(initrd), "-append", append, *fs,
     ]
@@ -380,7 +409,7 @@ def run_stage(stage: str, boot: tuple[Path, Path, str], kexpr: str | None, timeo
     if stage == "2":
         (OUT / "p1-benchmark.json").unlink(missing_ok=True)
     logfile = OUT / f"stage{stage}.log"
-    cmd = qemu_command(vmlinux, initrd, script_name)
+    cmd = qemu_command(vmlinux, initrd, script_name, STAGE_QEMU.get(stage))
     log(f"stage {stage}: booting {release} under qemu (TCG); log: {logfile.relative_to(REPO)}")
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -467,7 +496,7 @@ def one_lab_at_a_time():
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stage", choices=["1", "2", "all"], default="all")
+    ap.add_argument("--stage", choices=[*STAGES, "all"], default="all")
     ap.add_argument("-k", dest="kexpr", metavar="EXPR", help="pytest -k expression in the guest")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per boot (default 600)")
     ap.add_argument("--serial", action="store_true", help="boot the stages one after the other")
@@ -475,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="run this shell command in the guest instead of pytest (debugging)")
     args = ap.parse_args(argv)
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    stages = ["1", "2"] if args.stage == "all" else [args.stage]
+    stages = list(STAGES) if args.stage == "all" else [args.stage]
     _lock = one_lab_at_a_time()
     t0 = time.monotonic()
     try:
@@ -496,8 +525,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"lab: SKIPPED: {e}", flush=True)
         return 0
-    # Both stages boot side by side: each guest has one vCPU and this machine two cores, so
-    # the lab takes about as long as its longer stage (--serial boots one after the other).
+    # Two stages boot side by side: each guest has one vCPU and this machine two cores (a
+    # third guest would only slow all of them down); the next stage starts as soon as one
+    # ends (--serial boots one after the other).
     results: dict[str, tuple[int, float]] = {}
 
     def one(stage: str, live: bool) -> None:
@@ -510,7 +540,18 @@ def main(argv: list[str] | None = None) -> int:
         results[stage] = (rc, time.monotonic() - ts)
 
     if len(stages) > 1 and not args.serial:
-        threads = [threading.Thread(target=one, args=(s, False)) for s in stages]
+        queue = list(stages)
+        queue_lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with queue_lock:
+                    if not queue:
+                        return
+                    stage = queue.pop(0)
+                one(stage, False)
+
+        threads = [threading.Thread(target=worker) for _ in range(SIDE_BY_SIDE)]
         for t in threads:
             t.start()
         for t in threads:

@@ -31,11 +31,13 @@ def test_watch_fix_detects_releases_and_sees_the_release(capsys):
                        "--simulate-phantom", "0.2", "--poll-interval", "0.05")
     assert rc == 0, err
     kinds = [e["event"] for e in jl(out)]
-    assert kinds[0] == "note" and "no X display" in jl(out)[0]["message"]   # said once
+    assert kinds[0] == "session" and jl(out)[0]["session"]["x_connected"] is False
+    assert kinds.count("session") == 1
+    assert err.count("phantombutton: session: ") == 1   # said once, on stderr
+    assert "so no X checks" in err
     notes = [e["message"] for e in jl(out) if e["event"] == "note"]
-    assert sum("no X display" in m for m in notes) == 1
-    assert notes[1] == "watching Logitech M705 (virtual:1)"   # before any finding
-    rest = [e for e in jl(out) if e["event"] != "note"]
+    assert notes[0] == "watching Logitech M705 (virtual:1)"   # before any finding
+    rest = [e for e in jl(out) if e["event"] not in ("note", "session")]
     assert [e["event"] for e in rest] == ["finding", "released", "ended"]
     f, r = rest[0]["finding"], rest[1]["recovery"]
     assert f["rule"] == "unknown-button" and f["code"] == 0x11F and f["x_button"] == 20 and f["slot"] == 1
