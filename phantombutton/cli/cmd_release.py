@@ -41,14 +41,14 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
 
     session = open_session(options, all_mice=all_mice)
     try:
-        for line in session.notes():
-            click.echo(f"phantombutton: {line}", err=True)
         if simulate_phantom:
             session.simulate_phantom()
         watcher, _ = read_state(session)
         views = [v for v in watcher.detector.devices() if v.present]
         session.raise_denied(views)
         chosen = pick_device(views, device) if device is not None or button is not None else None
+        for line in session.notes():   # after the arguments proved valid: a usage error is one line
+            click.echo(f"phantombutton: {line}", err=True)
         targets: list[Target] = []
         if button is not None:
             slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
