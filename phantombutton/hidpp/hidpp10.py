@@ -2,7 +2,8 @@
 
 Request `10 idx 81 <reg> p0 p1 p2` (get short), `10 idx 80 <reg> v0 v1 v2` (set short),
 `10 idx 83 <reg> p0 ..` (get long; the reply is a long report), `11 idx 82 <reg> v0..v15`
-(set long). Error: `10 idx 8F <sub> <reg> <code> 00` (facts/hidpp.md).
+(set long). Error: `10 idx 8F <sub> <reg> <code> 00` (docs/hidpp.md; Solaar hidpp10_constants.py
+`ERROR`).
 """
 
 from __future__ import annotations

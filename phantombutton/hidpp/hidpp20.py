@@ -3,7 +3,7 @@ phantombutton reads (ping, feature table, name, battery, REPROG_CONTROLS_V4).
 
 Request `<10|11> idx <feature index> <function<<4 | software id> params`; replies echo the
 first three bytes; errors are `<11> idx FF <feature index> <fn|sw> <code>`; events carry
-software id 0 (facts/hidpp.md).
+software id 0 (docs/hidpp.md; hid-logitech-hidpp.c HIDPP20_ERROR).
 """
 
 from __future__ import annotations
