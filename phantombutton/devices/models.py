@@ -37,6 +37,8 @@ DPI = "dpi"
 
 @dataclass(frozen=True, slots=True)
 class Model:
+    """One mouse model: its buttons, protocol and the settings it offers."""
+
     name: str                         # short name, used in log lines: "M705"
     full_name: str
     wpid: int | None                  # None for the generic fallback

@@ -49,6 +49,8 @@ UnsolicitedKind = FrameKind   # the engine's name for hidpp/classify.py's kinds
 
 @dataclass(frozen=True)
 class Unsolicited:
+    """A report that was not the reply to our request, as it arrived."""
+
     time: float  # time.monotonic() when read
     raw: bytes
     kind: UnsolicitedKind
