@@ -99,11 +99,10 @@ class Capture:
         """Dispatch each line to the handler of where it is: a top-level key, the phantombutton
         block, a device's header, one of its event entries."""
         st = _State(tokens)
-        for tok in tokens:
-            if tok.__class__ is Comment:
-                self._on_comment(tok, st)   # type: ignore[arg-type]
+        for line in tokens:
+            if isinstance(line, Comment):
+                self._on_comment(line, st)
                 continue
-            line: Line = tok   # type: ignore[assignment]
             if not st.seen_key:
                 if line.indent or line.key == line.text or line.item or line.text.startswith(("-", "[", "{")):
                     raise self._bad(line.n, "not a libinput record file (expected `version: 1` and YAML "
