@@ -21,7 +21,8 @@ from collections.abc import Callable
 from phantombutton.capture.record import CaptureWriter
 from phantombutton.detect.events import DeviceRemoved, HidppTraffic, XButtons
 from phantombutton.input import evdev_node as en
-from phantombutton.input.evdev_source import frames_to_observations, parse_events
+from phantombutton.input.evdev_source import parse_events
+from phantombutton.input.frames import frames_to_observations
 
 _READ_SIZE = 24 * 64   # 64 struct input_event at a time
 

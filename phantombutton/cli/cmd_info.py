@@ -11,6 +11,10 @@ import json
 
 import click
 
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.report import device_report, receivers_tree
+from phantombutton.devices.select import select_paired
+
 
 def _line(key: str, value, indent: int) -> str:
     return f"{' ' * indent}{key:<14}: {value}"
@@ -76,10 +80,6 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
 @click.pass_obj
 def command(options, device: str | None, as_json: bool) -> None:
     """Show receiver and device details; DEVICE is a slot, WPID, serial or name part."""
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.report import device_report, receivers_tree
-    from phantombutton.devices.select import select_paired
-
     with open_receivers(options) as receivers:
         if device is not None:
             chosen = select_paired(receivers, device)

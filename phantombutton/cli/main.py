@@ -6,6 +6,7 @@ each verb lives in its own module, named in COMMANDS, and is loaded on demand.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -13,8 +14,8 @@ import click
 
 from phantombutton import __version__
 from phantombutton.errors import EXIT_FAILURE, PhantomError
-from phantombutton.outfile import StdoutError, guarded_stdout
 from phantombutton.hidpp.errors import HidppError
+from phantombutton.outfile import StdoutError, guarded_stdout
 
 # verb -> (module, attribute, one-line help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -48,8 +49,6 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, attr, _ = COMMANDS[name]
-        import importlib
-
         return getattr(importlib.import_module(module_name), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

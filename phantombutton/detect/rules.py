@@ -1,6 +1,6 @@
 """The detector: observations in, findings out. Pure, no I/O, no clock of its own.
 
-Rules (issue 4, item 3):
+Rules:
   a) a button the model does not have (0x11F on an M705) -> at once;
   b) a press within `connect_window` after a (re)connection (0x41 notification or a
      hotplugged node) with no motion in between;
@@ -32,20 +32,13 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
+from phantombutton.devices import models
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.
 HIDRAW_CLOCK_SLACK = 0.005
 
 ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
-
-
-def _default_model_for() -> ModelFor:
-    try:
-        from phantombutton.devices.models import model_for  # H1's models table
-    except ImportError:
-        return lambda wpid: None
-    return model_for
 
 
 @dataclass(slots=True)
@@ -69,7 +62,7 @@ class _Device:
 class Detector:
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
                  own_software_id: int = SOFTWARE_ID):
-        self.model_for = model_for if model_for is not None else _default_model_for()
+        self.model_for = model_for if model_for is not None else models.model_for
         self.t = thresholds or Thresholds()
         self.context = HidppContext(self.t.context_window, own_software_id)
         self._devices: dict[str, _Device] = {}

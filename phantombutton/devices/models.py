@@ -3,8 +3,9 @@
 Lets later code say "this model has no button 16": the phantom is HID button 16 = evdev
 0x11F (BTN_MOUSE + 15) = X button 20, and none of these mice has a 16th button.
 
-Sources: ../shared/reference/solaar-device-docs/ (feature tables, REPROG_CONTROLS_V4 control
-lists, register probes) and facts/hidpp.md. Wheel tilt is reported as AC Pan (REL_HWHEEL)
+Sources: the `solaar show` dumps and register probes of Solaar's docs/devices, kept in
+tests/data/solaar-device-docs/ (feature tables, REPROG_CONTROLS_V4 control lists), and
+docs/hidpp.md. Wheel tilt is reported as AC Pan (REL_HWHEEL)
 while register 0x01 bit 0x02 ("side-scroll", special button function) is on, the power-on
 default of the HID++ 1.0 mice; with it off the tilt sends plain HID buttons. Which button
 numbers it then uses is not in our dumps: `tilt_codes` lists HID buttons 6/7
@@ -36,6 +37,8 @@ DPI = "dpi"
 
 @dataclass(frozen=True, slots=True)
 class Model:
+    """One mouse model: its buttons, protocol and the settings it offers."""
+
     name: str                         # short name, used in log lines: "M705"
     full_name: str
     wpid: int | None                  # None for the generic fallback

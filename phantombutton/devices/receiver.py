@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phantombutton.devices.device import Device
 from phantombutton.devices.models import model_for
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
@@ -155,7 +156,6 @@ class Receiver:
 
     def devices(self) -> list:
         """The paired devices as Device objects (no device traffic until asked)."""
-        from phantombutton.devices.device import Device
 
         if self._devices is None:
             self._devices = [Device(self, p) for p in self.pairings()]

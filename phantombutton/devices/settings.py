@@ -34,6 +34,8 @@ class NotApplied(PhantomError):
 
 @dataclass(frozen=True)
 class Setting:
+    """A setting `get`/`set` know: how to read and write it on a device."""
+
     name: str
     description: str
     choices: tuple[str, ...]           # accepted values, as shown to users

@@ -4,7 +4,7 @@ Pure: bytes in, frozen dataclasses out. Anything that is not a well-formed frame
 FrameError (never IndexError, struct.error, ...), so callers that decode untrusted input
 (captures, other programs' traffic) need to catch exactly one thing.
 
-Layout (facts/hidpp.md):
+Layout (docs/hidpp.md; hid-logitech-dj.c REPORT_ID_HIDPP_SHORT/LONG/VERY_LONG, REPORT_ID_DJ_*):
     HID++  `<report id> <devnum> <sub id | feature index> <address | function<<4|swid> params..`
     DJ     `<report id> <devnum> <report type> params..`
 """

@@ -2,7 +2,8 @@
 
 Request `10 idx 81 <reg> p0 p1 p2` (get short), `10 idx 80 <reg> v0 v1 v2` (set short),
 `10 idx 83 <reg> p0 ..` (get long; the reply is a long report), `11 idx 82 <reg> v0..v15`
-(set long). Error: `10 idx 8F <sub> <reg> <code> 00` (facts/hidpp.md).
+(set long). Error: `10 idx 8F <sub> <reg> <code> 00` (docs/hidpp.md; Solaar hidpp10_constants.py
+`ERROR`).
 """
 
 from __future__ import annotations
@@ -194,12 +195,16 @@ def reply_value(frame: HidppFrame, request: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ReceiverInfo:
+    """Register 0xB5 sub 0x03: the receiver's serial and how many devices it pairs."""
+
     serial: str
     max_devices: int
 
 
 @dataclass(frozen=True, slots=True)
 class PairingRecord:
+    """Register 0xB5 sub 0x20+n-1: what is paired in slot n."""
+
     slot: int
     wpid: int
     kind: int
@@ -208,6 +213,8 @@ class PairingRecord:
 
 @dataclass(frozen=True, slots=True)
 class ExtendedPairing:
+    """Register 0xB5 sub 0x30+n-1: slot n's serial and power switch location."""
+
     slot: int
     serial: str
     power_switch: int   # location code, 0 unknown
@@ -275,6 +282,8 @@ _LEVEL_PERCENT = {7: 90, 5: 50, 3: 20, 1: 5}
 
 @dataclass(frozen=True, slots=True)
 class Battery:
+    """A HID++ 1.0 battery reading (register 0x07 or 0x0D)."""
+
     percent: int | None
     level: str          # "65%" or "good"
     status: str

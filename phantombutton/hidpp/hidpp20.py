@@ -3,7 +3,7 @@ phantombutton reads (ping, feature table, name, battery, REPROG_CONTROLS_V4).
 
 Request `<10|11> idx <feature index> <function<<4 | software id> params`; replies echo the
 first three bytes; errors are `<11> idx FF <feature index> <fn|sw> <code>`; events carry
-software id 0 (facts/hidpp.md).
+software id 0 (docs/hidpp.md; hid-logitech-hidpp.c HIDPP20_ERROR).
 """
 
 from __future__ import annotations
@@ -142,6 +142,8 @@ def parse_ping_reply(params: bytes) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class FeatureEntry:
+    """One row of FEATURE_SET: a feature's index, id, flags and version."""
+
     index: int
     feature_id: int
     flags: int
@@ -240,6 +242,8 @@ def control_name(cid: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ControlInfo:
+    """REPROG_CONTROLS_V4 getCidInfo: one control (button) of the device."""
+
     index: int
     cid: int
     task: int
@@ -259,6 +263,8 @@ class ControlInfo:
 
 @dataclass(frozen=True, slots=True)
 class ControlReporting:
+    """REPROG_CONTROLS_V4 getCidReporting: is the control diverted, remapped."""
+
     cid: int
     flags: int
     remap: int

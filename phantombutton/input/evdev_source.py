@@ -22,23 +22,13 @@ import struct
 import time
 
 from phantombutton.buttons import is_mouse_button
-from phantombutton.detect.events import (
-    DeviceAdded,
-    DeviceInfo,
-    DeviceRemoved,
-    HeldState,
-    KeyEvent,
-    Motion,
-    Observation,
-    WheelFrame,
-)
+from phantombutton.detect.events import DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, Observation
 from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton.input import evdev_node as en
+from phantombutton.input.frames import frames_to_observations
 from phantombutton.input.hidraw_source import HidrawSource, HidrawTag
 from phantombutton.input.sysfs_map import PointerNode, describe, pointer_nodes
 
-SYN_DROPPED = 3
-REL_WHEEL, REL_WHEEL_HI_RES = 0x08, 0x0B
 _WAKE = object()   # selector tag of a wake fd
 IN_CREATE, IN_DELETE, IN_ATTRIB = 0x100, 0x200, 0x004
 _IN_EVENT = struct.Struct("=iIII")
@@ -55,33 +45,6 @@ def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:
     for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(buf[: len(buf) - len(buf) % en.INPUT_EVENT.size]):
         out.append((sec + usec / 1e6, typ, code, value))
     return out
-
-
-def frames_to_observations(node: str, events) -> tuple[list[Observation], bool]:
-    """Events of one node -> observations (one Motion per SYN frame); True if SYN_DROPPED."""
-    out: list[Observation] = []
-    moved = None
-    wheel = [0, 0]   # REL_WHEEL_HI_RES, REL_WHEEL of the frame
-    dropped = False
-    for t, typ, code, value in events:
-        if typ == en.EV_KEY and is_mouse_button(code):
-            out.append(KeyEvent(t, node, code, value))
-        elif typ in (en.EV_REL, en.EV_ABS):
-            moved = t
-            if typ == en.EV_REL and code in (REL_WHEEL, REL_WHEEL_HI_RES):
-                wheel[code == REL_WHEEL] += value
-        elif typ == en.EV_SYN:
-            if code == SYN_DROPPED:
-                dropped = True
-            if moved is not None:
-                out.append(Motion(moved, node))
-                if wheel != [0, 0]:
-                    out.append(WheelFrame(moved, node, wheel[0], wheel[1]))
-                    wheel = [0, 0]
-                moved = None
-    if moved is not None:
-        out.append(Motion(moved, node))
-    return out, dropped
 
 
 class _Inotify:

@@ -1,6 +1,7 @@
 """HID++ traffic of each Unifying receiver, read from its hidraw node, as observations.
 
-Every hidraw reader receives every input report of its node (facts/hidpp.md): notifications
+Every hidraw reader receives every input report of its node (hidraw.c hidraw_report_event;
+docs/receivers.md): notifications
 (0x41 device connection - a DJ reconnect makes no new node, only this), the kernel's and other
 programs' HID++ replies, each 2.0 reply carrying its asker's software id. The detector uses
 them for rule b (press soon after a (re)connection) and for a finding's HID++ context.

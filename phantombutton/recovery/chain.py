@@ -1,6 +1,6 @@
 """The release chain: act on the layer that holds the button, verify, escalate.
 
-Why this order (facts/input-stack.md): X ends its implicit grab only when the slave that
+Why this order (docs/input-stack.md; Xi/exevents.c UpdateDeviceState): X ends its implicit grab only when the slave that
 pressed the button releases it, so every step aims at that slave's own source:
   1. EV_KEY <code> 0 + SYN_REPORT written to the mouse's own event node - the kernel, X and
      every other reader see a real release from the mouse (needs write access);

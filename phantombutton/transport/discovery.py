@@ -38,6 +38,8 @@ OTHER_RECEIVERS: dict[int, str] = {
 
 @dataclass
 class HidppNode:
+    """A hidraw node that speaks HID++, as sysfs describes it."""
+
     node: str  # /dev/hidrawN
     bus: int
     vendor: int

@@ -1,7 +1,7 @@
 """Report descriptors of the emulated receiver.
 
 The receiver's HID++/DJ interface must be byte-identical to `hidpp_descriptor` in the
-kernel's hid-logitech-dj.c (lab.md): hid-logitech-dj and hidraw readers (Solaar, us) pick the
+kernel's hid-logitech-dj.c (98 bytes; docs/receivers.md): hid-logitech-dj and hidraw readers (Solaar, us) pick the
 node by it. Three vendor application collections on usage page 0xFF00, each report both
 input and output, 8-bit fields with logical range 0..255:
   usage 1: report 0x10, 6 data bytes   (HID++ short)

@@ -4,7 +4,7 @@ Thread-safe, no I/O. `handle_output` takes one report the host writes (HID++ 0x1
 receiver 0xFF or a slot, DJ 0x20/0x21); answers are queued with a ready time (`latency`
 seconds after the request) and read with `pop_input`. The same object serves the in-process
 `--virtual` transport and the /dev/uhid bridge, so it answers the kernel's DJ traffic too
-(lab.md "Traffic the kernel sends"): switch to DJ mode (no answer), notification flags,
+(docs/receivers.md "A Unifying receiver at probe"): switch to DJ mode (no answer), notification flags,
 enumerate (one DJ "device paired" report per device), 0xB5 serial and name, and the HID++
 driver's probe of each device.
 

@@ -8,7 +8,7 @@ Prints
   about an empty slot (a 0xB5 pairing read of, or a request to, a slot with no device); the
   same for `get` and `set`;
 - wall time of `info` in process with zero latency (our overhead) and with the real M705's
-  round trip (10-50 ms per request, facts/hidpp.md) simulated by the model's latency;
+  round trip (10-50 ms per request, docs/hidpp.md) simulated by the model's latency;
 - cold start of `phantombutton --help` and `phantombutton --virtual info` (fresh processes;
   goal for --help <= 150 ms).
 """

@@ -34,7 +34,7 @@ def test_m705_101b_settings_and_kernel_quirk():
 def test_406d_controls_match_the_real_dump():
     from pathlib import Path
 
-    dump = Path("/work/shared/reference/solaar-device-docs/Marathon-Mouse-M705-406D.txt").read_text()
+    dump = (Path(__file__).resolve().parents[1] / "data" / "solaar-device-docs" / "Marathon-Mouse-M705-406D.txt").read_text()
     for control in model_for(0x406D).controls:
         assert f": {control}" in dump
 

@@ -8,7 +8,8 @@ import struct
 from phantombutton.buttons import hid_button_scancode
 from phantombutton.detect.events import KeyEvent, Motion, WheelFrame
 from phantombutton.input.evdev_node import pack_keymap_entry, parse_key_bits
-from phantombutton.input.evdev_source import frames_to_observations, parse_events
+from phantombutton.input.evdev_source import parse_events
+from phantombutton.input.frames import frames_to_observations
 
 EV = struct.Struct("=qqHHi")
 N = "/dev/input/event5"
@@ -27,13 +28,21 @@ def test_phantom_press_frame():
     assert obs == [KeyEvent(12.5, N, 0x11F, 1)] and not dropped
 
 
-def test_motion_is_one_observation_per_frame_and_keys_beyond_mouse_ignored():
+def test_motion_is_one_observation_per_frame_flagged_wheel_or_pointer():
     ev = parse_events(raw((1, 0, 2, 0, 3), (1, 0, 2, 1, -2), (1, 0, 0, 0, 0),
                           (1, 8000, 2, 8, 1), (1, 8000, 0, 0, 0),
-                          (1, 9000, 1, 30, 1), (1, 9000, 0, 0, 0)))
+                          (1, 9000, 1, 30, 1), (1, 9000, 0, 0, 0),
+                          (1, 10000, 2, 6, 1), (1, 10000, 2, 0, 1), (1, 10000, 0, 0, 0)))
     obs, _ = frames_to_observations(N, ev)
-    # the REL_WHEEL frame is also a WheelFrame (hi-res 0: a wheel without REL_WHEEL_HI_RES)
-    assert obs == [Motion(1.0, N), Motion(1.008, N), WheelFrame(1.008, N, 0, 1)]
+    # the REL_WHEEL frame is also a WheelFrame (hi-res 0: a wheel without REL_WHEEL_HI_RES);
+    # every key is given, as a capture has it (the rules keep the mouse buttons)
+    assert obs == [Motion(1.0, N), Motion(1.008, N, wheel=True, pointer=False), WheelFrame(1.008, N, 0, 1),
+                   KeyEvent(1.009, N, 30, 1), Motion(1.01, N, wheel=True, pointer=True)]
+
+
+def test_frame_cut_before_its_syn_still_moves():
+    obs, dropped = frames_to_observations(N, [(3.0, 1, 0x110, 1), (3.0, 2, 0, 4)])
+    assert obs == [KeyEvent(3.0, N, 0x110, 1), Motion(3.0, N)] and not dropped
 
 
 def test_syn_dropped_is_reported():

@@ -16,7 +16,7 @@ from phantombutton.hidpp.frames import (
     REPORT_LENGTH, DjFrame, HidppFrame, ReportId, build, build_dj, build_long, build_short, parse, parse_hidpp,
 )
 
-REFERENCE = Path("/work/shared/reference/solaar-device-docs")
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "solaar-device-docs"
 _LINE = re.compile(r"^(<<|>>) \(\s*[\d.]+\) \[([0-9A-Fa-f ]+)\]")
 
 

@@ -13,7 +13,7 @@ M705 = Target(device="Logitech M705", node="/dev/input/event5", code=0x11F, x_bu
 
 
 class ModelLayers:
-    """What the input stack does (input-stack.md), reduced to three booleans.
+    """What the input stack does (docs/input-stack.md), reduced to three booleans.
 
     - a write to the node releases in the kernel and, through the driver, on the slave
       (and the master) - unless the node is not writable;

@@ -7,7 +7,7 @@ has. The lab runs `udevadm test` against the emulated receiver's real nodes.
 
 What the rule grants is checked with a small evaluator of the udev match semantics the file
 uses (globs with `|`, parent keys that must match one parent, GOTO/LABEL, ENV, TAG) over
-device chains shaped like the real ones (lab.md: uhid receiver, hid-logitech-dj children).
+device chains shaped like the real ones (docs/receivers.md: uhid receiver, hid-logitech-dj children).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def test_m705_101b_errors_like_real_hardware():
 
 
 def test_m705_101b_ping_answer_matches_lab_observation():
-    # lab.md: a HID++ 1.0 device answers the 2.0 ping with `10 01 8F 00 1x 01 00`
+    # docs/hidpp.md: a HID++ 1.0 device answers the 2.0 ping with `10 01 8F 00 1x 01 00`
     assert one(VirtualReceiver(), "1001001a0000aa") == "10018f001a0100"
 
 
@@ -85,7 +85,7 @@ def test_kernel_side_scroll_read_modify_write_and_power_cycle():
     r = VirtualReceiver()
     assert one(r, "10018101000000") == "10018101020000"
     assert one(r, "10018001420000") == "10018001000000"  # the kernel sets 0x40
-    assert one(r, "10018101000000") == "10018101420000"  # lab.md: reads back 42 00 00
+    assert one(r, "10018101000000") == "10018101420000"  # docs/receivers.md: reads back 42 00 00
     r.disconnect(1)
     r.connect(1, power_cycle=True)
     r.pop_input()
@@ -139,7 +139,7 @@ def test_fake_device_arrival_announces_every_paired_device():
     assert answers == ["10ff8002000000", "10014104221b10", "10024104221a10", "10034104226d40"]
 
 
-# ---- the kernel's traffic (lab.md "Traffic the kernel sends, in order") ---------------------
+# ---- the kernel's traffic (docs/receivers.md "A Unifying receiver at probe") ---------------------
 def test_kernel_dj_probe_sequence_on_fresh_receiver():
     r = VirtualReceiver("mixed", dj_mode=False)
     assert ask(r, "20ff803f" + "00" * 11) == [] and r.dj_mode

@@ -1,6 +1,6 @@
 """XI 1.x QueryDeviceState, XTest device events and the grab probe against a real Xvfb.
 
-Reproduces the stuck implicit grab without hardware (input-stack.md): a client selects
+Reproduces the stuck implicit grab without hardware (docs/input-stack.md): a client selects
 ButtonPress on the root, an XTest device press of the highest button of "Xvfb mouse"
 (button 3) starts an implicit grab that another client's XGrabPointer cannot break.
 """

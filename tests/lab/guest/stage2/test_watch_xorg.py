@@ -93,7 +93,7 @@ def test_status_reports_then_release_frees(phantom_xorg):
 
 
 def test_uinput_only_release_leaves_the_grab(phantom_xorg):
-    """Regression guard (input-stack.md): a release from another device cannot end it."""
+    """Regression guard (docs/input-stack.md): a release from another device cannot end it."""
     s = phantom_xorg
     uinput_click(labkit.BTN_PHANTOM, None, wait=1.5)
     time.sleep(0.5)

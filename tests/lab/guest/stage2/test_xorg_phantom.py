@@ -22,7 +22,7 @@ def test_slave_is_the_mouse_event_node_under_the_right_driver(xorg):
     assert f'"{xorg.event_node}"' in props, props  # "Device Node": slave <-> evdev node
     assert {"evdev": "Evdev Axis Inversion", "libinput": "libinput Accel Speed"}[xorg.driver] in props
     # libinput gives a 16-button DJ mouse 20 X buttons (so X button 20 is its highest),
-    # xf86-input-evdev 24 (input-stack.md: why unplug releases it only under evdev)
+    # xf86-input-evdev 24 (docs/input-stack.md: why unplug releases it only under evdev)
     long = labkit.sh("xinput", "list", "--long", str(xorg.x.slave_id()), env=env).stdout
     assert f"Buttons supported: {dict(evdev=24, libinput=20)[xorg.driver]}" in long, long
 
