@@ -339,6 +339,21 @@ def test_defect14_stdout_closed(args):
     assert rc == 1 and "standard output is closed" in one_line_error(err)
 
 
+def test_defect14_reader_leaving_is_quiet(tmp_path):
+    """`analyze --json big | head -c 20`: exit 1, no message, no 'Exception ignored'."""
+    p = tmp_path / "c.yml"
+    with CaptureWriter(p, [S.m705_header()], S.meta()) as w:
+        for i in range(2000):   # 2000 findings: ~2 MB of JSON, far more than a pipe holds
+            w.evdev(S.NODE, S.button_frame(S.START + 1 + i * 0.05, 0x11F, 1))
+            w.evdev(S.NODE, S.button_frame(S.START + 1.01 + i * 0.05, 0x11F, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "phantombutton.cli.main", "analyze", "--json", str(p)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(20)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 1 and err == ""
+
+
 # -- 15: exit codes as documented: a file that cannot be read is 1 and one line -----------------------
 @pytest.mark.parametrize("reader", sorted(READERS))
 def test_defect15_unreadable_inputs_exit_1(tmp_path, capsys, reader):
