@@ -276,7 +276,8 @@ import sys
 from Xlib import X, display
 d = display.Display()
 s = d.screen()
-w = s.root.create_window(0, 0, 640, 480, 0, s.root_depth, X.InputOutput, X.CopyFromParent,
+g = s.root.get_geometry()   # as large as the output: under the pointer wherever it is placed
+w = s.root.create_window(0, 0, g.width, g.height, 0, s.root_depth, X.InputOutput, X.CopyFromParent,
                          background_pixel=s.white_pixel,
                          event_mask=X.ButtonPressMask | X.ButtonReleaseMask | X.EnterWindowMask
                          | X.LeaveWindowMask | X.StructureNotifyMask)
@@ -309,6 +310,7 @@ class XClient:
                                      stderr=subprocess.STDOUT, text=True)
         self.out = Lines(self.proc.stdout, log)
         self.out.wait(lambda s: s == "mapped", 30, what="the X window mapped")
+        time.sleep(2.0)   # the compositor's own map (and focus) of the Xwayland surface
 
     def stop(self) -> None:
         self.proc.kill()
@@ -321,7 +323,7 @@ def grab_probe(comp: Compositor) -> str:
 
 
 def point_at_client(bridge, out: Lines, enter, leave, what: str) -> None:
-    """Move the mouse until the client has the pointer and keeps it for 0.5 s. A compositor
+    """Move the mouse until the client has the pointer and keeps it for 1 s. A compositor
     may take the focus away once more while it maps the window (sway rebases the cursor when
     the map's transaction ends), and a button pressed then reaches nobody."""
     end = time.monotonic() + 30
@@ -334,7 +336,7 @@ def point_at_client(bridge, out: Lines, enter, leave, what: str) -> None:
             out.wait(lambda x: enter(x) or leave(x), 1.0, since, what=what)
         except TimeoutError:
             pass
-        time.sleep(0.5)
+        time.sleep(1.0)
         last = [line for _, line in out.rows if enter(line) or leave(line)]
         if last and enter(last[-1]):
             return
