@@ -135,7 +135,7 @@ def ensure_debs(names: list[str]) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
     r = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", "--no-install-recommends", *missing],
         env=env, capture_output=True, text=True,
     )
     if r.returncode != 0:
@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", choices=[*STAGES, "all"], default="all")
     ap.add_argument("-k", dest="kexpr", metavar="EXPR", help="pytest -k expression in the guest")
-    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per boot (default 600)")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per boot (default 900)")
     ap.add_argument("--serial", action="store_true", help="boot the stages one after the other")
     ap.add_argument("--exec", dest="command", metavar="SHELL",
                     help="run this shell command in the guest instead of pytest (debugging)")
