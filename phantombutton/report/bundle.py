@@ -81,11 +81,9 @@ class Bundle:
             if mod in v:
                 rows.append((mod, md(v[mod])))
         sess = v.get("session") or {}
-        parts = [sess.get("type", "?")]
-        parts += [f"{k} {val}" for k, val in sess.items() if k.startswith("compositor")]
-        if sess.get("xwayland"):
-            parts.append("Xwayland running")
-        rows.append(("session", md(", ".join(parts))))
+        parts = [sess.get("headline", "?")]
+        parts += [f"{k} {val}" for k, val in sess.items() if k.startswith("compositor ")]
+        rows.append(("session", md("; ".join(parts))))
         x = v.get("xorg") or {}
         if x:
             rows.append(("Xorg", md(", ".join(f"{k} {val}" for k, val in x.items() if k != "log"))))

@@ -4,9 +4,8 @@ Every gatherer is best effort and returns what it found together with why the re
 missing (no permission, no such program), so `report` can say so instead of failing.
 Programs are run with a timeout, never through a shell, with their output kept verbatim.
 
-The display session (X11, Wayland, Xwayland) is guessed here from the environment and the
-running processes, only to name the compositor and its version; the input layer's own
-session detection, where present, is the one `watch` and `status` use.
+The display session (X11, Wayland, Xwayland) is the one `watch`, `status` and `release`
+describe (input/desktop.py); here it only gains the running compositor's version.
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+
+from phantombutton.input.desktop import describe_session
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
 # compositors by process name, and the flag that prints their version
@@ -152,28 +153,16 @@ def xorg_versions(log_paths: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def session(procs: dict[str, int] | None = None) -> dict[str, str]:
-    """X11 / Wayland / Xwayland / console, from the environment and the running processes."""
+def session(procs: dict[str, int] | None = None) -> dict:
+    """The session as `watch`, `status` and `release` describe it (input/desktop.py), plus the
+    version of each running compositor."""
     procs = processes() if procs is None else procs
-    env = os.environ
-    out: dict[str, str] = {}
-    wayland = [c for c in COMPOSITORS if c in procs]
-    if env.get("WAYLAND_DISPLAY") or (wayland and not env.get("DISPLAY")):
-        out["type"] = "wayland"
-    elif env.get("DISPLAY") or "Xorg" in procs:
-        out["type"] = "x11"
-    else:
-        out["type"] = env.get("XDG_SESSION_TYPE") or "none found (console, or run under sudo without DISPLAY)"
-    if "Xwayland" in procs:
-        out["xwayland"] = "running"
-    if "Xorg" in procs:
-        out["xorg"] = "running"
-    for c in wayland:
-        ver, why = run([c, COMPOSITORS[c]], timeout=5)
-        out[f"compositor {c}"] = (ver.splitlines()[0] if ver else why) or "running"
-    for k in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "XDG_CURRENT_DESKTOP"):
-        if env.get(k):
-            out[k] = env[k]
+    desktop = describe_session()
+    out: dict = {"headline": desktop.headline(), **desktop.as_dict()}
+    for c in COMPOSITORS:
+        if c in procs:
+            ver, why = run([c, COMPOSITORS[c]], timeout=5)
+            out[f"compositor {c}"] = (ver.splitlines()[0] if ver else why) or "running"
     return out
 
 
