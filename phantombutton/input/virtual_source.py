@@ -93,6 +93,7 @@ class VirtualSource:
 
     def __init__(self, receiver, clock=time.monotonic):
         self.receiver = receiver
+        self._reader = receiver.open_reader()   # its own, as hid-logitech-dj has on hidraw
         self.kernel = VirtualKernel()
         self.clock = clock
         self.node = "virtual-receiver"
@@ -135,13 +136,13 @@ class VirtualSource:
             if self._wake:
                 import select
 
-                due = self.receiver.next_input_at()
+                due = self._reader.next_at()
                 wait = timeout if due is None else max(0.0, min(timeout, due - self.clock()))
                 if not self.receiver.unplugged:
                     self.woken = bool(select.select(self._wake, [], [], wait)[0])
             else:
-                self.receiver.wait_input(timeout)
-        for report in self.receiver.pop_input():
+                self._reader.wait(timeout)
+        for report in self._reader.pop():
             out += self.observe(report, self.clock())
         return out
 
@@ -187,7 +188,7 @@ class VirtualSource:
         return WheelFrame(t, node, hi, low)
 
     def close(self) -> None:
-        pass
+        self._reader.close()
 
     def fd_count(self) -> int:
         return 0

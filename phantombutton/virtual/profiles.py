@@ -7,6 +7,9 @@ says otherwise:
   "performance-mx" C52B + Performance MX in slot 1
   "m705-406d"      C52B + M705 406D in slot 1
   "empty"          C52B with nothing paired
+  "original-bug"   default, replaying the seed's report (SCRIPTS): the M705 101B reconnects
+                   with side-scroll off, the kernel probes it, another program (Solaar's
+                   software id) reads it, then the mouse reports HID button 16 held
 """
 
 from __future__ import annotations
@@ -118,12 +121,44 @@ def m705_406d() -> VirtualDevice:
     return Hidpp20Device(identity, spec)
 
 
+def m705_101b_side_scroll_off() -> VirtualDevice:
+    device = m705_101b()
+    device.registers[0x01] = bytes(3)   # register 0x01 bit 0x02 (side-scroll) off
+    return device
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted event, `at` seconds after the receiver is created."""
+
+    at: float
+    action: str              # "reconnect" | "request" (another program writes `data`) | "press"
+    slot: int = 1
+    data: bytes = b""        # request: the report written; press: the 16-bit HID button mask
+
+
+SCRIPTS: dict[str, tuple[Step, ...]] = {
+    "original-bug": (
+        Step(0.5, "reconnect"),
+        # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a
+        # HID++ 1.0 device answers with an error) and its battery read (register 0x0D)
+        Step(0.55, "request", data=bytes.fromhex("10010011 00005a")),
+        Step(0.56, "request", data=bytes.fromhex("1001810d 000000")),
+        # another program (software id 0x0B, Solaar's) pings and reads the mode register 0x01
+        Step(0.6, "request", data=bytes.fromhex("1001001b 00005a")),
+        Step(0.61, "request", data=bytes.fromhex("10018101 000000")),
+        Step(0.62, "request", data=bytes.fromhex("10018100 000000")),
+        Step(0.9, "press", data=(0x8000).to_bytes(2, "little")),   # HID button 16 held
+    ),
+}
+
 PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "default": lambda: {1: m705_101b()},
     "mixed": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
     "performance-mx": lambda: {1: performance_mx()},
     "m705-406d": lambda: {1: m705_406d()},
     "empty": lambda: {},
+    "original-bug": lambda: {1: m705_101b_side_scroll_off()},
 }
 
 
