@@ -12,13 +12,18 @@ from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, code_for_x_bu
 from phantombutton.errors import PhantomError
 from phantombutton.input import evdev_node as en
 from phantombutton.recovery.chain import Snapshot, Target
+from phantombutton.transport.platform import EventNodes
 
 UINPUT_NAME = "phantombutton release"
 
 
 class LiveLayers:
-    def __init__(self, x=None, *, uinput_wait: float = 2.0):
+    """`nodes`: the platform's event nodes (transport/platform.py EventNodes); a real
+    node's by default."""
+
+    def __init__(self, x=None, *, nodes: EventNodes = en, uinput_wait: float = 2.0):
         self.x = x                       # phantombutton.input.xinput.XSession or None
+        self.nodes = nodes
         self.uinput_wait = uinput_wait
 
     # -- reading -------------------------------------------------------------------------
@@ -26,7 +31,7 @@ class LiveLayers:
         kernel = None
         if t.node and t.code is not None:
             try:
-                kernel = t.code in en.held_keys(t.node)
+                kernel = t.code in self.nodes.held_keys(t.node)
             except PhantomError:
                 kernel = None  # gone or unreadable: unknown, not "up"
         x_slave = x_master = None
@@ -64,7 +69,7 @@ class LiveLayers:
 
     # -- acting --------------------------------------------------------------------------
     def write_release(self, t: Target) -> str:
-        en.write_key(t.node, t.code, 0)
+        self.nodes.write_key(t.node, t.code, 0)
         return f"wrote EV_KEY 0x{t.code:03X} 0 + SYN_REPORT to {t.node}"
 
     def xtest_release(self, device_id: int, button: int) -> str:
@@ -85,7 +90,7 @@ class LiveLayers:
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
         scancode = hid_button_scancode(t.code)
-        back = en.set_keycode(t.node, scancode, want)
+        back = self.nodes.set_keycode(t.node, scancode, want)
         if back != want:
             raise PhantomError(f"{t.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
                                f"reads back 0x{back:03X}")

@@ -1,5 +1,5 @@
-"""What `watch`, `status`, `release` and `mute` share: opening the source (live evdev or the
-virtual receiver), the X session, the release layers, and naming a device or button."""
+"""What `watch`, `status`, `release` and `mute` share: opening the platform's source, the X
+session and the release layers, and naming a device or button."""
 
 from __future__ import annotations
 
@@ -7,37 +7,32 @@ import contextlib
 from dataclasses import dataclass
 
 from phantombutton.errors import UsageProblem
+from phantombutton.input.source import Source
+from phantombutton.input.xinput import XSession, XUnavailable, x_errors
 from phantombutton.numbers import ascii_int, is_ascii_int
+from phantombutton.recovery.live import LiveLayers
+from phantombutton.transport.platform import Platform
 
 
 @dataclass
 class Session:
-    source: object            # EvdevSource or VirtualSource
-    x: object | None          # XSession or None
-    layers: object            # LiveLayers or VirtualLayers
+    source: Source
+    x: XSession | None
+    layers: LiveLayers
     x_note: str | None        # why X is not used, said once
-    virtual_model: object | None = None
-
-    def simulate_phantom(self) -> None:
-        """--virtual only: the mouse in slot 1 holds HID button 16 (0x11F, X button 20)."""
-        try:
-            self.virtual_model.press(1, 0x8000)
-        except ValueError as e:   # the profile has no mouse in slot 1 (e.g. "empty")
-            raise UsageProblem(f"--simulate-phantom needs a mouse in slot 1: {e}; "
-                               "use a profile with one (e.g. --profile default)") from None
+    platform: Platform
 
     def raise_denied(self, found) -> None:
         """Nothing readable `found` but nodes we may not open: raise the first denial (it says
         how to get access) rather than report "no device"."""
-        denied = getattr(self.source, "denied", None)
-        if denied and not found:
-            raise next(iter(denied.values()))
+        if self.source.denied and not found:
+            raise next(iter(self.source.denied.values()))
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(OSError):
             self.source.close()
         if self.x is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(*x_errors()):
                 self.x.close()
 
 
@@ -45,29 +40,15 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
                  hidpp: bool = False) -> Session:
     """`hidpp`: also read each receiver's HID++ node (read-only) for rule b and the HID++
     context of findings (watch, status); release and mute do not need it."""
-    from phantombutton.input.xinput import XSession, XUnavailable
-
+    platform = options.platform
     x, note = None, None
     if use_x:
         try:
-            x = XSession()
+            x = platform.x_session()
         except XUnavailable as e:
             note = str(e)
-    if options.virtual:
-        from phantombutton.input.virtual_source import VirtualSource
-        from phantombutton.recovery.virtual_layers import VirtualLayers
-        from phantombutton.virtual.receiver import VirtualReceiver
-
-        # unknown profile: UsageProblem; kernel_wheel: the wheel as the kernel left it (hi-res)
-        model = VirtualReceiver(options.profile, kernel_wheel=True)
-        source = VirtualSource(model)
-        return Session(source, x, VirtualLayers(source), note, model)
-    if options.profile != "default":
-        raise UsageProblem(f"--profile {options.profile} needs --virtual")
-    from phantombutton.input.evdev_source import EvdevSource
-    from phantombutton.recovery.live import LiveLayers
-
-    return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x), note)
+    return Session(platform.source(all_mice=all_mice, hidpp=hidpp), x,
+                   LiveLayers(x, nodes=platform.nodes), note, platform)
 
 
 def read_state(session: Session, grace: float | None = None, wheel=None):

@@ -1,13 +1,8 @@
-"""What the daemon is built from (`DaemonParts`) and the values passed between them.
-
-Kept apart from the daemon's state machine so that the real and the virtual parts
-(service/parts.py) and the tests can share them without importing the daemon.
-"""
+"""The values passed between the daemon and service/parts.py (and the tests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -33,19 +28,6 @@ class SettingOutcome:
     name: str
     value: object                # read back after the write
     changed: bool                # False: it already had the wanted value, nothing written
-
-
-class DaemonParts(Protocol):
-    """What the daemon is built from; see service/parts.py for the real and virtual sets."""
-
-    def find_receivers(self) -> list[str]: ...
-    def open_engine(self, node: str): ...               # -> transport.engine.Engine
-    def apply_setting(self, engine, slot: int, wpid: int, name: str, value) -> SettingOutcome: ...
-    def device_identity(self, engine, slot: int) -> tuple[str | None, str | None]: ...
-    def phantom_mask(self, wpid: int | None) -> int: ...
-    def release(self, held: PhantomHeld) -> ReleaseOutcome: ...
-    def observe_buttons(self, node: str, slot: int, mask: int) -> None: ...  # every DJ mask
-    def held_codes(self, node: str, slot: int) -> frozenset[int] | None: ...  # EVIOCGKEY
 
 
 def setting_text(value: object) -> str:

@@ -15,8 +15,9 @@ from .base import device_gone
 
 
 class VirtualTransport:
-    def __init__(self, receiver, node: str = "virtual:c52b"):
+    def __init__(self, receiver, node: str = "virtual:c52b", *, after_read=None):
         self.receiver = receiver
+        self._after_read = after_read    # the kernel model takes its copy as reports arrive
         self.node = node
         self._reader = receiver.open_reader()
         self._pending: deque[bytes] = deque()
@@ -38,6 +39,8 @@ class VirtualTransport:
             if getattr(self.receiver, "unplugged", False):
                 raise device_gone(self.node, errno.ENODEV, "read")
             self._pending.extend(self._reader.pop())
+            if self._after_read is not None:
+                self._after_read()
             if self._pending:
                 continue
             remaining = deadline - time.monotonic()

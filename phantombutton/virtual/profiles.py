@@ -7,6 +7,7 @@ says otherwise:
   "performance-mx" C52B + Performance MX in slot 1
   "m705-406d"      C52B + M705 406D in slot 1
   "empty"          C52B with nothing paired
+  "phantom"        default, the mouse reporting HID button 16 held 0.1 s after the start
   "original-bug"   default, replaying the seed's report (SCRIPTS): the M705 101B reconnects
                    with side-scroll off, the kernel probes it, another program (Solaar's
                    software id) reads it, then the mouse reports HID button 16 held
@@ -137,7 +138,10 @@ class Step:
     data: bytes = b""        # request: the report written; press: the 16-bit HID button mask
 
 
+PHANTOM = (0x8000).to_bytes(2, "little")      # HID button 16 held (evdev 0x11F, X button 20)
+
 SCRIPTS: dict[str, tuple[Step, ...]] = {
+    "phantom": (Step(0.1, "press", data=PHANTOM),),
     "original-bug": (
         Step(0.5, "reconnect"),
         # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a
@@ -148,7 +152,7 @@ SCRIPTS: dict[str, tuple[Step, ...]] = {
         Step(0.6, "request", data=bytes.fromhex("1001001b 00005a")),
         Step(0.61, "request", data=bytes.fromhex("10018101 000000")),
         Step(0.62, "request", data=bytes.fromhex("10018100 000000")),
-        Step(0.9, "press", data=(0x8000).to_bytes(2, "little")),   # HID button 16 held
+        Step(0.9, "press", data=PHANTOM),
     ),
 }
 
@@ -158,6 +162,7 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "performance-mx": lambda: {1: performance_mx()},
     "m705-406d": lambda: {1: m705_406d()},
     "empty": lambda: {},
+    "phantom": lambda: {1: m705_101b()},
     "original-bug": lambda: {1: m705_101b_side_scroll_off()},
 }
 

@@ -77,14 +77,15 @@ class Reader:
     def wait(self, timeout: float) -> bool:
         """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
         rx = self._rx
-        deadline = rx._clock() + max(0.0, timeout)
+        # the wait is in real time, readiness in the model's time (a test's clock may stand still)
+        deadline = time.monotonic() + max(0.0, timeout)
         with rx._cond:
             while True:
                 now = rx._clock()
                 rx._advance(now)
                 if rx.unplugged or (self._queue and self._queue[0][0] <= now):
                     return True
-                remaining = deadline - now
+                remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 for due in (self._queue[0][0] if self._queue else None, rx._script_due()):

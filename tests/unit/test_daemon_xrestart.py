@@ -13,22 +13,37 @@ import shutil
 import pytest
 from conftest import start_xvfb
 
-from phantombutton.service import parts as parts_mod
+from phantombutton.service.parts import KeptX, chain_release
 from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
-from phantombutton.service.parts import HardwareParts
+from phantombutton.service.platform import HardwarePlatform
 
 HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
 
 pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed")
 
 
+class Releaser:
+    """What the daemon does for one held button: the chain, over the X connection it keeps."""
+
+    def __init__(self, platform: HardwarePlatform):
+        self.platform, self.kept = platform, KeptX(platform)
+
+    def release(self, held: PhantomHeld) -> ReleaseOutcome:
+        return chain_release(self.platform, self.kept, held, allow_mute=False)
+
+    @property
+    def _x(self):
+        return self.kept.x
+
+
 @pytest.fixture
 def hw(monkeypatch, tmp_path):
+    platform = HardwarePlatform(sysfs=str(tmp_path))
     # a mouse node that exists nowhere: the chain finds it not held, X is what we watch
-    monkeypatch.setattr(parts_mod, "event_node_for", lambda rnode, slot, sysfs="/sys": "/dev/input/event99")
+    monkeypatch.setattr(platform, "event_node", lambda rnode, slot: "/dev/input/event99")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
-    return HardwareParts(sysfs=str(tmp_path))
+    return Releaser(platform)
 
 
 def test_x_server_restart_is_survived(hw, monkeypatch):
