@@ -27,7 +27,7 @@ def command(options, device, button, all_mice, no_mute, as_json):
     model lacks), 4 orphaned X button, 5 advice to power-cycle.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
-    from phantombutton.devices.models import has_button
+    from phantombutton.models import has_button
     from phantombutton.recovery.chain import Target, run_chain
     from phantombutton.recovery.session import open_session, parse_button, pick_device, read_state
     from phantombutton.recovery.watcher import target_for

@@ -18,6 +18,7 @@ from typing import Any
 
 from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
+from phantombutton import models
 from phantombutton.detect.context import HidppContext, connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,
@@ -38,14 +39,6 @@ from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer
 HIDRAW_CLOCK_SLACK = 0.005
 
 ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
-
-
-def _default_model_for() -> ModelFor:
-    try:
-        from phantombutton.devices.models import model_for  # H1's models table
-    except ImportError:
-        return lambda wpid: None
-    return model_for
 
 
 @dataclass(slots=True)
@@ -69,7 +62,7 @@ class _Device:
 class Detector:
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
                  own_software_id: int = SOFTWARE_ID):
-        self.model_for = model_for if model_for is not None else _default_model_for()
+        self.model_for = model_for if model_for is not None else models.model_for
         self.t = thresholds or Thresholds()
         self.context = HidppContext(self.t.context_window, own_software_id)
         self._devices: dict[str, _Device] = {}

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
+from phantombutton.errors import PhantomError
+from phantombutton.input.xinput import x_errors
+
 
 class Step(IntEnum):
     EVENT_NODE = 1
@@ -165,7 +168,7 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         out.attempts.append(a)
         try:
             a.action = action()
-        except Exception as e:  # every failure becomes part of the report, then we escalate
+        except (PhantomError, *x_errors()) as e:  # a layer said no: part of the report, escalate
             a.action = a.action or "tried"
             a.error = str(e) or type(e).__name__
         a.after = _verify(layers, t, settle if a.error is None else 0.0)

@@ -11,6 +11,7 @@ import time
 from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, code_for_x_button, hid_button_scancode
 from phantombutton.errors import PhantomError
 from phantombutton.input import evdev_node as en
+from phantombutton.input.xinput import x_errors
 from phantombutton.recovery.chain import Snapshot, Target
 from phantombutton.transport.platform import EventNodes
 
@@ -108,7 +109,7 @@ class LiveLayers:
                     if not self.snapshot(t).held:
                         return f"XTest DeviceButtonRelease {t.x_button} on X master {master}"
                     tried.append(f"XTest release on master {master} had no effect")
-                except Exception as e:
+                except x_errors() as e:
                     tried.append(f"XTest release on master {master}: {e}")
         code = t.code
         if code is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from phantombutton.devices.models import SIDE_SCROLL
+from phantombutton.models import SIDE_SCROLL
 from phantombutton.devices.open import open_receivers
 from phantombutton.errors import PhantomError
 

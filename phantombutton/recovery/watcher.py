@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 from phantombutton.detect.events import DeviceAdded, HeldState, KeyEvent, XButtons
 from phantombutton.detect.findings import Finding, Layer, Rule
-from phantombutton.recovery.chain import Outcome, Target, run_chain
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.input.source import Source
+from phantombutton.input.xinput import x_errors
+from phantombutton.detect.rules import Detector
+from phantombutton.recovery.chain import Layers, Outcome, Target, run_chain
 
 _WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
 AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH})
@@ -79,10 +84,9 @@ class XPoller:
 
     def __init__(self, x, *, relist: float = 30.0, check: float = 2.0, sweep: float = 10.0):
         self.x = x
-        watch = getattr(x, "watch_events", None)
         try:
-            self.watched = bool(watch()) if watch is not None else False
-        except Exception:  # an old server: poll instead
+            self.watched = bool(x.watch_events())
+        except x_errors():  # an old server: poll instead
             self.watched = False
         self.relist = relist if self.watched else 2.0
         self.check = check if self.watched else 0.0
@@ -161,7 +165,7 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-    from phantombutton.devices.models import has_button
+    from phantombutton.models import has_button
 
     return has_button(f.wpid, f.code)
 
@@ -182,7 +186,8 @@ def _wheel_event(e) -> WatchEvent:
 
 
 class Watcher:
-    def __init__(self, source, detector, *, x=None, layers=None, fix: bool = False,
+    def __init__(self, source: Source, detector: Detector, *, x=None, layers: Layers | None = None,
+                 fix: bool = False,
                  poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
                  clock=time.monotonic, wheel=None):
         self.source, self.detector = source, detector
@@ -201,8 +206,7 @@ class Watcher:
         # None (one-shot users: status, release, tests stepping a fixed number of times):
         # every tick `poll_interval` apart.
         self.idle_interval = max(idle_interval or 0.0, poll_interval)
-        self._event_driven = idle_interval is not None and (self.poller is None or (
-            self.poller.watched and hasattr(source, "add_wake_fd")))
+        self._event_driven = idle_interval is not None and (self.poller is None or self.poller.watched)
         if self.poller is not None and self._event_driven:
             source.add_wake_fd(x.fileno())
         self._fixed: dict[tuple, list[float]] = {}       # key -> times the chain ran for it
@@ -232,7 +236,7 @@ class Watcher:
         now = self.clock()
         # select() may wake a hair early: a tick due within 1 ms runs now, not after a spin.
         # X woke us (raw button event, hierarchy change): tick now, it drains the events.
-        if now >= self._next_tick - 0.001 or getattr(self.source, "woken", False):
+        if now >= self._next_tick - 0.001 or self.source.woken:
             out += self._tick(now)
         return out
 
@@ -249,12 +253,13 @@ class Watcher:
         findings: list[Finding] = []
         if self.poller is not None:
             try:
-                for s in self.poller.poll(now, self._suspect()):
-                    findings += self.detector.feed(s)
-            except Exception as e:  # X went away: say so once, go on with evdev
+                samples = self.poller.poll(now, self._suspect())
+            except x_errors() as e:  # X went away: say so once, go on with evdev
                 self.poller = None
                 return [WatchEvent("note", now, message=f"X connection lost ({type(e).__name__}); "
                                                         "watching evdev only")]
+            for sample in samples:   # outside the try: a bug in a rule is a bug, not "X lost"
+                findings += self.detector.feed(sample)
         findings += self.detector.tick(now)
         out = self._handle(findings)
         if self.wheel is not None:
@@ -315,7 +320,7 @@ class Watcher:
         if self.prevention is not None:
             try:
                 msg = self.prevention(f)
-            except Exception as e:
+            except (PhantomError, HidppError) as e:   # the receiver or the device said no
                 msg = f"prevention not applied: {e}"
             if msg:
                 out.append(WatchEvent("note", self.clock(), f, message=msg))

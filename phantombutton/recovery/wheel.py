@@ -20,6 +20,7 @@ after RETRY_GAP).
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -284,10 +285,8 @@ class EngineAccess:
 
     def close(self) -> None:
         for engine in self.engines.values():
-            try:
+            with contextlib.suppress(OSError):
                 engine.transport.close()
-            except Exception:
-                pass
         self.engines.clear()
         self.devices.clear()
 

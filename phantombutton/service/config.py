@@ -344,7 +344,7 @@ def _model_settings(m) -> tuple[str, ...]:
 def _check_model(kind: str, key: str, name: str) -> str | None:
     """A setting the models this key can name do not have (dpi on an M705): the daemon would
     only find out at the next connection, so it is refused now. Serials name no model."""
-    from phantombutton.devices.models import MODELS, model_for
+    from phantombutton.models import MODELS, model_for
 
     if kind == "wpid":
         m = model_for(int(key, 16))

@@ -23,6 +23,7 @@ in-process on a simulated clock.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import time
@@ -177,10 +178,8 @@ class Daemon:
         self.links.pop(link.node, None)
         for key in [k for k in self._connect_due if k[0] == link.node]:
             del self._connect_due[key]
-        try:
+        with contextlib.suppress(OSError):   # the node may be gone already
             link.engine.transport.close()
-        except Exception:
-            pass
         if why:
             # Look again soon (replug, driver rebind), but a node that keeps failing is
             # reopened after 0.5 s, 1 s, 2 s ... 60 s: no busy loop, no flood of lines.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
-from phantombutton.devices import models
+from phantombutton import models
 from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, find_slave, x_errors
 from phantombutton.recovery.chain import Target, run_chain
 from phantombutton.recovery.live import LiveLayers
