@@ -118,7 +118,9 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
     capture's clock like `analyze` (detect.run.detect_all); `redraw` is called with the
     detector after every observation, for the terminal table. Returns the findings count."""
     from phantombutton.capture.reader import read_observations
+    from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
+    from phantombutton.service import config
     from phantombutton.detect.run import detect_all
     from phantombutton.recovery.watcher import WatchEvent
 
@@ -191,7 +193,9 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
         _replay(replay_file, speed, emit, redraw if tty else None)
         return 0
 
+    from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
+    from phantombutton.service import config
     from phantombutton.recovery.prevent import SideScrollFixer
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
@@ -204,7 +208,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             emit(WatchEvent("note", time.monotonic(), message=session.x_note))
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
-                          prevention=fixer,
+                          prevention=fixer, reassert=config.load().reassert if fix else ReassertPolicy(),
                           wheel=session_guard(session, fix=fix))
         for ev in watcher.start():
             emit(ev)

@@ -103,6 +103,7 @@ class Outcome:
     before: Snapshot
     attempts: list[Attempt] = field(default_factory=list)
     advice: str | None = None
+    note: str = ""                # how it ran, e.g. " [X: connection lost; without X]"
 
     @property
     def released(self) -> bool:
@@ -125,6 +126,11 @@ class Outcome:
         if self.released:
             return f"{t.device}: {what} released by step {int(self.step)} ({STEP_NAMES[self.step]}), verified"
         return f"{t.device}: {what} still held ({self.attempts[-1].after.describe() if self.attempts and self.attempts[-1].after else self.before.describe()}); {self.advice or ''}".rstrip("; ")
+
+    def detail(self) -> str:
+        """The summary, every step's line and the note: one journal line."""
+        steps = "; ".join(a.line() for a in self.attempts)
+        return self.summary() + (f" ({steps})" if steps else "") + self.note
 
     def to_dict(self) -> dict:
         return {

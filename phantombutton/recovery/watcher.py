@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from phantombutton.detect.events import DeviceAdded, HeldState, KeyEvent, XButtons
 from phantombutton.detect.findings import Finding, Layer, Rule
+from phantombutton.detect.reassert import ReassertPolicy
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.input.source import Source
@@ -22,13 +23,6 @@ from phantombutton.recovery.chain import Layers, Outcome, Target, run_chain
 
 _WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
 AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH})
-# A phantom that comes back (a new press edge after our verified release) is released again
-# at once: a stuck grab is what the user must never be left with. Only a mouse re-asserting
-# it faster than REASSERT_LIMIT times in REASSERT_WINDOW seconds is rate-limited - deferred to
-# one release per REASSERT_GAP, never dropped - and the user is told how to silence it.
-REASSERT_LIMIT = 20
-REASSERT_WINDOW = 10.0
-REASSERT_GAP = 1.0
 
 
 @dataclass(slots=True)
@@ -187,13 +181,17 @@ def _wheel_event(e) -> WatchEvent:
 
 class Watcher:
     def __init__(self, source: Source, detector: Detector, *, x=None, layers: Layers | None = None,
-                 fix: bool = False,
+                 fix: bool = False, reassert: ReassertPolicy = ReassertPolicy(),
                  poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
                  clock=time.monotonic, wheel=None):
         self.source, self.detector = source, detector
         self.poller = XPoller(x) if x is not None else None
         self.layers = layers
         self.fix = fix
+        # A phantom that comes back (a new press edge after our verified release) is released
+        # again at once up to the policy's limit; past it, deferred by its back-off - never
+        # dropped - and the user is told how to silence it.
+        self.reassert = reassert
         self.poll_interval = poll_interval
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
         self.wheel = wheel               # recovery/wheel.py WheelWatch: wheel mode checks
@@ -276,7 +274,7 @@ class Watcher:
         for key, f in list(self._deferred.items()):
             if key not in active:           # released meanwhile (the mouse, or a user)
                 del self._deferred[key]
-            elif now - self._fixed[key][-1] >= REASSERT_GAP:
+            elif now - self._fixed[key][-1] >= self.reassert.delay(len(self._fixed[key])):
                 del self._deferred[key]
                 out += self._release(f, deferred=True)
         return out
@@ -300,20 +298,19 @@ class Watcher:
 
     def _release(self, f: Finding, deferred: bool = False) -> list[WatchEvent]:
         now = self.clock()
-        runs = [t for t in self._fixed.get(f.key, ()) if now - t < REASSERT_WINDOW]
-        if not deferred and len(runs) >= REASSERT_LIMIT:
-            first = f.key not in self._deferred and (len(runs) == REASSERT_LIMIT)
+        policy = self.reassert
+        runs = [t for t in self._fixed.get(f.key, ()) if now - t < policy.window]
+        back = policy.delay(len(runs))
+        if not deferred and back and now - runs[-1] < back:
             self._deferred[f.key] = f
-            if not first:
-                return []
             what = f"X button {f.x_button}" if f.x_button else "the button"
             hint = (f"; `phantombutton mute {f.node} {f.x_button}` silences it durably"
                     if f.node and f.x_button and f.rule is Rule.UNKNOWN_BUTTON else "")
             return [WatchEvent("note", now, f, message=(
-                f"{f.device}: {what} came back {len(runs)} times in {REASSERT_WINDOW:g} s; "
-                f"releasing it at most once per {REASSERT_GAP:g} s{hint}"))]
+                f"{f.device}: {what} came back {len(runs)} times in {policy.window:g} s; "
+                f"releasing it again {back:g} s after the last release{hint}"))]
         self._fixed[f.key] = runs + [now]
-        for key in [k for k, v in self._fixed.items() if now - v[-1] >= REASSERT_WINDOW]:
+        for key in [k for k, v in self._fixed.items() if now - v[-1] >= policy.window]:
             del self._fixed[key]       # nodes come and go (hotplug): keep the dict small
         outcome = run_chain(target_for(f, self.poller), self.layers)
         out = [WatchEvent("released" if outcome.released else "not-released", self.clock(), f, outcome)]

@@ -39,7 +39,8 @@ from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import KeptX, apply_setting, chain_release, device_identity, phantom_mask
-from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, setting_text
+from phantombutton.recovery.chain import Outcome
+from phantombutton.service.parts_api import PhantomHeld, setting_text
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 
@@ -123,7 +124,7 @@ class Daemon:
         node = self.platform.event_node(receiver_node, slot)
         return None if node is None else self.platform.nodes.held_keys(node)
 
-    def release(self, held: PhantomHeld) -> ReleaseOutcome:
+    def release(self, held: PhantomHeld) -> Outcome:
         return chain_release(self.platform, self.x, held, allow_mute=self.config.fix.mute_unknown_buttons)
 
     # ---- receivers -------------------------------------------------------------------
@@ -333,18 +334,18 @@ class Daemon:
             self.journal.debug(f"{link.node} slot {slot}: buttons {buttons:04X}, phantom press edge "
                                f"read {self.clock() - t:.3f} s ago")
             st.pressed_at = t
-            if st.last_release is not None and t - st.last_release <= self.config.detection.reassert_window:
+            policy = self.config.reassert
+            if st.last_release is not None and t - st.last_release <= policy.window:
                 st.reasserts += 1
             else:
                 st.reasserts = 0
             delay = self.config.detection.held_for
-            if st.reasserts >= self.config.detection.reassert_limit:
-                back = min(self.config.daemon.backoff_max, self.config.daemon.backoff_initial
-                           * 2 ** (st.reasserts - self.config.detection.reassert_limit))
+            back = policy.delay(st.reasserts)
+            if back:
                 st.backoff_until = max(st.backoff_until, self.clock() + back)
                 self.journal.warning(
                     f"{link.node} slot {slot}: phantom button re-asserted {st.reasserts} times "
-                    f"within {self.config.detection.reassert_window:g} s of a release; backing off "
+                    f"within {policy.window:g} s of a release; backing off "
                     f"{back:g} s (a mouse that keeps sending it may need `phantombutton mute`)")
             edge = t
             self._at(max(t + delay, st.backoff_until), link,
@@ -385,17 +386,18 @@ class Daemon:
         for b in buttons:
             held = PhantomHeld(link.node, slot, st.wpid, b, hid_button_to_evdev(b), edge)
             started = self.clock()
+            label = f"button 0x{held.code:03X} (HID {b}, X {x_button_for(held.code)})"
             try:
                 out = self.release(held)
             except PhantomError as e:   # the event node, not the receiver, failed here
-                out = ReleaseOutcome(False, str(e))
+                self.journal.error(f"{where}: phantom {label} held; release failed: {e}")
+                continue
             self.journal.debug(f"{where}: release of HID {b} took {self.clock() - started:.3f} s")
-            label = f"button 0x{held.code:03X} (HID {b}, X {x_button_for(held.code)})"
-            if out.ok:
+            if out.released:
                 self.journal.notice(f"{where}: phantom {label} held {self.clock() - edge:.2f} s; "
-                                    f"released: {out.detail}")
+                                    f"released: {out.detail()}")
             else:
-                self.journal.error(f"{where}: phantom {label} held; release failed: {out.detail}")
+                self.journal.error(f"{where}: phantom {label} held; release failed: {out.detail()}")
         st.released_edge = edge
         st.last_release = self.clock()
 

@@ -11,9 +11,10 @@ import functools
 from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
 from phantombutton import models
 from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, find_slave, x_errors
-from phantombutton.recovery.chain import Target, run_chain
+from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
-from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome, SettingOutcome, setting_text
+from phantombutton.errors import PhantomError
+from phantombutton.service.parts_api import PhantomHeld, SettingOutcome, setting_text
 from phantombutton.transport.platform import Platform
 
 
@@ -77,29 +78,22 @@ def release_target(held: PhantomHeld, node: str, slave=None) -> Target:
         model_has_button=False)   # the daemon only acts on buttons the model lacks
 
 
-def release_outcome(target: Target, layers, *, allow_mute: bool, note: str = "",
-                    **chain_options) -> ReleaseOutcome:
-    """Run the recovery chain; its summary and every step's line make the journal's detail."""
-    out = run_chain(target, layers, allow_mute=allow_mute, **chain_options)
-    steps = "; ".join(a.line() for a in out.attempts)
-    return ReleaseOutcome(out.released, out.summary() + (f" ({steps})" if steps else "") + note)
-
-
-def chain_release(platform: Platform, x: KeptX, held: PhantomHeld, *, allow_mute: bool) -> ReleaseOutcome:
+def chain_release(platform: Platform, x: KeptX, held: PhantomHeld, *, allow_mute: bool) -> Outcome:
     """The recovery chain for one held button of one mouse: the event node first, X (when
     there is one) for the slave's state and the XTest fallback. Without X the chain still
     acts on the event node, which is what X itself follows. An X server that goes away
     during the release (restart, logout) is dropped and the chain runs again without it."""
     node = platform.event_node(held.receiver_node, held.slot)
     if node is None:
-        return ReleaseOutcome(False, f"no event node found for slot {held.slot} behind "
-                                     f"{held.receiver_node}")
+        raise PhantomError(f"no event node found for slot {held.slot} behind {held.receiver_node}")
     session, no_x = x.session()
 
-    def chain(session, note: str) -> ReleaseOutcome:
+    def chain(session, note: str) -> Outcome:
         slave = find_slave(session.pointers(), node) if session is not None else None
-        return release_outcome(release_target(held, node, slave),
-                               LiveLayers(session, nodes=platform.nodes), allow_mute=allow_mute, note=note)
+        out = run_chain(release_target(held, node, slave), LiveLayers(session, nodes=platform.nodes),
+                        allow_mute=allow_mute)
+        out.note = note
+        return out
 
     try:
         return chain(session, no_x)

@@ -18,12 +18,6 @@ class PhantomHeld:
 
 
 @dataclass(frozen=True)
-class ReleaseOutcome:
-    ok: bool
-    detail: str                  # how it was released / why not, for the journal line
-
-
-@dataclass(frozen=True)
 class SettingOutcome:
     name: str
     value: object                # read back after the write

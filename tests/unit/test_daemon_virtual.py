@@ -12,7 +12,9 @@ import dataclasses
 
 from phantombutton.service.config import Config, DaemonConfig, DetectionConfig, DeviceConfig, FixConfig
 from phantombutton.service.daemon import Daemon
-from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
+from phantombutton.recovery.chain import Outcome, Snapshot
+from phantombutton.service.parts import release_target
+from phantombutton.service.parts_api import PhantomHeld
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import phantom_mask
 from phantombutton.virtual.platform import VirtualPlatform
@@ -64,9 +66,9 @@ class Harness:
     def model(self) -> VirtualReceiver:
         return self.platform.model
 
-    def _release(self, held: PhantomHeld) -> ReleaseOutcome:
+    def _release(self, held: PhantomHeld) -> Outcome:
         self.releases.append((self.clock(), held))
-        return ReleaseOutcome(True, "recorded by the test")
+        return Outcome(release_target(held, "virtual:1"), Snapshot(False, None, None))   # "up"
 
     def step(self) -> None:
         self.daemon.step(0)           # read what is due, run the timers; never wait

@@ -1,10 +1,11 @@
 """watch --fix against a phantom that comes back: every new press edge after a verified
 release is released again at once (H4's version ignored re-presses for 5 s, leaving the
-grab in place); only a mouse re-asserting faster than the limit is rate-limited - deferred,
-never dropped - with a note saying how to silence it."""
+grab in place); only a mouse re-asserting past the configured limit is backed off - deferred,
+never dropped - with a note saying how to silence it (the daemon's policy, detect/reassert.py)."""
 
 from __future__ import annotations
 
+from phantombutton.detect.reassert import ReassertPolicy
 from phantombutton.detect.rules import Detector
 from phantombutton.virtual.platform import VirtualPlatform
 from phantombutton.recovery import watcher as W
@@ -12,10 +13,11 @@ from phantombutton.recovery.live import LiveLayers
 from phantombutton.virtual.receiver import VirtualReceiver
 
 
-def setup():
+def setup(reassert=ReassertPolicy()):
     model = VirtualReceiver("default")
     source = VirtualPlatform(receiver=model).source()
-    w = W.Watcher(source, Detector(), layers=LiveLayers(nodes=source), fix=True, poll_interval=0.01)
+    w = W.Watcher(source, Detector(), layers=LiveLayers(nodes=source), fix=True, poll_interval=0.01,
+                  reassert=reassert)
     w.start()
     return model, source, w
 
@@ -39,10 +41,8 @@ def test_a_phantom_that_comes_back_is_released_again_at_once():
         assert 0x11F not in source.held_keys("virtual:1")
 
 
-def test_a_storm_is_rate_limited_but_never_left_held(monkeypatch):
-    monkeypatch.setattr(W, "REASSERT_LIMIT", 3)
-    monkeypatch.setattr(W, "REASSERT_GAP", 0.4)
-    model, source, w = setup()
+def test_a_storm_is_rate_limited_but_never_left_held():
+    model, source, w = setup(ReassertPolicy(window=10.0, limit=3, backoff_initial=0.4, backoff_max=0.4))
     kinds = []
     for _ in range(3):
         kinds += [e.kind for e in phantom(model, w)]
