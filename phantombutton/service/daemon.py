@@ -38,9 +38,10 @@ from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, parse
 from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts import KeptX, apply_setting, chain_release, device_identity, phantom_mask
+from phantombutton.service.parts import (
+    KeptX, PhantomHeld, apply_setting, chain_release, device_identity, phantom_mask, setting_text,
+)
 from phantombutton.recovery.chain import Outcome
-from phantombutton.service.parts_api import PhantomHeld, setting_text
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 

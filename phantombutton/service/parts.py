@@ -7,6 +7,7 @@ releases). The platform (transport/platform.py) says where the nodes are.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
 from phantombutton import models
@@ -14,8 +15,34 @@ from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, find_s
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
 from phantombutton.errors import PhantomError
-from phantombutton.service.parts_api import PhantomHeld, SettingOutcome, setting_text
 from phantombutton.transport.platform import Platform
+
+
+@dataclass(frozen=True)
+class PhantomHeld:
+    """What the recovery chain is asked to release: one button of one paired mouse."""
+
+    receiver_node: str
+    slot: int
+    wpid: int | None
+    hid_button: int
+    code: int                    # evdev code (0x10F + HID button)
+    since: float                 # monotonic time of the press edge
+
+
+@dataclass(frozen=True)
+class SettingOutcome:
+    name: str
+    value: object                # read back after the write
+    changed: bool                # False: it already had the wanted value, nothing written
+
+
+def setting_text(value: object) -> str:
+    """Config values (true, 800, "reset") in the words devices/settings.py speaks (and the
+    journal shows)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 @functools.lru_cache(maxsize=None)   # asked on every DJ mouse report; depends on the WPID only

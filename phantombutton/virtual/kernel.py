@@ -217,6 +217,3 @@ class VirtualKernel:
 
     def shutdown(self) -> None:
         self._reader.close()
-
-    def fd_count(self) -> int:
-        return 0

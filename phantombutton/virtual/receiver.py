@@ -4,9 +4,9 @@ Thread-safe, no I/O. `handle_output` takes one report the host writes (HID++ 0x1
 receiver 0xFF or a slot, DJ 0x20/0x21); answers are queued with a ready time (`latency`
 seconds after the request). Like hidraw (drivers/hid/hidraw.c `hidraw_report_event` copies
 each report into every open file's list), every reader opened with `open_reader()` gets every
-input report from the time it opened, in its own queue; `pop_input` reads the default one. The same object serves the in-process
-`--virtual` transport and the /dev/uhid bridge, so it answers the kernel's DJ traffic too
-(lab.md "Traffic the kernel sends"): switch to DJ mode (no answer), notification flags,
+input report from the time it opened, in its own queue; `default` is one opened at creation.
+The same object serves the in-process `--virtual` platform and the /dev/uhid bridge, so it
+answers the kernel's DJ traffic too: switch to DJ mode (no answer), notification flags,
 enumerate (one DJ "device paired" report per device), 0xB5 serial and name, and the HID++
 driver's probe of each device.
 
@@ -125,9 +125,9 @@ class VirtualReceiver:
         self._clock = clock
         self._cond = threading.Condition()
         self._readers: list[Reader] = []
-        # the default reader (pop_input): the uhid bridge and scripts; a platform whose
-        # every reader opens its own passes default_reader=False (no queue nobody reads)
-        self._default = self.open_reader() if default_reader else None
+        # the default reader: the uhid bridge and scripts; a platform whose every reader
+        # opens its own passes default_reader=False (no queue that nobody reads)
+        self.default = self.open_reader() if default_reader else None
         self._seq = itertools.count()
         self._busy = 0
         self._lose = 0
@@ -165,21 +165,6 @@ class VirtualReceiver:
         with self._cond:
             self._readers.append(reader)
         return reader
-
-    def pop_input(self, now: float | None = None) -> list[bytes]:
-        return self._default_reader().pop(now)
-
-    def next_input_at(self) -> float | None:
-        return self._default_reader().next_at()
-
-    def wait_input(self, timeout: float) -> bool:
-        """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
-        return self._default_reader().wait(timeout)
-
-    def _default_reader(self) -> Reader:
-        if self._default is None:
-            raise ValueError("this receiver has no default reader; use open_reader()")
-        return self._default
 
     def hidpp_requests(self) -> int:
         """HID++ requests handled so far (DJ commands excluded)."""

@@ -14,7 +14,7 @@ from phantombutton.service.config import Config, DaemonConfig, DetectionConfig, 
 from phantombutton.service.daemon import Daemon
 from phantombutton.recovery.chain import Outcome, Snapshot
 from phantombutton.service.parts import release_target
-from phantombutton.service.parts_api import PhantomHeld
+from phantombutton.service.parts import PhantomHeld
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import phantom_mask
 from phantombutton.virtual.platform import VirtualPlatform

@@ -15,7 +15,7 @@ from conftest import start_xvfb
 
 from phantombutton.service.parts import KeptX, chain_release
 from phantombutton.recovery.chain import Outcome
-from phantombutton.service.parts_api import PhantomHeld
+from phantombutton.service.parts import PhantomHeld
 from phantombutton.service.platform import HardwarePlatform
 
 HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
