@@ -154,14 +154,13 @@ class VirtualKernel:
         self._wake.append(fd)
 
     def poll(self, timeout: float) -> list[Observation]:
-        self.pump()
         out, self._pending = self._pending, []
         self.woken = False
-        if not out and timeout > 0:
+        due = self._reader.next_at()
+        if not out and timeout > 0 and (due is None or due > self.clock()):   # nothing due yet
             if self._wake:
                 import select
 
-                due = self._reader.next_at()
                 wait = timeout if due is None else max(0.0, min(timeout, due - self.clock()))
                 if not self.receiver.unplugged:
                     self.woken = bool(select.select(self._wake, [], [], wait)[0])
