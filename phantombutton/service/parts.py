@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
 from phantombutton import models
+from phantombutton.devices import settings
+from phantombutton.devices.device import Device
+from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, find_slave, x_errors
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
@@ -59,23 +62,16 @@ def phantom_mask(wpid: int | None) -> int:
 
 
 def _receiver(engine):
-    from phantombutton.devices.receiver import Receiver
-
     return Receiver(engine, getattr(engine.transport, "node", "receiver"))
 
 
 def _device(engine, slot: int, wpid: int | None):
-    from phantombutton.devices.device import Device
-    from phantombutton.devices.receiver import Pairing
-
     return Device(_receiver(engine), Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
 
 
 def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> SettingOutcome:
     """One setting through devices/settings.py: read it; if it differs, write it (that module
     changes only the bit concerned and reads back, raising NotApplied on a mismatch)."""
-    from phantombutton.devices import settings
-
     device = _device(engine, slot, wpid)
     want = setting_text(value)
     before = settings.get(device, name)

@@ -5,9 +5,10 @@ what a Platform is; cli/main.py chooses one."""
 from __future__ import annotations
 
 from phantombutton.input import evdev_node
+from phantombutton.input.xinput import X_TIMEOUT, XSession
 from phantombutton.input.sysfs_map import event_node_for
 from phantombutton.transport.base import Transport
-from phantombutton.transport import discovery
+from phantombutton.transport import discovery, hidraw
 from phantombutton.transport.discovery import LOGITECH, UNIFYING_PIDS, HidppNode, Skipped
 
 
@@ -24,12 +25,10 @@ class HardwarePlatform:
                 if r.vendor == LOGITECH and r.product in UNIFYING_PIDS]
 
     def open_receiver(self, node: str) -> Transport:
-        from phantombutton.transport.hidraw import HidrawTransport
-
-        return HidrawTransport(node)     # AccessDenied names node, errno and fix
+        return hidraw.HidrawTransport(node)     # AccessDenied names node, errno and fix
 
     def listeners(self, node: str) -> tuple[str, ...] | None:
-        from phantombutton.recovery.wheel import hidraw_listeners
+        from phantombutton.recovery.wheel import hidraw_listeners   # only the wheel guard asks
 
         return hidraw_listeners(node)
 
@@ -42,8 +41,6 @@ class HardwarePlatform:
         return EvdevSource(all_mice, hidpp=hidpp, sysfs=self.sysfs)
 
     def x_session(self, timeout: float | None = None):
-        from phantombutton.input.xinput import X_TIMEOUT, XSession
-
         return XSession(timeout=X_TIMEOUT if timeout is None else timeout)
 
     def close(self) -> None:

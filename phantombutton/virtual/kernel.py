@@ -32,6 +32,7 @@ from phantombutton.detect.events import (
     Observation,
     WheelFrame,
 )
+from phantombutton.detect.wheel import ScrollCounter, kernel_rule
 from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 
@@ -195,8 +196,6 @@ class VirtualKernel:
 
     def _wheel(self, slot: int, node: str, units: int, t: float) -> WheelFrame:
         """hid-logitech-hidpp's scaling, with the multiplier it would have read at connect."""
-        from phantombutton.detect.wheel import ScrollCounter, kernel_rule
-
         counter = self._counters.get(slot)
         if counter is None:
             dev = self.receiver.devices.get(slot)
