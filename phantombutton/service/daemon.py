@@ -75,6 +75,7 @@ class Daemon:
                  sleep: Callable[[float], None] = time.sleep, logind=None):
         self.platform, self.config, self.journal = platform, config, journal
         self.clock, self.sleep = clock, sleep
+        self.nodes = platform.nodes      # the event nodes (EVIOCGKEY), there from the start
         self.x = KeptX(platform)
         self.links: dict[str, Link] = {}
         self._timers: list[tuple[float, int, Link, Callable[[], None]]] = []
@@ -123,7 +124,7 @@ class Daemon:
     def held_codes(self, receiver_node: str, slot: int) -> frozenset[int] | None:
         """EVIOCGKEY of the mouse's event node; None when it has none."""
         node = self.platform.event_node(receiver_node, slot)
-        return None if node is None else self.platform.nodes.held_keys(node)
+        return None if node is None else self.nodes.held_keys(node)
 
     def release(self, held: PhantomHeld) -> Outcome:
         return chain_release(self.platform, self.x, held, allow_mute=self.config.fix.mute_unknown_buttons)

@@ -5,7 +5,6 @@ what a Platform is; cli/main.py chooses one."""
 from __future__ import annotations
 
 from phantombutton.input import evdev_node
-from phantombutton.input.xinput import X_TIMEOUT, XSession
 from phantombutton.input.sysfs_map import event_node_for
 from phantombutton.transport.base import Transport
 from phantombutton.transport import discovery, hidraw
@@ -41,6 +40,8 @@ class HardwarePlatform:
         return EvdevSource(all_mice, hidpp=hidpp, sysfs=self.sysfs)
 
     def x_session(self, timeout: float | None = None):
+        from phantombutton.input.xinput import X_TIMEOUT, XSession   # not for info, list, set
+
         return XSession(timeout=X_TIMEOUT if timeout is None else timeout)
 
     def close(self) -> None:
