@@ -6,7 +6,6 @@ Commands that report a finding document their own extra codes (e.g. `status`).
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 

@@ -40,7 +40,7 @@ def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, 
         if fmt != "hid-recorder":
             raise UsageProblem("--convert needs --format hid-recorder")
         return _export(convert, output)
-    if options is not None and options.virtual:
+    if options is not None and not options.platform.kernel:
         raise UsageProblem("capture records real event nodes; the virtual receiver has none "
                            "(try `phantombutton --virtual watch`, or record in the qemu lab)")
     hid_path = None

@@ -49,20 +49,6 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
     if os.geteuid() == 0:
         journal.warning("running as root; the user unit runs unprivileged with the udev rule's access")
 
-    if opts is not None and opts.virtual:
-        from phantombutton.service.parts import VirtualParts
-        from phantombutton.virtual.receiver import VirtualReceiver
-
-        parts = VirtualParts(VirtualReceiver(profile=opts.profile),
-                             allow_mute=cfg.fix.mute_unknown_buttons)
-    else:
-        from phantombutton.service.parts import HardwareParts
-
-        parts = HardwareParts(allow_mute=cfg.fix.mute_unknown_buttons)
-        # now rather than at the first release; absent or silent X is fine (said once)
-        x_note = parts.connect_x(None if deadline is None else deadline - time.monotonic())
-        if x_note:
-            journal.info(f"no X connection: {x_note}")
     from phantombutton.service.sleep import SleepUnavailable, SleepWatch
 
     try:   # logind's PrepareForSleep: re-check every device on resume (service/sleep.py)
@@ -70,7 +56,11 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
     except SleepUnavailable as e:
         journal.info(f"{e}; a resume is noticed by wheel activity and reconnections only")
         sleep = None
-    daemon = Daemon(parts, cfg, journal, sleep=sleep)
+    daemon = Daemon(opts.platform, cfg, journal, logind=sleep)
+    # the X connection now rather than at the first release; absent or silent X is fine (said once)
+    x_note = daemon.x.connect(None if deadline is None else deadline - time.monotonic())
+    if x_note:
+        journal.info(f"no X connection: {x_note}")
 
     def stop(signum, frame):
         daemon.stop()

@@ -35,7 +35,7 @@ def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> 
     code, xb = parse_button(button)
     session, d = _device(options, spec, all_mice)
     try:
-        from phantombutton.devices.models import has_button, model_for
+        from phantombutton.models import has_button, model_for
 
         if mute and not force and has_button(d.product, code):
             m = model_for(d.product)

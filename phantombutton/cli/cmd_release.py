@@ -6,7 +6,7 @@ import json
 
 import click
 
-from phantombutton.errors import EXIT_FAILURE, UsageProblem
+from phantombutton.errors import EXIT_FAILURE
 
 
 @click.command(name="release")
@@ -15,9 +15,8 @@ from phantombutton.errors import EXIT_FAILURE, UsageProblem
 @click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
 @click.option("--no-mute", is_flag=True, help="Never mute (EVIOCSKEYCODE) as a release step.")
 @click.option("--json", "as_json", is_flag=True, help="The outcome as JSON on stdout.")
-@click.option("--simulate-phantom", is_flag=True, hidden=True, help="--virtual only: hold HID button 16 first.")
 @click.pass_obj
-def command(options, device, button, all_mice, no_mute, as_json, simulate_phantom):
+def command(options, device, button, all_mice, no_mute, as_json):
     """Release a stuck button so X drops its grab, and verify it.
 
     DEVICE: /dev/input/eventN, a receiver slot number or part of the name; BUTTON: an X
@@ -28,21 +27,17 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
     model lacks), 4 orphaned X button, 5 advice to power-cycle.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
-    from phantombutton.devices.models import has_button
+    from phantombutton.models import has_button
     from phantombutton.recovery.chain import Target, run_chain
     from phantombutton.recovery.session import open_session, parse_button, pick_device, read_state
     from phantombutton.recovery.watcher import target_for
 
-    if simulate_phantom and not options.virtual:
-        raise UsageProblem("--simulate-phantom needs --virtual")
     code = xb = None
     if button is not None:
         code, xb = parse_button(button)
 
     session = open_session(options, all_mice=all_mice)
     try:
-        if simulate_phantom:
-            session.simulate_phantom()
         watcher, _ = read_state(session)
         views = [v for v in watcher.detector.devices() if v.present]
         session.raise_denied(views)

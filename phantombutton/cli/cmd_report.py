@@ -100,7 +100,7 @@ def _capture(bundle, options, duration: float, from_capture: str | None, tmp: st
             bundle.lack("capture", str(e))
             return None
         return path
-    if options.virtual:
+    if not options.platform.kernel:
         bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
         return None
     from phantombutton.capture.meta import default_event_nodes

@@ -29,7 +29,7 @@ def command(options, receiver, if_stuck, timeout, as_json):
     from phantombutton.recovery.softreset import receiver_answers, soft_reset
     from phantombutton.transport.discovery import LOGITECH, find_receivers
 
-    if options.virtual:
+    if not options.platform.kernel:
         raise UsageProblem("reset-receiver acts on a kernel driver; it cannot run with --virtual")
     found = [r for r in find_receivers() if r.vendor == LOGITECH]
     if receiver:

@@ -6,13 +6,11 @@ import json
 
 import click
 
-from phantombutton.errors import UsageProblem
 
 EXIT_PHANTOM = 3
 
 
-def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, wheel=None,
-            desktop_out=None):
+def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desktop_out=None):
     """(session notes, device views, active findings) after reading state twice, `grace`
     apart, so X-versus-kernel disagreements can be confirmed. `wheel`: a list that gets one
     wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents); `desktop_out`, a
@@ -24,8 +22,6 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, 
     if desktop_out is not None and session.desktop is not None:
         desktop_out.append(session.desktop)
     try:
-        if simulate:
-            session.simulate_phantom()
         watch = None
         if wheel is not None:
             from phantombutton.recovery.wheel import session_guard
@@ -34,8 +30,7 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, 
         w, events = read_state(session, grace, wheel=watch)
         if watch is not None:
             wheel += watch.check_all()
-        if not options.virtual:
-            session.raise_denied(session.source.devices)
+        session.raise_denied([v for v in w.detector.devices() if v.present])
         notes += [e.message for e in events if e.kind == "note"]
         return notes, w.detector.devices(), w.detector.active(), session.x is not None
     finally:
@@ -46,22 +41,18 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, simulate=False, 
 @click.option("--all", "all_mice", is_flag=True, help="Check every mouse, not only receiver children.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--no-x", is_flag=True, help="Do not read the X server's state.")
-@click.option("--simulate-phantom", is_flag=True, hidden=True, help="--virtual only: hold HID button 16 on slot 1.")
 @click.pass_obj
-def command(options, all_mice, as_json, no_x, simulate_phantom):
+def command(options, all_mice, as_json, no_x):
     """Is a phantom button held right now? Reads EVIOCGKEY of each mouse and X's button state.
 
     Exit codes: 0 nothing held, 3 a phantom is held (see the finding), 1 failure, 2 usage.
     """
-    if simulate_phantom and not options.virtual:
-        raise UsageProblem("--simulate-phantom needs --virtual")
     from phantombutton.buttons import x_button_for
 
     wheel: list = []
     desktop: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
-                                            simulate=simulate_phantom, wheel=wheel,
-                                            desktop_out=desktop)
+                                            wheel=wheel, desktop_out=desktop)
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)
     if as_json:

@@ -118,7 +118,9 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
     capture's clock like `analyze` (detect.run.detect_all); `redraw` is called with the
     detector after every observation, for the terminal table. Returns the findings count."""
     from phantombutton.capture.reader import read_observations
+    from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
+    from phantombutton.service import config
     from phantombutton.detect.run import detect_all
     from phantombutton.recovery.watcher import WatchEvent
 
@@ -147,11 +149,9 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
 @click.option("--speed", type=Finite(0.001, zero_ok=True), default=1.0, show_default=True,
               help="Replay speed factor (>= 0.001); 0 = as fast as possible.")
 @click.option("--duration", type=SECONDS, default=None, help="Stop after this many seconds.")
-@click.option("--simulate-phantom", type=SECONDS, default=None, hidden=True,
-              help="--virtual only: the mouse in slot 1 reports HID button 16 after S seconds.")
 @click.pass_obj
 def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay_file, speed,
-            duration, simulate_phantom):
+            duration):
     """Detect phantom held buttons live, per evdev and X, and say why.
 
     A table on a terminal, one line per event otherwise, JSON lines with --json.
@@ -192,16 +192,17 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
 
         _replay(replay_file, speed, emit, redraw if tty else None)
         return 0
-    if simulate_phantom is not None and not options.virtual:
-        raise UsageProblem("--simulate-phantom needs --virtual")
 
+    from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
-    from phantombutton.recovery.prevent import side_scroll_fixer
+    from phantombutton.service import config
+    from phantombutton.recovery.prevent import SideScrollFixer
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
     from phantombutton.recovery.wheel import session_guard
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
+    fixer = SideScrollFixer(options) if fix else None
     try:
         for line in session.notes():   # once, on stderr; with --json also as an event
             click.echo(f"phantombutton: {line}", err=True)
@@ -210,7 +211,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
                                    "session": session.desktop.as_dict()}))
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
-                          prevention=side_scroll_fixer(options, session.virtual_model) if fix else None,
+                          prevention=fixer, reassert=config.load().reassert if fix else ReassertPolicy(),
                           wheel=session_guard(session, fix=fix))
         for ev in watcher.start():
             emit(ev)
@@ -218,23 +219,17 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
         if watched:   # scripts (and tests) wait for this line before they expect findings
             emit(WatchEvent("note", time.monotonic(), message="watching " + ", ".join(
                 f"{v.name or v.node} ({v.node})" for v in watched)))
-        if not options.virtual and not session.source.devices and not session.source.denied:
+        if not watched and not session.source.denied:
             emit(WatchEvent("note", time.monotonic(), message=(
                 "no Logitech receiver mouse found yet" + ("" if all_mice else " (--all watches every mouse)")
                 + "; waiting for one to appear")))
-        if not options.virtual:
-            session.raise_denied(session.source.devices)
+        session.raise_denied(watched)
         t0 = time.monotonic()
-        phantom_at = t0 + simulate_phantom if simulate_phantom is not None else None
         last_table = None
         while duration is None or time.monotonic() - t0 < duration:
-            if phantom_at is not None and time.monotonic() >= phantom_at:
-                session.simulate_phantom()
-                phantom_at = None
-            # never sleep past --duration or the simulated phantom (idle ticks are 2 s apart)
-            limits = [t0 + duration if duration is not None else None, phantom_at]
-            wait = min((t - time.monotonic() for t in limits if t is not None), default=None)
-            for ev in watcher.step(None if wait is None else max(0.0, wait)):
+            # never sleep past --duration (idle ticks are 2 s apart)
+            wait = None if duration is None else max(0.0, t0 + duration - time.monotonic())
+            for ev in watcher.step(wait):
                 emit(ev)
             if tty:
                 table = _screen(watcher.detector, actions, session.x is not None)
@@ -244,5 +239,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     except KeyboardInterrupt:
         pass
     finally:
+        if fixer is not None:
+            fixer.close()
         session.close()
     return 0

@@ -13,7 +13,7 @@ import sys
 import click
 
 from phantombutton import __version__
-from phantombutton.errors import EXIT_FAILURE, PhantomError
+from phantombutton.errors import EXIT_FAILURE, PhantomError, UsageProblem
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.outfile import StdoutError, guarded_stdout
 
@@ -58,12 +58,31 @@ class LazyGroup(click.Group):
 
 
 class Options:
-    """Global options, passed to every command as the click context object."""
+    """Global options, passed to every command as the click context object. `platform`
+    (transport/platform.py) is chosen here and nowhere else: the hardware, or with
+    --virtual the virtual receiver behind its kernel model. Built at first use, so that
+    `--help` and the file commands import neither."""
 
     def __init__(self, virtual: bool, profile: str, debug: bool):
         self.virtual = virtual
         self.profile = profile
         self.debug = debug
+        self._platform = None
+
+    @property
+    def platform(self):
+        if self._platform is None:
+            if self.virtual:
+                from phantombutton.virtual.platform import VirtualPlatform
+
+                self._platform = VirtualPlatform(self.profile)   # unknown profile: exit 2
+            elif self.profile != "default":
+                raise UsageProblem(f"--profile {self.profile} needs --virtual (profiles are virtual receivers)")
+            else:
+                from phantombutton.service.platform import HardwarePlatform
+
+                self._platform = HardwarePlatform()
+        return self._platform
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

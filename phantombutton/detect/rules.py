@@ -18,6 +18,7 @@ from typing import Any
 
 from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
+from phantombutton import models
 from phantombutton.detect.context import HidppContext, connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,
@@ -32,7 +33,7 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
-from phantombutton.devices import models
+from phantombutton import models
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.

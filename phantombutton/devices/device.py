@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phantombutton.devices.models import Model, model_for
+from phantombutton.models import Model, model_for
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp10, hidpp20
 from phantombutton.hidpp.errors import Hidpp10Error, Hidpp20Error

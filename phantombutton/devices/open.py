@@ -1,4 +1,4 @@
-"""Open the receivers a command works on: the virtual one (`--virtual`) or real hidraw nodes.
+"""Open the receivers of the platform a command works on (cli/main.py Options.platform).
 
     with open_receivers(options) as receivers:
         for receiver in receivers: ...
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from phantombutton.devices.receiver import Receiver
-from phantombutton.errors import NoReceiver, PhantomError, UsageProblem
+from phantombutton.errors import NoReceiver, PhantomError
 
 NO_RECEIVER = ("no Logitech Unifying receiver found; plug one in (or check `ls /dev/hidraw*` "
                "and the udev rule), or try the virtual one: phantombutton --virtual info")
@@ -46,24 +46,15 @@ def _tracer(node: str, receiver: Receiver):
     return trace
 
 
-def virtual_receiver(profile: str, debug: bool = False) -> Receiver:
-    from phantombutton.transport.virtual import VirtualTransport
-    from phantombutton.virtual.receiver import VirtualReceiver
-
-    model = VirtualReceiver(profile)  # unknown profile: UsageProblem naming the valid ones
-    return _receiver(VirtualTransport(model), debug, model.product_id)
-
-
 def _note(text: str) -> None:
     print(f"phantombutton: {text}", file=sys.stderr)
 
 
-def hardware_receivers(debug: bool = False) -> list[Receiver]:
-    from phantombutton.transport.discovery import Skipped, find_receivers
-    from phantombutton.transport.hidraw import HidrawTransport
+def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
+    from phantombutton.transport.discovery import Skipped
 
     skipped: list[Skipped] = []
-    nodes = find_receivers(skipped=skipped)
+    nodes = platform.receivers(skipped=skipped)
     for s in skipped:
         _note(str(s))
     if not nodes:
@@ -73,7 +64,7 @@ def hardware_receivers(debug: bool = False) -> list[Receiver]:
     try:
         for node in nodes:
             try:
-                transport = HidrawTransport(node.node)  # AccessDenied names node, errno and fix
+                transport = platform.open_receiver(node.node)  # AccessDenied names node, errno, fix
             except PhantomError as e:
                 failed.append(e)
                 continue
@@ -94,13 +85,8 @@ def hardware_receivers(debug: bool = False) -> list[Receiver]:
 
 @contextlib.contextmanager
 def open_receivers(options) -> Iterator[list[Receiver]]:
-    """Receivers for cli.main.Options (virtual, profile, debug); closed on exit."""
-    if options.virtual:
-        receivers = [virtual_receiver(options.profile, options.debug)]
-    elif options.profile != "default":
-        raise UsageProblem(f"--profile {options.profile} needs --virtual (profiles are virtual receivers)")
-    else:
-        receivers = hardware_receivers(options.debug)
+    """Receivers for cli.main.Options (platform, debug); closed on exit."""
+    receivers = platform_receivers(options.platform, options.debug)
     try:
         yield receivers
     finally:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phantombutton.devices.device import Device
-from phantombutton.devices.models import model_for
+from phantombutton.models import model_for
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from phantombutton import buttons
 from phantombutton.devices import settings as settings_mod
-from phantombutton.devices.models import BTN_PHANTOM
+from phantombutton.models import BTN_PHANTOM
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError

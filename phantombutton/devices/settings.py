@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from phantombutton.devices.models import DPI, SIDE_SCROLL, SMOOTH_SCROLL
+from phantombutton.models import DPI, SIDE_SCROLL, SMOOTH_SCROLL
 from phantombutton.errors import PhantomError, UsageProblem
 from phantombutton.hidpp import hidpp10, hidpp20
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register

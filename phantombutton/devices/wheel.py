@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from phantombutton.detect.wheel import KernelRule, Mechanism, WheelMode, kernel_rule
-from phantombutton.devices.models import SMOOTH_SCROLL
+from phantombutton.models import SMOOTH_SCROLL
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
 from phantombutton.hidpp.hidpp20 import FeatureId

@@ -91,10 +91,6 @@ class FeatureMessage:
     software_id: int
     params: bytes
 
-    @property
-    def is_event(self) -> bool:
-        return self.software_id == 0
-
 
 def is_error_frame(frame: HidppFrame) -> bool:
     return frame.sub_id == ERROR_INDEX

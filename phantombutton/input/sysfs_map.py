@@ -124,3 +124,18 @@ def pointer_nodes(all_mice: bool = False, sysfs: str = "/sys", dev: str = "/dev"
     if not all_mice:
         return children
     return children + [d for d in found if not d.is_receiver_child and d.is_mouse]
+
+
+def event_node_for(receiver_node: str, slot: int, sysfs: str = "/sys") -> str | None:
+    """/dev/input/eventN of the mouse in `slot` behind the receiver at /dev/hidrawN.
+
+    Only the event nodes of the receiver's children are looked at (the paired devices' HID
+    devices are children of the receiver's), each placed in its slot by `describe`."""
+    import glob
+
+    hid_dir = os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver_node), "device")
+    for event in sorted(glob.glob(os.path.join(hid_dir, "[0-9]*:*", "input", "input*", "event*"))):
+        p = describe(os.path.basename(event), sysfs)
+        if p is not None and p.slot == slot:
+            return p.node
+    return None

@@ -60,6 +60,15 @@ class XUnavailable(Exception):
     """No X server state for us: no DISPLAY, a Wayland session, or a missing extension."""
 
 
+def x_errors() -> tuple[type[BaseException], ...]:
+    """What a call on an X connection raises when the server fails or goes away (restart,
+    logout): python-xlib's protocol, connection and display errors and the socket's. Catch
+    these around X calls only; anything else is a bug and is shown as one."""
+    from Xlib import error as xerror
+
+    return (OSError, xerror.XError, xerror.ConnectionClosedError, xerror.DisplayError, XUnavailable)
+
+
 class XRefused(Exception):
     """The X server answered a request with an error (BadValue, BadDevice, ...)."""
 

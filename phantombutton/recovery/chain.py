@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
+from phantombutton.errors import PhantomError
+from phantombutton.input.xinput import x_errors
+
 
 class Step(IntEnum):
     EVENT_NODE = 1
@@ -107,6 +110,7 @@ class Outcome:
     before: Snapshot
     attempts: list[Attempt] = field(default_factory=list)
     advice: str | None = None
+    note: str = ""                # how it ran, e.g. " [X: connection lost; without X]"
 
     @property
     def grab_tracked(self) -> bool:
@@ -139,6 +143,11 @@ class Outcome:
         if self.released:
             return f"{t.device}: {what} released by step {int(self.step)} ({STEP_NAMES[self.step]}), verified"
         return f"{t.device}: {what} still held ({self.attempts[-1].after.describe() if self.attempts and self.attempts[-1].after else self.before.describe()}); {self.advice or ''}".rstrip("; ")
+
+    def detail(self) -> str:
+        """The summary, every step's line and the note: one journal line."""
+        steps = "; ".join(a.line() for a in self.attempts)
+        return self.summary() + (f" ({steps})" if steps else "") + self.note
 
     def to_dict(self) -> dict:
         return {
@@ -187,7 +196,7 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         out.attempts.append(a)
         try:
             a.action = action()
-        except Exception as e:  # every failure becomes part of the report, then we escalate
+        except (PhantomError, *x_errors()) as e:  # a layer said no: part of the report, escalate
             a.action = a.action or "tried"
             a.error = str(e) or type(e).__name__
         wait = max(settle, GRAB_SETTLE) if out.grab_tracked else settle

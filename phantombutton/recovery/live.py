@@ -11,14 +11,20 @@ import time
 from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, code_for_x_button, hid_button_scancode
 from phantombutton.errors import PhantomError
 from phantombutton.input import evdev_node as en
+from phantombutton.input.xinput import x_errors
 from phantombutton.recovery.chain import Snapshot, Target
+from phantombutton.transport.platform import EventNodes
 
 UINPUT_NAME = "phantombutton release"
 
 
 class LiveLayers:
-    def __init__(self, x=None, *, uinput_wait: float = 2.0):
+    """`nodes`: the platform's event nodes (transport/platform.py EventNodes); a real
+    node's by default."""
+
+    def __init__(self, x=None, *, nodes: EventNodes = en, uinput_wait: float = 2.0):
         self.x = x                       # phantombutton.input.xinput.XSession or None
+        self.nodes = nodes
         self.uinput_wait = uinput_wait
 
     # -- reading -------------------------------------------------------------------------
@@ -26,7 +32,7 @@ class LiveLayers:
         kernel = None
         if t.node and t.code is not None:
             try:
-                kernel = t.code in en.held_keys(t.node)
+                kernel = t.code in self.nodes.held_keys(t.node)
             except PhantomError:
                 kernel = None  # gone or unreadable: unknown, not "up"
         x_slave = x_master = x_grab = None
@@ -83,7 +89,7 @@ class LiveLayers:
 
     # -- acting --------------------------------------------------------------------------
     def write_release(self, t: Target) -> str:
-        en.write_key(t.node, t.code, 0)
+        self.nodes.write_key(t.node, t.code, 0)
         return f"wrote EV_KEY 0x{t.code:03X} 0 + SYN_REPORT to {t.node}"
 
     def xtest_release(self, device_id: int, button: int) -> str:
@@ -104,7 +110,7 @@ class LiveLayers:
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
         scancode = hid_button_scancode(t.code)
-        back = en.set_keycode(t.node, scancode, want)
+        back = self.nodes.set_keycode(t.node, scancode, want)
         if back != want:
             raise PhantomError(f"{t.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
                                f"reads back 0x{back:03X}")
@@ -122,7 +128,7 @@ class LiveLayers:
                     if not self.snapshot(t).held:
                         return f"XTest DeviceButtonRelease {t.x_button} on X master {master}"
                     tried.append(f"XTest release on master {master} had no effect")
-                except Exception as e:
+                except x_errors() as e:
                     tried.append(f"XTest release on master {master}: {e}")
         code = t.code
         if code is None:

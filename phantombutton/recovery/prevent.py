@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 
-from phantombutton.devices.models import SIDE_SCROLL
+from phantombutton.models import SIDE_SCROLL
+from phantombutton.devices.open import open_receivers
+from phantombutton.errors import PhantomError
 
 M705_101B = 0x101B
 
@@ -28,40 +30,34 @@ def _side_scroll_on(receiver, slot: int) -> str | None:
             "stopped for the original reporter")
 
 
-def side_scroll_fixer(options, virtual_model=None):
-    """A callable(Finding) -> message | None for Watcher(prevention=...).
+class SideScrollFixer:
+    """A callable(Finding) -> message | None for Watcher(prevention=...), once per device.
 
-    `virtual_model`: the VirtualReceiver the watch source uses (the same one must be
-    configured, not a fresh copy); otherwise the hardware receivers are opened per call.
-    """
-    done: set[tuple] = set()
+    It opens the platform's receivers when made and keeps them open for the session (its own
+    readers, next to the watch source's: every reader gets every report, as on hidraw);
+    a receiver it could not open makes its message say why."""
 
-    def prevent(f) -> str | None:
-        if f.wpid != M705_101B or f.slot is None:
+    def __init__(self, options):
+        self._done: set[tuple] = set()
+        self._stack = contextlib.ExitStack()
+        self._receivers: list = []
+        self._problem: str | None = None
+        try:
+            self._receivers = self._stack.enter_context(open_receivers(options))
+        except PhantomError as e:
+            self._problem = str(e)
+
+    def __call__(self, f) -> str | None:
+        if f.wpid != M705_101B or f.slot is None or (f.node, f.slot) in self._done:
             return None
-        key = (f.node, f.slot)
-        if key in done:
-            return None
-        done.add(key)
-        if virtual_model is not None:
-            from phantombutton.devices.receiver import Receiver
-            from phantombutton.transport.engine import Engine
-            from phantombutton.transport.virtual import VirtualTransport
-
-            transport = VirtualTransport(virtual_model)
-            receiver = Receiver(Engine(transport), transport.node, virtual_model.product_id)
-            try:
-                return _side_scroll_on(receiver, f.slot)
-            finally:
-                with contextlib.suppress(Exception):
-                    receiver.close()
-        from phantombutton.devices.open import open_receivers
-
-        with open_receivers(options) as receivers:
-            for r in receivers:   # the slot's device must also be an M705 101B (checked inside)
-                msg = _side_scroll_on(r, f.slot)
-                if msg:
-                    return msg
+        self._done.add((f.node, f.slot))
+        if self._problem is not None:
+            return f"prevention not applied: {self._problem}"
+        for r in self._receivers:   # the slot's device must also be an M705 101B (checked inside)
+            msg = _side_scroll_on(r, f.slot)
+            if msg:
+                return msg
         return None
 
-    return prevent
+    def close(self) -> None:
+        self._stack.close()

@@ -1,24 +1,30 @@
-"""What `watch`, `status`, `release` and `mute` share: opening the source (live evdev or the
-virtual receiver), the X session, the release layers, and naming a device or button."""
+"""What `watch`, `status`, `release` and `mute` share: opening the platform's source, the X
+session and the release layers, and naming a device or button."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 
 from phantombutton.errors import UsageProblem
+from phantombutton.input.desktop import DesktopSession, describe_session
+from phantombutton.input.source import Source
+from phantombutton.input.xinput import XSession, XUnavailable, x_errors
 from phantombutton.numbers import ascii_int, is_ascii_int
+from phantombutton.recovery.live import LiveLayers
+from phantombutton.transport.platform import Platform
 
 
 @dataclass
 class Session:
-    source: object            # EvdevSource or VirtualSource
-    x: object | None          # XSession whose button state is evidence (Xorg), or None
-    layers: object            # LiveLayers or VirtualLayers
+    source: Source
+    x: XSession | None        # X whose button state is evidence (Xorg), or None
+    layers: LiveLayers
     x_note: str | None        # why X is not used, said once
-    virtual_model: object | None = None
-    desktop: object | None = None   # input.desktop.DesktopSession
-    x_probe: object | None = None   # Xwayland: XSession for the release's grab probe only
+    platform: Platform
+    desktop: DesktopSession | None = None
+    x_probe: XSession | None = None   # Xwayland: X for the release's grab probe only
 
     def notes(self) -> list[str]:
         """What to say once on stderr: the session and what it means per check, then why
@@ -26,27 +32,18 @@ class Session:
         lines = self.desktop.lines() if self.desktop is not None else []
         return lines + ([self.x_note] if self.x_note else [])
 
-    def simulate_phantom(self) -> None:
-        """--virtual only: the mouse in slot 1 holds HID button 16 (0x11F, X button 20)."""
-        try:
-            self.virtual_model.press(1, 0x8000)
-        except ValueError as e:   # the profile has no mouse in slot 1 (e.g. "empty")
-            raise UsageProblem(f"--simulate-phantom needs a mouse in slot 1: {e}; "
-                               "use a profile with one (e.g. --profile default)") from None
-
     def raise_denied(self, found) -> None:
         """Nothing readable `found` but nodes we may not open: raise the first denial (it says
         how to get access) rather than report "no device"."""
-        denied = getattr(self.source, "denied", None)
-        if denied and not found:
-            raise next(iter(denied.values()))
+        if self.source.denied and not found:
+            raise next(iter(self.source.denied.values()))
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(OSError):
             self.source.close()
         for x in (self.x, self.x_probe):
             if x is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(*x_errors()):
                     x.close()
 
 
@@ -54,28 +51,13 @@ def open_session(options, *, all_mice: bool = False, use_x: bool = True,
                  hidpp: bool = False) -> Session:
     """`hidpp`: also read each receiver's HID++ node (read-only) for rule b and the HID++
     context of findings (watch, status); release and mute do not need it."""
-    x, note, probe, desktop = None, None, None, None
-    if use_x:
-        x, probe, desktop, note = open_x()
-    if options.virtual:
-        from phantombutton.input.virtual_source import VirtualSource
-        from phantombutton.recovery.virtual_layers import VirtualLayers
-        from phantombutton.virtual.receiver import VirtualReceiver
-
-        # unknown profile: UsageProblem; kernel_wheel: the wheel as the kernel left it (hi-res)
-        model = VirtualReceiver(options.profile, kernel_wheel=True)
-        source = VirtualSource(model)
-        return Session(source, x, VirtualLayers(source), note, model, desktop, probe)
-    if options.profile != "default":
-        raise UsageProblem(f"--profile {options.profile} needs --virtual")
-    from phantombutton.input.evdev_source import EvdevSource
-    from phantombutton.recovery.live import LiveLayers
-
-    return Session(EvdevSource(all_mice, hidpp=hidpp), x, LiveLayers(x or probe), note, None,
-                   desktop, probe)
+    platform = options.platform
+    x, probe, desktop, note = open_x(platform) if use_x else (None, None, None, None)
+    return Session(platform.source(all_mice=all_mice, hidpp=hidpp), x,
+                   LiveLayers(x or probe, nodes=platform.nodes), note, platform, desktop, probe)
 
 
-def open_x(environ=None, proc: str = "/proc"):
+def open_x(platform: Platform, environ=None, proc: str = "/proc"):
     """(X whose state is evidence, X for a grab probe only, DesktopSession, note).
 
     Xorg: one connection, read as evidence. Wayland: connect only if an Xwayland is already
@@ -83,11 +65,6 @@ def open_x(environ=None, proc: str = "/proc"):
     it alive), and then only for the release's grab probe. A DISPLAY that turns out to be
     Xwayland (its devices are `xwayland-*`: sudo keeps DISPLAY, not WAYLAND_DISPLAY) is
     treated the same way."""
-    import os
-
-    from phantombutton.input.desktop import describe_session
-    from phantombutton.input.xinput import XSession, XUnavailable
-
     env = os.environ if environ is None else environ
     desktop = describe_session(env, proc)
     if not env.get("DISPLAY"):
@@ -95,15 +72,16 @@ def open_x(environ=None, proc: str = "/proc"):
     if desktop.kind == "wayland" and not desktop.xwayland:
         return None, None, desktop, None
     try:
-        x = XSession(env["DISPLAY"], check_session=False)
+        x = platform.x_session(display=env["DISPLAY"])
     except XUnavailable as e:
         return None, None, desktop, str(e)
     try:
         pointers = x.pointers()
         desktop = desktop.with_x([p.name for p in pointers],
                                  None if x.is_xwayland() else x.input_driver(pointers), proc)
-    except Exception as e:  # noqa: BLE001 - a server dying under us: go on without it
-        x.close()
+    except x_errors() as e:   # a server dying under us: go on without it
+        with contextlib.suppress(*x_errors()):
+            x.close()
         return None, None, desktop, f"X server {env['DISPLAY']}: {type(e).__name__}: {e}"
     if desktop.xwayland:
         return None, x, desktop, None

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 
 from phantombutton.detect.events import DeviceAdded, HeldState, KeyEvent, XButtons
 from phantombutton.detect.findings import Finding, Layer, Rule
-from phantombutton.recovery.chain import Outcome, Target, run_chain
+from phantombutton.detect.reassert import ReassertPolicy
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.input.source import Source
+from phantombutton.input.xinput import x_errors
+from phantombutton.detect.rules import Detector
+from phantombutton.recovery.chain import Layers, Outcome, Target, run_chain
 
 _WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
 AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH})
-# A phantom that comes back (a new press edge after our verified release) is released again
-# at once: a stuck grab is what the user must never be left with. Only a mouse re-asserting
-# it faster than REASSERT_LIMIT times in REASSERT_WINDOW seconds is rate-limited - deferred to
-# one release per REASSERT_GAP, never dropped - and the user is told how to silence it.
-REASSERT_LIMIT = 20
-REASSERT_WINDOW = 10.0
-REASSERT_GAP = 1.0
 
 
 @dataclass(slots=True)
@@ -79,10 +78,9 @@ class XPoller:
 
     def __init__(self, x, *, relist: float = 30.0, check: float = 2.0, sweep: float = 10.0):
         self.x = x
-        watch = getattr(x, "watch_events", None)
         try:
-            self.watched = bool(watch()) if watch is not None else False
-        except Exception:  # an old server: poll instead
+            self.watched = bool(x.watch_events())
+        except x_errors():  # an old server: poll instead
             self.watched = False
         self.relist = relist if self.watched else 2.0
         self.check = check if self.watched else 0.0
@@ -161,7 +159,7 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-    from phantombutton.devices.models import has_button
+    from phantombutton.models import has_button
 
     return has_button(f.wpid, f.code)
 
@@ -182,13 +180,18 @@ def _wheel_event(e) -> WatchEvent:
 
 
 class Watcher:
-    def __init__(self, source, detector, *, x=None, layers=None, fix: bool = False,
+    def __init__(self, source: Source, detector: Detector, *, x=None, layers: Layers | None = None,
+                 fix: bool = False, reassert: ReassertPolicy = ReassertPolicy(),
                  poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
                  clock=time.monotonic, wheel=None):
         self.source, self.detector = source, detector
         self.poller = XPoller(x) if x is not None else None
         self.layers = layers
         self.fix = fix
+        # A phantom that comes back (a new press edge after our verified release) is released
+        # again at once up to the policy's limit; past it, deferred by its back-off - never
+        # dropped - and the user is told how to silence it.
+        self.reassert = reassert
         self.poll_interval = poll_interval
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
         self.wheel = wheel               # recovery/wheel.py WheelWatch: wheel mode checks
@@ -201,8 +204,7 @@ class Watcher:
         # None (one-shot users: status, release, tests stepping a fixed number of times):
         # every tick `poll_interval` apart.
         self.idle_interval = max(idle_interval or 0.0, poll_interval)
-        self._event_driven = idle_interval is not None and (self.poller is None or (
-            self.poller.watched and hasattr(source, "add_wake_fd")))
+        self._event_driven = idle_interval is not None and (self.poller is None or self.poller.watched)
         if self.poller is not None and self._event_driven:
             source.add_wake_fd(x.fileno())
         self._fixed: dict[tuple, list[float]] = {}       # key -> times the chain ran for it
@@ -232,7 +234,7 @@ class Watcher:
         now = self.clock()
         # select() may wake a hair early: a tick due within 1 ms runs now, not after a spin.
         # X woke us (raw button event, hierarchy change): tick now, it drains the events.
-        if now >= self._next_tick - 0.001 or getattr(self.source, "woken", False):
+        if now >= self._next_tick - 0.001 or self.source.woken:
             out += self._tick(now)
         return out
 
@@ -249,12 +251,13 @@ class Watcher:
         findings: list[Finding] = []
         if self.poller is not None:
             try:
-                for s in self.poller.poll(now, self._suspect()):
-                    findings += self.detector.feed(s)
-            except Exception as e:  # X went away: say so once, go on with evdev
+                samples = self.poller.poll(now, self._suspect())
+            except x_errors() as e:  # X went away: say so once, go on with evdev
                 self.poller = None
                 return [WatchEvent("note", now, message=f"X connection lost ({type(e).__name__}); "
                                                         "watching evdev only")]
+            for sample in samples:   # outside the try: a bug in a rule is a bug, not "X lost"
+                findings += self.detector.feed(sample)
         findings += self.detector.tick(now)
         out = self._handle(findings)
         if self.wheel is not None:
@@ -271,7 +274,7 @@ class Watcher:
         for key, f in list(self._deferred.items()):
             if key not in active:           # released meanwhile (the mouse, or a user)
                 del self._deferred[key]
-            elif now - self._fixed[key][-1] >= REASSERT_GAP:
+            elif now - self._fixed[key][-1] >= self.reassert.delay(len(self._fixed[key])):
                 del self._deferred[key]
                 out += self._release(f, deferred=True)
         return out
@@ -295,27 +298,26 @@ class Watcher:
 
     def _release(self, f: Finding, deferred: bool = False) -> list[WatchEvent]:
         now = self.clock()
-        runs = [t for t in self._fixed.get(f.key, ()) if now - t < REASSERT_WINDOW]
-        if not deferred and len(runs) >= REASSERT_LIMIT:
-            first = f.key not in self._deferred and (len(runs) == REASSERT_LIMIT)
+        policy = self.reassert
+        runs = [t for t in self._fixed.get(f.key, ()) if now - t < policy.window]
+        back = policy.delay(len(runs))
+        if not deferred and back and now - runs[-1] < back:
             self._deferred[f.key] = f
-            if not first:
-                return []
             what = f"X button {f.x_button}" if f.x_button else "the button"
             hint = (f"; `phantombutton mute {f.node} {f.x_button}` silences it durably"
                     if f.node and f.x_button and f.rule is Rule.UNKNOWN_BUTTON else "")
             return [WatchEvent("note", now, f, message=(
-                f"{f.device}: {what} came back {len(runs)} times in {REASSERT_WINDOW:g} s; "
-                f"releasing it at most once per {REASSERT_GAP:g} s{hint}"))]
+                f"{f.device}: {what} came back {len(runs)} times in {policy.window:g} s; "
+                f"releasing it again {back:g} s after the last release{hint}"))]
         self._fixed[f.key] = runs + [now]
-        for key in [k for k, v in self._fixed.items() if now - v[-1] >= REASSERT_WINDOW]:
+        for key in [k for k, v in self._fixed.items() if now - v[-1] >= policy.window]:
             del self._fixed[key]       # nodes come and go (hotplug): keep the dict small
         outcome = run_chain(target_for(f, self.poller), self.layers)
         out = [WatchEvent("released" if outcome.released else "not-released", self.clock(), f, outcome)]
         if self.prevention is not None:
             try:
                 msg = self.prevention(f)
-            except Exception as e:
+            except (PhantomError, HidppError) as e:   # the receiver or the device said no
                 msg = f"prevention not applied: {e}"
             if msg:
                 out.append(WatchEvent("note", self.clock(), f, message=msg))

@@ -20,6 +20,7 @@ after RETRY_GAP).
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -286,10 +287,8 @@ class EngineAccess:
 
     def close(self) -> None:
         for engine in self.engines.values():
-            try:
+            with contextlib.suppress(OSError):
                 engine.transport.close()
-            except Exception:
-                pass
         self.engines.clear()
         self.devices.clear()
 
@@ -379,27 +378,19 @@ def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
 
 
 def session_guard(session, *, fix: bool) -> WheelWatch:
-    """The guard for a watch/status session: the virtual receiver's own engine, or each
-    receiver's hidraw node opened read-write on demand."""
+    """The guard for a watch/status session: each receiver of the session's platform opened
+    read-write on demand; on a real kernel a receiver that stopped answering is reset."""
     from phantombutton.transport.engine import Engine
 
-    if session.virtual_model is not None:
-        from phantombutton.transport.virtual import VirtualTransport
+    platform = session.platform
+    access = EngineAccess(lambda node: Engine(platform.open_receiver(node)))
 
-        model = session.virtual_model
-        access = EngineAccess(lambda node: Engine(VirtualTransport(model, node=node)))
+    def listeners(key: Key) -> tuple[str, ...] | None:
+        return platform.listeners(key[0])
 
-        def listeners(key: Key) -> tuple[str, ...] | None:
-            return ()   # the virtual receiver has no other clients
-    else:
-        from phantombutton.transport.hidraw import HidrawTransport
+    if not platform.kernel:
+        return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
+    from phantombutton.recovery.softreset import StuckReceiver
 
-        access = EngineAccess(lambda node: Engine(HidrawTransport(node)))
-
-        def listeners(key: Key) -> tuple[str, ...] | None:
-            return hidraw_listeners(key[0])
-        from phantombutton.recovery.softreset import StuckReceiver
-
-        stuck = StuckReceiver(access, fix=fix)
-        return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck))
-    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
+    stuck = StuckReceiver(access, fix=fix)
+    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck))

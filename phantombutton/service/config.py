@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from phantombutton.detect.reassert import ReassertPolicy
 from phantombutton.errors import BadInput
 
 SettingValue = bool | int | float | str
@@ -93,6 +94,12 @@ class Config:
     devices: tuple[DeviceConfig, ...] = ()
     path: Path | None = None          # the file read; None when defaults only
     explicit: frozenset[str] = frozenset()  # dotted keys the file set ("fix.auto-release")
+
+    @property
+    def reassert(self) -> ReassertPolicy:
+        """The re-assert policy watch --fix and the daemon share."""
+        return ReassertPolicy(self.detection.reassert_window, self.detection.reassert_limit,
+                              self.daemon.backoff_initial, self.daemon.backoff_max)
 
     def settings_for(self, wpid: int | None, serial: str | None = None,
                      name: str | None = None) -> dict[str, SettingValue]:
@@ -344,7 +351,7 @@ def _model_settings(m) -> tuple[str, ...]:
 def _check_model(kind: str, key: str, name: str) -> str | None:
     """A setting the models this key can name do not have (dpi on an M705): the daemon would
     only find out at the next connection, so it is refused now. Serials name no model."""
-    from phantombutton.devices.models import MODELS, model_for
+    from phantombutton.models import MODELS, model_for
 
     if kind == "wpid":
         m = model_for(int(key, 16))

@@ -16,12 +16,14 @@ produces no udev event, only a HID++ 0x41 connection notification on the receive
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
-Everything the daemon does is one journal line. The core (`Daemon`) is fed its parts
-(`DaemonParts`), so tests drive it on the virtual receiver in-process.
+Everything the daemon does is one journal line. `Daemon` takes a platform
+(transport/platform.py), a clock and a sleep, so tests drive it on the virtual platform
+in-process on a simulated clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import time
@@ -36,7 +38,12 @@ from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, parse
 from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts_api import DaemonParts, PhantomHeld, ReleaseOutcome, setting_text
+from phantombutton.service.parts import (
+    KeptX, PhantomHeld, apply_setting, chain_release, device_identity, phantom_mask, setting_text,
+)
+from phantombutton.recovery.chain import Outcome
+from phantombutton.transport.engine import Engine
+from phantombutton.transport.platform import Platform
 
 
 @dataclass
@@ -55,7 +62,7 @@ class SlotState:
 @dataclass
 class Link:
     node: str
-    engine: object
+    engine: Engine
     slots: dict[int, SlotState] = field(default_factory=dict)
 
     def slot(self, n: int) -> SlotState:
@@ -63,9 +70,13 @@ class Link:
 
 
 class Daemon:
-    def __init__(self, parts: DaemonParts, config: Config, journal: Journal,
-                 clock: Callable[[], float] = time.monotonic, sleep=None):
-        self.parts, self.config, self.journal, self.clock = parts, config, journal, clock
+    def __init__(self, platform: Platform, config: Config, journal: Journal, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, logind=None):
+        self.platform, self.config, self.journal = platform, config, journal
+        self.clock, self.sleep = clock, sleep
+        self.nodes = platform.nodes      # the event nodes (EVIOCGKEY), there from the start
+        self.x = KeptX(platform)
         self.links: dict[str, Link] = {}
         self._timers: list[tuple[float, int, Link, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -76,7 +87,7 @@ class Daemon:
         self._reopen: dict[str, tuple[float, float]] = {}   # node -> (not before, last delay)
         self.stopped = False
         from phantombutton.service.daemon_wheel import DaemonWheel
-        self.wheel = DaemonWheel(self, sleep=sleep)   # wheel mode guard, resume re-check
+        self.wheel = DaemonWheel(self, sleep=logind)   # wheel mode guard, resume re-check
 
     # ---- main loop -------------------------------------------------------------------
     def run(self, until: Callable[[], bool] = lambda: False) -> None:
@@ -97,7 +108,7 @@ class Daemon:
         wait = max(0.0, min(max_wait, self._next_due() - now, self._next_rescan - now))
         links = list(self.links.values())
         if not links:
-            time.sleep(wait)
+            self.sleep(wait)
         for link in links:
             self._read(link, wait / len(links))
         self._run_timers()
@@ -106,10 +117,22 @@ class Daemon:
     def stop(self) -> None:
         self.stopped = True
 
+    # ---- what the daemon does through the platform ------------------------------------
+    def open_engine(self, node: str) -> Engine:
+        return Engine(self.platform.open_receiver(node), clock=self.clock)
+
+    def held_codes(self, receiver_node: str, slot: int) -> frozenset[int] | None:
+        """EVIOCGKEY of the mouse's event node; None when it has none."""
+        node = self.platform.event_node(receiver_node, slot)
+        return None if node is None else self.nodes.held_keys(node)
+
+    def release(self, held: PhantomHeld) -> Outcome:
+        return chain_release(self.platform, self.x, held, allow_mute=self.config.fix.mute_unknown_buttons)
+
     # ---- receivers -------------------------------------------------------------------
     def rescan(self) -> None:
         try:
-            nodes = self.parts.find_receivers()
+            nodes = [r.node for r in self.platform.receivers()]
         except PhantomError as e:
             self.journal.warning(f"receiver scan failed: {e}")
             return
@@ -118,7 +141,7 @@ class Daemon:
             if node in self.links or self._reopen.get(node, (0.0, 0.0))[0] > now:
                 continue
             try:
-                engine = self.parts.open_engine(node)
+                engine = self.open_engine(node)
             except PhantomError as e:   # AccessDenied names the udev fix
                 if self._open_failed.get(node) != str(e):   # once, not every rescan
                     self.journal.error(f"cannot open receiver: {e}")
@@ -158,10 +181,8 @@ class Daemon:
         self.links.pop(link.node, None)
         for key in [k for k in self._connect_due if k[0] == link.node]:
             del self._connect_due[key]
-        try:
+        with contextlib.suppress(OSError):   # the node may be gone already
             link.engine.transport.close()
-        except Exception:
-            pass
         if why:
             # Look again soon (replug, driver rebind), but a node that keeps failing is
             # reopened after 0.5 s, 1 s, 2 s ... 60 s: no busy loop, no flood of lines.
@@ -221,7 +242,6 @@ class Daemon:
         st.connected = False
         # hid-logitech-dj forwards an all-zero report on link loss: every button is up.
         st.buttons, st.pressed_at = 0, None
-        self.parts.observe_buttons(link.node, slot, 0)
         self._connect_due.pop((link.node, slot), None)
 
     def _on_connection(self, link: Link, slot: int, wpid: int | None) -> None:
@@ -284,7 +304,7 @@ class Daemon:
         if needs_identity:
             if st.identity is None:
                 try:
-                    st.identity = self.parts.device_identity(link.engine, slot)
+                    st.identity = device_identity(link.engine, slot)
                 except (HidppError, PhantomError) as e:
                     if isinstance(e, DeviceGone):
                         raise
@@ -294,7 +314,7 @@ class Daemon:
         for setting, value in wanted.items():
             self.journal.debug(f"{name}: applying {setting}={setting_text(value)}")
             try:
-                out = self.parts.apply_setting(link.engine, slot, st.wpid, setting, value)
+                out = apply_setting(link.engine, slot, st.wpid, setting, value)
             except (HidppError, PhantomError) as e:
                 if isinstance(e, DeviceGone):
                     raise
@@ -309,26 +329,25 @@ class Daemon:
     # ---- phantom buttons -------------------------------------------------------------
     def _on_buttons(self, link: Link, slot: int, buttons: int, t: float) -> None:
         st = link.slot(slot)
-        self.parts.observe_buttons(link.node, slot, buttons)
-        mask = self.parts.phantom_mask(st.wpid)
+        mask = phantom_mask(st.wpid)
         was, now_held = st.buttons & mask, buttons & mask
         st.buttons = buttons
         if now_held and not was:                    # press edge of a button it does not have
             self.journal.debug(f"{link.node} slot {slot}: buttons {buttons:04X}, phantom press edge "
                                f"read {self.clock() - t:.3f} s ago")
             st.pressed_at = t
-            if st.last_release is not None and t - st.last_release <= self.config.detection.reassert_window:
+            policy = self.config.reassert
+            if st.last_release is not None and t - st.last_release <= policy.window:
                 st.reasserts += 1
             else:
                 st.reasserts = 0
             delay = self.config.detection.held_for
-            if st.reasserts >= self.config.detection.reassert_limit:
-                back = min(self.config.daemon.backoff_max, self.config.daemon.backoff_initial
-                           * 2 ** (st.reasserts - self.config.detection.reassert_limit))
+            back = policy.delay(st.reasserts)
+            if back:
                 st.backoff_until = max(st.backoff_until, self.clock() + back)
                 self.journal.warning(
                     f"{link.node} slot {slot}: phantom button re-asserted {st.reasserts} times "
-                    f"within {self.config.detection.reassert_window:g} s of a release; backing off "
+                    f"within {policy.window:g} s of a release; backing off "
                     f"{back:g} s (a mouse that keeps sending it may need `phantombutton mute`)")
             edge = t
             self._at(max(t + delay, st.backoff_until), link,
@@ -340,11 +359,11 @@ class Daemon:
         """A phantom held before we listened (daemon started late, receiver re-attached)
         shows in no DJ report we read: ask the kernel (EVIOCGKEY on the mouse's node)."""
         try:
-            codes = self.parts.held_codes(link.node, slot)
+            codes = self.held_codes(link.node, slot)
         except PhantomError as e:
             self.journal.debug(f"{link.node} slot {slot}: cannot read held keys: {e}")
             return
-        mask = self.parts.phantom_mask(st.wpid)
+        mask = phantom_mask(st.wpid)
         held = [c for c in codes or () if mask_of((c,)) & mask]
         if held:
             self.journal.info(f"{link.node} slot {slot}: kernel holds "
@@ -358,7 +377,7 @@ class Daemon:
             return                                  # released meanwhile, or link gone
         if st.released_edge == edge:
             return
-        held_mask = st.buttons & self.parts.phantom_mask(st.wpid)
+        held_mask = st.buttons & phantom_mask(st.wpid)
         buttons = buttons_of(held_mask)
         where = f"{link.node} slot {slot}" + (f" ({st.wpid:04X})" if st.wpid is not None else "")
         if not self.config.fix.auto_release:
@@ -369,17 +388,18 @@ class Daemon:
         for b in buttons:
             held = PhantomHeld(link.node, slot, st.wpid, b, hid_button_to_evdev(b), edge)
             started = self.clock()
-            try:
-                out = self.parts.release(held)
-            except PhantomError as e:   # the event node, not the receiver, failed here
-                out = ReleaseOutcome(False, str(e))
-            self.journal.debug(f"{where}: release of HID {b} took {self.clock() - started:.3f} s")
             label = f"button 0x{held.code:03X} (HID {b}, X {x_button_for(held.code)})"
-            if out.ok:
+            try:
+                out = self.release(held)
+            except PhantomError as e:   # the event node, not the receiver, failed here
+                self.journal.error(f"{where}: phantom {label} held; release failed: {e}")
+                continue
+            self.journal.debug(f"{where}: release of HID {b} took {self.clock() - started:.3f} s")
+            if out.released:
                 self.journal.notice(f"{where}: phantom {label} held {self.clock() - edge:.2f} s; "
-                                    f"released: {out.detail}")
+                                    f"released: {out.detail()}")
             else:
-                self.journal.error(f"{where}: phantom {label} held; release failed: {out.detail}")
+                self.journal.error(f"{where}: phantom {label} held; release failed: {out.detail()}")
         st.released_edge = edge
         st.last_release = self.clock()
 

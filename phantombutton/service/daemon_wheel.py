@@ -21,7 +21,8 @@ _PRIORITY = {"finding": "warning", "backoff": "warning", "failed": "error", "not
 class DaemonWheel:
     def __init__(self, daemon, *, fix: bool = True, sleep=None):
         self.daemon = daemon
-        self.guard = WheelGuard(self._access, fix=fix, clock=daemon.clock, listeners=self._listeners)
+        self.guard = WheelGuard(self._access, fix=fix, clock=daemon.clock,
+                                listeners=lambda key: daemon.platform.listeners(key[0]))
         self.devices: dict = {}
         self.sleep = sleep            # service/sleep.py SleepWatch, or None
         self.resumes = 0
@@ -40,14 +41,6 @@ class DaemonWheel:
             pairing = Pairing(key[1], st.wpid or 0, kind=0x02, polling_ms=0)
             device = self.devices[key] = Device(Receiver(link.engine, link.node), pairing)
         return device
-
-    @staticmethod
-    def _listeners(key) -> tuple[str, ...] | None:
-        """Programs holding the receiver node (a diverted wheel is theirs); the in-process
-        virtual receiver has none."""
-        from phantombutton.recovery.wheel import hidraw_listeners
-
-        return hidraw_listeners(key[0]) if key[0].startswith("/dev/") else ()
 
     def connected(self, link, slot: int) -> None:
         key = (link.node, slot)

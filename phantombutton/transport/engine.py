@@ -32,6 +32,7 @@ from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20
 from ..hidpp.frames import RECEIVER
 from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
+from .base import Transport
 
 ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
 # The receiver's answers to a ping of a device that is not there (Engine.ping).
@@ -71,16 +72,18 @@ def classify(raw: bytes, now: float | None = None) -> Unsolicited:
 class Engine:
     def __init__(
         self,
-        transport,
+        transport: Transport,
         *,
         software_id: int = SOFTWARE_ID,
         busy_retries: int = 3,
         receiver_timeout: float = 1.0,
         device_timeout: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if not 1 <= software_id <= 0x0F:
             raise ValueError(f"software id must be 1..15, not {software_id}")
         self.transport = transport
+        self.clock = clock      # stamps what is read; waits are in real time
         self.software_id = software_id
         self.busy_retries = busy_retries
         self.receiver_timeout = receiver_timeout
@@ -144,7 +147,7 @@ class Engine:
                 remaining = deadline - time.monotonic()
                 raw = self.transport.read(min(max(remaining, 0.0), POLL_SLICE))
                 if raw is not None:
-                    item = classify(raw)
+                    item = classify(raw, self.clock())
                     self._trace("in", item.time, item.raw)
                     return item
             if remaining <= POLL_SLICE:
@@ -173,7 +176,7 @@ class Engine:
         self._drain()
         self.transport.write(frame)
         self.requests += 1
-        self._trace("out", time.monotonic(), frame)
+        self._trace("out", self.clock(), frame)
         devnum, b2, b3 = frame[1], frame[2], frame[3]
         p0 = frame[4] if (b2, b3) in P0_MATCHED else None
         deadline = time.monotonic() + timeout
@@ -184,7 +187,7 @@ class Engine:
             raw = self.transport.read(remaining)
             if raw is None:
                 continue
-            now = time.monotonic()
+            now = self.clock()
             raw = bytes(raw)
             self._trace("in", now, raw)
             if is_hidpp(raw) and raw[1] == devnum:

@@ -7,6 +7,13 @@ says otherwise:
   "performance-mx" C52B + Performance MX in slot 1
   "m705-406d"      C52B + M705 406D in slot 1
   "empty"          C52B with nothing paired
+  "phantom"        default, the mouse reporting HID button 16 held 0.1 s after the start
+  "original-bug"   default, replaying the seed's report (SCRIPTS): the M705 101B reconnects
+                   with side-scroll off, the kernel probes it, another program (Solaar's
+                   software id) reads it, then the mouse reports HID button 16 held
+  "wheel-desync"   default, the M705 back in low resolution with no reconnection (a wake):
+                   the kernel still expects hi-res, so the wheel is 8x slow
+  "mixed-wheel-desync"  mixed, every mouse in that state
 """
 
 from __future__ import annotations
@@ -118,12 +125,54 @@ def m705_406d() -> VirtualDevice:
     return Hidpp20Device(identity, spec)
 
 
+def m705_101b_side_scroll_off() -> VirtualDevice:
+    device = m705_101b()
+    device.registers[0x01] = bytes(3)   # register 0x01 bit 0x02 (side-scroll) off
+    return device
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted event, `at` seconds after the receiver is created."""
+
+    at: float
+    action: str              # "reconnect" | "request" (another program writes `data`) | "press"
+    #                          | "forget-wheel" (the mouse drops the kernel's hi-res wheel mode)
+    slot: int = 1
+    data: bytes = b""        # request: the report written; press: the 16-bit HID button mask
+
+
+PHANTOM = (0x8000).to_bytes(2, "little")      # HID button 16 held (evdev 0x11F, X button 20)
+
+SCRIPTS: dict[str, tuple[Step, ...]] = {
+    "phantom": (Step(0.1, "press", data=PHANTOM),),
+    # after a wake: the mouse is back in low resolution, the kernel still divides by 8
+    "wheel-desync": (Step(0.0, "forget-wheel"),),
+    "mixed-wheel-desync": tuple(Step(0.0, "forget-wheel", slot=n) for n in (1, 2, 3)),
+    "original-bug": (
+        Step(0.5, "reconnect"),
+        # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a
+        # HID++ 1.0 device answers with an error) and its battery read (register 0x0D)
+        Step(0.55, "request", data=bytes.fromhex("10010011 00005a")),
+        Step(0.56, "request", data=bytes.fromhex("1001810d 000000")),
+        # another program (software id 0x0B, Solaar's) pings and reads the mode register 0x01
+        Step(0.6, "request", data=bytes.fromhex("1001001b 00005a")),
+        Step(0.61, "request", data=bytes.fromhex("10018101 000000")),
+        Step(0.62, "request", data=bytes.fromhex("10018100 000000")),
+        Step(0.9, "press", data=PHANTOM),
+    ),
+}
+
 PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "default": lambda: {1: m705_101b()},
     "mixed": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
     "performance-mx": lambda: {1: performance_mx()},
     "m705-406d": lambda: {1: m705_406d()},
     "empty": lambda: {},
+    "phantom": lambda: {1: m705_101b()},
+    "original-bug": lambda: {1: m705_101b_side_scroll_off()},
+    "wheel-desync": lambda: {1: m705_101b()},
+    "mixed-wheel-desync": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
 }
 
 

@@ -2,8 +2,11 @@
 
 Thread-safe, no I/O. `handle_output` takes one report the host writes (HID++ 0x10/0x11 to the
 receiver 0xFF or a slot, DJ 0x20/0x21); answers are queued with a ready time (`latency`
-seconds after the request) and read with `pop_input`. The same object serves the in-process
-`--virtual` transport and the /dev/uhid bridge, so it answers the kernel's DJ traffic too
+seconds after the request). Like hidraw (drivers/hid/hidraw.c `hidraw_report_event` copies
+each report into every open file's list), every reader opened with `open_reader()` gets every
+input report from the time it opened, in its own queue; `default` is one opened at creation.
+The same object serves the in-process `--virtual` platform and the /dev/uhid bridge, so it
+answers the kernel's DJ traffic too
 (docs/receivers.md "A Unifying receiver at probe"): switch to DJ mode (no answer), notification flags,
 enumerate (one DJ "device paired" report per device), 0xB5 serial and name, and the HID++
 driver's probe of each device.
@@ -26,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from .device import VirtualDevice
-from .profiles import ReceiverSpec, build
+from .profiles import SCRIPTS, ReceiverSpec, Step, build
 from .wire import (
     DJ_LONG, DJ_SHORT, RECEIVER, SHORT, Err10, Err20, Sub, dj_short, error10, error20, long,
     mouse_params, short, well_formed,
@@ -50,6 +53,53 @@ GARBAGE = (
 )
 
 
+class Reader:
+    """One open node on the receiver: its own queue of (ready time, seq, report)."""
+
+    def __init__(self, receiver: VirtualReceiver):
+        self._rx = receiver
+        self._queue: list[tuple[float, int, bytes]] = []
+
+    def pop(self, now: float | None = None) -> list[bytes]:
+        with self._rx._cond:
+            now = self._rx._clock() if now is None else now
+            self._rx._advance(now)
+            ready = []
+            while self._queue and self._queue[0][0] <= now:
+                ready.append(heapq.heappop(self._queue)[2])
+            return ready
+
+    def next_at(self) -> float | None:
+        with self._rx._cond:
+            due = [t for t in (self._queue[0][0] if self._queue else None, self._rx._script_due())
+                   if t is not None]
+            return min(due, default=None)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
+        rx = self._rx
+        # the wait is in real time, readiness in the model's time (a test's clock may stand still)
+        deadline = time.monotonic() + max(0.0, timeout)
+        with rx._cond:
+            while True:
+                now = rx._clock()
+                rx._advance(now)
+                if rx.unplugged or (self._queue and self._queue[0][0] <= now):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                for due in (self._queue[0][0] if self._queue else None, rx._script_due()):
+                    if due is not None:
+                        remaining = min(remaining, max(0.0, due - now))
+                rx._cond.wait(remaining)
+
+    def close(self) -> None:
+        with self._rx._cond:
+            if self in self._rx._readers:
+                self._rx._readers.remove(self)
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One handled output report: when, what, what the model queued, and why (faults)."""
@@ -62,7 +112,7 @@ class Exchange:
 
 class VirtualReceiver:
     def __init__(self, profile: str = "default", *, dj_mode: bool = True, clock=time.monotonic,
-                 kernel_wheel: bool = False):
+                 kernel_wheel: bool = False, default_reader: bool = True):
         self.profile = profile
         self.spec = ReceiverSpec()
         self.devices: dict[int, VirtualDevice] = build(profile)
@@ -75,7 +125,10 @@ class VirtualReceiver:
         self.product_id = PRODUCT_ID
         self._clock = clock
         self._cond = threading.Condition()
-        self._queue: list[tuple[float, int, bytes]] = []
+        self._readers: list[Reader] = []
+        # the default reader: the uhid bridge and scripts; a platform whose every reader
+        # opens its own passes default_reader=False (no queue that nobody reads)
+        self.default = self.open_reader() if default_reader else None
         self._seq = itertools.count()
         self._busy = 0
         self._lose = 0
@@ -87,6 +140,11 @@ class VirtualReceiver:
         if dj_mode and kernel_wheel:
             for device in self.devices.values():
                 device.kernel_wheel_setup()
+        # the profile's script (profiles.SCRIPTS), run as its steps fall due: reports reach
+        # the readers open at that time, as on a real node
+        start = clock()
+        self._script: list[tuple[float, int, Step]] = [
+            (start + step.at, i, step) for i, step in enumerate(SCRIPTS.get(profile, ()))]
 
     # ---- host side ---------------------------------------------------------------------------
     def handle_output(self, report: bytes) -> None:
@@ -102,32 +160,12 @@ class VirtualReceiver:
             for reply in replies:
                 self._push(reply, now + self.latency)
 
-    def pop_input(self, now: float | None = None) -> list[bytes]:
+    def open_reader(self) -> Reader:
+        """A new reader (an open hidraw fd): every input report queued from now on."""
+        reader = Reader(self)
         with self._cond:
-            now = self._clock() if now is None else now
-            ready = []
-            while self._queue and self._queue[0][0] <= now:
-                ready.append(heapq.heappop(self._queue)[2])
-            return ready
-
-    def next_input_at(self) -> float | None:
-        with self._cond:
-            return self._queue[0][0] if self._queue else None
-
-    def wait_input(self, timeout: float) -> bool:
-        """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
-        deadline = self._clock() + max(0.0, timeout)
-        with self._cond:
-            while True:
-                now = self._clock()
-                if self.unplugged or (self._queue and self._queue[0][0] <= now):
-                    return True
-                remaining = deadline - now
-                if remaining <= 0:
-                    return False
-                if self._queue:
-                    remaining = min(remaining, self._queue[0][0] - now)
-                self._cond.wait(remaining)
+            self._readers.append(reader)
+        return reader
 
     def hidpp_requests(self) -> int:
         """HID++ requests handled so far (DJ commands excluded)."""
@@ -233,8 +271,34 @@ class VirtualReceiver:
             self._cond.notify_all()
 
     # ---- internals ---------------------------------------------------------------------------
+    def _script_due(self) -> float | None:
+        return self._script[0][0] if self._script else None
+
+    def _advance(self, now: float) -> None:
+        """Run the script steps due by `now` (called with the lock held)."""
+        while self._script and self._script[0][0] <= now:
+            at, _, step = heapq.heappop(self._script)
+            device = self.devices.get(step.slot)
+            if device is None or not self.dj_mode:
+                continue
+            if step.action == "reconnect":       # link lost, then up again
+                self._push(dj_short(step.slot, DJ_CONNECTION, bytes([LINK_LOSS])), at)
+                self._push(self._connection(step.slot, device, online=False), at)
+                device.online = True
+                self._announce(step.slot, device, at + 0.02)
+            elif step.action == "request":       # another program's request: its answers
+                for reply in self._dispatch(step.data)[0]:
+                    self._push(reply, at + 0.005)
+            elif step.action == "forget-wheel":  # the mouse loses hi-res with no reconnection
+                device.forget_wheel_mode()
+            elif step.action == "press":
+                self._buttons[step.slot] = int.from_bytes(step.data, "little")
+                self._push(dj_short(step.slot, DJ_MOUSE, mouse_params(self._buttons[step.slot])), at)
+
     def _push(self, report: bytes, ready: float) -> None:
-        heapq.heappush(self._queue, (ready, next(self._seq), report))
+        entry = (ready, next(self._seq), report)
+        for reader in self._readers:
+            heapq.heappush(reader._queue, entry)
         self._cond.notify_all()
 
     def _device(self, slot: int) -> VirtualDevice:
@@ -290,13 +354,14 @@ class VirtualReceiver:
         return dj_short(slot, DJ_PAIRED, bytes([0, ident.wpid & 0xFF, ident.wpid >> 8])
                         + ident.rf_reports.to_bytes(4, "little"))
 
-    def _connection(self, slot: int, device: VirtualDevice) -> bytes:
-        info = device.identity.kind | (ENCRYPTED if device.online else LINK_DOWN)
+    def _connection(self, slot: int, device: VirtualDevice, online: bool | None = None) -> bytes:
+        online = device.online if online is None else online
+        info = device.identity.kind | (ENCRYPTED if online else LINK_DOWN)
         wpid = device.identity.wpid
         return short(slot, Sub.DEVICE_CONNECTION, UNIFYING, bytes([info, wpid & 0xFF, wpid >> 8]))
 
-    def _announce(self, slot: int, device: VirtualDevice) -> None:
-        now = self._clock()
+    def _announce(self, slot: int, device: VirtualDevice, now: float | None = None) -> None:
+        now = self._clock() if now is None else now
         if self.dj_mode:
             self._push(dj_short(slot, DJ_CONNECTION, bytes([0 if device.online else LINK_LOSS])), now)
         if self.notification_flags[1] & WIRELESS_FLAG:

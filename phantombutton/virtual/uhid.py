@@ -184,7 +184,7 @@ class UhidBridge:
                 self._trace("error", ev.data, f" ({type(e).__name__}: {e})")
 
     def _deliver_due(self) -> None:
-        for report in self.model.pop_input(time.monotonic()):
+        for report in self.model.default.pop(time.monotonic()):
             try:
                 os.write(self.fd, pack_input2(report))
             except OSError as e:  # EINVAL before the device is started: nothing to do
@@ -218,7 +218,7 @@ class UhidBridge:
             return None
         if isinstance(op, str):
             op = op.replace("-", "_")   # "forget-wheel-mode" and "forget_wheel_mode" alike
-        if not isinstance(op, str) or op.startswith("_") or op in ("handle_output", "pop_input"):
+        if not isinstance(op, str) or op.startswith("_") or op in ("handle_output", "default", "open_reader"):
             raise ValueError(f"unknown op {op!r}")
         method = getattr(self.model, op, None)
         if not callable(method):
@@ -256,7 +256,7 @@ class UhidBridge:
         try:
             while self.running:
                 self._deliver_due()
-                due = self.model.next_input_at()
+                due = self.model.default.next_at()
                 timeout = 1.0 if due is None else max(0.0, min(1.0, due - time.monotonic()))
                 fds = [self.fd] + ([self.listener] if self.listener else [])
                 fds += [c for c, _ in self.clients.values()]

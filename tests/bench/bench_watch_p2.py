@@ -15,14 +15,14 @@ import time
 
 def trial(n: int = 300) -> list[float]:
     from phantombutton.detect.rules import Detector
-    from phantombutton.input.virtual_source import VirtualSource
-    from phantombutton.recovery.virtual_layers import VirtualLayers
+    from phantombutton.virtual.platform import VirtualPlatform
+    from phantombutton.recovery.live import LiveLayers
     from phantombutton.recovery.watcher import Watcher
     from phantombutton.virtual.receiver import VirtualReceiver
 
     model = VirtualReceiver("default")
-    source = VirtualSource(model)
-    w = Watcher(source, Detector(), layers=VirtualLayers(source), fix=True, poll_interval=0.25)
+    source = VirtualPlatform(receiver=model).source()
+    w = Watcher(source, Detector(), layers=LiveLayers(nodes=source), fix=True, poll_interval=0.25)
     w.start()
     out = []
     for _ in range(n):
@@ -34,7 +34,7 @@ def trial(n: int = 300) -> list[float]:
                 if ev.kind == "released":
                     released = time.perf_counter()
         out.append(released - t0)
-        assert 0x11F not in source.kernel.held(1)
+        assert 0x11F not in source.held_keys("virtual:1")
         model.press(1, 0)          # the mouse's own release report clears HID's cache
         w.step()
         w._fixed.clear()           # each trial is a new phantom

@@ -54,6 +54,9 @@ class FakeX:
     def __init__(self):
         self.state = frozenset()
 
+    def watch_events(self):
+        return False      # a server without XI 2.1 events: polled
+
     def pointers(self):
         from phantombutton.input.xinput import XDeviceUse, XPointer
         return [XPointer(11, "Logitech M705", XDeviceUse.SLAVE_POINTER, 2, True, S.NODE)]

@@ -1,5 +1,5 @@
 """Arguments as the adversarial review typed them: empty device names, Unicode digits,
-nan/inf times and speeds, `--debug` as a file name, a simulated phantom with no mouse.
+nan/inf times and speeds, `--debug` as a file name.
 
 Every case must end with a documented exit code and one line, never "internal error".
 """
@@ -108,11 +108,3 @@ def test_debug_as_the_global_option_still_raises():
     assert main(["--virtual", "info", "nope"]) == 2     # and is reset for the next call
 
 
-@pytest.mark.parametrize("args", [
-    ["status", "--simulate-phantom"], ["release", "--simulate-phantom"],
-    ["watch", "--simulate-phantom", "0", "--duration", "1"],
-])
-def test_simulate_phantom_with_an_empty_profile(capsys, args):
-    assert main(["--virtual", "--profile", "empty", *args]) == 2
-    err = errors(capsys)
-    assert err[-1].startswith("phantombutton: --simulate-phantom needs a mouse in slot 1"), err

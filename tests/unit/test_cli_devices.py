@@ -26,7 +26,7 @@ def test_info_prints_receiver_and_m705(capsys):
     assert "Unifying Receiver" in out and "E0662192" in out and "1 of 6" in out
     assert "1: M705 - Marathon Mouse M705 (M-R0009)" in out
     for line in ("WPID          : 101B", "Protocol      : HID++ 1.0", "side-scroll   : on",
-                 "smooth-scroll : off", "Firmware      : 17.01.B0017", "Battery       : 100%, discharging"):
+                 "smooth-scroll : on", "Firmware      : 17.01.B0017", "Battery       : 100%, discharging"):
         assert line in out, line
     assert "X button 20) does not exist on this model" in out
 
@@ -37,7 +37,7 @@ def test_info_json(capsys):
     (receiver,) = data["receivers"]
     assert receiver["serial"] == "E0662192" and receiver["max_devices"] == 6
     devs = {d["wpid"]: d for d in receiver["devices"]}
-    assert devs["101B"]["settings"] == {"side-scroll": "on", "smooth-scroll": "off"}
+    assert devs["101B"]["settings"] == {"side-scroll": "on", "smooth-scroll": "on"}   # the kernel set it at connect
     assert devs["101A"]["settings"]["dpi"] == "900"
     assert devs["406D"]["protocol"] == "HID++ 4.5" and len(devs["406D"]["features"]) == 27
     assert devs["406D"]["settings"] == {"diversions": "none"}
@@ -202,7 +202,7 @@ def test_profile_without_virtual_is_usage(capsys):
 def test_debug_traces_decoded_traffic_on_stderr(capsys):
     code, out, err = run(capsys, "--virtual", "--debug", "get", "m705", "side-scroll")
     assert code == 0 and out == "side-scroll: on\n"
-    assert "<< M705(1) get reg 0x01" in err and ">> M705(1) reply reg 0x01 = 02 00 00 [side-scroll on]" in err
+    assert "<< M705(1) get reg 0x01" in err and ">> M705(1) reply reg 0x01 = 42 00 00 [side-scroll on, smooth-scroll on]" in err
 
 
 def test_console_script_done_when():

@@ -27,8 +27,8 @@ def no_display(monkeypatch):
 
 
 def test_watch_fix_detects_releases_and_sees_the_release(capsys):
-    rc, out, err = run(capsys, "--virtual", "watch", "--fix", "--json", "--duration", "0.8",
-                       "--simulate-phantom", "0.2", "--poll-interval", "0.05")
+    rc, out, err = run(capsys, "--virtual", "--profile", "phantom", "watch", "--fix", "--json",
+                       "--duration", "0.8", "--poll-interval", "0.05")
     assert rc == 0, err
     kinds = [e["event"] for e in jl(out)]
     assert kinds[0] == "session" and jl(out)[0]["session"]["x_connected"] is False
@@ -45,13 +45,13 @@ def test_watch_fix_detects_releases_and_sees_the_release(capsys):
 
 
 def test_watch_without_fix_only_reports(capsys):
-    rc, out, _ = run(capsys, "--virtual", "watch", "--duration", "0.5", "--simulate-phantom", "0.1")
+    rc, out, _ = run(capsys, "--virtual", "--profile", "phantom", "watch", "--duration", "0.5")
     assert rc == 0
     assert "PHANTOM Logitech M705 (virtual:1)" in out and "fixed" not in out
 
 
 def test_status_exit_codes(capsys):
-    rc, out, _ = run(capsys, "--virtual", "status", "--simulate-phantom", "--json")
+    rc, out, _ = run(capsys, "--virtual", "--profile", "phantom", "status", "--json")
     assert rc == 3
     doc = json.loads(out)
     assert doc["phantom"] and doc["devices"][0]["evdev_held"] == [0x11F]
@@ -60,7 +60,7 @@ def test_status_exit_codes(capsys):
 
 
 def test_release_finds_and_releases_or_says_nothing_held(capsys):
-    rc, out, _ = run(capsys, "--virtual", "release", "--simulate-phantom")
+    rc, out, _ = run(capsys, "--virtual", "--profile", "phantom", "release")
     assert rc == 0 and "released by step 1" in out and "verified" in out
     rc, out, _ = run(capsys, "--virtual", "release")
     assert rc == 0 and "no phantom button held" in out
@@ -73,10 +73,10 @@ def test_release_finds_and_releases_or_says_nothing_held(capsys):
     (("release", "7", "20"), "matches no device"),
     (("release", "1", "x"), "is not a button"),
     (("mute", "1", "1"), "would disable a real button"),
-    (("watch", "--simulate-phantom", "1"), "needs --virtual"),
+    (("--profile", "phantom", "watch"), "needs --virtual"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, msg):
-    virtual = () if argv[0] == "watch" else ("--virtual",)
+    virtual = () if argv[0] == "--profile" else ("--virtual",)
     rc, out, err = run(capsys, *virtual, *argv)
     last = err.strip().splitlines()[-1]
     assert rc == 2 and msg in last and last.startswith("phantombutton: ") and "Traceback" not in err
@@ -102,26 +102,26 @@ def test_replay_of_the_original_bug(capsys, tmp_path):
 
 
 def test_fix_turns_side_scroll_on_for_an_m705_101b():
+    from types import SimpleNamespace
+
     from phantombutton.detect.rules import Detector
     from phantombutton.devices import settings
     from phantombutton.devices.receiver import Receiver
-    from phantombutton.input.virtual_source import VirtualSource
-    from phantombutton.recovery.prevent import side_scroll_fixer
-    from phantombutton.recovery.virtual_layers import VirtualLayers
+    from phantombutton.recovery.live import LiveLayers
+    from phantombutton.recovery.prevent import SideScrollFixer
     from phantombutton.recovery.watcher import Watcher
     from phantombutton.transport.engine import Engine
-    from phantombutton.transport.virtual import VirtualTransport
-    from phantombutton.virtual.receiver import VirtualReceiver
+    from phantombutton.virtual.platform import VirtualPlatform
 
-    model = VirtualReceiver("default")
-    t = VirtualTransport(model)
-    device = Receiver(Engine(t), t.node, model.product_id).devices()[0]
+    platform = VirtualPlatform("default")
+    t = platform.open_receiver("virtual:c52b")
+    device = Receiver(Engine(t), t.node, platform.model.product_id).devices()[0]
     assert settings.put(device, "side-scroll", "off") == "off"
-    source = VirtualSource(model)
-    w = Watcher(source, Detector(), layers=VirtualLayers(source), fix=True, poll_interval=0.02,
-                prevention=side_scroll_fixer(None, model))
+    fixer = SideScrollFixer(SimpleNamespace(platform=platform, debug=False))   # its own reader
+    w = Watcher(platform.source(), Detector(), layers=LiveLayers(nodes=platform.nodes), fix=True,
+                poll_interval=0.02, prevention=fixer)
     w.start()
-    model.press(1, 0x8000)
+    platform.model.press(1, 0x8000)
     evs = []
     for _ in range(10):
         evs += w.step()

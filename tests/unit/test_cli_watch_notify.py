@@ -153,8 +153,8 @@ def _path_with(tmp_path: Path, *tools: str) -> str:
 
 
 def _watch(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([PHANTOMBUTTON, "--virtual", "watch", "--notify", "--json",
-                           "--duration", "2", "--simulate-phantom", "0.3"],
+    return subprocess.run([PHANTOMBUTTON, "--virtual", "--profile", "phantom", "watch", "--notify",
+                           "--json", "--duration", "2"],
                           env=env, capture_output=True, text=True, timeout=30)
 
 

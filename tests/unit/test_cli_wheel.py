@@ -14,15 +14,15 @@ def run(capsys, *args):
 
 
 def test_fix_wheel_check_reports_and_changes_nothing(capsys):
-    # the one-shot virtual receiver is a mouse just powered on: register 0x01 = 02, low resolution
-    code, out, err = run(capsys, "--virtual", "fix-wheel", "--check")
+    # the mouse woke in low resolution (register 0x01 = 02) while the kernel expects high
+    code, out, err = run(capsys, "--virtual", "--profile", "wheel-desync", "fix-wheel", "--check")
     assert code == 3 and err == ""
     assert "wheel 8x slow: the mouse is in low resolution, the kernel expects high" in out
     assert "mouse: low resolution (register 0x01 = 02 00 00)" in out and "fixed" not in out
 
 
 def test_fix_wheel_repairs_and_reads_back_every_mouse(capsys):
-    code, out, _ = run(capsys, "--virtual", "--profile", "mixed", "fix-wheel", "--json")
+    code, out, _ = run(capsys, "--virtual", "--profile", "mixed-wheel-desync", "fix-wheel", "--json")
     events = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [e["event"] for e in events] == ["wheel-finding", "wheel-repaired"] * 3

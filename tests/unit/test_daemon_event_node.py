@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from phantombutton.service.parts import event_node_for
+from phantombutton.input.sysfs_map import event_node_for
 from test_evdev_sysfs import RECV, fake_tree
 
 

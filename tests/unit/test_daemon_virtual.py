@@ -1,21 +1,23 @@
-"""The daemon on the in-process virtual receiver: the real model, transport, engine, settings.
+"""The daemon on the virtual platform: the real model, transport, engine, settings, on a
+simulated clock (the daemon's clock and sleep, the model's clock): no test waits in real time.
 
-Only the release is recorded here (the virtual receiver has no event node and no X server);
-the lab test tests/lab/guest/stage1/test_daemon_reconnect.py releases through the real
-kernel. Register writes are counted in the model's own log (what the "mouse" received).
+Mostly the release is recorded here; test_recovery_chain_releases_on_the_virtual_kernel runs
+the chain on the kernel model, and tests/lab/guest/stage1/test_daemon_reconnect.py through the
+real kernel. Register writes are counted in the model's own log (what the "mouse" received).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-
 
 from phantombutton.service.config import Config, DaemonConfig, DetectionConfig, DeviceConfig, FixConfig
 from phantombutton.service.daemon import Daemon
-from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
+from phantombutton.recovery.chain import Outcome, Snapshot
+from phantombutton.service.parts import release_target
+from phantombutton.service.parts import PhantomHeld
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts import VirtualParts, phantom_mask
+from phantombutton.service.parts import phantom_mask
+from phantombutton.virtual.platform import VirtualPlatform
 from phantombutton.virtual.receiver import VirtualReceiver
 
 PHANTOM = 0x8000          # HID button 16 = evdev 0x11F = X button 20
@@ -32,30 +34,56 @@ def config(**changes) -> Config:
     return dataclasses.replace(base, **changes)
 
 
+class Clock:
+    """Simulated CLOCK_MONOTONIC: it moves only when the daemon sleeps or the test steps."""
+
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+
 class Harness:
-    def __init__(self, cfg: Config | None = None, profile: str = "default"):
-        self.model = VirtualReceiver(profile)
+    TICK = 0.01
+
+    def __init__(self, cfg: Config | None = None, profile: str = "default", *, record: bool = True):
+        self.clock = Clock()
+        self.platform = VirtualPlatform(profile, clock=self.clock, kernel_wheel=False)
         self.releases: list[tuple[float, PhantomHeld]] = []
         self.lines: list[tuple[int, str]] = []
-        self.parts = VirtualParts(self.model, release=self._release)
         self.journal = Journal(stream=open("/dev/null", "w"), journal=True,
                                sink=lambda p, m: self.lines.append((p, m)))
-        self.daemon = Daemon(self.parts, cfg or config(), self.journal)
+        self.daemon = Daemon(self.platform, cfg or config(), self.journal, clock=self.clock,
+                             sleep=self.clock.sleep)
+        if record:
+            self.daemon.release = self._release
 
-    def _release(self, held: PhantomHeld) -> ReleaseOutcome:
-        self.releases.append((time.monotonic(), held))
-        return ReleaseOutcome(True, "recorded by the test")
+    @property
+    def model(self) -> VirtualReceiver:
+        return self.platform.model
+
+    def _release(self, held: PhantomHeld) -> Outcome:
+        self.releases.append((self.clock(), held))
+        return Outcome(release_target(held, "virtual:1"), Snapshot(False, None, None))   # "up"
+
+    def step(self) -> None:
+        self.daemon.step(0)           # read what is due, run the timers; never wait
+        self.clock.sleep(self.TICK)
 
     def run(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self.daemon.step(0.01)
+        end = self.clock() + seconds
+        while self.clock() < end:
+            self.step()
 
     def run_until(self, pred, timeout: float = 5.0, what: str = "condition") -> None:
-        end = time.monotonic() + timeout
+        end = self.clock() + timeout
         while not pred():
-            assert time.monotonic() < end, f"timed out waiting for {what}; journal:\n" + self.text()
-            self.daemon.step(0.01)
+            assert self.clock() < end, f"timed out waiting for {what}; journal:\n" + self.text()
+            self.step()
 
     def writes(self, slot: int = 1, register: int = 0x01) -> int:
         return sum(1 for e in self.model.log if e.request[:4] == bytes((0x10, slot, 0x80, register)))
@@ -128,7 +156,7 @@ def test_phantom_held_at_reconnect_is_released_for_the_right_device():
     h.run(0.1)
     h.model.connect(1, power_cycle=True)
     h.model.press(1, PHANTOM)                          # the bug: back with button 16 held
-    t0 = time.monotonic()
+    t0 = h.clock()
     h.run_until(lambda: h.releases, what="release")
     t_release, held = h.releases[0]
     assert held.receiver_node == "virtual:c52b" and held.slot == 1 and held.wpid == 0x101B
@@ -144,21 +172,19 @@ def test_phantom_held_at_reconnect_is_released_for_the_right_device():
 
 def test_recovery_chain_releases_on_the_virtual_kernel():
     """No recorder: the daemon's own release path, H4's chain over the VirtualKernel model."""
-    h = Harness()
-    h.parts = VirtualParts(h.model)
-    h.daemon = Daemon(h.parts, config(), h.journal)
+    h = Harness(record=False)
     h.run_until(lambda: h.writes() == 1)
     h.model.disconnect(1)
     h.run(0.1)
     h.model.connect(1, power_cycle=True)
     h.model.press(1, PHANTOM)
     h.run_until(lambda: h.count("released by step 1"), what="chain release")
-    assert 0x11F not in h.parts.kernel.held(1)
+    assert 0x11F not in h.platform.nodes.held_keys("virtual:1")
     assert h.count("wrote EV_KEY 0x11F 0 + SYN_REPORT to virtual:1") == 1
     # the HID cache still has the bit: more reports with it make no new press
     h.model.move(1, 1, 1)
     h.run(0.3)
-    assert 0x11F not in h.parts.kernel.held(1)
+    assert 0x11F not in h.platform.nodes.held_keys("virtual:1")
     assert h.count("released by step 1") == 1
 
 
@@ -230,7 +256,7 @@ def test_receiver_unplug_and_replug_survive():
     h.run(0.3)                                          # rescans find nothing, no crash
     assert h.count("no Unifying receiver found") == 1
     # plugged back in: a fresh receiver (the model's registers are those of a new plug)
-    h.model = h.parts.receiver = VirtualReceiver("default")
+    h.platform.plug(VirtualReceiver("default", clock=h.clock, default_reader=False))
     h.run_until(lambda: h.writes() == 1, what="re-attach and re-apply")
     assert h.count("receiver attached") == 2
     h.model.press(1, PHANTOM)
@@ -275,7 +301,7 @@ def test_access_denied_is_reported_once_and_retried():
     from phantombutton.errors import UDEV_FIX, AccessDenied
 
     h = Harness()
-    real_open = h.parts.open_engine
+    real_open = h.daemon.open_engine
     attempts = []
 
     def denied(node):
@@ -284,7 +310,7 @@ def test_access_denied_is_reported_once_and_retried():
             raise AccessDenied(node, "EACCES", UDEV_FIX)
         return real_open(node)
 
-    h.parts.open_engine = denied
+    h.daemon.open_engine = denied
     h.run_until(lambda: h.writes() == 1, what="open after access was granted")
     assert len(attempts) == 4
     assert h.count("permission denied (EACCES); install the udev rule") == 1
@@ -313,7 +339,7 @@ def test_phantom_held_before_the_daemon_listened_is_found_in_the_kernel_state():
         asked.append((node, slot))
         return frozenset({0x11F, 0x110})       # phantom + a real left button held
 
-    h.parts.held_codes = held_codes
+    h.daemon.held_codes = held_codes
     h.run_until(lambda: h.releases, what="release from the kernel state")
     assert asked[0] == ("virtual:c52b", 1)
     assert [r[1].code for r in h.releases] == [0x11F]       # the left button is left alone
@@ -325,7 +351,7 @@ def test_a_receiver_that_keeps_failing_is_reopened_with_growing_delays():
 
     h = Harness(config(daemon=DaemonConfig(settle_delay=0.05, rescan_interval=0.05)))
     opened = []
-    real_open = h.parts.open_engine
+    real_open = h.daemon.open_engine
 
     class Broken:
         def __init__(self, engine):
@@ -338,10 +364,10 @@ def test_a_receiver_that_keeps_failing_is_reopened_with_growing_delays():
             return getattr(self.engine, name)
 
     def open_broken(node):
-        opened.append(time.monotonic())
+        opened.append(h.clock())
         return Broken(real_open(node))
 
-    h.parts.open_engine = open_broken
+    h.daemon.open_engine = open_broken
     h.run(2.5)
     gaps = [b - a for a, b in zip(opened, opened[1:])]
     assert 3 <= len(opened) <= 4, opened          # 0.5 s, 1 s, 2 s ... not every 50 ms

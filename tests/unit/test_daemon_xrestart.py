@@ -13,22 +13,38 @@ import shutil
 import pytest
 from conftest import start_xvfb
 
-from phantombutton.service import parts as parts_mod
-from phantombutton.service.parts_api import PhantomHeld, ReleaseOutcome
-from phantombutton.service.parts import HardwareParts
+from phantombutton.service.parts import KeptX, chain_release
+from phantombutton.recovery.chain import Outcome
+from phantombutton.service.parts import PhantomHeld
+from phantombutton.service.platform import HardwarePlatform
 
 HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
 
 pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed")
 
 
+class Releaser:
+    """What the daemon does for one held button: the chain, over the X connection it keeps."""
+
+    def __init__(self, platform: HardwarePlatform):
+        self.platform, self.kept = platform, KeptX(platform)
+
+    def release(self, held: PhantomHeld) -> Outcome:
+        return chain_release(self.platform, self.kept, held, allow_mute=False)
+
+    @property
+    def _x(self):
+        return self.kept.x
+
+
 @pytest.fixture
 def hw(monkeypatch, tmp_path):
+    platform = HardwarePlatform(sysfs=str(tmp_path))
     # a mouse node that exists nowhere: the chain finds it not held, X is what we watch
-    monkeypatch.setattr(parts_mod, "event_node_for", lambda rnode, slot, sysfs="/sys": "/dev/input/event99")
+    monkeypatch.setattr(platform, "event_node", lambda rnode, slot: "/dev/input/event99")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
-    return HardwareParts(sysfs=str(tmp_path))
+    return Releaser(platform)
 
 
 def test_x_server_restart_is_survived(hw, monkeypatch):
@@ -36,7 +52,7 @@ def test_x_server_restart_is_survived(hw, monkeypatch):
     monkeypatch.setenv("DISPLAY", display)
     try:
         first = hw.release(HELD)
-        assert isinstance(first, ReleaseOutcome) and "[X:" not in first.detail
+        assert isinstance(first, Outcome) and "[X:" not in first.detail()
         kept = hw._x
         assert kept is not None
         assert hw.release(HELD) and hw._x is kept             # one connection, reused
@@ -45,11 +61,11 @@ def test_x_server_restart_is_survived(hw, monkeypatch):
         proc.wait(5)
         proc, _ = start_xvfb(display)                         # X restarted (same display)
         lost = hw.release(HELD)
-        assert "X: connection lost" in lost.detail, lost.detail
+        assert "X: connection lost" in lost.detail(), lost.detail()
         assert hw._x is None
 
         again = hw.release(HELD)                              # the new server is picked up
-        assert "[X:" not in again.detail and hw._x is not None and hw._x is not kept
+        assert "[X:" not in again.detail() and hw._x is not None and hw._x is not kept
         assert hw._x.pointers()
     finally:
         proc.terminate()
@@ -59,12 +75,12 @@ def test_x_server_restart_is_survived(hw, monkeypatch):
 def test_no_display_means_evdev_only(hw, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     out = hw.release(HELD)
-    assert "no X display (DISPLAY is not set)" in out.detail
+    assert "no X display (DISPLAY is not set)" in out.detail()
     assert hw._x is None
 
 
 def test_display_set_but_no_server(hw, monkeypatch):
     monkeypatch.setenv("DISPLAY", ":97")
     out = hw.release(HELD)
-    assert "cannot open X display :97" in out.detail
+    assert "cannot open X display :97" in out.detail()
     assert hw._x is None

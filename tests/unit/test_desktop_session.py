@@ -102,13 +102,14 @@ def test_open_x_under_wayland_without_xwayland_does_not_connect(tmp_path, monkey
     """Connecting to DISPLAY would start an on-demand Xwayland (GNOME): never without one."""
     from phantombutton.input import xinput
     from phantombutton.recovery.session import open_x
+    from phantombutton.service.platform import HardwarePlatform
 
     def boom(*a, **k):
         raise AssertionError("connected to X")
 
     monkeypatch.setattr(xinput, "XSession", boom)
     proc = fake_proc(tmp_path, {10: ("gnome-shell", [])}, [])
-    x, probe, desktop, note = open_x(dict(SWAY_ENV, DISPLAY=":0"), proc)
+    x, probe, desktop, note = open_x(HardwarePlatform(), dict(SWAY_ENV, DISPLAY=":0"), proc)
     assert (x, probe, note) == (None, None, None)
     assert desktop.kind == "wayland" and desktop.xwayland is False
 
@@ -116,9 +117,10 @@ def test_open_x_under_wayland_without_xwayland_does_not_connect(tmp_path, monkey
 @pytest.mark.xvfb
 def test_open_x_on_an_x_server_reads_its_state(xvfb, tmp_path):
     from phantombutton.recovery.session import open_x
+    from phantombutton.service.platform import HardwarePlatform
 
     proc = fake_proc(tmp_path, {10: ("Xvfb", [])}, [])
-    x, probe, desktop, note = open_x({"DISPLAY": xvfb}, proc)
+    x, probe, desktop, note = open_x(HardwarePlatform(), {"DISPLAY": xvfb}, proc)
     try:
         assert x is not None and probe is None and note is None
         assert not x.is_xwayland()

@@ -327,9 +327,9 @@ def test_devices_view_per_layer():
     assert (v.slot, v.wpid, v.name) == (1, M705, "Logitech M705")
 
 
-# the real models table (phantombutton.devices.models) -----------------------------------------
+# the real models table (phantombutton.models) -----------------------------------------
 def test_default_models_table_m705_has_no_0x11f():
-    d = Detector()   # model_for from phantombutton.devices.models
+    d = Detector()   # model_for from phantombutton.models
     d.feed(DeviceAdded(0.0, mouse(), at_start=True))
     (f,) = d.feed(press(1.0, PHANTOM))
     assert f.rule is Rule.UNKNOWN_BUTTON and "the M705 (WPID 101B) has no such button" in f.evidence[1]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from phantombutton.devices import models
-from phantombutton.devices.models import BTN_PHANTOM, model_for
+from phantombutton import models
+from phantombutton.models import BTN_PHANTOM, model_for
 from phantombutton import buttons
 
 

@@ -16,7 +16,7 @@ H = bytes.fromhex
 
 def ask(receiver, request: str | bytes) -> list[bytes]:
     receiver.handle_output(H(request) if isinstance(request, str) else request)
-    return receiver.pop_input()
+    return receiver.default.pop()
 
 
 def one(receiver, request) -> str:
@@ -88,7 +88,7 @@ def test_kernel_side_scroll_read_modify_write_and_power_cycle():
     assert one(r, "10018101000000") == "10018101420000"  # docs/receivers.md: reads back 42 00 00
     r.disconnect(1)
     r.connect(1, power_cycle=True)
-    r.pop_input()
+    r.default.pop()
     assert one(r, "10018101000000") == "10018101020000"  # power-on value again
 
 
@@ -232,18 +232,18 @@ def test_406d_diversion_set_get_and_diverted_press():
     assert one(r, "1101073100520300" + "00" * 12)[:18] == "110107310052030000"
     assert H(one(r, "10010721005200"))[4:7] == H("005201")  # temporarily diverted
     r.press(1, 0x0004 | 0x0001)  # middle (diverted) + left
-    event, report = r.pop_input()
+    event, report = r.default.pop()
     assert event.hex().startswith("11010700" + "0052" + "0000")
     assert report[:5] == H("2001020100")  # only the left button reaches the HID report
     r.press(1, 0)
-    release, _ = r.pop_input()
+    release, _ = r.default.pop()
     assert release == H("11010700") + bytes(16)
     # the left button cannot be diverted
     assert one(r, "1101073100500300" + "00" * 12)[:12] == "1101ff073102"
     # temporary diversion does not survive a power cycle
     r.disconnect(1)
     r.connect(1, power_cycle=True)
-    r.pop_input()
+    r.default.pop()
     assert H(one(r, "10010721005200"))[6] == 0
 
 
@@ -251,49 +251,49 @@ def test_406d_diversion_set_get_and_diverted_press():
 def test_phantom_press_is_a_dj_mouse_report_with_button_16():
     r = VirtualReceiver()
     r.press(1, 0x8000)
-    assert r.pop_input() == [H("200102" + "0080" + "00" * 10)]
+    assert r.default.pop() == [H("200102" + "0080" + "00" * 10)]
 
 
 def test_move_and_wheel_pack_12_bit_motion():
     r = VirtualReceiver()
     r.move(1, -1, 1)
     r.wheel(1, -1, pan=2)
-    move, wheel = r.pop_input()
+    move, wheel = r.default.pop()
     assert move[3:10] == H("0000ff1f000000")  # x = 0xFFF, y = 0x001
     assert wheel[3:10] == H("0000000000ff02")  # buttons, no motion, wheel -1, pan 2
     r.move(1, 5000, -5000)  # clamped to the 12-bit range
-    assert r.pop_input()[0][5:8] == H("ff1780")
+    assert r.default.pop()[0][5:8] == H("ff1780")
 
 
 def test_disconnect_and_connect_notifications():
     r = VirtualReceiver()
     r.press(1, 0x8000)
-    r.pop_input()
+    r.default.pop()
     r.disconnect(1)
-    assert [a.hex() for a in r.pop_input()] == ["200142" + "01" + "00" * 11, "10014104421b10"]
+    assert [a.hex() for a in r.default.pop()] == ["200142" + "01" + "00" * 11, "10014104421b10"]
     assert one(r, "10018101000000") == "10018f81010900"  # offline: resource error
     # register 0x02 byte 1 counts paired devices, offline ones too (Solaar receiver.py count())
     assert one(r, "10ff8102000000") == "10ff8102000100"
     with pytest.raises(ValueError):
         r.press(1, 1)
     r.connect(1)
-    assert [a.hex() for a in r.pop_input()] == ["200142" + "00" * 12, "10014104221b10"]
+    assert [a.hex() for a in r.default.pop()] == ["200142" + "00" * 12, "10014104221b10"]
 
 
 def test_no_hidpp_connection_notification_when_wireless_notifications_off():
     r = VirtualReceiver()
     one(r, "10ff8000000000")
     r.disconnect(1)
-    assert [a[0] for a in r.pop_input()] == [0x20]
+    assert [a[0] for a in r.default.pop()] == [0x20]
 
 
 def test_mouse_input_dropped_until_dj_mode():
     r = VirtualReceiver(dj_mode=False)
     r.press(1, 0x8000)
-    assert r.pop_input() == []
+    assert r.default.pop() == []
     ask(r, "20ff803f" + "00" * 11)
     r.press(1, 0x8000)
-    assert len(r.pop_input()) == 1
+    assert len(r.default.pop()) == 1
 
 
 def test_unpair():
@@ -308,20 +308,20 @@ def test_latency_delays_replies_not_scripted_input():
     r = VirtualReceiver(clock=lambda: clock[0])
     r.latency = 0.03
     r.handle_output(H("10018101000000"))
-    assert r.next_input_at() == pytest.approx(100.03)
-    assert r.pop_input() == []
+    assert r.default.next_at() == pytest.approx(100.03)
+    assert r.default.pop() == []
     r.press(1, 1)
-    assert r.pop_input()[0][0] == 0x20  # input is immediate
+    assert r.default.pop()[0][0] == 0x20  # input is immediate
     clock[0] = 100.031
-    assert r.pop_input() == [H("10018101020000")]
+    assert r.default.pop() == [H("10018101020000")]
 
 
 def test_wait_input_wakes_on_input_from_another_thread():
     r = VirtualReceiver()
-    assert r.wait_input(0.01) is False
+    assert r.default.wait(0.01) is False
     threading.Timer(0.02, r.press, args=(1, 1)).start()
     start = time.monotonic()
-    assert r.wait_input(2.0) is True
+    assert r.default.wait(2.0) is True
     assert time.monotonic() - start < 1.5
 
 
@@ -334,7 +334,7 @@ def test_faults_busy_lost_garbage_and_log():
     r.lose_replies(1)
     assert ask(r, "10018101000000") == []
     r.garbage()
-    assert len(r.pop_input()) == 4
+    assert len(r.default.pop()) == 4
     assert [e.note for e in r.log] == ["busy", "busy", "reply lost"]
     assert r.hidpp_requests() == 3
 
@@ -353,7 +353,7 @@ def test_unplug_makes_writes_fail_with_enodev():
     with pytest.raises(OSError) as info:
         r.handle_output(H("10018101000000"))
     assert info.value.errno == 19
-    assert r.wait_input(5) is True
+    assert r.default.wait(5) is True
 
 
 def test_406d_config_change_cookie():
@@ -365,5 +365,5 @@ def test_406d_config_change_cookie():
     assert H(one(r, req(1, 5, 0)))[4:6] == b"\x12\x34"
     r.disconnect(1)
     r.connect(1, power_cycle=True)
-    r.pop_input()
+    r.default.pop()
     assert H(one(r, req(1, 5, 0)))[4:6] == b"\x00\x00"

@@ -11,7 +11,7 @@ from phantombutton.detect.events import WheelFrame
 from phantombutton.detect.wheel import (
     Mechanism, ScrollCounter, StreamMonitor, Verdict, WheelMode, WriterLog, judge, kernel_rule,
 )
-from phantombutton.input.virtual_source import VirtualSource
+from phantombutton.virtual.platform import VirtualPlatform
 from phantombutton.recovery.wheel import EngineAccess, WheelGuard
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.virtual import VirtualTransport
@@ -105,7 +105,7 @@ class Rig:
 
     def __init__(self, profile="default", fix=True):
         self.rx = VirtualReceiver(profile, kernel_wheel=True)
-        self.source = VirtualSource(self.rx)
+        self.source = VirtualPlatform(receiver=self.rx).source()
         self.source.start()
         self.engine = Engine(VirtualTransport(self.rx))
         self.access = EngineAccess(lambda node: self.engine)

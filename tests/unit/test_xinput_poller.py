@@ -99,13 +99,13 @@ def test_hierarchy_change_relists(two, xvfb):
 
 def test_idle_watch_sleeps_until_x_wakes_it(two):
     from phantombutton.detect.rules import Detector
-    from phantombutton.input.virtual_source import VirtualSource
-    from phantombutton.recovery.virtual_layers import VirtualLayers
+    from phantombutton.virtual.platform import VirtualPlatform
+    from phantombutton.recovery.live import LiveLayers
     from phantombutton.virtual.receiver import VirtualReceiver
 
     ours, other = two
-    source = VirtualSource(VirtualReceiver("default"))
-    w = Watcher(source, Detector(), x=ours, layers=VirtualLayers(source), idle_interval=2.0)
+    source = VirtualPlatform(receiver=VirtualReceiver("default")).source()
+    w = Watcher(source, Detector(), x=ours, layers=LiveLayers(nodes=source), idle_interval=2.0)
     w.start()
     w.step()
     t0 = time.monotonic()
