@@ -15,9 +15,10 @@ from phantombutton.errors import EXIT_FAILURE, UsageProblem
 @click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
 @click.option("--no-mute", is_flag=True, help="Never mute (EVIOCSKEYCODE) as a release step.")
 @click.option("--json", "as_json", is_flag=True, help="The outcome as JSON on stdout.")
+@click.option("--show-keycodes", is_flag=True, help="Name every stuck key (only modifiers by default).")
 @click.option("--simulate-phantom", is_flag=True, hidden=True, help="--virtual only: hold HID button 16 first.")
 @click.pass_obj
-def command(options, device, button, all_mice, no_mute, as_json, simulate_phantom):
+def command(options, device, button, all_mice, no_mute, as_json, show_keycodes, simulate_phantom):
     """Release a stuck button so X drops its grab, and verify it.
 
     DEVICE: /dev/input/eventN, a receiver slot number or part of the name; BUTTON: an X
@@ -26,6 +27,9 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
     phantom is released only when named. Steps, each verified by EVIOCGKEY and X state:
     1 write to the event node, 2 XTest device release on the X slave, 3 mute (buttons the
     model lacks), 4 orphaned X button, 5 advice to power-cycle.
+    Without DEVICE and BUTTON, keys held by a virtual keyboard (a remapper's uinput device)
+    while no physical key is held are released too: key-up on its event node, XTest key
+    release on its X slave, verified by EVIOCGKEY.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
     from phantombutton.devices.models import has_button
@@ -59,13 +63,26 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
             for f in watcher.detector.active():
                 if chosen is None or f.node == chosen.node:
                     targets.append(target_for(f, watcher.poller))
-        if not targets:
+        keys = []
+        if device is None and button is None:
+            from phantombutton.recovery.keys import key_watch
+
+            kw = key_watch(options, show_keycodes=show_keycodes)
+            keys = kw.release_all(getattr(session, "x", None)) if kw else []
+        if not targets and not keys:
             click.echo("no phantom button held" + (f" on {device}" if device else "")
                        + ("; name a BUTTON to release a held button anyway" if device else ""))
             return 0
         outcomes = [run_chain(t, session.layers, allow_mute=not no_mute) for t in targets]
     finally:
         session.close()
+    if keys and not outcomes:
+        if as_json:
+            click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
+        else:
+            for k in keys:
+                click.echo(k.line())
+        return 0 if all(k.released for k in keys) else EXIT_FAILURE
     if as_json:
         sess = session.desktop.as_dict() if session.desktop is not None else None
         click.echo(json.dumps([{**o.to_dict(), "session": sess} for o in outcomes], indent=2))
@@ -74,5 +91,8 @@ def command(options, device, button, all_mice, no_mute, as_json, simulate_phanto
             for a in o.attempts:
                 click.echo("  " + a.line())
             click.echo(o.summary())
-    return 0 if all(o.released or not o.before.held for o in outcomes) else EXIT_FAILURE
+        for k in keys:
+            click.echo(k.line())
+    ok = all(o.released or not o.before.held for o in outcomes) and all(k.released for k in keys)
+    return 0 if ok else EXIT_FAILURE
 

@@ -52,6 +52,9 @@ class DetectionConfig:
     held_for: float = 0.25
     reassert_window: float = 30.0
     reassert_limit: int = 3
+    # a key held this long on a virtual keyboard (a remapper's uinput device) while no
+    # physical key is held is stuck (detect/stuck_keys.py)
+    stuck_key_after: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "detection.held-for": (0.0, True, HOUR),
     "detection.reassert-window": (0.0, False, DAY),
     "detection.reassert-limit": (1, True, 1000),
+    "detection.stuck-key-after": (0.0, False, HOUR),
     "daemon.settle-delay": (0.0, True, 60.0),
     "daemon.rescan-interval": (0.1, True, HOUR),
     "daemon.backoff-initial": (0.0, False, HOUR),
