@@ -182,8 +182,10 @@ class ChatterMonitor:
             evidence=tuple(evidence), ended=evs[-1].press,
             cause="worn switch likely: the switch contacts bounce (a click arrives as two, "
                   "a drag breaks)",
-            fix="replace the switch or the mouse (warranty); meanwhile use libinput (X or "
-                "Wayland) rather than xf86-input-evdev, which does not debounce")
+            fix="replace the switch or the mouse (warranty)" + (
+                "; meanwhile use libinput (X or Wayland) rather than xf86-input-evdev, which does "
+                "not debounce" if hidden == len(evs) else
+                "; libinput's debouncing does not catch all of these, so no driver setting helps"))
 
 
 def verdict_of(findings: list[Finding]) -> str:

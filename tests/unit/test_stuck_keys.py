@@ -179,3 +179,14 @@ def test_watcher_hook_turns_key_events_into_watch_events(tmp_path):
     evs = w.step(0)
     assert [e.kind for e in evs] == ["stuck-key", "key-released"]
     assert evs[0].to_dict()["event"] == "stuck-key" and evs[0].line().startswith("STUCK")
+
+
+def test_threshold_from_config_and_its_range():
+    import pytest
+
+    from phantombutton.errors import BadInput
+    from phantombutton.service.config import parse
+
+    assert parse("[detection]\nstuck-key-after = 1.5\n").detection.stuck_key_after == 1.5
+    with pytest.raises(BadInput, match="stuck-key-after"):
+        parse("[detection]\nstuck-key-after = 0\n")
