@@ -66,8 +66,9 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes, 
         keys = []
         if device is None and button is None:
             from phantombutton.recovery.keys import key_watch
+            from phantombutton.service.config import stuck_key_after
 
-            kw = key_watch(options, show_keycodes=show_keycodes)
+            kw = key_watch(options, threshold=stuck_key_after(), show_keycodes=show_keycodes)
             keys = kw.release_all(getattr(session, "x", None)) if kw else []
         if not targets and not keys:
             click.echo("no phantom button held" + (f" on {device}" if device else "")

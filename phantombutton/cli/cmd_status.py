@@ -67,8 +67,9 @@ def command(options, all_mice, as_json, no_x, show_keycodes, simulate_phantom):
                                             simulate=simulate_phantom, wheel=wheel,
                                             desktop_out=desktop)
     from phantombutton.recovery.keys import key_watch
+    from phantombutton.service.config import stuck_key_after
 
-    kw = key_watch(options, show_keycodes=show_keycodes)
+    kw = key_watch(options, threshold=stuck_key_after(), show_keycodes=show_keycodes)
     stuck = [{k: v for k, v in h.items() if k != "code"} for h in kw.held_now()] if kw else []
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)

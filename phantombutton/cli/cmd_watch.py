@@ -202,6 +202,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     from phantombutton.detect.rules import Detector
     from phantombutton.recovery.prevent import side_scroll_fixer
     from phantombutton.recovery.keys import key_watch
+    from phantombutton.service.config import stuck_key_after
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
     from phantombutton.recovery.wheel import session_guard
@@ -217,7 +218,8 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=side_scroll_fixer(options, session.virtual_model) if fix else None,
                           wheel=session_guard(session, fix=fix),
-                          keys=key_watch(options, fix=fix, show_keycodes=show_keycodes))
+                          keys=key_watch(options, threshold=stuck_key_after(), fix=fix,
+                                         show_keycodes=show_keycodes))
         for ev in watcher.start():
             emit(ev)
         watched = [v for v in watcher.detector.devices() if v.present]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from phantombutton.detect.stuck_keys import StuckKey, StuckKeyRule, held_now
+from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton.input import keyboards as K
 from phantombutton.input.evdev_node import held_keys, write_key
 
@@ -104,9 +105,10 @@ def scan(sysfs: str = "/sys", dev: str = "/dev", read_held: Callable = held_keys
     for node, kb in kbs.items():
         try:
             held[node] = read_held(node) & kb.keys
-        except Exception as e:   # gone, or no access (AccessDenied names the fix)
-            if type(e).__name__ == "AccessDenied":
-                denied.append(node)
+        except AccessDenied:
+            denied.append(node)
+        except (DeviceGone, OSError):   # unplugged between listing and reading
+            pass
     return KeyScan(kbs, held, denied)
 
 
@@ -210,15 +212,9 @@ def release(node: str, code: int, device: str, key: str, owner: str, *, x=None,
     return KeyRelease(device, node, key, owner, tuple(steps), released)
 
 
-def key_watch(options, *, fix: bool = False, show_keycodes: bool = False) -> KeyWatch | None:
+def key_watch(options, *, threshold: float, fix: bool = False, show_keycodes: bool = False) -> KeyWatch | None:
     """The KeyWatch of `watch`, `status` and `release` on live devices (None with --virtual:
-    the virtual receiver has no keyboards). Threshold: [detection] stuck-key-after."""
+    the virtual receiver has no keyboards). `threshold`: [detection] stuck-key-after."""
     if getattr(options, "virtual", False):
         return None
-    from phantombutton.service.config import DetectionConfig, load
-
-    try:
-        threshold = load().detection.stuck_key_after
-    except Exception:   # a bad file is the daemon's and `config`'s to report, not watch's
-        threshold = DetectionConfig().stuck_key_after
     return KeyWatch(fix=fix, threshold=threshold, show_keycodes=show_keycodes)

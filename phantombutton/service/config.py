@@ -165,6 +165,15 @@ def load(path: Path | str | None = None) -> Config:
     return parse(text, p)
 
 
+def stuck_key_after() -> float:
+    """[detection] stuck-key-after for the one-shot commands and `watch`: a bad file is the
+    daemon's and `config`'s to report (exit 78 / 1), so they fall back to the default."""
+    try:
+        return load().detection.stuck_key_after
+    except BadInput:
+        return DetectionConfig().stuck_key_after
+
+
 def _read(p: Path) -> bytes:
     """The file's bytes: a regular file of at most MAX_BYTES. O_NONBLOCK: a FIFO with no
     writer must not block the daemon's start (it is refused below, as a device file is)."""
