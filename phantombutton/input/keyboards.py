@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from phantombutton.buttons import is_mouse_button
 from phantombutton.input.sysfs_map import _hex, _read, event_names, parse_bitmap
 
 BUS_VIRTUAL = 0x06
@@ -47,23 +48,26 @@ class KeyboardNode:
     bus: int | None
     virtual: bool
     sys_path: str          # the input device's real sysfs path
-    keys: frozenset[int]   # keyboard keys it advertises
+    keys: frozenset[int]   # keyboard keys it advertises (and mouse buttons, if physical)
 
 
 def describe_keyboard(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> KeyboardNode | None:
-    """eventN if it can send keyboard keys (KEY_A or a modifier); None otherwise or if gone."""
+    """eventN if it can send keyboard keys (KEY_A or a modifier), or if it is a physical device
+    with mouse buttons; None otherwise or if gone. A physical mouse button held counts as a
+    finger on the hardware: a remapper may map it to Ctrl (a Ctrl-drag on the thumb button)."""
     input_dir = os.path.realpath(os.path.join(sysfs, "class/input", event_name, "device"))
     name = _read(os.path.join(input_dir, "name"))
     if name is None:
         return None
-    keys = frozenset(c for c in parse_bitmap(_read(os.path.join(input_dir, "capabilities/key")) or "0")
-                     if is_keyboard_key(c))
-    if KEY_A not in keys and not keys & MODIFIERS.keys():
-        return None
+    caps = parse_bitmap(_read(os.path.join(input_dir, "capabilities/key")) or "0")
+    keys = frozenset(c for c in caps if is_keyboard_key(c))
     bus = _hex(os.path.join(input_dir, "id/bustype"))
     rel = os.path.relpath(input_dir, os.path.realpath(sysfs))
     virtual = bus == BUS_VIRTUAL or rel.startswith("devices/virtual/input")
-    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, input_dir, keys)
+    buttons = frozenset() if virtual else frozenset(c for c in caps if is_mouse_button(c))
+    if KEY_A not in keys and not keys & MODIFIERS.keys() and not buttons:
+        return None
+    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, input_dir, keys | buttons)
 
 
 def keyboard_nodes(sysfs: str = "/sys", dev: str = "/dev") -> list[KeyboardNode]:

@@ -36,7 +36,7 @@ def tree(root):
     _input(root, "devices/virtual/input", "input21", "event21", name="pb-test uinput keyboard",
            bus=0x03, key=KEYS_WORD)      # a uinput device claiming USB: the sysfs path tells
     _input(root, "devices/pci0000:00/mouse/input", "input5", "event5", name="Logitech M705",
-           bus=0x03, key="ffff0000 0 0 0 0")   # buttons only: not a keyboard
+           bus=0x03, key="ffff0000 0 0 0 0")   # a physical mouse: its buttons count as fingers
     return str(root / "sys")
 
 
@@ -51,7 +51,8 @@ def proc(root, holders):
 
 def test_keyboards_virtual_by_bus_or_sysfs_path(tmp_path):
     kbs = {k.node: k for k in K.keyboard_nodes(tree(tmp_path), "/dev")}
-    assert set(kbs) == {"/dev/input/event3", "/dev/input/event20", "/dev/input/event21"}
+    assert set(kbs) == {"/dev/input/event3", "/dev/input/event20", "/dev/input/event21", "/dev/input/event5"}
+    assert not kbs["/dev/input/event5"].virtual and 0x110 in kbs["/dev/input/event5"].keys   # a mouse
     assert not kbs["/dev/input/event3"].virtual
     assert kbs["/dev/input/event20"].virtual and kbs["/dev/input/event20"].bus == 0x06
     assert kbs["/dev/input/event21"].virtual          # under devices/virtual/input
@@ -190,3 +191,15 @@ def test_threshold_from_config_and_its_range():
     assert parse("[detection]\nstuck-key-after = 1.5\n").detection.stuck_key_after == 1.5
     with pytest.raises(BadInput, match="stuck-key-after"):
         parse("[detection]\nstuck-key-after = 0\n")
+
+
+def test_a_physical_mouse_button_held_is_a_finger_on_the_hardware(tmp_path):
+    # input-remapper maps the thumb button to Ctrl; the user Ctrl-drags for 5 s
+    m = "/dev/input/event5"
+    k = FakeKernel({V: frozenset({CTRL}), m: frozenset({0x116})})
+    w = KeyWatch(fix=True, threshold=1.0, sysfs=tree(tmp_path), dev="/dev", proc=str(tmp_path / "none"),
+                 read_held=k.read, write=k.write)
+    assert w.tick(0.0) == [] and w.tick(5.0) == [] and k.writes == []
+    k.held[m] = frozenset()            # button up, the remapper missed the release: stuck from now
+    assert w.tick(5.5) == []
+    assert [e[0] for e in w.tick(7.0)] == ["stuck-key", "key-released"]
