@@ -23,8 +23,10 @@ LEFT = 1   # HID button 1 = BTN_LEFT
 def _record(path: Path, event_node: str) -> subprocess.Popen:
     proc = subprocess.Popen(["libinput", "record", "-o", str(path), event_node],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    labkit.wait_for(lambda: path.exists() and "events:" in path.read_text(), 20,
-                    what="libinput record header written")
+    # the header may sit in stdio's buffer until exit: wait for the file, then for the device
+    labkit.wait_for(path.exists, 20, what="libinput record output file")
+    time.sleep(1.0)
+    assert proc.poll() is None, proc.stderr.read()
     return proc
 
 
