@@ -14,21 +14,25 @@ def analyze_file(path: str) -> dict:
     """Stream the capture through the same Detector `watch` uses; return the report."""
     from phantombutton.capture.analysis import capture_end, held_at_end
     from phantombutton.capture.reader import Capture
+    from phantombutton.detect.chatter import ChatterMonitor, verdict_of
     from phantombutton.detect.rules import Detector
     from phantombutton.detect.run import detect_all
 
     cap = Capture(path)
     detector = Detector()
+    chatter = ChatterMonitor()
     found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
-    for f in detect_all(cap.observations(), detector):
+    for f in detect_all(_tee(cap.observations(), chatter.feed), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
     for f in detector.tick(end.t):          # held-idle up to the end
         found[(f.key, f.since)] = f
+    for f in chatter.findings():
+        found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {
         "file": path,
-        "verdict": "phantom" if findings else "clean",
+        "verdict": verdict_of(findings),
         "complete": cap.complete,
         "own_capture": bool(cap.meta),   # ours (phantombutton block) or a peer's plain recording
         "devices": [{"node": d.node, "name": d.name, "id": d.id} for d in cap.devices],
@@ -41,6 +45,12 @@ def analyze_file(path: str) -> dict:
         "end": {"t": round(end.t, 6), "how": end.how},
         "held_at_end": [h.to_dict() for h in held_at_end(detector.held(), end, detector.t)],
     }
+
+
+def _tee(observations, also):
+    for obs in observations:
+        also(obs)
+        yield obs
 
 
 def _print_json(report: dict) -> None:
@@ -58,7 +68,10 @@ def _print_json(report: dict) -> None:
 
 def _print_text(report: dict) -> None:
     echo = click.echo
-    from phantombutton.capture.fields import one_line   # names come from the file: one line each
+    findings = report["findings"]
+    from phantombutton.capture.fields import one_line
+    from phantombutton.detect.findings import Rule
+    from phantombutton.detect.findings import Rule   # names come from the file: one line each
 
     devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")
@@ -75,11 +88,11 @@ def _print_text(report: dict) -> None:
              "its last complete frame")
     for h in report["held_at_end"]:
         echo(f"  held at the end: {h['sentence']}")
-    findings = report["findings"]
+    from phantombutton.detect.chatter import verdict_line
+
+    echo(f"verdict: {verdict_line(findings)}")
     if not findings:
-        echo("verdict: clean - no phantom held button")
         return
-    echo(f"verdict: PHANTOM - {len(findings)} finding(s)")
     for i, f in enumerate(findings, 1):
         echo("")
         echo(f"[{i}] {f.headline()}")
@@ -92,8 +105,9 @@ def _print_text(report: dict) -> None:
             ids.append(f"X device {f.x_slave_id}")
         if ids:
             echo("    " + ", ".join(ids))
-        echo("    " + ("still held at the end of the capture" if f.ended is None
-                       else f"released at {f.ended:.3f} s"))
+        if f.rule is not Rule.SWITCH_CHATTER:
+            echo("    " + ("still held at the end of the capture" if f.ended is None
+                           else f"released at {f.ended:.3f} s"))
         echo("    evidence:")
         for e in f.evidence:
             echo(f"      - {e}")
@@ -108,7 +122,7 @@ def _print_text(report: dict) -> None:
 
 
 @click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
-               "button was found, 1 the file cannot be read (the message names the line), 2 usage.")
+               "button or a worn (chattering) switch was found, 1 the file cannot be read (the message names the line), 2 usage.")
 @click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="Markdown for pasting into an issue.")

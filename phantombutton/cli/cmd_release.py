@@ -15,8 +15,9 @@ from phantombutton.errors import EXIT_FAILURE
 @click.option("--all", "all_mice", is_flag=True, help="Consider every mouse, not only receiver children.")
 @click.option("--no-mute", is_flag=True, help="Never mute (EVIOCSKEYCODE) as a release step.")
 @click.option("--json", "as_json", is_flag=True, help="The outcome as JSON on stdout.")
+@click.option("--show-keycodes", is_flag=True, help="Name every stuck key (only modifiers by default).")
 @click.pass_obj
-def command(options, device, button, all_mice, no_mute, as_json):
+def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
     """Release a stuck button so X drops its grab, and verify it.
 
     DEVICE: /dev/input/eventN, a receiver slot number or part of the name; BUTTON: an X
@@ -25,6 +26,9 @@ def command(options, device, button, all_mice, no_mute, as_json):
     phantom is released only when named. Steps, each verified by EVIOCGKEY and X state:
     1 write to the event node, 2 XTest device release on the X slave, 3 mute (buttons the
     model lacks), 4 orphaned X button, 5 advice to power-cycle.
+    Without DEVICE and BUTTON, keys held by a virtual keyboard (a remapper's uinput device)
+    while no physical key is held are released too: key-up on its event node, XTest key
+    release on its X slave, verified by EVIOCGKEY.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
     from phantombutton.models import has_button
@@ -54,13 +58,27 @@ def command(options, device, button, all_mice, no_mute, as_json):
             for f in watcher.detector.active():
                 if chosen is None or f.node == chosen.node:
                     targets.append(target_for(f, watcher.poller))
-        if not targets:
+        keys = []
+        if device is None and button is None:
+            from phantombutton.recovery.keys import key_watch
+            from phantombutton.service.config import stuck_key_after
+
+            kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
+            keys = kw.release_all(getattr(session, "x", None)) if kw else []
+        if not targets and not keys:
             click.echo("no phantom button held" + (f" on {device}" if device else "")
                        + ("; name a BUTTON to release a held button anyway" if device else ""))
             return 0
         outcomes = [run_chain(t, session.layers, allow_mute=not no_mute) for t in targets]
     finally:
         session.close()
+    if keys and not outcomes:
+        if as_json:
+            click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
+        else:
+            for k in keys:
+                click.echo(k.line())
+        return 0 if all(k.released for k in keys) else EXIT_FAILURE
     if as_json:
         sess = session.desktop.as_dict() if session.desktop is not None else None
         click.echo(json.dumps([{**o.to_dict(), "session": sess} for o in outcomes], indent=2))
@@ -69,5 +87,8 @@ def command(options, device, button, all_mice, no_mute, as_json):
             for a in o.attempts:
                 click.echo("  " + a.line())
             click.echo(o.summary())
-    return 0 if all(o.released or not o.before.held for o in outcomes) else EXIT_FAILURE
+        for k in keys:
+            click.echo(k.line())
+    ok = all(o.released or not o.before.held for o in outcomes) and all(k.released for k in keys)
+    return 0 if ok else EXIT_FAILURE
 

@@ -41,11 +41,15 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desk
 @click.option("--all", "all_mice", is_flag=True, help="Check every mouse, not only receiver children.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--no-x", is_flag=True, help="Do not read the X server's state.")
+@click.option("--show-keycodes", is_flag=True, help="Name every stuck key (only modifiers by default).")
 @click.pass_obj
-def command(options, all_mice, as_json, no_x):
-    """Is a phantom button held right now? Reads EVIOCGKEY of each mouse and X's button state.
+def command(options, all_mice, as_json, no_x, show_keycodes):
+    """Is a phantom button held right now? Reads EVIOCGKEY of each mouse and X's button state,
+    and of each keyboard: a key held by a virtual keyboard (a remapper's uinput device) in two
+    samples 0.5 s apart while no physical key is held is reported too.
 
-    Exit codes: 0 nothing held, 3 a phantom is held (see the finding), 1 failure, 2 usage.
+    Exit codes: 0 nothing held, 3 a phantom or stuck key is held (see the finding), 1 failure,
+    2 usage.
     """
     from phantombutton.buttons import x_button_for
 
@@ -53,6 +57,11 @@ def command(options, all_mice, as_json, no_x):
     desktop: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
                                             wheel=wheel, desktop_out=desktop)
+    from phantombutton.recovery.keys import key_watch
+    from phantombutton.service.config import stuck_key_after
+
+    kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
+    stuck = [{k: v for k, v in h.items() if k != "code"} for h in kw.held_now()] if kw else []
     for n in notes:
         click.echo(f"phantombutton: {n}", err=True)
     if as_json:
@@ -61,7 +70,7 @@ def command(options, all_mice, as_json, no_x):
                          "evdev_held": sorted(v.kernel), "x_held": sorted(v.x) if x_on else None}
                         for v in views if v.present],
             "findings": [f.to_dict() for f in findings], "phantom": bool(findings),
-            "wheel": [e.to_dict() for e in wheel],
+            "wheel": [e.to_dict() for e in wheel], "stuck_keys": stuck,
             "session": desktop[0].as_dict() if desktop else None}, indent=2))
     else:
         for v in views:
@@ -82,8 +91,11 @@ def command(options, all_mice, as_json, no_x):
             click.echo(e.line())
             for line in e.evidence if e.kind == "finding" else ():
                 click.echo(f"  {line}")
+        for h in stuck:
+            click.echo(f"STUCK   {h['device']} ({h['node']}, virtual, made by {h['owner']}): {h['key']} "
+                       "held while no physical key is held; fix: phantombutton release")
         if not views:
             click.echo("no pointer device found" + ("" if all_mice else " (--all checks every mouse)"))
         elif not findings:
             click.echo("no phantom button held")
-    return EXIT_PHANTOM if findings else 0
+    return EXIT_PHANTOM if findings or stuck else 0

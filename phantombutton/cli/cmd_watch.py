@@ -144,19 +144,23 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
               help="Seconds between X state polls and time-based checks while a button is held "
                    "or X reports activity; idle, X and evdev events wake the watcher.")
 @click.option("--no-x", is_flag=True, help="Do not poll the X server.")
+@click.option("--show-keycodes", is_flag=True,
+              help="Name every stuck key of a virtual keyboard (only modifiers are named by default).")
 @click.option("--replay", "replay_file", default=None, metavar="CAPTURE",
               help="Read observations from a capture instead of live devices.")
 @click.option("--speed", type=Finite(0.001, zero_ok=True), default=1.0, show_default=True,
               help="Replay speed factor (>= 0.001); 0 = as fast as possible.")
 @click.option("--duration", type=SECONDS, default=None, help="Stop after this many seconds.")
 @click.pass_obj
-def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay_file, speed,
-            duration):
+def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_keycodes, replay_file,
+            speed, duration):
     """Detect phantom held buttons live, per evdev and X, and say why.
 
     A table on a terminal, one line per event otherwise, JSON lines with --json.
     With --fix each phantom (rules unknown-button, press-after-connect, x-kernel-mismatch)
     is released by the recovery chain and verified; held-idle is only reported.
+    Keys held by a virtual keyboard (a remapper's uinput device) while no physical key is
+    held, longer than [detection] stuck-key-after (3 s), are reported (released with --fix).
     Exit codes: 0 ok (stopped by Ctrl-C or --duration), 1 failure, 2 usage.
     """
     tty = sys.stdout.isatty() and not as_json
@@ -174,7 +178,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
             click.echo(json.dumps(ev.to_dict()))
         elif not tty:
             click.echo(ev.line())
-        elif ev.kind in ("note", "wheel"):
+        elif ev.kind in ("note", "wheel") or ev.keys is not None:
             click.echo(ev.line(), err=True)
         if notifier and ev.kind == "finding":
             notifier("Phantom button held", f"{ev.finding.headline()}\nfix: {ev.finding.fix}")
@@ -197,6 +201,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
     from phantombutton.detect.rules import Detector
     from phantombutton.service import config
     from phantombutton.recovery.prevent import SideScrollFixer
+    from phantombutton.recovery.keys import key_watch
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
     from phantombutton.recovery.wheel import session_guard
@@ -212,7 +217,9 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, replay
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=fixer, reassert=config.load().reassert if fix else ReassertPolicy(),
-                          wheel=session_guard(session, fix=fix))
+                          wheel=session_guard(session, fix=fix),
+                          keys=key_watch(options.platform, threshold=config.stuck_key_after(), fix=fix,
+                                         show_keycodes=show_keycodes))
         for ev in watcher.start():
             emit(ev)
         watched = [v for v in watcher.detector.devices() if v.present]

@@ -11,6 +11,7 @@ class Rule(StrEnum):
     PRESS_AFTER_CONNECT = "press-after-connect"  # b) press right after (re)connection, no motion
     HELD_IDLE = "held-idle"                      # c) held long with no activity
     X_MISMATCH = "x-kernel-mismatch"             # d) X holds what the kernel released / slave gone
+    SWITCH_CHATTER = "switch-chatter"            # worn switch: bounces (detect/chatter.py)
 
 
 class Layer(StrEnum):
@@ -64,6 +65,8 @@ class Finding:
 
         what = describe_button(self.code) if self.code is not None else f"X button {self.x_button}"
         where = self.device + (f" ({self.node})" if self.node and self.node != self.device else "")
+        if self.rule is Rule.SWITCH_CHATTER:   # an interval of bounces, not a hold
+            return f"{where}: {what} chatters from {self.since:.3f} s to {self.ended:.3f} s [{self.rule}]"
         state = "held" if self.ended is None else f"released at {self.ended:.3f} s"
         return f"{where}: {what} {state} since {self.since:.3f} s [{self.rule}]"
 

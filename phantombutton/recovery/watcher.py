@@ -33,10 +33,13 @@ class WatchEvent:
     outcome: Outcome | None = None
     message: str = ""
     wheel: dict | None = None       # kind "wheel": recovery/wheel.py WheelEvent.to_dict()
+    keys: dict | None = None        # kinds "stuck-key", "key-released", ...: recovery/keys.py
 
     def to_dict(self) -> dict:
         if self.wheel is not None:
             return dict(self.wheel)
+        if self.keys is not None:
+            return dict(self.keys)
         d: dict = {"event": self.kind, "t": round(self.t, 6)}
         if self.finding is not None:
             d["finding"] = self.finding.to_dict()
@@ -51,7 +54,7 @@ class WatchEvent:
             return "PHANTOM " + self.finding.headline() + (f" - {self.finding.cause}" if self.finding.cause else "")
         if self.kind == "ended":
             return "ended   " + self.finding.headline()
-        if self.kind == "wheel":
+        if self.kind == "wheel" or self.keys is not None:
             return self.message
         if self.kind in ("released", "not-released"):
             return ("fixed   " if self.kind == "released" else "FAILED  ") + self.outcome.summary()
@@ -183,7 +186,7 @@ class Watcher:
     def __init__(self, source: Source, detector: Detector, *, x=None, layers: Layers | None = None,
                  fix: bool = False, reassert: ReassertPolicy = ReassertPolicy(),
                  poll_interval: float = 0.25, idle_interval: float | None = None, prevention=None,
-                 clock=time.monotonic, wheel=None):
+                 clock=time.monotonic, wheel=None, keys=None):
         self.source, self.detector = source, detector
         self.poller = XPoller(x) if x is not None else None
         self.layers = layers
@@ -195,6 +198,7 @@ class Watcher:
         self.poll_interval = poll_interval
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
         self.wheel = wheel               # recovery/wheel.py WheelWatch: wheel mode checks
+        self.keys = keys                 # recovery/keys.py KeyWatch: keys held by virtual keyboards
         self.clock = clock
         self._next_tick = 0.0
         # Idle (nothing held in the kernel or X, no finding open) there is nothing to poll
@@ -262,6 +266,10 @@ class Watcher:
         out = self._handle(findings)
         if self.wheel is not None:
             out += [_wheel_event(e) for e in self.wheel.tick(now)]
+        if self.keys is not None:
+            x = self.poller.x if self.poller is not None else None
+            out += [WatchEvent(kind, now, message=line, keys=d or None) if kind != "note"
+                    else WatchEvent("note", now, message=line) for kind, line, d in self.keys.tick(now, x)]
         if self._deferred:
             out += self._retry_deferred(now)
         idle = self._event_driven and not self._busy()

@@ -28,7 +28,10 @@ def _finding(i: int, f) -> list[str]:
         ids.append(f"WPID {f.wpid:04X}")
     if f.x_slave_id is not None:
         ids.append(f"X device {f.x_slave_id}")
-    ids.append("still held at the end of the capture" if f.ended is None else f"released at {f.ended:.3f} s")
+    if str(f.rule) != "switch-chatter":   # chatter is an interval of bounces, not a hold
+        ids.append("still held at the end of the capture" if f.ended is None else f"released at {f.ended:.3f} s")
+    if not ids:
+        ids.append(f"from {f.since:.3f} s to {f.ended:.3f} s")
     out += ["- " + ", ".join(ids), "", "Evidence:", ""]
     out += [f"- {md(e)}" for e in f.evidence]
     if f.hidpp_context:
@@ -45,7 +48,9 @@ def analysis_markdown(report: dict, heading: str = "###") -> str:
     """cli/cmd_analyze.analyze_file's dict as Markdown."""
     findings = report["findings"]
     name = str(report["file"]).rsplit("/", 1)[-1]
-    verdict = f"**PHANTOM** - {len(findings)} finding(s)" if findings else "**clean** - no phantom held button"
+    from phantombutton.detect.chatter import verdict_line
+
+    verdict = verdict_line(findings, "**")
     out = [f"{heading} phantombutton analyze: {code(name)}", "", f"Verdict: {verdict}", ""]
     devs = ", ".join(f"{md(d['name'] or '?')} ({code(d['node'])})" for d in report["devices"]) or "none"
     rows = [("devices", devs),

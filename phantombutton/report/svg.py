@@ -225,7 +225,9 @@ def render(timeline: Timeline, report: dict) -> tuple[str, Layout]:
     c = _Canvas(end)
     name = str(report.get("file", "")).rsplit("/", 1)[-1]
     findings = report.get("findings") or []
-    verdict = (f"PHANTOM - {len(findings)} finding(s)" if findings else "clean - no phantom held button")
+    from phantombutton.detect.chatter import verdict_line
+
+    verdict = verdict_line(findings)
     c.text(LABEL_X, 18, f"phantombutton timeline: {name}", 14, "#000", ' font-weight="bold"')
     sub = [f"verdict: {verdict}", f"{end:.3f} s"]
     if report.get("kernel"):

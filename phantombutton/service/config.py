@@ -53,6 +53,9 @@ class DetectionConfig:
     held_for: float = 0.25
     reassert_window: float = 30.0
     reassert_limit: int = 3
+    # a key held this long on a virtual keyboard (a remapper's uinput device) while no
+    # physical key is held is stuck (detect/stuck_keys.py)
+    stuck_key_after: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "detection.held-for": (0.0, True, HOUR),
     "detection.reassert-window": (0.0, False, DAY),
     "detection.reassert-limit": (1, True, 1000),
+    "detection.stuck-key-after": (0.0, False, HOUR),
     "daemon.settle-delay": (0.0, True, 60.0),
     "daemon.rescan-interval": (0.1, True, HOUR),
     "daemon.backoff-initial": (0.0, False, HOUR),
@@ -166,6 +170,15 @@ def load(path: Path | str | None = None) -> Config:
         raise BadInput(f"{p}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}); "
                        f"TOML files are UTF-8") from None
     return parse(text, p)
+
+
+def stuck_key_after() -> float:
+    """[detection] stuck-key-after for the one-shot commands and `watch`: a bad file is the
+    daemon's and `config`'s to report (exit 78 / 1), so they fall back to the default."""
+    try:
+        return load().detection.stuck_key_after
+    except BadInput:
+        return DetectionConfig().stuck_key_after
 
 
 def _read(p: Path) -> bytes:

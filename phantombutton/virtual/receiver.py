@@ -238,6 +238,21 @@ class VirtualReceiver:
                     report = mouse_params(self._buttons.get(slot, 0), wheel=sign * share)
                     self._push(dj_short(slot, DJ_MOUSE, report), at + j * 0.004)
 
+    def button_sequence(self, slot: int, steps: list) -> None:
+        """Held HID buttons at offsets in seconds from now, each sent as one mouse report when
+        due: [[0, 1], [0.001, 0], [0.003, 1], [0.1, 0]] is a left click whose worn switch
+        bounces (press, release 1 ms later, press again 2 ms after that). Timed by the bridge's
+        queue, so the gaps do not depend on how fast the caller scripts it."""
+        with self._cond:
+            self._online(slot)
+            if not self.dj_mode:
+                return
+            now = self._clock()
+            for offset, buttons in steps:
+                self._push(dj_short(slot, DJ_MOUSE, mouse_params(int(buttons) & 0xFFFF)), now + float(offset))
+            if steps:
+                self._buttons[slot] = int(steps[-1][1]) & 0xFFFF
+
     def forget_wheel_mode(self, slot: int) -> None:
         """The mouse loses its wheel mode without a reconnection (what some do after sleep)."""
         with self._cond:
