@@ -71,7 +71,6 @@ def _print_text(report: dict) -> None:
     findings = report["findings"]
     from phantombutton.capture.fields import one_line
     from phantombutton.detect.findings import Rule
-    from phantombutton.detect.findings import Rule   # names come from the file: one line each
 
     devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")

@@ -118,9 +118,7 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
     capture's clock like `analyze` (detect.run.detect_all); `redraw` is called with the
     detector after every observation, for the terminal table. Returns the findings count."""
     from phantombutton.capture.reader import read_observations
-    from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
-    from phantombutton.service import config
     from phantombutton.detect.run import detect_all
     from phantombutton.recovery.watcher import WatchEvent
 

@@ -33,7 +33,6 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
-from phantombutton import models
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phantombutton.input.keyboards import is_modifier
+from phantombutton.keys import is_modifier
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,31 +15,10 @@ import os
 from dataclasses import dataclass
 
 from phantombutton.buttons import is_mouse_button
+from phantombutton.keys import KEY_A, MODIFIERS, is_keyboard_key
 from phantombutton.input.sysfs_map import _hex, _read, event_names, parse_bitmap
 
 BUS_VIRTUAL = 0x06
-KEY_A = 30
-
-# Modifiers first: a held modifier turns every click and scroll into a shortcut.
-MODIFIERS = {29: "KEY_LEFTCTRL", 97: "KEY_RIGHTCTRL", 42: "KEY_LEFTSHIFT", 54: "KEY_RIGHTSHIFT",
-             56: "KEY_LEFTALT", 100: "KEY_RIGHTALT", 125: "KEY_LEFTMETA", 126: "KEY_RIGHTMETA"}
-
-
-def is_modifier(code: int) -> bool:
-    return code in MODIFIERS
-
-
-def is_keyboard_key(code: int) -> bool:
-    """Keyboard keys (KEY_ESC..KEY_MICMUTE and the 0x160+ range), not mouse/joystick buttons."""
-    return 1 <= code < 0x100 or 0x160 <= code < 0x2FF
-
-
-def key_label(code: int, show_keycodes: bool = False) -> str:
-    """Modifiers by name; any other key only with `show_keycodes` (what was typed stays out)."""
-    if code in MODIFIERS:
-        return MODIFIERS[code]
-    return f"key {code}" if show_keycodes else "a key (code hidden; --show-keycodes shows it)"
-
 
 @dataclass(frozen=True, slots=True)
 class KeyboardNode:

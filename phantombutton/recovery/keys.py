@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from phantombutton.detect.stuck_keys import StuckKey, StuckKeyRule, held_now
 from phantombutton.errors import AccessDenied, DeviceGone
+from phantombutton import keys as KEYS
 from phantombutton.input import keyboards as K
 from phantombutton.input.evdev_node import held_keys, write_key
 
@@ -148,7 +149,7 @@ class KeyWatch:
     def _describe(self, node: str, code: int, kbs: dict) -> tuple[str, str, str]:
         kb = kbs[node]
         owner = K.owner_of(kb, K.uinput_holders(self.proc)).describe()
-        return kb.name, K.key_label(code, self.show_keycodes), owner
+        return kb.name, KEYS.key_label(code, self.show_keycodes), owner
 
     def _report(self, sk: StuckKey, s: KeyScan, x) -> list[tuple[str, str, dict]]:
         name, key, owner = self._describe(sk.node, sk.code, s.keyboards)
@@ -176,7 +177,7 @@ class KeyWatch:
         out = []
         for node, code in keys:
             name, key, owner = self._describe(node, code, s.keyboards)
-            out.append({"device": name, "node": node, "key": key, "modifier": K.is_modifier(code),
+            out.append({"device": name, "node": node, "key": key, "modifier": KEYS.is_modifier(code),
                         "owner": owner, "code": code})
         return out
 

@@ -373,7 +373,7 @@ def test_button_sequence_sends_each_state_when_due():
     t = [100.0]
     r = VirtualReceiver("default", clock=lambda: t[0])
     r.button_sequence(1, [[0, 1], [0.001, 0], [0.003, 1], [0.1, 0]])
-    assert [x[3] for x in r.pop_input(100.0)] == [1]          # only the press is due
-    assert [x[3] for x in r.pop_input(100.0035)] == [0, 1]     # the bounce, in order
-    assert r.pop_input(100.05) == []
-    assert [x[3] for x in r.pop_input(100.2)] == [0]
+    assert [x[3] for x in r.default.pop(100.0)] == [1]          # only the press is due
+    assert [x[3] for x in r.default.pop(100.0035)] == [0, 1]     # the bounce, in order
+    assert r.default.pop(100.05) == []
+    assert [x[3] for x in r.default.pop(100.2)] == [0]
