@@ -160,3 +160,50 @@ class StuckReceiver:
         kind = "repaired" if out.ok else "failed"
         tail = "" if out.ok else "; unplug the receiver and plug it in again"
         return [WheelEvent(kind, self.clock(), what, "the receiver did not answer HID++: " + out.summary() + tail)]
+
+
+class InputStallGuard:
+    """A mouse that is online but gives no input (detect/stall.py): with `fix`, soft-reset its
+    receiver - at most once per receiver per RESET_GAP, shared with StuckReceiver through
+    `last` - else say what to run. `feed` takes every observation, `tick` returns WheelEvents."""
+
+    def __init__(self, *, fix: bool, sysfs: str = "/sys", last: dict[str, float] | None = None,
+                 access=None, rule=None, reset=None):
+        from phantombutton.detect.stall import StallRule
+
+        self.fix, self.sysfs, self.access = fix, sysfs, access
+        self.rule = rule or StallRule()
+        self.last = last if last is not None else {}
+        self.reset = reset or (lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs))
+
+    def feed(self, obs) -> None:
+        self.rule.feed(obs)
+
+    def tick(self, now: float) -> list:
+        from phantombutton.recovery.wheel import WheelEvent
+
+        out = []
+        for s in self.rule.check(now):
+            what, evidence = f"receiver {s.receiver}", (s.evidence(),)
+            head = "a mouse online but giving no input (" + s.evidence() + ")"
+            if now - self.last.get(s.receiver, -1e9) < RESET_GAP:
+                continue    # reset a moment ago (or reported): never a loop
+            self.last[s.receiver] = now
+            if not self.fix:
+                out.append(WheelEvent("finding", now, what, f"{head}: the kernel's input path is stuck; "
+                                      f"a soft reset may bring it back: sudo phantombutton reset-receiver "
+                                      f"{s.receiver}", evidence))
+                continue
+            hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(s.receiver))
+            try:
+                done = self.reset(hidraw)
+            except PhantomError as e:
+                out.append(WheelEvent("failed", now, what, f"{head}; soft reset not done: {e}; unplug the "
+                                      "receiver and plug it in again", evidence))
+                continue
+            if self.access is not None:
+                self.access.close()   # the receiver's nodes were re-created
+            kind = "repaired" if done.ok else "failed"
+            tail = "" if done.ok else "; unplug the receiver and plug it in again"
+            out.append(WheelEvent(kind, now + done.seconds, what, f"{head}: {done.summary()}{tail}", evidence))
+        return out
