@@ -207,3 +207,51 @@ class InputStallGuard:
             tail = "" if done.ok else "; unplug the receiver and plug it in again"
             out.append(WheelEvent(kind, now + done.seconds, what, f"{head}: {done.summary()}{tail}", evidence))
         return out
+
+
+LISTEN = 3.0   # reset-receiver --if-stuck: seconds to watch the receiver's mice for a stall
+
+
+def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/sys", clock=time.monotonic) -> list:
+    """`reset-receiver --if-stuck` on a receiver that answers: read its hidraw node (read-only)
+    and its children's event nodes for `seconds` and apply detect/stall.py. Needs the mouse to
+    move meanwhile. Returns the Stalls found (empty: no stall seen, or no input at all)."""
+    import select
+
+    from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
+    from phantombutton.detect.stall import GRACE, StallRule
+    from phantombutton.input.evdev_node import INPUT_EVENT
+    from phantombutton.input.hidraw_source import dj_input
+    from phantombutton.input.sysfs_map import pointer_nodes
+
+    rule, fds, last_buttons = StallRule(), {}, {}
+    start = clock()
+    try:
+        fds[os.open(receiver, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = None
+        for p in pointer_nodes(sysfs=sysfs):
+            if p.receiver_node == receiver and p.slot is not None:
+                rule.feed(DeviceAdded(start, DeviceInfo(p.node, p.name, slot=p.slot, receiver_node=receiver),
+                                      at_start=True))
+                try:
+                    fds[os.open(p.node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = p.node
+                except OSError:
+                    pass   # unreadable: counts as silent, as a missing node would
+        while clock() - start < seconds:
+            ready, _, _ = select.select(list(fds), [], [], max(0.0, seconds - (clock() - start)))
+            for fd in ready:
+                try:
+                    data = os.read(fd, 64 if fds[fd] is None else INPUT_EVENT.size * 64)
+                except OSError:
+                    continue
+                now = clock()
+                if fds[fd] is None:
+                    obs = dj_input(now, receiver, data, last_buttons)
+                    if obs is not None:
+                        rule.feed(obs)
+                elif any(t in (1, 2) for _s, _u, t, _c, _v in    # EV_KEY, EV_REL
+                         INPUT_EVENT.iter_unpack(data[: len(data) - len(data) % INPUT_EVENT.size])):
+                    rule.feed(Motion(now, fds[fd]))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return rule.check(clock() + GRACE)

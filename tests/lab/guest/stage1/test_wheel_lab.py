@@ -288,3 +288,25 @@ def test_watch_fix_soft_resets_when_the_mouse_gives_no_input(fresh_bridge):
     assert verified is not None, f"no EV_REL on {after} after the soft reset; watch: {out[-2000:]}"
     bench(f"BENCH online-but-no-input: first stalled report -> soft reset done {reset['t'] - t0:.2f} s, "
           f"-> motion verified on {after} {verified - t0:.2f} s (node {node} -> {after})")
+
+
+def test_reset_receiver_if_stuck_resets_when_the_mouse_gives_no_input(fresh_bridge):
+    """The same stall, by hand: `reset-receiver --if-stuck` finds the receiver answering, watches
+    3 s while the mouse moves, sees the reports with no event node, and soft-resets it."""
+    labkit.m705_event_node()
+    child = os.path.basename(os.path.realpath(f"/sys/class/hidraw/{os.path.basename(labkit.m705_hidraw())}/device"))
+    r = labkit.phantombutton("reset-receiver", "--if-stuck", timeout=30)   # no stall: nothing done
+    assert r.returncode == 0 and "no reset needed" in r.stdout, r.stdout + r.stderr
+    with open("/sys/bus/hid/drivers/logitech-hidpp-device/unbind", "w") as f:
+        f.write(child)
+    labkit.wait_for(lambda: not labkit.event_nodes(labkit.M705_NAME), what="the event node to go")
+    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "reset-receiver", "--if-stuck"],
+                            cwd=labkit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None:
+        fresh_bridge.call("move", slot=1, dx=4, dy=2)
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    assert "online but giving no input" in err and "no event node for that slot" in err, err
+    assert "receiver soft reset done" in out, out
+    assert _first_motion(labkit.m705_event_node(), fresh_bridge) is not None
