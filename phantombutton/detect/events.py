@@ -92,6 +92,19 @@ class HidppTraffic:
 
 
 @dataclass(frozen=True, slots=True)
+class DjInput:
+    """One DJ mouse report (0x20, type 0x02) seen on a receiver's hidraw node, reduced to
+    what the kernel would turn into events: `active` when it moves, scrolls or changes the
+    buttons against the slot's previous report (hid-logitech-dj forwards it to the child,
+    whose hid-input emits EV_REL/EV_KEY only for a change). Input for detect/stall.py."""
+
+    t: float
+    node: str        # the receiver's hidraw node
+    slot: int        # DJ device number 1..6
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class XButtons:
     """XI 1.x QueryDeviceState of one X device: the 1-based button numbers held."""
 
@@ -103,4 +116,4 @@ class XButtons:
 
 
 Observation = (DeviceAdded | DeviceRemoved | KeyEvent | Motion | HeldState | HidppTraffic | XButtons
-               | WheelFrame)
+               | WheelFrame | DjInput)

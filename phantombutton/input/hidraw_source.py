@@ -8,8 +8,9 @@ them for rule b (press soon after a (re)connection) and for a finding's HID++ co
 
 Read-only: the node is opened O_RDONLY and nothing is ever written, so watching cannot
 disturb the receiver. Kept: HID++ frames (report ids 0x10, 0x11, 0x12) and DJ notifications
-(0x20/0x21 with a report type >= 0x40); dropped: DJ input reports (mouse motion at 125 Hz,
-and keyboard reports, whose key codes are nobody's business). Times are `clock()` at read:
+(0x20/0x21 with a report type >= 0x40); DJ mouse reports (0x20 type 0x02) only as a DjInput
+(slot, and whether the kernel would make an event of it - detect/stall.py compares them with
+the slot's evdev node); dropped: keyboard reports, whose key codes are nobody's business. Times are `clock()` at read:
 hidraw has no timestamps; the fd is in the caller's select set, so a report is read within
 a scheduling delay of its arrival.
 """
@@ -22,9 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from phantombutton.detect.events import HidppTraffic, Observation
+from phantombutton.detect.events import DjInput, HidppTraffic, Observation
 from phantombutton.hidpp.classify import DJ_NOTIFICATION_FIRST
-from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
+from phantombutton.hidpp.dj import DjReportType, parse_mouse
+from phantombutton.hidpp.errors import FrameError
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, ReportId, parse
 
 MAX_REPORTS_PER_READ = 256     # a burst is read in one go, bounded (the loop must go on)
 
@@ -36,6 +39,21 @@ def keep_report(report: bytes) -> bool:
     if report[0] in HIDPP_REPORT_IDS:
         return True
     return report[0] in DJ_REPORT_IDS and report[2] >= DJ_NOTIFICATION_FIRST
+
+
+def dj_input(t: float, node: str, report: bytes, last_buttons: dict[tuple[str, int], int]) -> DjInput | None:
+    """A DJ mouse report as a DjInput, or None for anything else. `last_buttons` (per node and
+    slot) is updated: a report is `active` when it moves, scrolls or changes the buttons."""
+    if len(report) < 3 or report[0] != ReportId.DJ_SHORT or report[2] != DjReportType.MOUSE:
+        return None
+    try:
+        m = parse_mouse(parse(report))
+    except FrameError:
+        return None
+    key = (node, m.devnum)
+    changed = last_buttons.get(key, 0) != m.buttons
+    last_buttons[key] = m.buttons
+    return DjInput(t, node, m.devnum, bool(changed or m.x or m.y or m.wheel or m.pan))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +88,7 @@ class HidrawSource:
         self.fds: dict[str, int] = {}
         self.problems: list[str] = []
         self._noted: set[str] = set()
+        self._buttons: dict[tuple[str, int], int] = {}
         self._sel = None
 
     def start(self, sel) -> None:
@@ -139,6 +158,8 @@ class HidrawSource:
                 break
             if keep_report(report):
                 out.append(HidppTraffic(self.clock(), node, bytes(report)))
+            elif (dj := dj_input(self.clock(), node, report, self._buttons)) is not None:
+                out.append(dj)
         return out
 
     def close(self) -> None:

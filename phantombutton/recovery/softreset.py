@@ -160,3 +160,98 @@ class StuckReceiver:
         kind = "repaired" if out.ok else "failed"
         tail = "" if out.ok else "; unplug the receiver and plug it in again"
         return [WheelEvent(kind, self.clock(), what, "the receiver did not answer HID++: " + out.summary() + tail)]
+
+
+class InputStallGuard:
+    """A mouse that is online but gives no input (detect/stall.py): with `fix`, soft-reset its
+    receiver - at most once per receiver per RESET_GAP, shared with StuckReceiver through
+    `last` - else say what to run. `feed` takes every observation, `tick` returns WheelEvents."""
+
+    def __init__(self, *, fix: bool, sysfs: str = "/sys", last: dict[str, float] | None = None,
+                 access=None, rule=None, reset=None):
+        from phantombutton.detect.stall import StallRule
+
+        self.fix, self.sysfs, self.access = fix, sysfs, access
+        self.rule = rule or StallRule()
+        self.last = last if last is not None else {}
+        self.reset = reset or (lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs))
+
+    def feed(self, obs) -> None:
+        self.rule.feed(obs)
+
+    def tick(self, now: float) -> list:
+        from phantombutton.recovery.wheel import WheelEvent
+
+        out = []
+        for s in self.rule.check(now):
+            what, evidence = f"receiver {s.receiver}", (s.evidence(),)
+            head = "a mouse online but giving no input (" + s.evidence() + ")"
+            if now - self.last.get(s.receiver, -1e9) < RESET_GAP:
+                continue    # reset a moment ago (or reported): never a loop
+            self.last[s.receiver] = now
+            if not self.fix:
+                out.append(WheelEvent("finding", now, what, f"{head}: the kernel's input path is stuck; "
+                                      f"a soft reset may bring it back: sudo phantombutton reset-receiver "
+                                      f"{s.receiver}", evidence))
+                continue
+            hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(s.receiver))
+            try:
+                done = self.reset(hidraw)
+            except PhantomError as e:
+                out.append(WheelEvent("failed", now, what, f"{head}; soft reset not done: {e}; unplug the "
+                                      "receiver and plug it in again", evidence))
+                continue
+            if self.access is not None:
+                self.access.close()   # the receiver's nodes were re-created
+            kind = "repaired" if done.ok else "failed"
+            tail = "" if done.ok else "; unplug the receiver and plug it in again"
+            out.append(WheelEvent(kind, now + done.seconds, what, f"{head}: {done.summary()}{tail}", evidence))
+        return out
+
+
+LISTEN = 3.0   # reset-receiver --if-stuck: seconds to watch the receiver's mice for a stall
+
+
+def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/sys", clock=time.monotonic) -> list:
+    """`reset-receiver --if-stuck` on a receiver that answers: read its hidraw node (read-only)
+    and its children's event nodes for `seconds` and apply detect/stall.py. Needs the mouse to
+    move meanwhile. Returns the Stalls found (empty: no stall seen, or no input at all)."""
+    import select
+
+    from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
+    from phantombutton.detect.stall import GRACE, StallRule
+    from phantombutton.input.evdev_node import INPUT_EVENT
+    from phantombutton.input.hidraw_source import dj_input
+    from phantombutton.input.sysfs_map import pointer_nodes
+
+    rule, fds, last_buttons = StallRule(), {}, {}
+    start = clock()
+    try:
+        fds[os.open(receiver, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = None
+        for p in pointer_nodes(sysfs=sysfs):
+            if p.receiver_node == receiver and p.slot is not None:
+                rule.feed(DeviceAdded(start, DeviceInfo(p.node, p.name, slot=p.slot, receiver_node=receiver),
+                                      at_start=True))
+                try:
+                    fds[os.open(p.node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = p.node
+                except OSError:
+                    pass   # unreadable: counts as silent, as a missing node would
+        while clock() - start < seconds:
+            ready, _, _ = select.select(list(fds), [], [], max(0.0, seconds - (clock() - start)))
+            for fd in ready:
+                try:
+                    data = os.read(fd, 64 if fds[fd] is None else INPUT_EVENT.size * 64)
+                except OSError:
+                    continue
+                now = clock()
+                if fds[fd] is None:
+                    obs = dj_input(now, receiver, data, last_buttons)
+                    if obs is not None:
+                        rule.feed(obs)
+                elif any(t in (1, 2) for _s, _u, t, _c, _v in    # EV_KEY, EV_REL
+                         INPUT_EVENT.iter_unpack(data[: len(data) - len(data) % INPUT_EVENT.size])):
+                    rule.feed(Motion(now, fds[fd]))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return rule.check(clock() + GRACE)

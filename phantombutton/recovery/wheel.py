@@ -297,12 +297,16 @@ class WheelWatch:
     """Observations (detect/events.py) -> the guard: which node is which (receiver, slot)
     from DeviceAdded, reconnections, HID++ traffic for the writer log, wheel frames."""
 
-    def __init__(self, guard: WheelGuard):
+    def __init__(self, guard: WheelGuard, stall=None):
         self.guard = guard
+        self.stall = stall      # recovery/softreset.py InputStallGuard (real receivers only)
         self.keys: dict[str, Key] = {}
 
     def feed(self, obs) -> list[WheelEvent]:
         from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
+
+        if self.stall is not None:
+            self.stall.feed(obs)
 
         if isinstance(obs, WheelFrame):
             key = self.keys.get(obs.node)
@@ -329,7 +333,7 @@ class WheelWatch:
         return []
 
     def tick(self, now: float) -> list[WheelEvent]:
-        return self.guard.tick(now)
+        return self.guard.tick(now) + (self.stall.tick(now) if self.stall is not None else [])
 
     def check_all(self, reason: str = "status") -> list[WheelEvent]:
         """One read of every receiver mouse seen (status, a wake)."""
@@ -390,7 +394,8 @@ def session_guard(session, *, fix: bool) -> WheelWatch:
 
     if not platform.kernel:
         return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
-    from phantombutton.recovery.softreset import StuckReceiver
+    from phantombutton.recovery.softreset import InputStallGuard, StuckReceiver
 
     stuck = StuckReceiver(access, fix=fix)
-    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck))
+    stall = InputStallGuard(fix=fix, last=stuck.last, access=access)
+    return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners, unreachable=stuck), stall)

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from phantombutton.detect.events import DeviceAdded, DeviceInfo, HeldState, HidppTraffic, KeyEvent
+from phantombutton.detect.events import DeviceAdded, DeviceInfo, DjInput, HeldState, HidppTraffic, KeyEvent
 from phantombutton.detect.findings import Rule
 from phantombutton.detect.rules import Detector
 from phantombutton.input.evdev_source import EvdevSource
@@ -65,7 +65,7 @@ def drain(sel, src):
     return out
 
 
-def test_reads_hidpp_and_notifications_drops_input_and_eof_drops_node():
+def test_reads_hidpp_and_notifications_reduces_mouse_input_and_eof_drops_node():
     nodes = FakeNodes()
     clock = iter(range(100, 200)).__next__
     src = HidrawSource(find=lambda: [RECV], open_node=nodes.open, clock=lambda: float(clock()))
@@ -75,7 +75,10 @@ def test_reads_hidpp_and_notifications_drops_input_and_eof_drops_node():
     for r in (CONNECT_41, DJ_MOUSE_PHANTOM, DJ_KEYBOARD, DJ_LINK_LOSS):
         nodes.peers[RECV].send(r)
     got = drain(sel, src)
-    assert [o.data for o in got] == [CONNECT_41, DJ_LINK_LOSS]
+    mouse = [o for o in got if isinstance(o, DjInput)]   # the mouse report, reduced (no bytes kept)
+    assert [(o.node, o.slot, o.active) for o in mouse] == [(RECV, DJ_MOUSE_PHANTOM[1], True)]
+    got = [o for o in got if not isinstance(o, DjInput)]
+    assert [o.data for o in got] == [CONNECT_41, DJ_LINK_LOSS]      # the keyboard report is dropped
     assert all(isinstance(o, HidppTraffic) and o.node == RECV for o in got)
     assert got[0].t < got[1].t
     nodes.peers[RECV].close()          # the receiver went away

@@ -238,3 +238,75 @@ def test_watch_fix_soft_resets_a_receiver_that_stopped_answering(fresh_bridge):
         assert notch(fresh_bridge, after) == (1, 120)
     finally:
         after.close()
+
+
+def _first_motion(node: str, bridge, timeout: float = 3.0) -> float | None:
+    """Move the mouse until an EV_REL arrives on `node`; the monotonic time it was read."""
+    fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            bridge.call("move", slot=1, dx=3, dy=1)
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r and any(typ == EV_REL for _s, _u, typ, _c, _v in EVENT.iter_unpack(os.read(fd, EVENT.size * 64))):
+                return time.monotonic()
+        return None
+    finally:
+        os.close(fd)
+
+
+def test_watch_fix_soft_resets_when_the_mouse_gives_no_input(fresh_bridge):
+    """The mouse's child device loses hid-logitech-hidpp (unbound by hand: the kernel's input
+    path for it is stuck, its event node gone) while the receiver still forwards its reports:
+    `watch --fix` sees the reports on the receiver's hidraw node with no evdev event, soft-resets
+    the receiver, and the rebound driver gives the mouse a new event node where motion arrives."""
+    node, rx = labkit.m705_event_node(), labkit.receiver_node()
+    child = os.path.basename(os.path.realpath(f"/sys/class/hidraw/{os.path.basename(labkit.m705_hidraw())}/device"))
+    w = Watch("--fix")
+    try:
+        w.wait_attached(node, rx)
+        w.wait_event(lambda e: "watching" in e.get("message", ""), what="watching line")
+        with open("/sys/bus/hid/drivers/logitech-hidpp-device/unbind", "w") as f:
+            f.write(child)
+        labkit.wait_for(lambda: not labkit.event_nodes(labkit.M705_NAME), what="the event node to go")
+        t0 = time.monotonic()
+        for _ in range(12):                  # the user moves the mouse: nothing on screen
+            fresh_bridge.call("move", slot=1, dx=4, dy=2)
+            time.sleep(0.1)
+        reset = w.wait_event(lambda e: e["event"] in ("wheel-repaired", "wheel-failed", "wheel-finding")
+                             and "receiver" in e["device"], timeout=20, what="soft reset")
+        assert reset["event"] == "wheel-repaired", reset
+        assert reset["device"] == f"receiver {rx}", reset
+        assert "online but giving no input" in reset["message"], reset
+        assert f"mouse reports from slot 1 on {rx}" in reset["message"], reset
+        assert "no event node for that slot" in reset["message"], reset
+        assert "receiver soft reset done: wrote" in reset["message"], reset
+    finally:
+        out = w.stop()
+    after = labkit.m705_event_node()
+    verified = _first_motion(after, fresh_bridge)
+    assert verified is not None, f"no EV_REL on {after} after the soft reset; watch: {out[-2000:]}"
+    bench(f"BENCH online-but-no-input: first stalled report -> soft reset done {reset['t'] - t0:.2f} s, "
+          f"-> motion verified on {after} {verified - t0:.2f} s (node {node} -> {after})")
+
+
+def test_reset_receiver_if_stuck_resets_when_the_mouse_gives_no_input(fresh_bridge):
+    """The same stall, by hand: `reset-receiver --if-stuck` finds the receiver answering, watches
+    3 s while the mouse moves, sees the reports with no event node, and soft-resets it."""
+    labkit.m705_event_node()
+    child = os.path.basename(os.path.realpath(f"/sys/class/hidraw/{os.path.basename(labkit.m705_hidraw())}/device"))
+    r = labkit.phantombutton("reset-receiver", "--if-stuck", timeout=30)   # no stall: nothing done
+    assert r.returncode == 0 and "no reset needed" in r.stdout, r.stdout + r.stderr
+    with open("/sys/bus/hid/drivers/logitech-hidpp-device/unbind", "w") as f:
+        f.write(child)
+    labkit.wait_for(lambda: not labkit.event_nodes(labkit.M705_NAME), what="the event node to go")
+    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "reset-receiver", "--if-stuck"],
+                            cwd=labkit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None:
+        fresh_bridge.call("move", slot=1, dx=4, dy=2)
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, out + err
+    assert "online but giving no input" in err and "no event node for that slot" in err, err
+    assert "receiver soft reset done" in out, out
+    assert _first_motion(labkit.m705_event_node(), fresh_bridge) is not None
