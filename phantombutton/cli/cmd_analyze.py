@@ -95,13 +95,7 @@ def _print_text(report: dict) -> None:
     for i, f in enumerate(findings, 1):
         echo("")
         echo(f"[{i}] {f.headline()}")
-        ids = []
-        if f.slot is not None:
-            ids.append(f"slot {f.slot}")
-        if f.wpid is not None:
-            ids.append(f"WPID {f.wpid:04X}")
-        if f.x_slave_id is not None:
-            ids.append(f"X device {f.x_slave_id}")
+        ids = f.where()
         if ids:
             echo("    " + ", ".join(ids))
         if f.rule is not Rule.SWITCH_CHATTER:

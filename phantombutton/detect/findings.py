@@ -60,6 +60,15 @@ class Finding:
     def active(self) -> bool:
         return self.ended is None
 
+    def where(self) -> list[str]:
+        """Which device, as a maintainer looks it up: slot, WPID, X device."""
+        ids = [f"slot {self.slot}"] if self.slot is not None else []
+        if self.wpid is not None:
+            ids.append(f"WPID {self.wpid:04X}")
+        if self.x_slave_id is not None:
+            ids.append(f"X device {self.x_slave_id}")
+        return ids
+
     def headline(self) -> str:
         from phantombutton.buttons import describe_button
 

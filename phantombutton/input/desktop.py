@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, replace
 
+from phantombutton.input import procfs
+
 # /proc/<pid>/comm (at most 15 characters) -> the name users know the compositor by
 COMPOSITORS = {
     "sway": "sway",
@@ -154,46 +156,19 @@ def listening_inodes(path: str, proc: str = "/proc") -> set[int]:
     return found
 
 
-def _pids(proc: str) -> list[str]:
-    try:
-        return [p for p in os.listdir(proc) if p.isdigit()]
-    except OSError:
-        return []
-
-
-def _comm(proc: str, pid: str) -> str | None:
-    try:
-        with open(os.path.join(proc, pid, "comm")) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def socket_owner(path: str, proc: str = "/proc") -> str | None:
     """The comm of the process holding the listening socket `path`. Reading another
     process's fd links needs the same uid (or root); otherwise None."""
     inodes = listening_inodes(path, proc)
     if not inodes:
         return None
-    want = {f"socket:[{i}]" for i in inodes}
-    for pid in _pids(proc):
-        fd_dir = os.path.join(proc, pid, "fd")
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(os.path.join(fd_dir, fd)) in want:
-                    return _comm(proc, pid)
-            except OSError:
-                continue
-    return None
+    found, _ = procfs.holders(procfs.links_to({f"socket:[{i}]" for i in inodes}), proc)
+    return found[0][1] if found else None
 
 
 def running(proc: str = "/proc") -> set[str]:
     """The comm names of all processes we can see."""
-    return {c for pid in _pids(proc) if (c := _comm(proc, pid))}
+    return {c for pid in procfs.pids(proc) if (c := procfs.comm(proc, pid))}
 
 
 # ------------------------------------------------------------------ the description

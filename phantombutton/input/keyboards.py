@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 from phantombutton.buttons import is_mouse_button
+from phantombutton.input import procfs
 from phantombutton.keys import KEY_A, MODIFIERS, is_keyboard_key
 from phantombutton.input.sysfs_map import _hex, _read, event_names, parse_bitmap
 
@@ -73,33 +74,10 @@ class Owner:
         return (self.process or "unknown process") + f" ({'guess: ' if self.guess else ''}{self.how})"
 
 
-def _comm(proc: str, pid: str) -> str | None:
-    return _read(os.path.join(proc, pid, "comm"))
-
-
 def uinput_holders(proc: str = "/proc", uinput: str = "/dev/uinput") -> list[tuple[int, str]]:
     """(pid, comm) of processes with /dev/uinput open, per /proc/PID/fd (other users' processes
     are visible only to root)."""
-    out = []
-    try:
-        pids = [p for p in os.listdir(proc) if p.isdigit()]
-    except OSError:
-        return []
-    for pid in pids:
-        fd_dir = os.path.join(proc, pid, "fd")
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target == uinput:
-                out.append((int(pid), _comm(proc, pid) or "?"))
-                break
-    return sorted(out)
+    return procfs.holders(procfs.links_to({uinput}), proc)[0]
 
 
 def owner_of(kb: KeyboardNode, holders: list[tuple[int, str]]) -> Owner:

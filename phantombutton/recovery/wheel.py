@@ -347,37 +347,14 @@ def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
     """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
     (other users' fds are unreadable without privileges). A program that diverted the wheel
     reads its HID++ events there; none left means nobody is listening."""
-    import os
+    from phantombutton.input import procfs
 
-    try:
-        target = os.stat(node)
-    except OSError:
+    match = procfs.same_file(node)
+    if match is None:
         return None
-    found, hidden = [], False
-    me = os.getpid()
-    for pid in filter(str.isdigit, os.listdir(proc)):
-        if int(pid) == me:
-            continue
-        fd_dir = os.path.join(proc, pid, "fd")
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            hidden = True
-            continue
-        for fd in fds:
-            try:
-                st = os.stat(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if st.st_rdev == target.st_rdev and st.st_ino == target.st_ino:
-                try:
-                    with open(os.path.join(proc, pid, "comm")) as f:
-                        found.append(f"{f.read().strip()}[{pid}]")
-                except OSError:
-                    found.append(f"pid {pid}")
-                break
+    found, hidden = procfs.holders(match, proc, skip_self=True)
     if found:
-        return tuple(found)
+        return tuple(f"{name}[{pid}]" for pid, name in found)
     return None if hidden else ()
 
 

@@ -21,13 +21,7 @@ def code(s: object) -> str:
 
 def _finding(i: int, f) -> list[str]:
     out = [f"#### [{i}] {md(f.rule)}: {md(f.headline())}", ""]
-    ids = []
-    if f.slot is not None:
-        ids.append(f"slot {f.slot}")
-    if f.wpid is not None:
-        ids.append(f"WPID {f.wpid:04X}")
-    if f.x_slave_id is not None:
-        ids.append(f"X device {f.x_slave_id}")
+    ids = f.where()
     if str(f.rule) != "switch-chatter":   # chatter is an interval of bounces, not a hold
         ids.append("still held at the end of the capture" if f.ended is None else f"released at {f.ended:.3f} s")
     if not ids:
