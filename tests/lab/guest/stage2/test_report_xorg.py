@@ -74,7 +74,7 @@ def test_report_while_the_phantom_is_held(xorg, tmp_path):
     for mod in ("hid-logitech-dj", "hid-logitech-hidpp"):   # Debian's modules carry no srcversion
         assert versions[mod].startswith(f"loaded module (/lib/modules/{os.uname().release}/"), versions[mod]
     assert versions["xorg"]["Xorg"] and versions["xorg"][f"xf86-input-{xorg.driver}"], versions["xorg"]
-    assert versions["session"]["type"] == "x11"
+    assert versions["session"]["kind"] == "x11" and versions["session"]["headline"].startswith("X11 (Xorg")
     assert "logitech-djreceiver" in m["kernel-log.txt"]
     assert f"--name={labkit.receiver_node()}" in m["udev.txt"] and "DEVNAME=" in m["udev.txt"]
     assert "ID_INPUT_MOUSE=1" in m["udev.txt"]   # udevd runs for libinput's sake
