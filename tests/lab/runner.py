@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", choices=[*STAGES, "all"], default="all")
     ap.add_argument("-k", dest="kexpr", metavar="EXPR", help="pytest -k expression in the guest")
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per boot (default 900)")
+    ap.add_argument("--timeout", type=float, default=1500.0, help="seconds per boot (default 1500)")
     ap.add_argument("--serial", action="store_true", help="boot the stages one after the other")
     ap.add_argument("--exec", dest="command", metavar="SHELL",
                     help="run this shell command in the guest instead of pytest (debugging)")

@@ -113,7 +113,6 @@ def _x_client(s):
     return wk.XClient(s.comp, log_path(s, "xclient"))
 
 
-@pytest.mark.xfail(strict=False, reason="X client under Xwayland: the press has reached the X window only when the compositor had finished focusing it (passed under sway with watch --fix; the settle before pointing is not yet proven in the lab)")
 def test_x_client_under_xwayland_status_and_release(clean):
     """Before: the X client got ButtonPress 20 and another client's XGrabPointer fails.
     status under Xwayland: the kernel finding only, no X state read. release: the grab ends."""
@@ -153,7 +152,6 @@ def test_x_client_under_xwayland_status_and_release(clean):
         xc.stop()
 
 
-@pytest.mark.xfail(strict=False, reason="X client under Xwayland: the press has reached the X window only when the compositor had finished focusing it (passed under sway with watch --fix; the settle before pointing is not yet proven in the lab)")
 def test_x_client_under_xwayland_watch_fix(clean):
     s = clean
     xc = _x_client(s)
@@ -182,7 +180,6 @@ def test_x_client_under_xwayland_watch_fix(clean):
             press_to_client_release=t_rel - t0)
 
 
-@pytest.mark.xfail(strict=False, reason="passed under weston; under sway the daemon had not logged its connection within 20 s (timeout now 90 s, not yet proven in the lab)")
 def test_daemon_releases_a_phantom_held_across_a_power_cycle(clean, tmp_path):
     """The M705 is switched off and on with the phantom held; the daemon (in the session's
     environment) releases it; the Wayland client sees the release."""
