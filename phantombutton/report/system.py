@@ -16,13 +16,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from phantombutton.input.desktop import describe_session
+from phantombutton.input.desktop import COMPOSITORS, describe_session
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
-# compositors by process name, and the flag that prints their version
-COMPOSITORS = {"sway": "--version", "weston": "--version", "gnome-shell": "--version",
-               "kwin_wayland": "--version", "Hyprland": "--version", "labwc": "--version",
-               "wayfire": "--version", "river": "-version", "mutter": "--version"}
+# the flag that prints a compositor's version, where it is not --version (the compositors
+# themselves are input/desktop.py's COMPOSITORS)
+VERSION_FLAG = {"river": "-version"}
 PEERS = {"solaar": "--version", "logid": "--version"}   # Solaar, logiops
 # kernel log lines worth a maintainer's time: HID core and the Logitech drivers, hidraw,
 # input registration, USB ids of Logitech (046d)
@@ -161,7 +160,7 @@ def session(procs: dict[str, int] | None = None) -> dict:
     out: dict = {"headline": desktop.headline(), **desktop.as_dict()}
     for c in COMPOSITORS:
         if c in procs:
-            ver, why = run([c, COMPOSITORS[c]], timeout=5)
+            ver, why = run([c, VERSION_FLAG.get(c, "--version")], timeout=5)
             out[f"compositor {c}"] = (ver.splitlines()[0] if ver else why) or "running"
     return out
 
