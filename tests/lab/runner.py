@@ -9,8 +9,9 @@ read-write at the same path, so it runs the project's own venv (.venv/bin/python
     python tests/lab/runner.py [--stage 1|2|3|all] [-k EXPR] [--timeout S]
 
 Stages: 1 kernel paths and the daemon, 2 Xorg (both input drivers) and Solaar, 3 Wayland
-(sway with Xwayland, weston on a virtual KMS card). `all` boots two at a time (one vCPU
-each on a 2-core machine): the third starts when the first one ends.
+(sway with Xwayland, weston on a virtual KMS card), 4 the other receiver families (Bolt,
+Nano, Lightspeed) and direct HID++ mice, with Solaar as the peer. `all` boots two at a time
+(one vCPU each on a 2-core machine): the next starts when one ends.
 
 Exit status: the guest's pytest status (0 all passed). A lab that cannot start exits 1
 under CI=true; a local run prints one `SKIPPED: <reason>` line and exits 0.
@@ -57,6 +58,7 @@ DEBS_STAGE = {
         "udev",
         "libinput-tools",
     ],
+    "4": ["udev"],
     "3": [
         "sway",
         "seatd",
@@ -88,7 +90,7 @@ INITRD_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
 # Stage -> guest test directory.
 STAGES = {"1": "tests/lab/guest/stage1", "2": "tests/lab/guest/stage2",
-          "3": "tests/lab/guest/stage3"}
+          "3": "tests/lab/guest/stage3", "4": "tests/lab/guest/stage4"}
 # Extra qemu options per stage. Stage 3: weston's drm backend needs a KMS card; qemu's
 # standard VGA is driven by the guest's bochs DRM driver (drivers/gpu/drm/tiny/bochs.c);
 # sway, Xwayland, weston and their clients want more than 1 GiB now and then.
@@ -512,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         if not VENV_PY.exists():
             raise LabUnavailable(f"no project venv at {VENV_PY} (run scripts/test once)")
         extra_env = {"PB_LAB_CI": "1" if ci else "0"}
-        solaar = ensure_solaar() if "2" in stages else None
+        solaar = ensure_solaar() if {"2", "4"} & set(stages) else None
         if solaar:
             extra_env["PB_LAB_SOLAAR"] = str(solaar)
         if re.search(r"[\s,]", str(REPO)):  # kernel command line and -fsdev option syntax
