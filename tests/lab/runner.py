@@ -6,7 +6,7 @@ this tool depends on are tested here instead, under qemu (TCG; KVM does not work
 hosts). The guest sees the host's root file system read-only over 9p and this repository
 read-write at the same path, so it runs the project's own venv (.venv/bin/python).
 
-    python tests/lab/runner.py [--stage 1|2|3|all] [-k EXPR] [--timeout S]
+    python tests/lab/runner.py [--stage 1|2|3|4|all] [-k EXPR] [--timeout S] [--bench]
 
 Stages: 1 kernel paths and the daemon, 2 Xorg (both input drivers) and Solaar, 3 Wayland
 (sway with Xwayland, weston on a virtual KMS card), 4 the other receiver families (Bolt,
@@ -502,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-k", dest="kexpr", metavar="EXPR", help="pytest -k expression in the guest")
     ap.add_argument("--timeout", type=float, default=1500.0, help="seconds per boot (default 1500)")
     ap.add_argument("--serial", action="store_true", help="boot the stages one after the other")
+    ap.add_argument("--bench", action="store_true",
+                    help="full trial counts in the lab's measurements (P2: 100 trials, churn: 200 "
+                         "cycles); CI runs fewer (labkit.trials)")
     ap.add_argument("--exec", dest="command", metavar="SHELL",
                     help="run this shell command in the guest instead of pytest (debugging)")
     args = ap.parse_args(argv)
@@ -513,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_debs(DEBS_BOOT + [d for s in stages for d in DEBS_STAGE[s]])
         if not VENV_PY.exists():
             raise LabUnavailable(f"no project venv at {VENV_PY} (run scripts/test once)")
-        extra_env = {"PB_LAB_CI": "1" if ci else "0"}
+        extra_env = {"PB_LAB_CI": "1" if ci else "0", "PB_LAB_BENCH": "1" if args.bench else "0"}
         solaar = ensure_solaar() if {"2", "4"} & set(stages) else None
         if solaar:
             extra_env["PB_LAB_SOLAAR"] = str(solaar)

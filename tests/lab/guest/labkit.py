@@ -30,6 +30,12 @@ BTN_PHANTOM = 0x11F  # evdev code of HID button 16 = X button 20
 HID_BUTTON_16 = 0x8000
 
 
+def trials(ci: int, bench: int) -> int:
+    """How many trials a lab measurement runs: enough to prove the behaviour in CI (which has
+    15 minutes for everything), the full count for the figures (runner.py --bench)."""
+    return bench if os.environ.get("PB_LAB_BENCH") == "1" else ci
+
+
 def in_guest() -> bool:
     return os.environ.get("PB_LAB") == "1"
 
