@@ -297,7 +297,8 @@ class CaptureWriter:
         elif isinstance(obs, DeviceRemoved):
             self._write(f"  - device: {_j({'time': list(self._time(obs.t)), 'removed': obs.node})}\n")
         elif isinstance(obs, HeldState):
-            self._write(f"  - held: {_j({'time': list(self._time(obs.t)), 'node': obs.node, 'codes': self._held(obs.codes)})}\n")
+            held = {'time': list(self._time(obs.t)), 'node': obs.node, 'codes': self._held(obs.codes)}
+            self._write(f"  - held: {_j(held)}\n")
         elif isinstance(obs, KeyEvent):
             self.evdev(obs.node, [(obs.t, N.EV_KEY, obs.code, obs.value)])
 

@@ -212,7 +212,8 @@ def build(options, duration: float, from_capture: str | None, command: str):
             _analysis(bundle, capture)
         log = system.kernel_log()
         if log.text:
-            bundle.add("kernel-log.txt", log.text, f"HID and Logitech lines of the kernel log ({log.data.get('source')})")
+            bundle.add("kernel-log.txt", log.text,
+                       f"HID and Logitech lines of the kernel log ({log.data.get('source')})")
         for p in log.problems:
             bundle.lack("kernel log", p)
         nodes = _info(bundle, options)

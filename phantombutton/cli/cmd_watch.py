@@ -83,7 +83,7 @@ def _table(detector, actions: dict, x_on: bool) -> str:
             rows.append((f"X master {i}", "-", "-", "-", ",".join(map(str, sorted(buttons))),
                          ", ".join(str(f.rule) for f in fs) or "ok", actions.get(f"master{i}", "")))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def _screen(detector, actions: dict, x_on: bool) -> str:

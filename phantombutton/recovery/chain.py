@@ -140,9 +140,11 @@ class Outcome:
         what = f"X button {t.x_button}" if t.x_button is not None else f"code 0x{t.code:03X}"
         if not self.before.held:
             return f"{t.device}: {what} is not held ({self.before.describe()}); nothing to do"
-        if self.released:
-            return f"{t.device}: {what} released by step {int(self.step)} ({STEP_NAMES[self.step]}), verified"
-        return f"{t.device}: {what} still held ({self.attempts[-1].after.describe() if self.attempts and self.attempts[-1].after else self.before.describe()}); {self.advice or ''}".rstrip("; ")
+        step = self.step
+        if self.released and step is not None:  # released: some attempt left the button up
+            return f"{t.device}: {what} released by step {int(step)} ({STEP_NAMES[step]}), verified"
+        last = self.attempts[-1].after if self.attempts and self.attempts[-1].after else self.before
+        return f"{t.device}: {what} still held ({last.describe()}); {self.advice or ''}".rstrip("; ")
 
     def detail(self) -> str:
         """The summary, every step's line and the note: one journal line."""
