@@ -126,10 +126,10 @@ class CaptureWriter:
                  describe_hid: Any = None, name: str | None = None):
         if not devices:
             raise ValueError("a capture needs at least one event node")
-        self._own = not hasattr(fp, "write")
-        self.fp: IO[str] = streaming_output(os.fspath(fp)) if self._own else fp  # type: ignore[arg-type]
+        self._own = isinstance(fp, (str, os.PathLike))
+        self.fp: IO[str] = streaming_output(os.fspath(fp)) if isinstance(fp, (str, os.PathLike)) else fp
         # for error messages: the path given, else standard output
-        self.name = name or (os.fspath(fp) if self._own else "standard output")  # type: ignore[arg-type]
+        self.name = name or (os.fspath(fp) if isinstance(fp, (str, os.PathLike)) else "standard output")
         self.devices = list(devices)
         self.primary = self.devices[0].node
         self.meta = meta
