@@ -192,7 +192,7 @@ def _requests():
     return _REQ
 
 
-_REQ = None
+_REQ: tuple[type, type] | None = None   # (QueryDeviceState, FakeDeviceInput), built by _requests
 
 
 X_TIMEOUT = 2.0   # s an X server has to answer the connection setup
