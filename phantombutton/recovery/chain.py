@@ -198,7 +198,7 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         out.attempts.append(a)
         try:
             a.action = action()
-        except (PhantomError, *x_errors()) as e:  # a layer said no: part of the report, escalate
+        except (PhantomError,) + x_errors() as e:  # a layer said no: part of the report, escalate
             a.action = a.action or "tried"
             a.error = str(e) or type(e).__name__
         wait = max(settle, GRAB_SETTLE) if out.grab_tracked else settle

@@ -137,7 +137,7 @@ class KeyWatch:
     def tick(self, now: float, x=None) -> list[tuple[str, str, dict]]:
         """(kind, line, dict) events: "stuck-key", then "key-released"/"key-not-released"."""
         s = scan(self.sysfs, self.dev, self.read_held, self._keyboards(now))
-        out = []
+        out: list[tuple[str, str, dict]] = []
         if s.denied and not self._denied_told:
             self._denied_told = True
             out.append(("note", "keyboards not readable (root or the input group): "

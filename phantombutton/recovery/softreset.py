@@ -224,7 +224,9 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
     from phantombutton.input.hidraw_source import dj_input
     from phantombutton.input.sysfs_map import pointer_nodes
 
-    rule, fds, last_buttons = StallRule(), {}, {}
+    rule = StallRule()
+    fds: dict[int, str | None] = {}                    # fd -> event node, None for the receiver
+    last_buttons: dict[tuple[str, int], int] = {}
     start = clock()
     try:
         fds[os.open(receiver, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = None
@@ -243,14 +245,14 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
                     data = os.read(fd, 64 if fds[fd] is None else INPUT_EVENT.size * 64)
                 except OSError:
                     continue
-                now = clock()
-                if fds[fd] is None:
+                now, node = clock(), fds[fd]
+                if node is None:
                     obs = dj_input(now, receiver, data, last_buttons)
                     if obs is not None:
                         rule.feed(obs)
                 elif any(t in (1, 2) for _s, _u, t, _c, _v in    # EV_KEY, EV_REL
                          INPUT_EVENT.iter_unpack(data[: len(data) - len(data) % INPUT_EVENT.size])):
-                    rule.feed(Motion(now, fds[fd]))
+                    rule.feed(Motion(now, node))
     finally:
         for fd in fds:
             os.close(fd)
