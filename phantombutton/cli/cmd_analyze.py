@@ -15,13 +15,14 @@ def analyze_file(path: str) -> dict:
     from phantombutton.capture.analysis import capture_end, held_at_end
     from phantombutton.capture.reader import Capture
     from phantombutton.detect.chatter import ChatterMonitor, verdict_of
+    from phantombutton.detect.findings import Finding
     from phantombutton.detect.rules import Detector
     from phantombutton.detect.run import detect_all
 
     cap = Capture(path)
     detector = Detector()
     chatter = ChatterMonitor()
-    found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
+    found: dict[tuple, Finding] = {}      # (key, since) -> latest version of the finding
     for f in detect_all(_tee(cap.observations(), chatter.feed), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)

@@ -65,7 +65,7 @@ class _Notifier:
 def _table(detector, actions: dict, x_on: bool) -> str:
     from phantombutton.buttons import x_button_for
 
-    active = {}
+    active: dict[str | None, list] = {}     # event node (None: X only) -> its findings
     for f in detector.active():
         active.setdefault(f.node, []).append(f)
     rows = [("DEVICE", "SLOT", "NODE", "EVDEV HELD", "X HELD", "VERDICT", "ACTION")]
@@ -98,7 +98,8 @@ def _paced(observations, speed: float, on_step=None):
     """Pass observations on at the capture's own pace divided by `speed` (0: at once),
     calling `on_step()` before each one and at the end, when the consumer has handled the
     previous observation: that is when the terminal table is redrawn."""
-    start_obs = start_wall = None
+    start_obs: float | None = None
+    start_wall = 0.0      # set with start_obs
     for obs in observations:
         if on_step and start_obs is not None:
             on_step()
@@ -184,7 +185,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     if replay_file:
         if fix:
             raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
-        shown = [None]
+        shown: list[str | None] = [None]
 
         def redraw(det) -> None:
             screen = _screen(det, actions, x_on=bool(det.x_masters()))
