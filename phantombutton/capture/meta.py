@@ -11,6 +11,9 @@ import errno
 import glob
 import os
 import re
+import shutil
+import subprocess
+import time
 
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
@@ -139,8 +142,6 @@ def x_input_driver(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> str
 
 def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta:
     """`x`: the capture's live.XPoller or None."""
-    import time
-
     start = time.monotonic()
     held = {h.node: sorted(en.held_keys(h.node)) for h in headers}   # EVIOCGKEY, own fd
     xs = x.changes(start) if x else []   # the first call reports every device
@@ -156,9 +157,6 @@ def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta
 
 
 def _libinput_version() -> str:
-    import shutil
-    import subprocess
-
     exe = shutil.which("libinput")
     if not exe:
         return "unknown"

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -87,8 +88,6 @@ class _Ticker:
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
     if from_capture:
-        import shutil
-
         from phantombutton.capture.reader import read_headers
 
         shutil.copyfile(from_capture, path)

@@ -13,6 +13,7 @@ EVIOCGKEY on a fresh fd.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,8 +53,6 @@ class KeyRelease:
 
 def x_keyboard_slave(x, node: str) -> int | None:
     """The X slave keyboard whose "Device Node" is `node` (input/xinput.XSession `x`)."""
-    import os
-
     from Xlib.ext import xinput
 
     want = os.path.realpath(node)

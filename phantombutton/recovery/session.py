@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 
 from phantombutton.errors import UsageProblem
@@ -92,8 +93,6 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
     """Read the current state through a Detector: start the source, then poll X twice,
     `grace` apart (default: the x_grace threshold), so X-versus-kernel disagreements can be
     confirmed. Returns (Watcher, the WatchEvents it produced)."""
-    import time
-
     from phantombutton.detect.findings import Thresholds
     from phantombutton.detect.rules import Detector
     from phantombutton.recovery.watcher import Watcher

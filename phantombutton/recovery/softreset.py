@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import time
 from dataclasses import dataclass, field
 
@@ -216,8 +217,6 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
     """`reset-receiver --if-stuck` on a receiver that answers: read its hidraw node (read-only)
     and its children's event nodes for `seconds` and apply detect/stall.py. Needs the mouse to
     move meanwhile. Returns the Stalls found (empty: no stall seen, or no input at all)."""
-    import select
-
     from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
     from phantombutton.detect.stall import GRACE, StallRule
     from phantombutton.input.evdev_node import INPUT_EVENT

@@ -21,6 +21,7 @@ after RETRY_GAP).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
@@ -87,8 +88,6 @@ class WheelGuard:
     def __init__(self, access: Callable[[Key], Device | None], *, fix: bool = False,
                  writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
                  clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
-        import time
-
         self.access, self.fix = access, fix
         self.writers = writers or WriterLog()
         self.listeners = listeners or (lambda key: None)

@@ -16,6 +16,7 @@ key-up and stays quiet. Its event nodes answer what input/evdev_node.py asks of 
 
 from __future__ import annotations
 
+import select
 import time
 
 from phantombutton.buttons import (
@@ -160,8 +161,6 @@ class VirtualKernel:
         due = self._reader.next_at()
         if not out and timeout > 0 and (due is None or due > self.clock()):   # nothing due yet
             if self._wake:
-                import select
-
                 wait = timeout if due is None else max(0.0, min(timeout, due - self.clock()))
                 if not self.receiver.unplugged:
                     self.woken = bool(select.select(self._wake, [], [], wait)[0])
