@@ -108,6 +108,7 @@ GENERIC = Model(
 
 MODELS: dict[int, Model] = {
     m.wpid: m for m in (M705_101B, M705_406D, PERFORMANCE_MX_101A, ANYWHERE_MX_1017, MX_MASTER_3_4082)
+    if m.wpid is not None
 }
 
 

@@ -115,7 +115,7 @@ def atomic_output(
         # A FIFO or a device (/dev/null): write to it directly; renaming over it would
         # replace the node itself.
         try:
-            fp = open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"}))
+            fp = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")
         except OSError as exc:
             raise OutputError(describe_os_error(path, exc)) from None
         try:
@@ -133,7 +133,7 @@ def atomic_output(
         raise OutputError(describe_os_error(path, exc)) from None
     done = False
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fp:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fp:
             yield fp
             fp.flush()
             os.fsync(fp.fileno())
@@ -215,7 +215,7 @@ def guarded_stdout() -> Iterator[None]:
     """Run a command with stdout guarded (see _GuardedStdout); flushes it at the end, so a
     buffered write fails here and not in the interpreter's exit."""
     saved = sys.stdout
-    sys.stdout = _GuardedStdout(saved)  # type: ignore[assignment]
+    sys.stdout = _GuardedStdout(saved)
     try:
         yield
         sys.stdout.flush()

@@ -56,7 +56,7 @@ def wall_clock_end(marks: list[tuple[int, float | None]]) -> float | None:
     if not marks:
         return None
     walls = _unwrap([w for w, _ in marks])
-    bounds = [w + 1 - t for w, (_, t) in zip(walls, marks) if t is not None]
+    bounds = [w + 1 - t for w, (_, t) in zip(walls, marks, strict=True) if t is not None]
     if not bounds:
         return None
     return walls[-1] - min(bounds)

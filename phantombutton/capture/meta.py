@@ -11,6 +11,9 @@ import errno
 import glob
 import os
 import re
+import shutil
+import subprocess
+import time
 
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
@@ -139,8 +142,6 @@ def x_input_driver(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> str
 
 def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta:
     """`x`: the capture's live.XPoller or None."""
-    import time
-
     start = time.monotonic()
     held = {h.node: sorted(en.held_keys(h.node)) for h in headers}   # EVIOCGKEY, own fd
     xs = x.changes(start) if x else []   # the first call reports every device
@@ -156,9 +157,6 @@ def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta
 
 
 def _libinput_version() -> str:
-    import shutil
-    import subprocess
-
     exe = shutil.which("libinput")
     if not exe:
         return "unknown"
@@ -186,10 +184,10 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
     firmware: dict[str, str] = {}
     settings: dict[int, dict[str, str]] = {}
     problems: list[str] = []
-    by_receiver: dict[str, list[DeviceHeader]] = {}
+    by_receiver: dict[str, list[tuple[int, int]]] = {}   # receiver node -> [(slot, wpid or 0)]
     for h in headers:
         if h.info and h.info.receiver_node and h.info.slot:
-            by_receiver.setdefault(h.info.receiver_node, []).append(h)
+            by_receiver.setdefault(h.info.receiver_node, []).append((h.info.slot, h.info.product or 0))
     for node, hs in by_receiver.items():
         try:
             receiver = Receiver(Engine(HidrawTransport(node)), node)
@@ -202,14 +200,14 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
                 firmware[node] = ", ".join(f"{k} {v}" for k, v in fw.items()) if isinstance(fw, dict) else str(fw)
             except Exception as e:
                 problems.append(f"{node}: firmware not read: {e}")
-            for h in hs:
+            for slot, wpid in hs:
                 try:
                     # no pairing-table read (0xB5): hid-logitech-dj may re-enumerate on it
-                    dev = Device(receiver, Pairing(h.info.slot, h.info.product or 0, 0, 0))
+                    dev = Device(receiver, Pairing(slot, wpid, 0, 0))
                     if SIDE_SCROLL_SETTING.name in dev.model.hidpp10_settings:
-                        settings[h.info.slot] = {SIDE_SCROLL_SETTING.name: SIDE_SCROLL_SETTING.read(dev)}
+                        settings[slot] = {SIDE_SCROLL_SETTING.name: SIDE_SCROLL_SETTING.read(dev)}
                 except Exception as e:
-                    problems.append(f"slot {h.info.slot}: settings not read: {e}")
+                    problems.append(f"slot {slot}: settings not read: {e}")
         finally:
             receiver.close()
     return firmware, settings, problems

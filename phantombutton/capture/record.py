@@ -126,10 +126,10 @@ class CaptureWriter:
                  describe_hid: Any = None, name: str | None = None):
         if not devices:
             raise ValueError("a capture needs at least one event node")
-        self._own = not hasattr(fp, "write")
-        self.fp: IO[str] = streaming_output(os.fspath(fp)) if self._own else fp  # type: ignore[arg-type]
+        self._own = isinstance(fp, (str, os.PathLike))
+        self.fp: IO[str] = streaming_output(os.fspath(fp)) if isinstance(fp, (str, os.PathLike)) else fp
         # for error messages: the path given, else standard output
-        self.name = name or (os.fspath(fp) if self._own else "standard output")  # type: ignore[arg-type]
+        self.name = name or (os.fspath(fp) if isinstance(fp, (str, os.PathLike)) else "standard output")
         self.devices = list(devices)
         self.primary = self.devices[0].node
         self.meta = meta
@@ -297,7 +297,8 @@ class CaptureWriter:
         elif isinstance(obs, DeviceRemoved):
             self._write(f"  - device: {_j({'time': list(self._time(obs.t)), 'removed': obs.node})}\n")
         elif isinstance(obs, HeldState):
-            self._write(f"  - held: {_j({'time': list(self._time(obs.t)), 'node': obs.node, 'codes': self._held(obs.codes)})}\n")
+            held = {'time': list(self._time(obs.t)), 'node': obs.node, 'codes': self._held(obs.codes)}
+            self._write(f"  - held: {_j(held)}\n")
         elif isinstance(obs, KeyEvent):
             self.evdev(obs.node, [(obs.t, N.EV_KEY, obs.code, obs.value)])
 

@@ -15,13 +15,14 @@ def analyze_file(path: str) -> dict:
     from phantombutton.capture.analysis import capture_end, held_at_end
     from phantombutton.capture.reader import Capture
     from phantombutton.detect.chatter import ChatterMonitor, verdict_of
+    from phantombutton.detect.findings import Finding
     from phantombutton.detect.rules import Detector
     from phantombutton.detect.run import detect_all
 
     cap = Capture(path)
     detector = Detector()
     chatter = ChatterMonitor()
-    found: dict[tuple, object] = {}      # (key, since) -> latest version of the finding
+    found: dict[tuple, Finding] = {}      # (key, since) -> latest version of the finding
     for f in detect_all(_tee(cap.observations(), chatter.feed), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
@@ -115,7 +116,8 @@ def _print_text(report: dict) -> None:
 
 
 @click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
-               "button or a worn (chattering) switch was found, 1 the file cannot be read (the message names the line), 2 usage.")
+               "button or a worn (chattering) switch was found, 1 the file cannot be read "
+               "(the message names the line), 2 usage.")
 @click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="Markdown for pasting into an issue.")

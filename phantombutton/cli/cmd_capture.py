@@ -177,8 +177,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
                     pass
         for s in evsrc + hidsrc:
             s.close()
-        for s, h in old.items():
-            signal.signal(s, h)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
         if tty:
             sys.stderr.write("\n")
     if tty or output:

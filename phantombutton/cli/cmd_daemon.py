@@ -7,6 +7,10 @@ priority prefix when systemd's journal is the stream. Exit 0 on SIGTERM/SIGINT, 
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import click
 
 from phantombutton.cli.argtypes import POSITIVE_SECONDS
@@ -26,10 +30,6 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
 
     Exit 0 on SIGTERM/SIGINT, 1 on failure, 78 for a bad configuration file.
     """
-    import os
-    import signal
-    import time
-
     from phantombutton.errors import BadInput
     from phantombutton.service import config
     from phantombutton.service.daemon import Daemon

@@ -50,6 +50,7 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
             click.echo(f"phantombutton: {line}", err=True)
         targets: list[Target] = []
         if button is not None:
+            assert chosen is not None and code is not None   # both set when BUTTON is given
             slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
             targets.append(Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
                                   x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -87,8 +88,6 @@ class _Ticker:
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
     if from_capture:
-        import shutil
-
         from phantombutton.capture.reader import read_headers
 
         shutil.copyfile(from_capture, path)
@@ -212,7 +211,8 @@ def build(options, duration: float, from_capture: str | None, command: str):
             _analysis(bundle, capture)
         log = system.kernel_log()
         if log.text:
-            bundle.add("kernel-log.txt", log.text, f"HID and Logitech lines of the kernel log ({log.data.get('source')})")
+            bundle.add("kernel-log.txt", log.text,
+                       f"HID and Logitech lines of the kernel log ({log.data.get('source')})")
         for p in log.problems:
             bundle.lack("kernel log", p)
         nodes = _info(bundle, options)

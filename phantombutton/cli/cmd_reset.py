@@ -11,6 +11,7 @@ Exit codes: 0 done (or not needed), 1 it did not come back (then unplug it), 2 u
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 
@@ -26,8 +27,6 @@ import click
 def command(options, receiver, if_stuck, timeout, as_json):
     """Soft-reset a Unifying receiver: unbind and rebind it from its kernel driver, the step
     before unplugging it. RECEIVER: its hidraw node (the only one if omitted)."""
-    from dataclasses import asdict
-
     from phantombutton.errors import UsageProblem
     from phantombutton.recovery.softreset import listen_for_stall, receiver_answers, soft_reset
     from phantombutton.transport.discovery import LOGITECH, find_receivers

@@ -65,7 +65,7 @@ class _Notifier:
 def _table(detector, actions: dict, x_on: bool) -> str:
     from phantombutton.buttons import x_button_for
 
-    active = {}
+    active: dict[str | None, list] = {}     # event node (None: X only) -> its findings
     for f in detector.active():
         active.setdefault(f.node, []).append(f)
     rows = [("DEVICE", "SLOT", "NODE", "EVDEV HELD", "X HELD", "VERDICT", "ACTION")]
@@ -83,7 +83,7 @@ def _table(detector, actions: dict, x_on: bool) -> str:
             rows.append((f"X master {i}", "-", "-", "-", ",".join(map(str, sorted(buttons))),
                          ", ".join(str(f.rule) for f in fs) or "ok", actions.get(f"master{i}", "")))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def _screen(detector, actions: dict, x_on: bool) -> str:
@@ -98,7 +98,8 @@ def _paced(observations, speed: float, on_step=None):
     """Pass observations on at the capture's own pace divided by `speed` (0: at once),
     calling `on_step()` before each one and at the end, when the consumer has handled the
     previous observation: that is when the terminal table is redrawn."""
-    start_obs = start_wall = None
+    start_obs: float | None = None
+    start_wall = 0.0      # set with start_obs
     for obs in observations:
         if on_step and start_obs is not None:
             on_step()
@@ -184,7 +185,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     if replay_file:
         if fix:
             raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
-        shown = [None]
+        shown: list[str | None] = [None]
 
         def redraw(det) -> None:
             screen = _screen(det, actions, x_on=bool(det.x_masters()))

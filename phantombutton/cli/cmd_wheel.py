@@ -36,7 +36,7 @@ def command(options, device, check, as_json):
         else:
             targets = [(r, d) for r in receivers for d in r.devices()]
         for receiver, dev in targets:
-            guard = WheelGuard(lambda key, dev=dev: dev, fix=not check)
+            guard = WheelGuard({(receiver.node, dev.slot): dev}.get, fix=not check)
             guard.state((receiver.node, dev.slot), dev.label)
             events += guard.check((receiver.node, dev.slot), reason="fix-wheel")
     for e in events:

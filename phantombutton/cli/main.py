@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from phantombutton import __version__
 from phantombutton.errors import EXIT_FAILURE, PhantomError, UsageProblem
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.outfile import StdoutError, guarded_stdout
+
+if TYPE_CHECKING:   # annotation only: the platform's modules load when a command needs one
+    from phantombutton.transport.platform import Platform
 
 # verb -> (module, attribute, one-line help shown by --help without importing the module)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -67,10 +71,10 @@ class Options:
         self.virtual = virtual
         self.profile = profile
         self.debug = debug
-        self._platform = None
+        self._platform: Platform | None = None
 
     @property
-    def platform(self):
+    def platform(self) -> Platform:
         if self._platform is None:
             if self.virtual:
                 from phantombutton.virtual.platform import VirtualPlatform

@@ -133,12 +133,12 @@ class Detector:
                     finding=self._active.get((Layer.KERNEL, dev.info.node, code))))
             if x is not None:
                 for b in sorted(x.buttons):
-                    code = B.code_for_x_button(b)
-                    if code is not None and code in dev.holds:
+                    xcode = B.code_for_x_button(b)
+                    if xcode is not None and xcode in dev.holds:
                         continue   # listed above with its kernel hold
                     first = self._x_pending.get((x.device_id, b), x.t)
                     out.append(HeldButton(
-                        device=dev.info.name or dev.info.node, node=dev.info.node, code=code, x_button=b,
+                        device=dev.info.name or dev.info.node, node=dev.info.node, code=xcode, x_button=b,
                         since=first, how="held in X", last_motion=dev.last_motion, in_x=True,
                         in_kernel=False, finding=self._active.get((Layer.X, x.device_id, b))))
         return out
@@ -254,8 +254,8 @@ class Detector:
         """The kernel holds `code` again: an earlier X sample that held it while the kernel did
         not is no longer evidence (captures from earlier builds recorded X only at changes,
         so quick clicks read as one long X hold). Only a later sample can start a new doubt."""
-        if dev.x_slave_id is not None:
-            self._x_pending.pop((dev.x_slave_id, B.x_button_for(code)), None)
+        if dev.x_slave_id is not None and (xb := B.x_button_for(code)) is not None:
+            self._x_pending.pop((dev.x_slave_id, xb), None)
 
     def _x_disagrees(self, sample: XButtons, b: int) -> bool:
         """Does X's view of button b on this device contradict the kernel's (or the slaves')?"""
@@ -267,8 +267,9 @@ class Detector:
         dev = self._devices.get(sample.device_node or "")
         return code is not None and dev is not None and dev.kernel_known and code not in dev.holds
 
-    _handlers = {DeviceAdded: _on_added, DeviceRemoved: _on_removed, Motion: _on_motion,
-                 KeyEvent: _on_key, HeldState: _on_held, HidppTraffic: _on_hidpp, XButtons: _on_x}
+    _handlers: dict[type, Callable[[Detector, Any], list[Finding]]] = {
+        DeviceAdded: _on_added, DeviceRemoved: _on_removed, Motion: _on_motion,
+        KeyEvent: _on_key, HeldState: _on_held, HidppTraffic: _on_hidpp, XButtons: _on_x}
 
     # -- rules -----------------------------------------------------------------------------
     def _model(self, dev: _Device):

@@ -150,7 +150,7 @@ class ScrollCounter:
         self.multiplier = max(1, multiplier)
         self.remainder = 0
         self.direction = 0
-        self.last = None
+        self.last: float | None = None
 
     def feed(self, units: int, t: float) -> tuple[int, int]:
         hi = units * NOTCH // self.multiplier if units > 0 else -(-units * NOTCH // self.multiplier)

@@ -12,7 +12,7 @@ from phantombutton.models import Model, model_for
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp10, hidpp20
 from phantombutton.hidpp.errors import Hidpp10Error, Hidpp20Error
-from phantombutton.hidpp.hidpp10 import Register
+from phantombutton.hidpp.hidpp10 import Battery, Register
 from phantombutton.hidpp.hidpp20 import FeatureId
 
 _UNSET = object()
@@ -183,7 +183,7 @@ class Device:
             pass
         return out
 
-    def battery(self) -> hidpp10.Battery | None:
+    def battery(self) -> Battery | None:  # not hidpp10.Battery: the class attribute hidpp10 shadows the module
         if self.hidpp10:
             if (value := self.try_register(Register.BATTERY_CHARGE)) is not None:
                 return hidpp10.parse_battery_charge(value)
@@ -196,8 +196,8 @@ class Device:
         except (FeatureMissing, Hidpp20Error):
             pass
         try:
-            pct, level, status = hidpp20.parse_unified_battery(self.call(FeatureId.UNIFIED_BATTERY, 1))
-            return hidpp10.Battery(pct, f"{pct}%" if pct is not None else level, status)
+            percent, level, status = hidpp20.parse_unified_battery(self.call(FeatureId.UNIFIED_BATTERY, 1))
+            return hidpp10.Battery(percent, f"{percent}%" if percent is not None else level, status)
         except (FeatureMissing, Hidpp20Error):
             return None
 

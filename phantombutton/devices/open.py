@@ -75,11 +75,11 @@ def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
             r.close()
         raise
     if not receivers:
-        for e in failed[1:]:
-            _note(f"skipped {e}")
+        for err in failed[1:]:
+            _note(f"skipped {err}")
         raise failed[0]
-    for e in failed:
-        _note(f"skipped {e}")
+    for err in failed:
+        _note(f"skipped {err}")
     return receivers
 
 

@@ -93,7 +93,7 @@ def device_report(device) -> dict:
     else:
         def features():
             return [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
-                     "flags": [n.name.lower() for n in hidpp20.FeatureFlag if f.flags & n]}
+                     "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
                     for f in device.features()]
 
         attempt("features", features)

@@ -167,8 +167,9 @@ def _describe_error10(frame: HidppFrame, names) -> str:
         if req_sub == hidpp20.ROOT_INDEX and reg >> 4 == 1 and code == Hidpp10ErrorCode.INVALID_SUBID:
             return f"{who} HID++ 1.0 device (ping answered with {err}) [sw 0x{sw:02X} {software_id_owner(sw)}]"
         return f"{who} error to 2.0 request idx {req_sub} fn {reg >> 4} [sw 0x{sw:02X} {software_id_owner(sw)}]: {err}"
-    op = {SubId.SET_SHORT: "set", SubId.GET_SHORT: "get", SubId.SET_LONG: "set long",
-          SubId.GET_LONG: "get long"}.get(req_sub, f"sub 0x{req_sub:02X}")
+    ops: dict[int, str] = {SubId.SET_SHORT: "set", SubId.GET_SHORT: "get", SubId.SET_LONG: "set long",
+                           SubId.GET_LONG: "get long"}
+    op = ops.get(req_sub, f"sub 0x{req_sub:02X}")
     return f"{who} error {op} reg 0x{reg:02X}: {err}"
 
 

@@ -252,7 +252,7 @@ def parse_name(value: bytes, slot: int) -> str:
 def read_firmware(read) -> dict[str, str]:
     """Firmware of a receiver or a 1.0 device: `read(register, params)` returns the value
     bytes of register 0xF1, or None where the device answers with an error."""
-    parts = {}
+    parts: dict[int, bytes] = {}
     for sub in FirmwareInfo:
         if (value := read(Register.FIRMWARE, bytes((sub,)))) is not None:
             parts[sub] = value

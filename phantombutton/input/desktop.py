@@ -16,6 +16,7 @@ Why it matters (facts/input-stack.md):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
 from phantombutton.input import procfs
@@ -172,7 +173,7 @@ def running(proc: str = "/proc") -> set[str]:
 
 
 # ------------------------------------------------------------------ the description
-def describe_session(environ: dict[str, str] | None = None, proc: str = "/proc") -> DesktopSession:
+def describe_session(environ: Mapping[str, str] | None = None, proc: str = "/proc") -> DesktopSession:
     """The session from the environment and /proc (no X connection: see `with_x`).
 
     Wayland when WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland says so; else X11 when DISPLAY

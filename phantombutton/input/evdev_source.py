@@ -205,7 +205,7 @@ class EvdevSource:
                 out += self._on_inotify()
             elif key.data is _WAKE:
                 self.woken = True
-            elif isinstance(key.data, HidrawTag):
+            elif isinstance(key.data, HidrawTag) and self.hidraw is not None:  # registered by hidraw.start
                 out += self.hidraw.read(key.data.node)
             elif key.data in self.devices:
                 out += self._read(key.data)
@@ -213,6 +213,7 @@ class EvdevSource:
         return out
 
     def _on_inotify(self) -> list[Observation]:
+        assert self._inotify is not None   # its fd is registered only while it is open
         changes = [(m, n) for m, n in self._inotify.read() if n.startswith("event")]
         if not changes:
             return []
@@ -233,7 +234,7 @@ class EvdevSource:
 
     def _read(self, node: str) -> list[Observation]:
         fd, _ = self.devices[node]
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             try:
                 buf = os.read(fd, en.INPUT_EVENT.size * 64)

@@ -22,12 +22,13 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from phantombutton.detect.events import DjInput, HidppTraffic, Observation
 from phantombutton.hidpp.classify import DJ_NOTIFICATION_FIRST
 from phantombutton.hidpp.dj import DjReportType, parse_mouse
 from phantombutton.hidpp.errors import FrameError
-from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, ReportId, parse
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, DjFrame, ReportId, parse
 
 MAX_REPORTS_PER_READ = 256     # a burst is read in one go, bounded (the loop must go on)
 
@@ -47,7 +48,7 @@ def dj_input(t: float, node: str, report: bytes, last_buttons: dict[tuple[str, i
     if len(report) < 3 or report[0] != ReportId.DJ_SHORT or report[2] != DjReportType.MOUSE:
         return None
     try:
-        m = parse_mouse(parse(report))
+        m = parse_mouse(cast(DjFrame, parse(report)))   # report id DJ_SHORT: parse gives a DjFrame
     except FrameError:
         return None
     key = (node, m.devnum)

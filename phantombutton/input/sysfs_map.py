@@ -11,9 +11,10 @@ Pure file reading under a `sysfs` root (tests use a fake tree). Layout (Linux 6.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
@@ -101,8 +102,6 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     if int(pm.group(2), 16) != LOGITECH or int(m.group(2), 16) != LOGITECH:
         return node
     slot = _SLOT.search(phys)
-    from dataclasses import replace
-
     return replace(node, slot=int(slot.group(1)) if slot else None,
                    product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev),
                    receiver_node=_hidraw(parent, dev), receiver_product=int(pm.group(3), 16))
@@ -131,8 +130,6 @@ def event_node_for(receiver_node: str, slot: int, sysfs: str = "/sys") -> str | 
 
     Only the event nodes of the receiver's children are looked at (the paired devices' HID
     devices are children of the receiver's), each placed in its slot by `describe`."""
-    import glob
-
     hid_dir = os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver_node), "device")
     for event in sorted(glob.glob(os.path.join(hid_dir, "[0-9]*:*", "input", "input*", "event*"))):
         p = describe(os.path.basename(event), sysfs)

@@ -18,6 +18,7 @@ XI2 XIQueryDevice is used only to list devices. Everything here is one X connect
 from __future__ import annotations
 
 import os
+import select
 import socket
 import struct
 import time
@@ -192,7 +193,7 @@ def _requests():
     return _REQ
 
 
-_REQ = None
+_REQ: tuple[type, type] | None = None   # (QueryDeviceState, FakeDeviceInput), built by _requests
 
 
 X_TIMEOUT = 2.0   # s an X server has to answer the connection setup
@@ -415,8 +416,6 @@ class XSession:
         # The usual answer is "nothing": find that out with one select() instead of
         # python-xlib's locked read path (events read while waiting for a reply are queued).
         if not self.display.display.event_queue:
-            import select
-
             if not select.select([self.display.fileno()], [], [], 0)[0]:
                 return False, False
         while self.display.pending_events():

@@ -140,9 +140,11 @@ class Outcome:
         what = f"X button {t.x_button}" if t.x_button is not None else f"code 0x{t.code:03X}"
         if not self.before.held:
             return f"{t.device}: {what} is not held ({self.before.describe()}); nothing to do"
-        if self.released:
-            return f"{t.device}: {what} released by step {int(self.step)} ({STEP_NAMES[self.step]}), verified"
-        return f"{t.device}: {what} still held ({self.attempts[-1].after.describe() if self.attempts and self.attempts[-1].after else self.before.describe()}); {self.advice or ''}".rstrip("; ")
+        step = self.step
+        if self.released and step is not None:  # released: some attempt left the button up
+            return f"{t.device}: {what} released by step {int(step)} ({STEP_NAMES[step]}), verified"
+        last = self.attempts[-1].after if self.attempts and self.attempts[-1].after else self.before
+        return f"{t.device}: {what} still held ({last.describe()}); {self.advice or ''}".rstrip("; ")
 
     def detail(self) -> str:
         """The summary, every step's line and the note: one journal line."""
@@ -196,7 +198,7 @@ def run_chain(t: Target, layers: Layers, *, allow_mute: bool = True, settle: flo
         out.attempts.append(a)
         try:
             a.action = action()
-        except (PhantomError, *x_errors()) as e:  # a layer said no: part of the report, escalate
+        except (PhantomError,) + x_errors() as e:  # a layer said no: part of the report, escalate
             a.action = a.action or "tried"
             a.error = str(e) or type(e).__name__
         wait = max(settle, GRAB_SETTLE) if out.grab_tracked else settle

@@ -13,6 +13,7 @@ EVIOCGKEY on a fresh fd.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,8 +53,6 @@ class KeyRelease:
 
 def x_keyboard_slave(x, node: str) -> int | None:
     """The X slave keyboard whose "Device Node" is `node` (input/xinput.XSession `x`)."""
-    import os
-
     from Xlib.ext import xinput
 
     want = os.path.realpath(node)
@@ -137,7 +136,7 @@ class KeyWatch:
     def tick(self, now: float, x=None) -> list[tuple[str, str, dict]]:
         """(kind, line, dict) events: "stuck-key", then "key-released"/"key-not-released"."""
         s = scan(self.sysfs, self.dev, self.read_held, self._keyboards(now))
-        out = []
+        out: list[tuple[str, str, dict]] = []
         if s.denied and not self._denied_told:
             self._denied_told = True
             out.append(("note", "keyboards not readable (root or the input group): "

@@ -89,8 +89,9 @@ class LiveLayers:
 
     # -- acting --------------------------------------------------------------------------
     def write_release(self, t: Target) -> str:
-        self.nodes.write_key(t.node, t.code, 0)
-        return f"wrote EV_KEY 0x{t.code:03X} 0 + SYN_REPORT to {t.node}"
+        node, code = _node_code(t)
+        self.nodes.write_key(node, code, 0)
+        return f"wrote EV_KEY 0x{code:03X} 0 + SYN_REPORT to {node}"
 
     def xtest_release(self, device_id: int, button: int) -> str:
         if self.x is None:
@@ -100,19 +101,22 @@ class LiveLayers:
 
     def mute(self, t: Target) -> str:
         scancode = self._map(t, en.KEY_RESERVED)
-        return (f"muted scancode 0x{scancode:08X} on {t.node} (read back KEY_RESERVED); "
-                f"undo: phantombutton unmute {t.node} {t.x_button or hex(t.code)}")
+        node, code = _node_code(t)
+        return (f"muted scancode 0x{scancode:08X} on {node} (read back KEY_RESERVED); "
+                f"undo: phantombutton unmute {node} {t.x_button or hex(code)}")
 
     def unmute(self, t: Target) -> str:
-        scancode = self._map(t, t.code)
-        return f"scancode 0x{scancode:08X} on {t.node} maps to 0x{t.code:03X} again (read back)"
+        node, code = _node_code(t)
+        scancode = self._map(t, code)
+        return f"scancode 0x{scancode:08X} on {node} maps to 0x{code:03X} again (read back)"
 
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
-        scancode = hid_button_scancode(t.code)
-        back = self.nodes.set_keycode(t.node, scancode, want)
+        node, code = _node_code(t)
+        scancode = hid_button_scancode(code)
+        back = self.nodes.set_keycode(node, scancode, want)
         if back != want:
-            raise PhantomError(f"{t.node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
+            raise PhantomError(f"{node}: set scancode 0x{scancode:08X} to 0x{want:03X} but it "
                                f"reads back 0x{back:03X}")
         return scancode
 
@@ -131,11 +135,19 @@ class LiveLayers:
                 except x_errors() as e:
                     tried.append(f"XTest release on master {master}: {e}")
         code = t.code
-        if code is None:
-
+        if code is None and t.x_button is not None:
             code = code_for_x_button(t.x_button)
+        if code is None:   # X buttons 4..7 are scroll: no evdev button to click
+            raise PhantomError("; ".join(tried + [f"X button {t.x_button} has no evdev code to press and release"]))
         uinput_click(code, self.x, self.uinput_wait)
         return "; ".join(tried + [f"uinput mouse pressed and released 0x{code:03X}"])
+
+
+def _node_code(t: Target) -> tuple[str, int]:
+    """The event node and evdev code a node step acts on (run_chain asks only when both are known)."""
+    if t.node is None or t.code is None:
+        raise PhantomError(f"{t.device}: no event node and code to act on")
+    return t.node, t.code
 
 
 def uinput_click(code: int, x=None, wait: float = 2.0) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 
 from phantombutton.errors import UsageProblem
@@ -92,8 +93,6 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
     """Read the current state through a Detector: start the source, then poll X twice,
     `grace` apart (default: the x_grace threshold), so X-versus-kernel disagreements can be
     confirmed. Returns (Watcher, the WatchEvents it produced)."""
-    import time
-
     from phantombutton.detect.findings import Thresholds
     from phantombutton.detect.rules import Detector
     from phantombutton.recovery.watcher import Watcher
@@ -120,15 +119,17 @@ def parse_button(text: str) -> tuple[int, int]:
         elif t.startswith("0x"):
             code = ascii_int(t[2:], 16)
         else:
-            code = code_for_x_button(ascii_int(t))
-            if code is None:
+            xcode = code_for_x_button(ascii_int(t))
+            if xcode is None:
                 raise ValueError
+            code = xcode
     except ValueError:
         raise UsageProblem(f"{text!r} is not a button; use an X button number (20), an evdev "
                            "code (0x11f) or a HID button (hid16)") from None
-    if not is_mouse_button(code):
+    xb = x_button_for(code)   # every mouse button has one
+    if not is_mouse_button(code) or xb is None:
         raise UsageProblem(f"{text!r} is not a mouse button of a receiver device (0x110..0x11f)")
-    return code, x_button_for(code)
+    return code, xb
 
 
 def pick_device(devices, spec: str | None):

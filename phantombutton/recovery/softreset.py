@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import time
 from dataclasses import dataclass, field
 
@@ -216,15 +217,15 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
     """`reset-receiver --if-stuck` on a receiver that answers: read its hidraw node (read-only)
     and its children's event nodes for `seconds` and apply detect/stall.py. Needs the mouse to
     move meanwhile. Returns the Stalls found (empty: no stall seen, or no input at all)."""
-    import select
-
     from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
     from phantombutton.detect.stall import GRACE, StallRule
     from phantombutton.input.evdev_node import INPUT_EVENT
     from phantombutton.input.hidraw_source import dj_input
     from phantombutton.input.sysfs_map import pointer_nodes
 
-    rule, fds, last_buttons = StallRule(), {}, {}
+    rule = StallRule()
+    fds: dict[int, str | None] = {}                    # fd -> event node, None for the receiver
+    last_buttons: dict[tuple[str, int], int] = {}
     start = clock()
     try:
         fds[os.open(receiver, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)] = None
@@ -243,14 +244,14 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
                     data = os.read(fd, 64 if fds[fd] is None else INPUT_EVENT.size * 64)
                 except OSError:
                     continue
-                now = clock()
-                if fds[fd] is None:
+                now, node = clock(), fds[fd]
+                if node is None:
                     obs = dj_input(now, receiver, data, last_buttons)
                     if obs is not None:
                         rule.feed(obs)
                 elif any(t in (1, 2) for _s, _u, t, _c, _v in    # EV_KEY, EV_REL
                          INPUT_EVENT.iter_unpack(data[: len(data) - len(data) % INPUT_EVENT.size])):
-                    rule.feed(Motion(now, fds[fd]))
+                    rule.feed(Motion(now, node))
     finally:
         for fd in fds:
             os.close(fd)

@@ -50,14 +50,15 @@ class WatchEvent:
         return d
 
     def line(self) -> str:
-        if self.kind == "finding":
-            return "PHANTOM " + self.finding.headline() + (f" - {self.finding.cause}" if self.finding.cause else "")
-        if self.kind == "ended":
-            return "ended   " + self.finding.headline()
+        f, o = self.finding, self.outcome   # set for the kinds that name them
+        if self.kind == "finding" and f is not None:
+            return "PHANTOM " + f.headline() + (f" - {f.cause}" if f.cause else "")
+        if self.kind == "ended" and f is not None:
+            return "ended   " + f.headline()
         if self.kind == "wheel" or self.keys is not None:
             return self.message
-        if self.kind in ("released", "not-released"):
-            return ("fixed   " if self.kind == "released" else "FAILED  ") + self.outcome.summary()
+        if self.kind in ("released", "not-released") and o is not None:
+            return ("fixed   " if self.kind == "released" else "FAILED  ") + o.summary()
         return "note    " + self.message
 
 
@@ -320,6 +321,7 @@ class Watcher:
         self._fixed[f.key] = runs + [now]
         for key in [k for k, v in self._fixed.items() if now - v[-1] >= policy.window]:
             del self._fixed[key]       # nodes come and go (hotplug): keep the dict small
+        assert self.layers is not None   # fix=True: every caller passes the release layers
         outcome = run_chain(target_for(f, self.poller), self.layers)
         out = [WatchEvent("released" if outcome.released else "not-released", self.clock(), f, outcome)]
         if self.prevention is not None:

@@ -21,13 +21,18 @@ after RETRY_GAP).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from phantombutton.detect.wheel import (
     NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WheelMode, WriterLog, judge,
 )
+
+if TYPE_CHECKING:   # annotations only: devices and the engine are imported when a wheel is read
+    from phantombutton.devices.device import Device
+    from phantombutton.transport.engine import Engine
 
 SUSPECT_GAP = 60.0
 PERIODIC = 600.0
@@ -80,11 +85,9 @@ class _State:
 class WheelGuard:
     """`access(key)` -> a devices.device.Device (or raises / returns None when unreachable)."""
 
-    def __init__(self, access: Callable[[Key], object], *, fix: bool = False,
+    def __init__(self, access: Callable[[Key], Device | None], *, fix: bool = False,
                  writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
                  clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
-        import time
-
         self.access, self.fix = access, fix
         self.writers = writers or WriterLog()
         self.listeners = listeners or (lambda key: None)
@@ -198,7 +201,7 @@ class WheelGuard:
             if self.unreachable is not None:
                 out += self.unreachable(key, e)
             return out
-        index = getattr(device, "known_features", lambda: {})()
+        index: dict[int, int] = getattr(device, "known_features", lambda: {})()
         for i, fid in index.items():
             if fid == 0x2121:
                 self.writers.index[key] = i
@@ -225,6 +228,7 @@ class WheelGuard:
         from phantombutton.errors import PhantomError
         from phantombutton.hidpp.errors import HidppError
 
+        assert st.rule is not None   # check() set it before judging
         if t < st.backoff_until:
             return []
         while st.repairs and t - st.repairs[0] > BACKOFF_WINDOW:
@@ -259,10 +263,10 @@ class WheelGuard:
 class EngineAccess:
     """Devices by (receiver node, slot) over engines opened on demand and kept open."""
 
-    def __init__(self, open_engine: Callable[[str], object]):
+    def __init__(self, open_engine: Callable[[str], Engine]):
         self.open_engine = open_engine
-        self.engines: dict[str, object] = {}
-        self.devices: dict[Key, object] = {}
+        self.engines: dict[str, Engine] = {}
+        self.devices: dict[Key, Device] = {}
         self.wpids: dict[Key, int] = {}
 
     def __call__(self, key: Key):

@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ MAX_BYTES = 1 << 20      # a configuration is a few hundred bytes; /dev/zero is 
 MAX_DEPTH = 8            # tables and arrays in a value; the format itself uses 3
 
 
-def config_home(env: dict[str, str] | None = None, home: Path | str | None = None) -> Path:
+def config_home(env: Mapping[str, str] | None = None, home: Path | str | None = None) -> Path:
     """$XDG_CONFIG_HOME, or HOME/.config when it is unset or relative (XDG spec)."""
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME", "")
@@ -145,7 +146,7 @@ def config_home(env: dict[str, str] | None = None, home: Path | str | None = Non
     return Path(home or env.get("HOME") or os.path.expanduser("~")) / ".config"
 
 
-def default_path(env: dict[str, str] | None = None) -> Path:
+def default_path(env: Mapping[str, str] | None = None) -> Path:
     """$XDG_CONFIG_HOME/phantombutton/config.toml."""
     return config_home(env) / "phantombutton" / "config.toml"
 
@@ -154,7 +155,7 @@ def load(path: Path | str | None = None) -> Config:
     """Read the configuration; a missing default file means defaults, a bad one BadInput
     (whatever is wrong: the daemon turns every BadInput into exit 78)."""
     explicit_path = path is not None
-    p = Path(path) if explicit_path else default_path()
+    p = Path(path) if path is not None else default_path()
     try:
         data = _read(p)
     except FileNotFoundError:

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -72,7 +73,7 @@ class Target:
     unit_dir: Path
 
 
-def target_user(env: dict[str, str] | None = None, euid: int | None = None) -> Target:
+def target_user(env: Mapping[str, str] | None = None, euid: int | None = None) -> Target:
     """The invoking user: SUDO_USER when run through sudo as root, else ourselves."""
     env = os.environ if env is None else env
     euid = os.geteuid() if euid is None else euid

@@ -7,10 +7,10 @@ evidence `watch` and captures need ("who touched register 0x01 just before the p
 They go to `Engine.unsolicited`, tagged with their arrival time and, where the protocol
 carries one, the software id of the program that asked.
 
-Matching (docs/hidpp.md "Reply matching"; hid-logitech-hidpp.c hidpp_match_answer): a reply has our device index and repeats the first two
-bytes after it (sub-id/feature index, register address/function|software id); replies to
-long register 0xB5 and 0xF1 reads also repeat p0. Error frames 8F (1.0) and FF (2.0) carry
-the same two bytes one position later.
+Matching (docs/hidpp.md "Reply matching"; hid-logitech-hidpp.c hidpp_match_answer): a reply
+has our device index and repeats the first two bytes after it (sub-id/feature index, register
+address/function|software id); replies to long register 0xB5 and 0xF1 reads also repeat p0.
+Error frames 8F (1.0) and FF (2.0) carry the same two bytes one position later.
 
 On a device's child node (hid-logitech-dj's per-device hidraw) address the device by its
 slot number: the kernel rewrites the index of what we write, and the replies carry the slot.

@@ -37,7 +37,7 @@ def _probe_open(path: str) -> None:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except OSError as exc:
-        name = errno.errorcode.get(exc.errno, str(exc.errno))
+        name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise AccessDenied(path, name, UDEV_FIX) from None
         if exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):

@@ -30,7 +30,9 @@ class EventNodes(Protocol):
 
 class Platform(Protocol):
     kernel: bool        # a real kernel is behind the nodes (capture, reset-receiver, sysfs)
-    nodes: EventNodes
+
+    @property
+    def nodes(self) -> EventNodes: ...   # read-only: the virtual platform makes its kernel model at first use
 
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]: ...
     def open_receiver(self, node: str) -> Transport: ...

@@ -85,7 +85,7 @@ class Hidpp10Device(VirtualDevice):
             value = bytes(params[: len(spec.power_on)])
             if spec.valid is not None and value[0] not in spec.valid:
                 return [error10(request, Err10.INVALID_VALUE)]
-            table[reg] = bytes(v & m for v, m in zip(value, spec.writable))
+            table[reg] = bytes(v & m for v, m in zip(value, spec.writable, strict=False))
             return [short(devnum, sub, reg)]
         # sub-ids below 0x80 are HID++ 2.0 feature requests (ping included): not understood
         return [error10(request, Err10.INVALID_SUBID)]

@@ -16,6 +16,7 @@ key-up and stays quiet. Its event nodes answer what input/evdev_node.py asks of 
 
 from __future__ import annotations
 
+import select
 import time
 
 from phantombutton.buttons import (
@@ -160,8 +161,6 @@ class VirtualKernel:
         due = self._reader.next_at()
         if not out and timeout > 0 and (due is None or due > self.clock()):   # nothing due yet
             if self._wake:
-                import select
-
                 wait = timeout if due is None else max(0.0, min(timeout, due - self.clock()))
                 if not self.receiver.unplugged:
                     self.woken = bool(select.select(self._wake, [], [], wait)[0])
@@ -190,8 +189,8 @@ class VirtualKernel:
             return out
         if rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS:
             # link loss: hid-logitech-dj forwards an all-zero report
-            return [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)] + \
-                   [HidppTraffic(t, self.node, bytes(report))]
+            released: list[Observation] = [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)]
+            return released + [HidppTraffic(t, self.node, bytes(report))]
         return [HidppTraffic(t, self.node, bytes(report))]
 
     def _wheel(self, slot: int, node: str, units: int, t: float) -> WheelFrame:
@@ -203,7 +202,7 @@ class VirtualKernel:
             hidpp10 = getattr(dev, "protocol", (1, 0)) == (1, 0)
             features = frozenset(f.id for f in getattr(spec, "features", ())) if not hidpp10 else frozenset()
             rule = kernel_rule(dev.identity.wpid if dev else None, hidpp10=hidpp10, features=features)
-            mult = rule.multiplier or getattr(spec, "wheel_multiplier", 1)
+            mult = rule.multiplier or int(getattr(spec, "wheel_multiplier", 1))
             counter = self._counters[slot] = ScrollCounter(mult if rule.scales else 1)
         if counter.multiplier == 1:
             return WheelFrame(t, node, units * 120, units)

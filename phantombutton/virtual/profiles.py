@@ -49,7 +49,7 @@ class ReceiverSpec:
     )
 
 
-def m705_101b() -> VirtualDevice:
+def m705_101b() -> Hidpp10Device:
     """Marathon Mouse M705 (M-R0009), HID++ 1.0: Marathon-Mouse-M705-101B.txt."""
     registers = {
         0x00: Register(bytes.fromhex("100000"), ANY),  # notification flags (battery 0x10)

@@ -28,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import cast
 
 from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
 
@@ -270,8 +271,8 @@ class UhidBridge:
                     elif r is self.listener:
                         conn, _ = self.listener.accept()
                         self.clients[conn.fileno()] = (conn, bytearray())
-                    else:
-                        conn, buf = self.clients[r.fileno()]
+                    else:  # the rest of fds are the clients' sockets
+                        conn, buf = self.clients[cast(socket.socket, r).fileno()]
                         self._from_client(conn, buf)
         finally:
             self.close()
