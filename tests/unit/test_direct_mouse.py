@@ -185,3 +185,9 @@ def test_watch_fix_releases_hid_button_16_on_the_bluetooth_mouse():
     assert [e.kind for e in evs].count("released") == 1
     assert 0x11F not in platform.nodes.held_keys("virtual:255")
     platform.close()
+
+
+def test_debug_trace_names_the_direct_mouse(capsys):
+    rc, _, err = run(capsys, "--virtual", "--profile", "bluetooth", "--debug", "info", "master")
+    assert rc == 0
+    assert "MX Master 3(direct) request idx 0 ROOT fn 0" in err   # not "receiver": there is none
