@@ -39,7 +39,7 @@ def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch):
             running.add(stage)
             order.append(stage)
             peak[0] = max(peak[0], len(running))
-        time.sleep({"1": 0.3, "2": 0.1, "3": 0.1}[stage])
+        time.sleep({"1": 0.3, "2": 0.1, "3": 0.1, "4": 0.1}[stage])
         with lock:
             running.discard(stage)
         return 0
@@ -55,5 +55,5 @@ def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch):
         assert runner.main(["--stage", "all", "--exec", "true"]) == 0
     finally:
         shutil.rmtree(runner.CACHE, ignore_errors=True)
-    assert sorted(order) == ["1", "2", "3"] and order[2] == "3"   # 3 starts when 2 ends
+    assert sorted(order) == ["1", "2", "3", "4"] and order[2] == "3"   # 3 starts when 2 ends
     assert peak[0] == 2
