@@ -93,7 +93,16 @@ def mx_master_3_bt() -> Hidpp20Device:
 
 
 class BluetoothMouse(Hidpp20Device):
-    """Adds DEVICE_FRIENDLY_NAME (0x0007), which `solaar show` reads for the codename."""
+    """Adds DEVICE_FRIENDLY_NAME (0x0007), which `solaar show` reads for the codename, and
+    answers DEVICE_FW_VERSION getFwInfo with each entity's own bytes after the build (the
+    dump: "00006A9CA89D" for the bootloader, "B0236A9CA89D" for the firmware)."""
+
+    def _f0003(self, fn: int, p: bytes):
+        if fn == 1 and p[0] < len(self.spec.firmware):
+            fw = self.spec.firmware[p[0]]
+            return (bytes([fw.kind]) + fw.prefix.encode() + bytes([fw.number, fw.revision])
+                    + fw.build.to_bytes(2, "big") + bytes([0]) + fw.extra)
+        return super()._f0003(fn, p)
 
     def _f0007(self, fn: int, p: bytes):
         name = self.spec.extra["friendly_name"].encode()
