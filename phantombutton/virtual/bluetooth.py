@@ -151,11 +151,14 @@ class VirtualDirect(VirtualReceiver):
                        self._clock() if now is None else now)
 
     def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> None:
-        buttons = self._buttons.get(slot, 0)
-        clamp = lambda v, lo, hi: max(lo, min(hi, v)) & (0xFFFF if hi > 127 else 0xFF)  # noqa: E731
-        report = (bytes([MOUSE_REPORT]) + buttons.to_bytes(2, "little")
-                  + clamp(dx, -32767, 32767).to_bytes(2, "little") + clamp(dy, -32767, 32767).to_bytes(2, "little")
-                  + bytes([clamp(wheel, -127, 127), clamp(pan, -127, 127)]))
+        def axis(v: int) -> bytes:   # 16-bit two's complement
+            return (max(-32767, min(32767, v)) & 0xFFFF).to_bytes(2, "little")
+
+        def byte(v: int) -> int:
+            return max(-127, min(127, v)) & 0xFF
+
+        report = (bytes([MOUSE_REPORT]) + self._buttons.get(slot, 0).to_bytes(2, "little")
+                  + axis(dx) + axis(dy) + bytes([byte(wheel), byte(pan)]))
         self._push(report, self._clock())
 
 

@@ -89,7 +89,9 @@ def test_find_direct_takes_only_hidpp_driven_logitech_mice_without_a_receiver(tm
 def test_long_only_transport_sends_short_requests_long():
     class Inner:
         node = "/dev/hidraw3"
-        written: list[bytes] = []
+
+        def __init__(self):
+            self.written: list[bytes] = []
 
         def write(self, data):
             self.written.append(bytes(data))
