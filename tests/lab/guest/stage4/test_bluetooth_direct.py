@@ -56,6 +56,11 @@ def mouse(lab_modules, udevd):
 
 def test_hidpp_driver_binds_the_bluetooth_mouse(mouse):
     assert mouse["driver"] == "logitech-hidpp-device", labkit.kernel_log()[-3000:]
+    # the probe: every request to device index 0xFF, and long (the descriptor has no 0x10)
+    sent = [hex_ for _, direction, hex_, _via in mouse["bridge"].traffic() if direction == "out"]
+    record(kernel_probe_hidpp_requests=len(sent))
+    assert sent and all(r.startswith("11 ff ") for r in sent), sent
+    assert any(r.startswith("11 ff 00 1") for r in sent)     # the ping (ROOT fn 1) went out long
     # hidpp_overwrite_name: "Logitech " + DEVICE_NAME (0x0005) replaces BlueZ's name
     assert mouse["name"] == "Logitech Wireless Mouse MX Master 3"
 
