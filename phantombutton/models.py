@@ -99,6 +99,9 @@ MX_MASTER_3_4082 = Model(
     notes="gesture button and Smart Shift act through HID++ diversion, not as evdev buttons",
     aliases=("master",),
 )
+# The same mouse over Bluetooth, seen by its product id (MX-Master-3-Wireless-Mouse-B023.txt:
+# "Transport IDs: {'btleid': 'B023', 'wpid': '4082'}", the same 8 controls).
+MX_MASTER_3_B023 = replace(MX_MASTER_3_4082, wpid=0xB023)
 
 GENERIC = Model(
     name="mouse", full_name="unknown Logitech mouse", wpid=None, hidpp10=False,
@@ -107,7 +110,8 @@ GENERIC = Model(
 )
 
 MODELS: dict[int, Model] = {
-    m.wpid: m for m in (M705_101B, M705_406D, PERFORMANCE_MX_101A, ANYWHERE_MX_1017, MX_MASTER_3_4082)
+    m.wpid: m for m in (M705_101B, M705_406D, PERFORMANCE_MX_101A, ANYWHERE_MX_1017, MX_MASTER_3_4082,
+                        MX_MASTER_3_B023)
     if m.wpid is not None
 }
 

@@ -21,6 +21,8 @@ def _line(key: str, value, indent: int) -> str:
 
 
 def _receiver_lines(r: dict) -> list[str]:
+    if r.get("connection"):   # a mouse without a receiver: only where it is
+        return [f"{r['connection']} (no receiver)  {r['node']}", _line("Product id", f"046d:{r['product']}", 2)]
     out = [f"{r['name']}  {r['node']}", _line("USB id", f"046d:{r['product']}", 2)]
     if r.get("serial"):
         out.append(_line("Serial", r["serial"], 2))
@@ -36,11 +38,14 @@ def _receiver_lines(r: dict) -> list[str]:
 
 
 def _device_lines(d: dict, indent: int = 2) -> list[str]:
-    head = f"{' ' * indent}{d['slot']}: {d['name']}"
+    head = f"{' ' * indent}{'-' if d.get('connection') else d['slot']}: {d['name']}"
     if d.get("full_name") or d.get("model_known"):
         head += f" - {d.get('full_name') or d['model']}"
     i = indent + 3
-    out = [head, _line("WPID", d["wpid"], i), _line("Kind", d["kind"], i), _line("Protocol", d["protocol"], i)]
+    out = [head, _line("Product id" if d.get("connection") else "WPID", d["wpid"], i),
+           _line("Kind", d["kind"], i), _line("Protocol", d["protocol"], i)]
+    if d.get("connection"):
+        out.append(_line("Connection", d["connection"], i))
     if d.get("node"):
         out.append(_line("Node", d["node"], i))
     if d.get("serial"):

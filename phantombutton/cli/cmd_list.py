@@ -25,10 +25,13 @@ def command(options, as_json: bool) -> None:
         click.echo(json.dumps({"receivers": data}, indent=2))
         return
     for entry in data:
-        click.echo(f"{entry['node']}  {entry['name']} {entry['product']}")
+        direct = entry.get("connection")   # a mouse without a receiver: no slot, its own node
+        click.echo(f"{entry['node']}  {entry['name']} {entry['product']}" if not direct
+                   else f"{entry['node']}  {direct} (no receiver) 046d:{entry['product']}")
         if not entry["devices"]:
             click.echo("  (no paired devices)")
         for d in entry["devices"]:
             serial = f"  serial {d['serial']}" if d["serial"] else ""
-            node = f"  {d['node']}" if d.get("node") else ""
-            click.echo(f"  {d['slot']}: {d['name']:<15} {d['wpid']}  {d['kind']:<8} {d['protocol']:<9}{serial}{node}")
+            node = f"  {d['node']}" if d.get("node") and not direct else ""
+            slot = "-" if direct else d["slot"]
+            click.echo(f"  {slot}: {d['name']:<15} {d['wpid']}  {d['kind']:<8} {d['protocol']:<9}{serial}{node}")

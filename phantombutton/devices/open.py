@@ -30,7 +30,7 @@ def _receiver(transport, debug: bool, product: int, children: dict[int, str] | N
     return receiver
 
 
-def _tracer(node: str, receiver: Receiver):
+def _tracer(node: str, receiver):
     from phantombutton.hidpp.decode import describe
     from phantombutton.hidpp.errors import FrameError
 
@@ -50,20 +50,37 @@ def _note(text: str) -> None:
     print(f"phantombutton: {text}", file=sys.stderr)
 
 
+def _direct(platform, node, debug: bool):
+    """A mouse without a receiver (devices/direct.py), over its own node."""
+    from phantombutton.devices.direct import DirectMouse
+    from phantombutton.transport.engine import Engine
+
+    transport = platform.open_direct(node)  # AccessDenied names node, errno, fix
+    mouse = DirectMouse(Engine(transport), node.node, node.product, node.bus, node.name)
+    if debug:
+        mouse.engine.trace = _tracer(node.node, mouse)
+    return mouse
+
+
 def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
+    """The platform's receivers, then its mice without a receiver (`direct_devices`)."""
     from phantombutton.transport.discovery import Skipped
 
     skipped: list[Skipped] = []
     nodes = platform.receivers(skipped=skipped)
+    direct = platform.direct_devices() if hasattr(platform, "direct_devices") else []
     for s in skipped:
         _note(str(s))
-    if not nodes:
+    if not nodes and not direct:
         raise NoReceiver(NO_RECEIVER)
-    receivers: list[Receiver] = []
+    receivers: list = []
     failed: list[PhantomError] = []
     try:
-        for node in nodes:
+        for node, is_direct in [(n, False) for n in nodes] + [(n, True) for n in direct]:
             try:
+                if is_direct:
+                    receivers.append(_direct(platform, node, debug))
+                    continue
                 transport = platform.open_receiver(node.node)  # AccessDenied names node, errno, fix
             except PhantomError as e:
                 failed.append(e)

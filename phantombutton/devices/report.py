@@ -16,7 +16,10 @@ from phantombutton.hidpp.hidpp10 import NOTIFICATION_FLAG_NAMES, Register, flag_
 
 
 def receiver_summary(receiver) -> dict:
-    return {"node": receiver.node, "name": receiver.name, "product": f"{receiver.product:04X}"}
+    out = {"node": receiver.node, "name": receiver.name, "product": f"{receiver.product:04X}"}
+    if getattr(receiver, "direct", False):   # a mouse without a receiver (devices/direct.py)
+        out["connection"] = receiver.connection
+    return out
 
 
 def receiver_report(receiver) -> dict:
@@ -41,6 +44,8 @@ def device_summary(device) -> dict:
     node = device.receiver.child_nodes.get(device.slot)
     if node:
         out["node"] = node
+    if getattr(device.receiver, "direct", False):
+        out["connection"] = device.receiver.connection
     return out
 
 

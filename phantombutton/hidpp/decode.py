@@ -47,9 +47,9 @@ def _name(devnum: int, names: Mapping[int, str] | None) -> str:
 
 
 def _who(devnum: int, names: Mapping[int, str] | None) -> str:
-    if devnum == RECEIVER:
-        return "receiver"
     name = _name(devnum, names)
+    if devnum == RECEIVER:   # a mouse without a receiver answers on 0xFF itself (devices/direct.py)
+        return f"{name}(direct)" if name else "receiver"
     return f"{name}({devnum})" if name else f"device {devnum}"
 
 

@@ -228,7 +228,7 @@ class EvdevSource:
                 node = os.path.join(self.dev, "input", name)
                 if mask & (IN_CREATE | IN_ATTRIB) and node not in self.devices:
                     p = describe(name, self.sysfs, self.dev)
-                    if p and (p.is_receiver_child and p.buttons or self.all_mice and p.is_mouse):
+                    if p and (p.is_hidpp_mouse and p.buttons or self.all_mice and p.is_mouse):
                         out += self._attach(p, at_start=False)
         return out
 

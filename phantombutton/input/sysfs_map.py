@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
+from phantombutton.transport.direct import DIRECT_DRIVER
 
 LOGITECH = 0x046D
 REL_X, REL_Y = 0, 1
@@ -38,10 +39,16 @@ class PointerNode:
     receiver_node: str | None = None   # the receiver's hidraw node
     receiver_product: int | None = None
     phys: str = ""
+    direct: bool = False               # a HID++ mouse without a receiver (hidpp_node is its own)
 
     @property
     def is_receiver_child(self) -> bool:
         return self.slot is not None
+
+    @property
+    def is_hidpp_mouse(self) -> bool:
+        """A receiver's child or a direct HID++ mouse: watched without --all."""
+        return self.is_receiver_child or self.direct
 
     @property
     def is_mouse(self) -> bool:
@@ -78,6 +85,10 @@ def _hidraw(hid_dir: str, dev: str) -> str | None:
     return os.path.join(dev, names[0]) if names else None
 
 
+def _driver(hid_dir: str) -> str:
+    return os.path.basename(os.path.realpath(os.path.join(hid_dir, "driver")))
+
+
 def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> PointerNode | None:
     """What eventN is; None if it vanished meanwhile."""
     input_dir = os.path.realpath(os.path.join(sysfs, "class/input", event_name, "device"))
@@ -97,6 +108,9 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     m = _HID_DIR.match(os.path.basename(hid_dir))
     parent = os.path.dirname(hid_dir)
     pm = _HID_DIR.match(os.path.basename(parent))
+    if m and not pm and int(m.group(2), 16) == LOGITECH and _driver(hid_dir) == DIRECT_DRIVER:
+        # no receiver above: a mouse on Bluetooth or a USB cable (transport/direct.py)
+        return replace(node, product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev), direct=True)
     if not (m and pm):
         return node
     if int(pm.group(2), 16) != LOGITECH or int(m.group(2), 16) != LOGITECH:
@@ -116,13 +130,15 @@ def event_names(sysfs: str = "/sys") -> list[str]:
 
 
 def pointer_nodes(all_mice: bool = False, sysfs: str = "/sys", dev: str = "/dev") -> list[PointerNode]:
-    """Receiver children first (by slot), then - with all_mice - every other mouse."""
+    """Receiver children first (by slot), then direct HID++ mice, then - with all_mice -
+    every other mouse."""
     found = [d for d in (describe(n, sysfs, dev) for n in event_names(sysfs)) if d is not None]
     children = sorted((d for d in found if d.is_receiver_child and d.buttons),
                       key=lambda d: (d.receiver_node or "", d.slot))
+    children += [d for d in found if d.direct and d.buttons]
     if not all_mice:
         return children
-    return children + [d for d in found if not d.is_receiver_child and d.is_mouse]
+    return children + [d for d in found if not d.is_hidpp_mouse and d.is_mouse]
 
 
 def event_node_for(receiver_node: str, slot: int, sysfs: str = "/sys") -> str | None:

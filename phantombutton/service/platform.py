@@ -7,7 +7,7 @@ from __future__ import annotations
 from phantombutton.input import evdev_node
 from phantombutton.input.sysfs_map import event_node_for
 from phantombutton.transport.base import Transport
-from phantombutton.transport import discovery, hidraw
+from phantombutton.transport import direct, discovery, hidraw
 from phantombutton.transport.discovery import LOGITECH, UNIFYING_PIDS, HidppNode, Skipped
 
 
@@ -25,6 +25,14 @@ class HardwarePlatform:
 
     def open_receiver(self, node: str) -> Transport:
         return hidraw.HidrawTransport(node)     # AccessDenied names node, errno and fix
+
+    def direct_devices(self) -> list[HidppNode]:
+        """Logitech HID++ mice on Bluetooth or a USB cable, driven by hid-logitech-hidpp."""
+        return direct.find_direct(self.sysfs)
+
+    def open_direct(self, node: HidppNode) -> Transport:
+        transport = hidraw.HidrawTransport(node.node)
+        return direct.LongOnlyTransport(transport) if direct.long_only(node.sysfs) else transport
 
     def listeners(self, node: str) -> tuple[str, ...] | None:
         from phantombutton.recovery.wheel import hidraw_listeners   # only the wheel guard asks

@@ -1,10 +1,10 @@
 """Find HID++ nodes from sysfs: Unifying receivers and the child nodes of their devices.
 
 A node speaks HID++ when its report descriptor declares input report 0x10 with 6 data bytes
-or 0x11 with 19, on the vendor usage page 0xFF00. The receiver's node is the interface
-(phys ending in `input2`) of a Logitech (046d) receiver; hid-logitech-dj gives each paired
-device a child node whose phys is the receiver's phys plus `:<slot>` and whose driver is
-logitech-hidpp-device. Pure logic over a sysfs tree: pass another root to test it.
+or 0x11 with 19, on a vendor usage page: 0xFF00 (receivers, USB) or 0xFF43 (Bluetooth mice).
+The receiver's node is the interface (phys ending in `input2`) of a Logitech (046d) receiver;
+hid-logitech-dj gives each paired device a child node whose phys is the receiver's phys plus
+`:<slot>` and whose driver is logitech-hidpp-device. Pure logic over a sysfs tree: pass another root to test it.
 
 Only Unifying receivers (C52B, C532) are handled: the other families hid-logitech-dj drives
 enumerate, address and report mouse input differently (no DJ mouse reports, other pairing
@@ -20,6 +20,7 @@ from typing import Iterator
 LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
 VENDOR_PAGE = 0xFF00
+VENDOR_PAGES = frozenset({VENDOR_PAGE, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
 RECEIVER_DRIVER = "logitech-djreceiver"
 CHILD_DRIVER = "logitech-hidpp-device"
 
@@ -100,7 +101,8 @@ def hid_input_reports(descriptor: bytes) -> dict[int, tuple[int, int]]:
 def is_hidpp_descriptor(descriptor: bytes) -> bool:
     reports = hid_input_reports(descriptor)
     return any(
-        rid in reports and reports[rid] == (VENDOR_PAGE, nbytes * 8) for rid, nbytes in HIDPP_REPORTS.items()
+        rid in reports and reports[rid][0] in VENDOR_PAGES and reports[rid][1] == nbytes * 8
+        for rid, nbytes in HIDPP_REPORTS.items()
     )
 
 

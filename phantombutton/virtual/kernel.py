@@ -58,7 +58,9 @@ class VirtualKernel:
         self.keys: dict[int, set[int]] = {}         # slot -> evdev codes held (input core)
         self.muted: dict[int, set[int]] = {}        # slot -> codes mapped to KEY_RESERVED
         self.clock = clock
-        self.node = "virtual:c52b"     # the receiver node its reports come from
+        # the hidraw node its reports come from: the receiver's, or a direct mouse's own
+        self.direct = getattr(receiver, "direct", False)
+        self.node = f"virtual:{receiver.product_id:04x}" if self.direct else "virtual:c52b"
         self.problems: list[str] = []
         self.denied: dict = {}      # every virtual node is readable
         self._pending: list[Observation] = []
@@ -71,9 +73,14 @@ class VirtualKernel:
         out: list[Observation] = []
         for slot, dev in sorted(self.receiver.devices.items()):
             ident = dev.identity
-            info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
-                              product=ident.wpid, slot=slot, receiver_node=self.node,
-                              buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+            if self.direct:   # hid-logitech-hidpp names it "Logitech " + DEVICE_NAME; no receiver
+                info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {dev.spec.name}", vendor=0x046D,
+                                  product=ident.wpid, hidpp_node=self.node,
+                                  buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+            else:
+                info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
+                                  product=ident.wpid, slot=slot, receiver_node=self.node,
+                                  buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
             out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.held_keys(info.node))]
         return out
 
@@ -174,6 +181,8 @@ class VirtualKernel:
         if len(report) < 3:
             return []
         rid, slot, rtype = report[0], report[1], report[2]
+        if self.direct and rid not in HIDPP_REPORT_IDS:
+            return self._direct_mouse(report, t)
         if rid in HIDPP_REPORT_IDS:
             return [HidppTraffic(t, self.node, bytes(report))]
         if rid not in DJ_REPORT_IDS:
@@ -192,6 +201,22 @@ class VirtualKernel:
             released: list[Observation] = [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)]
             return released + [HidppTraffic(t, self.node, bytes(report))]
         return [HidppTraffic(t, self.node, bytes(report))]
+
+    def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:
+        """A direct mouse's own HID report (hid-input, no DJ routing): virtual/bluetooth.py."""
+        from phantombutton.virtual.bluetooth import DIRECT_INDEX, parse_mouse_report
+
+        parsed = parse_mouse_report(report)
+        if parsed is None:
+            return []
+        mask, moved, wheel = parsed
+        node = virtual_node(DIRECT_INDEX)
+        out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(DIRECT_INDEX, mask)]
+        if moved:
+            out.append(Motion(t, node))
+        if wheel:
+            out.append(self._wheel(DIRECT_INDEX, node, wheel, t))
+        return out
 
     def _wheel(self, slot: int, node: str, units: int, t: float) -> WheelFrame:
         """hid-logitech-hidpp's scaling, with the multiplier it would have read at connect."""

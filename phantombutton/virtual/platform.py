@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 RECEIVER_NODE = "virtual:c52b"
 
 
+def direct_node(product: int) -> str:
+    """The hidraw node of a virtual mouse without a receiver, e.g. virtual:b023."""
+    return f"virtual:{product:04x}"
+
+
 class VirtualPlatform:
     kernel = False
 
@@ -30,8 +35,10 @@ class VirtualPlatform:
                  clock=time.monotonic, kernel_wheel: bool = True):
         # unknown profile: UsageProblem naming the valid ones; kernel_wheel: the wheel as the
         # kernel leaves it at connect (hi-res on), as on a running system
-        self.model = receiver or VirtualReceiver(profile, kernel_wheel=kernel_wheel, clock=clock,
-                                                 default_reader=False)
+        from .bluetooth import make_model   # "bluetooth": a mouse without a receiver
+
+        self.model = receiver or make_model(profile, kernel_wheel=kernel_wheel, clock=clock,
+                                            default_reader=False)
         self.clock = clock
         self._kernel: VirtualKernel | None = None
 
@@ -54,8 +61,12 @@ class VirtualPlatform:
         self.close()
         self.model, self._kernel = receiver, None
 
+    @property
+    def direct(self) -> bool:
+        return getattr(self.model, "direct", False)
+
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]:
-        if self.model.unplugged:
+        if self.model.unplugged or self.direct:
             return []
         return [HidppNode(node=RECEIVER_NODE, bus=3, vendor=LOGITECH, product=self.model.product_id,
                           name="Logitech USB Receiver (virtual)", phys="", driver="logitech-djreceiver",
@@ -65,10 +76,23 @@ class VirtualPlatform:
         # looked up at call time: tests count the reports written by replacing the class
         return vt.VirtualTransport(self.model, node=node, after_read=self._pump)
 
+    def direct_devices(self) -> list[HidppNode]:
+        """The mouse of a direct profile ("bluetooth"), as transport/direct.py finds one."""
+        if self.model.unplugged or not self.direct:
+            return []
+        from .bluetooth import BT_NAME, BUS_BLUETOOTH, DIRECT_INDEX
+
+        return [HidppNode(node=direct_node(self.model.product_id), bus=BUS_BLUETOOTH, vendor=LOGITECH,
+                          product=self.model.product_id, name=f"Logitech {BT_NAME} (virtual)", phys="",
+                          driver="logitech-hidpp-device", sysfs="", slot=DIRECT_INDEX)]
+
+    def open_direct(self, node: HidppNode) -> vt.VirtualTransport:
+        return vt.VirtualTransport(self.model, node=node.node, after_read=self._pump)
+
     def listeners(self, node: str) -> tuple[str, ...]:
         return ()   # nobody else has the virtual receiver open
 
-    def event_node(self, receiver_node: str, slot: int) -> str | None:
+    def event_node(self, receiver_node: str, slot: int) -> str | None:   # direct: virtual:255
         return f"virtual:{slot}" if slot in self.model.devices else None   # kernel.py virtual_node
 
     def source(self, *, all_mice: bool = False, hidpp: bool = False) -> VirtualKernel:

@@ -14,6 +14,8 @@ says otherwise:
   "wheel-desync"   default, the M705 back in low resolution with no reconnection (a wake):
                    the kernel still expects hi-res, so the wheel is 8x slow
   "mixed-wheel-desync"  mixed, every mouse in that state
+  "bluetooth"      no receiver: the MX Master 3 over Bluetooth (B023) alone, answering on
+                   device index 0xFF (virtual/bluetooth.py; DIRECT_PROFILES)
 """
 
 from __future__ import annotations
@@ -176,8 +178,12 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
 }
 
 
+# Profiles without a receiver: virtual/bluetooth.py make_model builds them (not `build`).
+DIRECT_PROFILES = ("bluetooth",)
+
+
 def profile_names() -> list[str]:
-    return list(PROFILES)
+    return list(PROFILES) + list(DIRECT_PROFILES)
 
 
 def build(profile: str) -> dict[int, VirtualDevice]:
@@ -185,5 +191,6 @@ def build(profile: str) -> dict[int, VirtualDevice]:
     try:
         factory = PROFILES[profile]
     except KeyError:
-        raise UnknownProfile(f"unknown virtual profile {profile!r}; choose one of: {', '.join(PROFILES)}") from None
+        raise UnknownProfile(f"unknown virtual profile {profile!r}; choose one of: "
+                             f"{', '.join(profile_names())}") from None
     return factory()

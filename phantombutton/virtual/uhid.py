@@ -164,7 +164,9 @@ class UhidBridge:
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.listener.bind(control)
             self.listener.listen(8)
-        os.write(self.fd, pack_create2(phys=phys))
+        # a model without a receiver (virtual/bluetooth.py) says what device it is
+        create = model.uhid_create() if hasattr(model, "uhid_create") else {"phys": phys}
+        os.write(self.fd, pack_create2(**create))
 
     # -- kernel side
     def _from_kernel(self) -> None:
@@ -306,10 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", metavar="FILE", help="append every report with its direction")
     args = ap.parse_args(argv)
     from phantombutton.errors import PhantomError
-    from phantombutton.virtual.receiver import VirtualReceiver
+    from phantombutton.virtual.bluetooth import make_model
 
     try:
-        model = VirtualReceiver(args.profile)
+        model = make_model(args.profile)
     except (PhantomError, KeyError, ValueError) as e:  # unknown profile: the message names them
         print(f"phantombutton.virtual.uhid: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 2)

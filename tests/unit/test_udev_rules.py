@@ -249,3 +249,27 @@ def test_evaluator_catches_a_too_broad_rule():
     broad = 'SUBSYSTEM=="hidraw", ATTRS{idVendor}=="046d", TAG+="uaccess"\n'
     r = evaluate(broad, hidraw(receiver_iface(0)), {})
     assert r.tags == {"uaccess"}
+
+
+BT_MOUSE = [Dev("0005:046D:B023.0003", "hid", "logitech-hidpp-device"), Dev("hci0:256", "bluetooth")]
+USB_MOUSE = [Dev("0003:046D:C08B.0004", "hid", "logitech-hidpp-device"),
+             Dev("1-3:1.2", "usb", "usbhid", {"bInterfaceNumber": "02"}),
+             Dev("1-3", "usb", "usb", {"idVendor": "046d", "idProduct": "c08b"})]
+
+
+@pytest.mark.parametrize("mouse", [BT_MOUSE, USB_MOUSE], ids=["bluetooth", "usb-cable"])
+def test_mouse_without_a_receiver_gets_its_hidpp_and_event_nodes(mouse):
+    text = RULE.read_text()
+    assert evaluate(text, hidraw(mouse), {}).tags == {"uaccess"}
+    r = evaluate(text, event(mouse), MOUSE)
+    assert r.tags == {"uaccess"} and WANTS not in r.env
+    assert evaluate(text, event(mouse), KEYBOARD).tags == set()       # its keyboard node: nothing
+
+
+@pytest.mark.parametrize("name,chain", [
+    ("Bluetooth Logitech device on hid-generic", hidraw([Dev("0005:046D:B023.0003", "hid", "hid-generic")])),
+    ("other vendor on the HID++ driver's name", hidraw([Dev("0005:1234:B023.0003", "hid", "logitech-hidpp-device")])),
+    ("child of a Nano receiver", hidraw(child("4054", receiver_iface(2, pid="C534")))),
+])
+def test_no_direct_access_for_others(name, chain):
+    assert evaluate(RULE.read_text(), chain, {}).tags == set(), name
