@@ -26,7 +26,11 @@ def command(options, as_json: bool) -> None:
         return
     for entry in data:
         click.echo(f"{entry['node']}  {entry['name']} {entry['product']}")
-        if not entry["devices"]:
+        for node in entry.get("mouse_nodes", ()):
+            click.echo(f"  mouse node {node} (the receiver's own; every paired mouse reports here)")
+        if entry.get("error"):
+            click.echo(f"  (unreadable: {entry['error']})")
+        elif not entry["devices"]:
             click.echo("  (no paired devices)")
         for d in entry["devices"]:
             serial = f"  serial {d['serial']}" if d["serial"] else ""

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 from phantombutton.transport import virtual as vt
 from phantombutton.transport.discovery import LOGITECH, HidppNode, Skipped
 
+from phantombutton.receivers import RECEIVERS, ButtonPath
+
+from .families import make_receiver
 from .receiver import VirtualReceiver
 
 if TYPE_CHECKING:
@@ -30,8 +33,8 @@ class VirtualPlatform:
                  clock=time.monotonic, kernel_wheel: bool = True):
         # unknown profile: UsageProblem naming the valid ones; kernel_wheel: the wheel as the
         # kernel leaves it at connect (hi-res on), as on a running system
-        self.model = receiver or VirtualReceiver(profile, kernel_wheel=kernel_wheel, clock=clock,
-                                                 default_reader=False)
+        self.model = receiver or make_receiver(profile, kernel_wheel=kernel_wheel, clock=clock,
+                                               default_reader=False)
         self.clock = clock
         self._kernel: VirtualKernel | None = None
 
@@ -57,9 +60,22 @@ class VirtualPlatform:
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]:
         if self.model.unplugged:
             return []
-        return [HidppNode(node=RECEIVER_NODE, bus=3, vendor=LOGITECH, product=self.model.product_id,
-                          name="Logitech USB Receiver (virtual)", phys="", driver="logitech-djreceiver",
-                          sysfs="")]
+        product = self.model.product_id
+        node = RECEIVER_NODE if product == 0xC52B else f"virtual:{product:04x}"
+        family = RECEIVERS.get(product)
+        receiver = HidppNode(node=node, bus=3, vendor=LOGITECH, product=product,
+                             name="Logitech USB Receiver (virtual)", phys="",
+                             driver="hid-generic" if family and family.family.value == "Bolt"
+                             else "logitech-djreceiver", sysfs="")
+        if family is not None and family.buttons is ButtonPath.CHILD_HIDRAW:
+            # hid-logitech-dj makes a child per device the non-DJ enumeration announced
+            receiver.children = [
+                HidppNode(node=f"{node}:{slot}", bus=3, vendor=LOGITECH, product=d.identity.wpid,
+                          name="", phys="", driver="logitech-hidpp-device", sysfs="", slot=slot)
+                for slot, d in sorted(self.model.devices.items())]
+        elif family is not None and family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
+            receiver.mouse_nodes = ("virtual:mouse",)
+        return [receiver]
 
     def open_receiver(self, node: str) -> vt.VirtualTransport:
         # looked up at call time: tests count the reports written by replacing the class

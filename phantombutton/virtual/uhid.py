@@ -305,10 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", metavar="FILE", help="append every report with its direction")
     args = ap.parse_args(argv)
     from phantombutton.errors import PhantomError
-    from phantombutton.virtual.receiver import VirtualReceiver
+    from phantombutton.virtual.families import make_receiver
 
     try:
-        model = VirtualReceiver(args.profile)
+        model = make_receiver(args.profile)
     except (PhantomError, KeyError, ValueError) as e:  # unknown profile: the message names them
         print(f"phantombutton.virtual.uhid: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 2)
