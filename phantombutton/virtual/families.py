@@ -122,3 +122,28 @@ def make_receiver(profile: str = "default", **kwargs) -> VirtualReceiver:
     if product is None:
         return VirtualReceiver(profile, **kwargs)
     return FamilyReceiver(profile, product, **kwargs)
+
+
+# The receiver's own mouse interface under hid-generic (Bolt on 6.1): report 2, 16 buttons,
+# 16-bit X/Y, wheel, AC pan - the layout of hid-logitech-dj.c `mse_high_res_descriptor`,
+# written out here. hid-generic names its input "<name> Mouse".
+MOUSE_INTERFACE_DESCRIPTOR = bytes.fromhex(
+    "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
+    "05 01 16 01 80 26 ff 7f 75 10 95 02 09 30 09 31 81 06"
+    "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
+
+
+def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...]]:
+    """The phys of the model's HID++ uhid device (its inputN suffix is the family's HID++
+    interface: 1 on Nano) and the other interfaces to create: Bolt's mouse interface (1), which
+    hid-generic makes the one event node of every paired mouse."""
+    family = RECEIVERS.get(getattr(model, "product_id", 0))
+    if family is None or family.hidpp_interface is None:
+        return phys, ()
+    base, sep, _ = phys.rpartition("/")
+    prefix = base + sep if sep else ""
+    hidpp_phys = f"{prefix}input{family.hidpp_interface}"
+    extra: tuple[tuple[bytes, str], ...] = ()
+    if family.buttons.name == "RECEIVER_MOUSE_NODE":
+        extra = ((MOUSE_INTERFACE_DESCRIPTOR, f"{prefix}input1"),)
+    return hidpp_phys, extra
