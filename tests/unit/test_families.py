@@ -209,3 +209,21 @@ def test_list_and_info_on_every_family(capsys):
     code, out, _ = run(capsys, "--virtual", "--profile", "nano", "list", "--json")
     [r] = json.loads(out)["receivers"]
     assert (r["family"], r["devices"][0]["name"], r["devices"][0]["serial"]) == ("Nano", "M185n", None)
+
+
+# --- uhid: one device per interface ------------------------------------------------------------
+
+
+def test_uhid_interfaces_per_family():
+    from phantombutton.transport.discovery import hid_input_reports
+    from phantombutton.virtual.families import MOUSE_INTERFACE_DESCRIPTOR, uhid_interfaces
+
+    phys = "usb-0000:00:14.0-6/input2"
+    assert uhid_interfaces(make_receiver("default"), phys) == (phys, ())
+    assert uhid_interfaces(make_receiver("lightspeed"), phys) == (phys, ())
+    assert uhid_interfaces(make_receiver("nano"), phys) == ("usb-0000:00:14.0-6/input1", ())
+    # Bolt: the HID++ interface, and its own mouse interface on the same USB path
+    assert uhid_interfaces(make_receiver("bolt"), phys) == (
+        phys, ((MOUSE_INTERFACE_DESCRIPTOR, "usb-0000:00:14.0-6/input1"),))
+    # report 2: 16 buttons + 16-bit X and Y + wheel + pan = 64 bits, and no HID++ report
+    assert [(rid, bits) for rid, (_page, bits) in hid_input_reports(MOUSE_INTERFACE_DESCRIPTOR).items()] == [(2, 64)]
