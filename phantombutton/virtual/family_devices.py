@@ -9,7 +9,15 @@ Feature flags: hidden 0x40, internal 0x20; the dumps' "unknown:000010" is bit 0x
 from __future__ import annotations
 
 from .device import Identity
-from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
+from .hidpp20_device import (
+    HIDDEN,
+    INTERNAL,
+    Control,
+    Feature,
+    Firmware,
+    Hidpp20Device,
+    Hidpp20Spec,
+)
 from .wire import Err20
 
 UNIFIED_BATTERY = 0x1004

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_transport_discovery import MOUSE, make_node
 
 from phantombutton.cli.main import main
 from phantombutton.devices.receiver import Receiver
@@ -19,8 +20,6 @@ from phantombutton.transport.virtual import VirtualTransport
 from phantombutton.virtual.descriptors import HIDPP_RECEIVER_DESCRIPTOR
 from phantombutton.virtual.families import FamilyReceiver, make_receiver
 from phantombutton.virtual.family_devices import g305
-from test_transport_discovery import MOUSE, make_node
-
 
 # --- discovery -------------------------------------------------------------------------
 
@@ -216,7 +215,10 @@ def test_list_and_info_on_every_family(capsys):
 
 def test_uhid_interfaces_per_family():
     from phantombutton.transport.discovery import hid_input_reports
-    from phantombutton.virtual.families import MOUSE_INTERFACE_DESCRIPTOR, uhid_interfaces
+    from phantombutton.virtual.families import (
+        MOUSE_INTERFACE_DESCRIPTOR,
+        uhid_interfaces,
+    )
 
     phys = "usb-0000:00:14.0-6/input2"
     assert uhid_interfaces(make_receiver("default"), phys) == (phys, ())

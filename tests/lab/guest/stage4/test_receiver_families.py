@@ -39,7 +39,7 @@ class FamilyBridge(labkit.Bridge):
         super().__init__(profile, name=f"pb-uhid-{profile}")
         self.product, self.phys, self.driver = FAMILIES[profile]
 
-    def start(self, wait_node: bool = False) -> "FamilyBridge":
+    def start(self, wait_node: bool = False) -> FamilyBridge:
         self.log_path.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
             [labkit.PY, "-m", "phantombutton.virtual.uhid", "--profile", self.profile, "--phys", self.phys,
@@ -70,7 +70,7 @@ class FamilyBridge(labkit.Bridge):
             try:
                 self.call("quit")
                 self.proc.wait(5)
-            except Exception:
+            except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
 
@@ -88,7 +88,7 @@ def solaar(udevd):
 def run(cmd, bridge=None, settle=0.0):
     before = bridge.stats() if bridge else None
     t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=labkit.REPO)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=labkit.REPO, check=False)
     wall = round(time.monotonic() - t0, 2)
     if settle:
         time.sleep(settle)
@@ -101,13 +101,18 @@ def run(cmd, bridge=None, settle=0.0):
 
 def solaar_fields(out: str) -> dict:
     """Receiver serial and, per device, name / WPID / codename / serial from `solaar show`."""
-    receiver = re.search(r"^\s*Serial\s*:\s*(\S+)", out, re.M)
+    receiver = re.search(r"^\s*Serial\s*:\s*(\S+)", out, re.MULTILINE)
     devices = {}
-    for m in re.finditer(r"^\s+(\d): (.+)$\n((?:^\s{5,}.*\n?)*)", out, re.M):
+
+    def field(body: str, key: str) -> str | None:
+        m = re.search(rf"^\s+{key}\s*:\s*(.+)$", body, re.MULTILINE)
+        return m.group(1).strip() if m else None
+
+    for m in re.finditer(r"^\s+(\d): (.+)$\n((?:^\s{5,}.*\n?)*)", out, re.MULTILINE):
         body = m.group(3)
-        field = lambda key: (re.search(rf"^\s+{key}\s*:\s*(.+)$", body, re.M) or [None, None])[1]  # noqa: E731
-        devices[int(m.group(1))] = {"name": m.group(2).strip(), "wpid": field("WPID"),
-                                    "codename": field("Codename"), "serial": field("Serial number")}
+        devices[int(m.group(1))] = {"name": m.group(2).strip(), "wpid": field(body, "WPID"),
+                                    "codename": field(body, "Codename"),
+                                    "serial": field(body, "Serial number")}
     return {"serial": receiver.group(1) if receiver else None, "devices": devices}
 
 
