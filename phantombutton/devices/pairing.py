@@ -5,8 +5,9 @@
 its family has (docs/receivers.md "Receiver families"):
 - Unifying, Lightspeed: 0xB5 0x20+n-1 (WPID big-endian), 0x30+n-1 (serial), 0x40+n-1 (name);
   0xB5 0x03 serial and capacity.
-- Nano (C52F, C534): the same 0x2n/0x4n, but no serial: 0xB5 0x03 and 0x3n answer errors
-  (Nano-Receiver-C534.txt: "Serial: None"), so neither is asked; capacity from the table.
+- Nano (C52F, C534): the same 0x2n/0x3n/0x4n (the M185 on a C534 reads serial 00000000 there),
+  but no receiver serial: 0xB5 0x03 fails (Nano-Receiver-C534.txt: "Serial: None"), so it is
+  not asked; capacity from the table.
 - Bolt: 0xB5 0x50+n (WPID little-endian, serial), 0x60+n 01 (name); serial in long
   register 0xFB; capacity from the table (hidpp/bolt.py).
 Who calls which slot is the caller's business (devices/receiver.py: occupied slots only).
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from phantombutton.devices.receiver import Pairing, Receiver
 
 
-def _unifying(receiver: Receiver, slot: int, *, extended: bool) -> Pairing | None:
+def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
     from phantombutton.devices.receiver import Pairing
 
     read = receiver._read
@@ -35,11 +36,10 @@ def _unifying(receiver: Receiver, slot: int, *, extended: bool) -> Pairing | Non
     if rec.wpid == 0:
         return None
     pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
-    if extended:
-        ext = read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
-        if ext is not None:
-            info = hidpp10.parse_extended(ext, slot)
-            pairing.serial, pairing.power_switch = info.serial, info.power_switch
+    ext = read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
+    if ext is not None:
+        info = hidpp10.parse_extended(ext, slot)
+        pairing.serial, pairing.power_switch = info.serial, info.power_switch
     name = read(Register.PAIRING_INFO, bytes((PairingInfo.NAME + slot - 1,)), long=True)
     if name is not None:
         pairing.name = hidpp10.parse_name(name, slot)
@@ -69,7 +69,7 @@ def read(receiver: Receiver, slot: int) -> Pairing | None:
         return _bolt(receiver, slot)
     if registers is RegisterSet.NONE:
         return None
-    return _unifying(receiver, slot, extended=registers is not RegisterSet.NANO)
+    return _unifying(receiver, slot)
 
 
 def serial_and_max(receiver: Receiver) -> tuple[str | None, int | None]:

@@ -8,7 +8,8 @@ Bolt-Receiver-C548.txt) and receivers.py:
   (`logi_dj_recv_query_hidpp_devices`) and the model answers one 0x41 per paired device
   carrying the family's protocol byte (`logi_hidpp_recv_queue_notif`: 0x0A nano lite, 0x0C
   Lightspeed 1, 0x10 Bolt);
-- pairing registers: Nano answers 0xB5 0x2n and 0x4n but not 0x03 nor 0x3n (no serial);
+- pairing registers: Nano answers 0xB5 0x2n, 0x3n (serial 00000000) and 0x4n, but not 0x03
+  (no receiver serial);
   Lightspeed all of Unifying's; Bolt 0x5n/0x6n and long register 0xFB, and no 0xF1
   firmware (its dump shows none);
 - notification flags: a running system's - 0x000900 where hid-logitech-dj set them (Nano,
@@ -94,8 +95,6 @@ class FamilyReceiver(VirtualReceiver):
                 return [error10(request, Err10.INVALID_VALUE)]
             value = bytes([which]) + self.fspec.serial + bytes([0, self.fspec.max_devices])
             return [long(RECEIVER, Sub.GET_LONG_REGISTER, PAIRING_INFO, value)]
-        if registers is RegisterSet.NANO and which & 0xF0 == 0x30:   # no device serial (guess)
-            return [error10(request, Err10.INVALID_VALUE)]
         return super()._pairing_info(request)
 
     def _bolt_info(self, request: bytes) -> list[bytes]:
@@ -127,10 +126,13 @@ def make_receiver(profile: str = "default", **kwargs) -> VirtualReceiver:
 # The receiver's own mouse interface under hid-generic (Bolt on 6.1): report 2, 16 buttons,
 # 16-bit X/Y, wheel, AC pan - the layout of hid-logitech-dj.c `mse_high_res_descriptor`,
 # written out here. hid-generic names its input "<name> Mouse".
+# A Consumer Control application (report 3) follows, as on the real interface: with more than
+# one application hid-input names each node by it ("... Mouse", "... Consumer Control").
 MOUSE_INTERFACE_DESCRIPTOR = bytes.fromhex(
     "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
     "05 01 16 01 80 26 ff 7f 75 10 95 02 09 30 09 31 81 06"
-    "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
+    "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0"
+    "05 0c 09 01 a1 01 85 03 75 10 95 02 15 01 26 ff 02 19 01 2a ff 02 81 00 c0")
 
 
 def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...]]:

@@ -42,6 +42,33 @@ class FamilyMouse(Hidpp20Device):
             return bytes([pct, level, status, 0])
         return Err20.INVALID_FUNCTION
 
+    # What `solaar show` reads without guarding against an error reply (solaar/cli/show.py
+    # _print_device): each answers as the dumps show.
+    def _f0007(self, fn: int, p: bytes):  # DEVICE_FRIENDLY_NAME: length, then chunks at offset
+        name = self.spec.name.encode()
+        if fn == 0:
+            return bytes([len(name), 32, len(name)])
+        if fn == 1:
+            return bytes([p[0]]) + name[p[0] : p[0] + 15]
+        return Err20.INVALID_FUNCTION
+
+    def _f1815(self, fn: int, p: bytes):  # HOSTS_INFO: capability 0 = host names not readable
+        # (the dump shows "romanescu"; a readable name would make Solaar rename the host)
+        return bytes([0x00, 0x00, 3, 0]) if fn == 0 else Err20.INVALID_FUNCTION
+
+    def _f2130(self, fn: int, p: bytes):  # LOWRES_WHEEL: wheel reports HID (the M185 dump)
+        return bytes([0x00]) if fn == 0 else Err20.INVALID_FUNCTION
+
+    def _f8060(self, fn: int, p: bytes):  # REPORT_RATE: supported rates (bit n = n+1 ms), current
+        if fn == 0:
+            return bytes([0x8B])
+        if fn == 1:
+            return bytes([self.identity.polling_ms or 1])
+        return Err20.INVALID_FUNCTION
+
+    def _f8100(self, fn: int, p: bytes):  # ONBOARD_PROFILES: fn 2 mode, 1 = on-board (the G305 dump)
+        return bytes([0x01]) if fn == 2 else Err20.INVALID_FUNCTION
+
     def _f2201(self, fn: int, p: bytes):  # ADJUSTABLE_DPI (sensor 0)
         if self.dpi is None:
             return Err20.INVALID_FUNCTION
@@ -147,6 +174,7 @@ def m185n() -> FamilyMouse:
         battery=(0, 0, 0),        # no battery feature ("Battery status unavailable")
         controls=controls,
     )
-    # serial: the C534 keeps none (0xB5 0x3n fails: a guess from "Serial: None" of the receiver)
-    identity = Identity(wpid=0x4054, name="M185n", serial=bytes(4), polling_ms=8)
+    # the receiver keeps no serial of its own, but 0xB5 0x3n answers: Solaar shows "Serial
+    # number: 00000000" and "power switch ... on the base", both from that register
+    identity = Identity(wpid=0x4054, name="M185n", serial=bytes(4), polling_ms=8, power_switch=0x01)
     return FamilyMouse(identity, spec)

@@ -105,7 +105,7 @@ def receiver_reads(model):
 @pytest.mark.parametrize("profile, children, expect", [
     ("bolt", None, (2, 0xB034, "MX Master 3S", "CD2A6BB7")),
     ("lightspeed", {1: "/dev/hidraw9"}, (1, 0x4074, "G305", "ED5E9515")),
-    ("nano", {2: "/dev/hidraw9"}, (2, 0x4054, "M185n", None)),
+    ("nano", {2: "/dev/hidraw9"}, (2, 0x4054, "M185n", "00000000")),
 ])
 def test_each_family_reads_its_pairing_registers(profile, children, expect):
     model, receiver = open_family(profile, children)
@@ -119,7 +119,7 @@ def test_each_family_reads_its_pairing_registers(profile, children, expect):
         # routes these replies, no child nodes say which slot)
         assert pairing == [0x51, 0x52, 0x62]
     elif profile == "nano":
-        assert pairing == [0x21, 0x41]          # only the child's slot; no 0x3n (no serial)
+        assert pairing == [0x21, 0x31, 0x41]    # only the child's slot
     else:
         assert pairing == [0x20, 0x30, 0x40]
 
@@ -207,7 +207,7 @@ def test_list_and_info_on_every_family(capsys):
         "Lightspeed", "C1469DD4", "G305 Lightspeed Wireless Gaming Mouse")
     code, out, _ = run(capsys, "--virtual", "--profile", "nano", "list", "--json")
     [r] = json.loads(out)["receivers"]
-    assert (r["family"], r["devices"][0]["name"], r["devices"][0]["serial"]) == ("Nano", "M185n", None)
+    assert (r["family"], r["devices"][0]["name"], r["devices"][0]["serial"]) == ("Nano", "M185n", "00000000")
 
 
 # --- uhid: one device per interface ------------------------------------------------------------
@@ -227,5 +227,7 @@ def test_uhid_interfaces_per_family():
     # Bolt: the HID++ interface, and its own mouse interface on the same USB path
     assert uhid_interfaces(make_receiver("bolt"), phys) == (
         phys, ((MOUSE_INTERFACE_DESCRIPTOR, "usb-0000:00:14.0-6/input1"),))
-    # report 2: 16 buttons + 16-bit X and Y + wheel + pan = 64 bits, and no HID++ report
-    assert [(rid, bits) for rid, (_page, bits) in hid_input_reports(MOUSE_INTERFACE_DESCRIPTOR).items()] == [(2, 64)]
+    # report 2: 16 buttons + 16-bit X and Y + wheel + pan = 64 bits; report 3: consumer
+    # control (a second application, so hid-input names the nodes); no HID++ report
+    reports = hid_input_reports(MOUSE_INTERFACE_DESCRIPTOR)
+    assert [(rid, bits) for rid, (_page, bits) in reports.items()] == [(2, 64), (3, 32)]
