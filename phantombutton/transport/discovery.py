@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from phantombutton.receivers import HANDLED, RECEIVERS
+from phantombutton.receivers import HANDLED, RECEIVERS, ButtonPath
 
 LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
@@ -237,7 +237,7 @@ def _receiver_nodes(sysfs: str) -> Iterator[HidppNode]:
                 node.children.append(other)
         node.children.sort(key=lambda c: c.slot or 0)
         family = RECEIVERS.get(node.product)
-        if family is not None and family.buttons.name == "RECEIVER_MOUSE_NODE":
+        if family is not None and family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
             node.mouse_nodes = receiver_mouse_nodes(node, sysfs)
         yield node
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phantombutton.receivers import RECEIVERS, RegisterSet
+from phantombutton.receivers import RECEIVERS, ButtonPath, RegisterSet
 
 from .profiles import PROFILE_RECEIVERS
 from .receiver import PAIRING_INFO, VirtualReceiver
@@ -146,6 +146,6 @@ def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...
     prefix = base + sep if sep else ""
     hidpp_phys = f"{prefix}input{family.hidpp_interface}"
     extra: tuple[tuple[bytes, str], ...] = ()
-    if family.buttons.name == "RECEIVER_MOUSE_NODE":
+    if family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
         extra = ((MOUSE_INTERFACE_DESCRIPTOR, f"{prefix}input1"),)
     return hidpp_phys, extra

@@ -13,9 +13,8 @@ import time
 from typing import TYPE_CHECKING
 
 from phantombutton.transport import virtual as vt
+from phantombutton.receivers import RECEIVERS, ButtonPath, KernelDriver
 from phantombutton.transport.discovery import LOGITECH, HidppNode, Skipped
-
-from phantombutton.receivers import RECEIVERS, ButtonPath
 
 from .families import make_receiver
 from .receiver import VirtualReceiver
@@ -65,7 +64,7 @@ class VirtualPlatform:
         family = RECEIVERS.get(product)
         receiver = HidppNode(node=node, bus=3, vendor=LOGITECH, product=product,
                              name="Logitech USB Receiver (virtual)", phys="",
-                             driver="hid-generic" if family and family.family.value == "Bolt"
+                             driver="hid-generic" if family and family.kernel is KernelDriver.GENERIC
                              else "logitech-djreceiver", sysfs="")
         if family is not None and family.buttons is ButtonPath.CHILD_HIDRAW:
             # hid-logitech-dj makes a child per device the non-DJ enumeration announced
