@@ -56,7 +56,9 @@ class RegisterSet(str, Enum):
     """Which HID++ 1.0 receiver registers describe the pairings."""
 
     UNIFYING = "0xB5 0x20+n pairing (WPID big-endian), 0x30+n extended, 0x40+n name; serial in 0xB5 0x03"
-    NANO = "0xB5 0x20+n pairing; no serial (0xB5 0x03 fails), WPID also in 0xB5 0x04"
+    # the device serial in 0x30+n works on a C534 (Solaar's dump of the M185 there reads
+    # 00000000 and the power switch location, both from it); only the receiver has no serial
+    NANO = "0xB5 0x20+n pairing, 0x30+n extended, 0x40+n name; no receiver serial (0xB5 0x03 fails)"
     BOLT = "0xB5 0x50+n pairing (WPID little-endian, serial), 0x60+n name; serial in long register 0xFB"
     NONE = "no pairing registers (27 MHz: 1-byte device ids)"
 

@@ -24,11 +24,16 @@ def _receiver_lines(r: dict) -> list[str]:
     if r.get("connection"):   # a mouse without a receiver: only where it is
         return [f"{r['connection']} (no receiver)  {r['node']}", _line("Product id", f"046d:{r['product']}", 2)]
     out = [f"{r['name']}  {r['node']}", _line("USB id", f"046d:{r['product']}", 2)]
+    for node in r.get("mouse_nodes", ()):
+        out.append(_line("Mouse node", f"{node} (shared by every paired mouse)", 2))
     if r.get("serial"):
         out.append(_line("Serial", r["serial"], 2))
     for key in ("firmware", "bootloader", "other"):
         if key in r.get("firmware", {}):
             out.append(_line(key.capitalize(), r["firmware"][key], 2))
+    if r.get("error"):
+        out.append(_line("Unreadable", r["error"], 2))
+        return out
     of = f" of {r['max_devices']}" if r.get("max_devices") else ""
     out.append(_line("Paired", f"{r['paired']}{of}", 2))
     if r.get("notifications"):

@@ -28,7 +28,11 @@ def command(options, as_json: bool) -> None:
         direct = entry.get("connection")   # a mouse without a receiver: no slot, its own node
         click.echo(f"{entry['node']}  {entry['name']} {entry['product']}" if not direct
                    else f"{entry['node']}  {direct} (no receiver) 046d:{entry['product']}")
-        if not entry["devices"]:
+        for node in entry.get("mouse_nodes", ()):
+            click.echo(f"  mouse node {node} (the receiver's own; every paired mouse reports here)")
+        if entry.get("error"):
+            click.echo(f"  (unreadable: {entry['error']})")
+        elif not entry["devices"]:
             click.echo("  (no paired devices)")
         for d in entry["devices"]:
             serial = f"  serial {d['serial']}" if d["serial"] else ""

@@ -4,7 +4,7 @@
         for receiver in receivers: ...
 
 With `--debug`, every HID++ report in and out is written to stderr as one decoded line.
-A receiver that is not handled (not Unifying) or cannot be opened while another can is
+A receiver that is not handled (27 MHz, Bluetooth hubs) or cannot be opened while another can is
 skipped with one line on stderr saying why; the command goes on with the others.
 """
 
@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from phantombutton.devices.receiver import Receiver
 from phantombutton.errors import NoReceiver, PhantomError
 
-NO_RECEIVER = ("no Logitech Unifying receiver found; plug one in (or check `ls /dev/hidraw*` "
-               "and the udev rule), or try the virtual one: phantombutton --virtual info")
+NO_RECEIVER = ("no Logitech receiver found (Unifying, Nano, Lightspeed or Bolt); plug one in "
+               "(or check `ls /dev/hidraw*` and the udev rule), or try the virtual one: "
+               "phantombutton --virtual info")
 
 
 def _receiver(transport, debug: bool, product: int, children: dict[int, str] | None = None) -> Receiver:
@@ -87,6 +88,7 @@ def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
                 continue
             children = {c.slot: c.node for c in node.children if c.slot is not None}
             receivers.append(_receiver(transport, debug, node.product, children))
+            receivers[-1].mouse_nodes = tuple(node.mouse_nodes)
     except BaseException:
         for r in receivers:
             r.close()

@@ -1,13 +1,19 @@
-"""A Unifying receiver seen through the request engine: identity, pairing table, devices.
+"""A receiver seen through the request engine: identity, pairing table, devices.
+
+Every family (receivers.py) is read here; what differs per family - the pairing registers,
+the serial, the slot range - is in devices/pairing.py and the family table.
 
 Reads only, and as few as needed: the receiver is shared with the kernel, Solaar and the
 user's keyboard. hid-logitech-dj.c logi_dj_hidpp_event routes every `11 ff 83 b5 xx` reply to
 slot (xx & 0x0F) + 1: with no device there it queues a re-enumeration (`20 ff 81`), with one
 there hid-logitech-hidpp may take the reply for the answer to its own 0xB5 query. So:
-- the per-slot pairing registers (0xB5 0x2n/0x3n/0x4n) are read only for slots that hold a
-  device: those with a child node (the kernel's DJ enumeration made one per paired device),
-  then the others, stopping once register 0x02's paired count is reached, as Solaar's
-  receiver.py (`__iter__`, `count()`) does;
+- the per-slot pairing registers (0xB5 0x2n/0x3n/0x4n, Bolt 0x5n/0x6n) are read only for
+  slots that hold a device: those with a child node (the kernel's enumeration - DJ on
+  Unifying, `10 ff 80 02 02` and the 0x41 answers on Nano and Lightspeed - made one per
+  paired device), then the others, stopping once register 0x02's paired count is reached,
+  as Solaar's receiver.py (`__iter__`, `count()`) does. A Bolt receiver on a 6.1 kernel is
+  driven by hid-generic: no driver routes its replies, so nobody is disturbed by the slot
+  reads, and no child nodes tell the slots, so its slots are read in order up to the count;
 - 0xB5 sub 0x03 (serial, max devices; read as slot 4) is read by `details()`, which only
   `info` calls;
 - writing 0x02 to register 0x02 makes the receiver announce every device again and the
@@ -18,18 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from phantombutton.devices import pairing as pairing_regs
 from phantombutton.devices.device import Device
 from phantombutton.models import model_for
+from phantombutton.receivers import RECEIVERS, ReceiverFamily
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER
-from phantombutton.hidpp.hidpp10 import PairingInfo, Register
+from phantombutton.hidpp.hidpp10 import Register
 
 UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
 _UNREAD = object()
-
-RECEIVER_NAMES = {0xC52B: "Unifying Receiver", 0xC532: "Unifying Receiver", 0xC534: "Nano Receiver",
-                  0xC548: "Bolt Receiver", 0xC539: "Lightspeed Receiver"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +77,17 @@ class Receiver:
         self.node = node
         self.product = product
         self.child_nodes = dict(child_nodes or {})
+        # an unknown product id is read as a Unifying receiver (the oldest, commonest layout)
+        self.family: ReceiverFamily = RECEIVERS.get(product) or RECEIVERS[0xC52B]
+        self.known = product in RECEIVERS
+        self.mouse_nodes: tuple[str, ...] = ()   # Bolt: the receiver's own mouse event node(s)
         self._pairings: list[Pairing] | None = None
         self._devices: list | None = None
         self._paired_count: int | None | object = _UNREAD
 
     @property
     def name(self) -> str:
-        return RECEIVER_NAMES.get(self.product, f"Logitech receiver {self.product:04X}")
+        return self.family.name if self.known else f"Logitech receiver {self.product:04X}"
 
     def close(self) -> None:
         self.engine.transport.close()
@@ -108,39 +117,25 @@ class Receiver:
         return hidpp10.read_firmware(self._read)
 
     def serial_and_max(self) -> tuple[str | None, int | None]:
-        """0xB5 sub 0x03. Makes hid-logitech-dj re-enumerate: call only when the user asked."""
-        value = self._read(Register.PAIRING_INFO, bytes((PairingInfo.RECEIVER,)), long=True)
-        if value is None:
-            return None, None
-        info = hidpp10.parse_receiver_info(value)
-        return info.serial, info.max_devices
+        """The serial and capacity as the family keeps them (devices/pairing.py). On Unifying
+        and Lightspeed this is 0xB5 sub 0x03, which makes hid-logitech-dj re-enumerate: call
+        only when the user asked."""
+        return pairing_regs.serial_and_max(self)
 
     # --- pairing table ----------------------------------------------------------------
 
     def pairing(self, slot: int) -> Pairing | None:
         """Slot `slot`'s pairing record, or None when the slot is empty."""
-        value = self._read(Register.PAIRING_INFO, bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
-        if value is None:
-            return None
-        rec = hidpp10.parse_pairing(value, slot)
-        if rec.wpid == 0:
-            return None
-        pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
-        ext = self._read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
-        if ext is not None:
-            info = hidpp10.parse_extended(ext, slot)
-            pairing.serial, pairing.power_switch = info.serial, info.power_switch
-        name = self._read(Register.PAIRING_INFO, bytes((PairingInfo.NAME + slot - 1,)), long=True)
-        if name is not None:
-            pairing.name = hidpp10.parse_name(name, slot)
-        return pairing
+        return pairing_regs.read(self, slot)
 
-    def slot_order(self, slots: int = UNIFYING_SLOTS) -> list[int]:
-        """Slots to look in: those with a child node first, then the others."""
-        known = sorted(s for s in self.child_nodes if 1 <= s <= slots)
-        return known + [s for s in range(1, slots + 1) if s not in known]
+    def slot_order(self, slots: int | None = None) -> list[int]:
+        """Slots to look in: those with a child node first, then the others of the family's
+        range (Lightspeed: up to 7)."""
+        first, last = (1, slots) if slots is not None else (self.family.first_slot, self.family.last_slot)
+        known = sorted(s for s in self.child_nodes if first <= s <= last)
+        return known + [s for s in range(first, last + 1) if s not in known]
 
-    def pairings(self, slots: int = UNIFYING_SLOTS) -> list[Pairing]:
+    def pairings(self, slots: int | None = None) -> list[Pairing]:
         """The paired slots' records, reading no slot once `paired_count()` are found (all
         slots when register 0x02 cannot be read)."""
         if self._pairings is None:

@@ -19,6 +19,10 @@ def receiver_summary(receiver) -> dict:
     out = {"node": receiver.node, "name": receiver.name, "product": f"{receiver.product:04X}"}
     if getattr(receiver, "direct", False):   # a mouse without a receiver (devices/direct.py)
         out["connection"] = receiver.connection
+        return out
+    out["family"] = receiver.family.family.value if receiver.known else None
+    if receiver.mouse_nodes:   # Bolt on hid-generic: one mouse node for every paired mouse
+        out["mouse_nodes"] = list(receiver.mouse_nodes)
     return out
 
 
@@ -123,7 +127,13 @@ def receivers_tree(receivers, *, full: bool) -> list[dict]:
     """Each receiver with its paired devices: summaries (`list`) or full reports (`info`)."""
     out = []
     for receiver in receivers:
-        entry = receiver_report(receiver) if full else receiver_summary(receiver)
-        entry["devices"] = [device_report(d) if full else device_summary(d) for d in receiver.devices()]
+        # a receiver that stops answering (unplugged, a register error, a timeout) is listed
+        # with why; the others are still read
+        try:
+            entry = receiver_report(receiver) if full else receiver_summary(receiver)
+            entry["devices"] = [device_report(d) if full else device_summary(d) for d in receiver.devices()]
+        except (HidppError, PhantomError) as e:
+            entry = receiver_summary(receiver)
+            entry.update({"devices": [], "error": f"{receiver.node}: {e}"})
         out.append(entry)
     return out

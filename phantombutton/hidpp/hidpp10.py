@@ -256,6 +256,8 @@ def read_firmware(read) -> dict[str, str]:
     for sub in FirmwareInfo:
         if (value := read(Register.FIRMWARE, bytes((sub,)))) is not None:
             parts[sub] = value
+        elif sub == FirmwareInfo.FIRMWARE:
+            break   # no firmware version: the rest will fail too (Solaar hidpp10.py get_firmware)
     return parse_firmware(parts)
 
 

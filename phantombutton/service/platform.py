@@ -1,4 +1,4 @@
-"""The hardware platform: Unifying receivers through sysfs and hidraw, event nodes through
+"""The hardware platform: Logitech receivers through sysfs and hidraw, event nodes through
 evdev ioctls (input/evdev_node.py), the X server of the session. transport/platform.py says
 what a Platform is; cli/main.py chooses one."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 from phantombutton.input import evdev_node
 from phantombutton.input.sysfs_map import event_node_for
 from phantombutton.transport.base import Transport
+from phantombutton.receivers import handled_products
 from phantombutton.transport import direct, discovery, hidraw
-from phantombutton.transport.discovery import LOGITECH, UNIFYING_PIDS, HidppNode, Skipped
+from phantombutton.transport.discovery import LOGITECH, HidppNode, Skipped
 
 
 class HardwarePlatform:
@@ -19,9 +20,10 @@ class HardwarePlatform:
         self.sysfs = sysfs
 
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]:
-        # Safety: only Logitech (046d) Unifying receivers, never any other hidraw node.
+        # Safety: only Logitech (046d) receivers of a handled family, never any other hidraw node.
+        handled = handled_products()
         return [r for r in discovery.find_receivers(self.sysfs, skipped=skipped)
-                if r.vendor == LOGITECH and r.product in UNIFYING_PIDS]
+                if r.vendor == LOGITECH and r.product in handled]
 
     def open_receiver(self, node: str) -> Transport:
         return hidraw.HidrawTransport(node)     # AccessDenied names node, errno and fix

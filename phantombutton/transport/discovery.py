@@ -1,14 +1,20 @@
-"""Find HID++ nodes from sysfs: Unifying receivers and the child nodes of their devices.
+"""Find HID++ nodes from sysfs: Logitech receivers of every family, and the child nodes
+of their devices.
 
 A node speaks HID++ when its report descriptor declares input report 0x10 with 6 data bytes
 or 0x11 with 19, on a vendor usage page: 0xFF00 (receivers, USB) or 0xFF43 (Bluetooth mice).
-The receiver's node is the interface (phys ending in `input2`) of a Logitech (046d) receiver;
-hid-logitech-dj gives each paired device a child node whose phys is the receiver's phys plus
-`:<slot>` and whose driver is logitech-hidpp-device. Pure logic over a sysfs tree: pass another root to test it.
+A receiver's node is the HID++ interface of a Logitech (046d) receiver: receivers.py says
+which interface that is per family (Nano C534: 1; Unifying, Lightspeed, Bolt: 2), read from
+the phys suffix `inputN` (an emulated receiver has no USB interface, only the phys it was
+given). hid-logitech-dj gives each paired device a child node whose phys is the receiver's
+phys plus `:<slot>` and whose driver is logitech-hidpp-device: Unifying (DJ), Nano and
+Lightspeed (non-DJ enumeration) alike. A Bolt receiver on a 6.1 kernel is driven by
+hid-generic: no children, and every paired mouse reports through the receiver's own mouse
+interface - a sibling HID device (same phys up to the last '/') whose event node is recorded
+in `mouse_nodes`. Pure logic over a sysfs tree: pass another root to test it.
 
-Only Unifying receivers (C52B, C532) are handled: the other families hid-logitech-dj drives
-enumerate, address and report mouse input differently (no DJ mouse reports, other pairing
-registers), so `find_receivers` skips them with a note instead of treating them as Unifying.
+Handled families: receivers.py HANDLED (Unifying, Nano, Lightspeed, Bolt). 27 MHz receivers
+and Bluetooth hubs are listed as skipped with the reason (read-only, nothing to read).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from phantombutton.receivers import HANDLED, RECEIVERS, ButtonPath
+
 LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
 VENDOR_PAGE = 0xFF00
@@ -24,19 +32,7 @@ VENDOR_PAGES = frozenset({VENDOR_PAGE, 0xFF43})   # 0xFF43: Logitech Bluetooth H
 RECEIVER_DRIVER = "logitech-djreceiver"
 CHILD_DRIVER = "logitech-hidpp-device"
 
-UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the same ids as udev/70-phantombutton.rules
-# The receivers hid-logitech-dj.c binds (logi_dj_receivers), by family; all but Unifying are
-# skipped for now.
-OTHER_RECEIVERS: dict[int, str] = {
-    0xC52F: "Nano (mouse only)", 0xC534: "Nano",
-    0xC531: "G700 gaming", 0xC537: "G602 gaming", 0xC539: "Lightspeed", 0xC53A: "Lightspeed (powerplay)",
-    0xC53F: "Lightspeed", 0xC543: "Lightspeed", 0xC547: "Lightspeed 1.3", 0xC54D: "Lightspeed 1.3",
-    0xC548: "Bolt",
-    0xC513: "27 MHz", 0xC517: "27 MHz", 0xC51B: "27 MHz",
-    **{pid: "Bluetooth" for pid in (0xC70A, 0xC70E, 0xC71B, 0xC71C, 0xC713, 0xC714, 0xC71E, 0xC71F)},
-}
-
-
+UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the Unifying ids (service/parts.py still uses them)
 @dataclass
 class HidppNode:
     """A hidraw node that speaks HID++, as sysfs describes it."""
@@ -51,6 +47,9 @@ class HidppNode:
     sysfs: str  # the hidraw's sysfs directory
     slot: int | None = None  # child nodes: device index on the receiver
     children: list["HidppNode"] = field(default_factory=list)
+    # receivers whose paired mice report through the receiver's own mouse interface (Bolt on
+    # hid-generic): that interface's event node(s), shared by every paired mouse
+    mouse_nodes: tuple[str, ...] = ()
 
     @property
     def wpid(self) -> str:
@@ -174,14 +173,64 @@ class Skipped:
         return f"skipped {self.node}: {self.reason}"
 
 
+def _interface(phys: str) -> int | None:
+    """The USB interface number at the end of a phys ("usb-0000:00:14.0-1/input2" -> 2)."""
+    tail = phys.rpartition("/")[2]
+    return int(tail[5:]) if tail.startswith("input") and tail[5:].isdigit() else None
+
+
+def _is_receiver(node: HidppNode) -> bool:
+    if node.vendor != LOGITECH or node.driver == CHILD_DRIVER:
+        return False
+    family = RECEIVERS.get(node.product)
+    if family is not None and family.hidpp_interface is not None:
+        return _interface(node.phys) == family.hidpp_interface or node.driver == RECEIVER_DRIVER
+    return node.driver == RECEIVER_DRIVER or node.phys.endswith("input2")
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def receiver_mouse_nodes(receiver: HidppNode, sysfs: str = "/sys") -> tuple[str, ...]:
+    """Event nodes of the receiver's own mouse interface: input devices of the same vendor and
+    product whose phys shares the receiver's up to the last '/' (another interface of the same
+    USB device) and that report relative X and Y (hid-generic's "... Mouse" node)."""
+    prefix = receiver.phys.rpartition("/")[0]
+    if not prefix:
+        return ()
+    base = os.path.join(sysfs, "class", "input")
+    try:
+        names = sorted((n for n in os.listdir(base) if n.startswith("event") and n[5:].isdigit()),
+                       key=lambda n: int(n[5:]))
+    except OSError:
+        return ()
+    found = []
+    for name in names:
+        dev = os.path.join(base, name, "device")
+        phys = _read_text(os.path.join(dev, "phys"))
+        if phys.rpartition("/")[0] != prefix or phys == receiver.phys:
+            continue
+        try:
+            vendor = int(_read_text(os.path.join(dev, "id", "vendor")) or "0", 16)
+            product = int(_read_text(os.path.join(dev, "id", "product")) or "0", 16)
+            rel = int((_read_text(os.path.join(dev, "capabilities", "rel")) or "0").split()[-1], 16)
+        except ValueError:
+            continue
+        if (vendor, product) == (receiver.vendor, receiver.product) and rel & 0x3 == 0x3:
+            found.append(f"/dev/input/{name}")
+    return tuple(found)
+
+
 def _receiver_nodes(sysfs: str) -> Iterator[HidppNode]:
     """Logitech receivers' HID++ nodes, each with its paired devices' child nodes."""
     nodes = hidpp_nodes(sysfs)
     for node in nodes:
-        is_receiver = node.vendor == LOGITECH and (
-            node.driver == RECEIVER_DRIVER or node.phys.endswith("input2")
-        ) and node.driver != CHILD_DRIVER
-        if not is_receiver:
+        if not _is_receiver(node):
             continue
         for other in nodes:
             slot = _slot_of(other.phys, node.phys)
@@ -189,25 +238,31 @@ def _receiver_nodes(sysfs: str) -> Iterator[HidppNode]:
                 other.slot = slot
                 node.children.append(other)
         node.children.sort(key=lambda c: c.slot or 0)
+        family = RECEIVERS.get(node.product)
+        if family is not None and family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
+            node.mouse_nodes = receiver_mouse_nodes(node, sysfs)
         yield node
 
 
 def _why_not(node: HidppNode) -> str | None:
     """None for a receiver we handle, "" for a node that is no known receiver (left out
     silently), else why a receiver the user may expect to see is skipped."""
-    if node.product in UNIFYING_PIDS:
+    family = RECEIVERS.get(node.product)
+    if family is not None and family.family in HANDLED:
         return None
-    family = OTHER_RECEIVERS.get(node.product)
     if family is None and node.driver != RECEIVER_DRIVER:
-        return ""   # a Logitech HID++ interface 2 that is no known receiver: not ours, say nothing
-    what = f"{family} receiver" if family else "receiver"
-    return (f"Logitech {what} (046d:{node.product:04X}) is not a Unifying receiver; "
-            f"only Unifying receivers (046d:C52B, 046d:C532) are handled so far")
+        return ""   # a Logitech HID++ interface that is no known receiver: not ours, say nothing
+    if family is None:
+        return (f"Logitech receiver 046d:{node.product:04X} is not in the receiver table; "
+                f"its registers are unknown, so it is not read")
+    return (f"Logitech {family.name} (046d:{node.product:04X}, {family.family.value}) is listed "
+            f"only: {family.registers.value}, so there is nothing phantombutton can read or repair")
 
 
 def find_receivers(sysfs: str = "/sys", skipped: list[Skipped] | None = None) -> list[HidppNode]:
-    """Unifying receivers' HID++ nodes, each with its paired devices' child nodes. Other
-    receivers are left out; with `skipped`, each is added to it with the reason."""
+    """Handled receivers' HID++ nodes (Unifying, Nano, Lightspeed, Bolt), each with its paired
+    devices' child nodes (or, for Bolt, its own mouse node). Other receivers are left out;
+    with `skipped`, each is added to it with the reason."""
     out = []
     for node in _receiver_nodes(sysfs):
         reason = _why_not(node)

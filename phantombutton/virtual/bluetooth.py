@@ -164,7 +164,9 @@ class VirtualDirect(VirtualReceiver):
 
 def make_model(profile: str = "default", **kw) -> VirtualReceiver:
     """The model of a profile: a receiver with its devices, or (DIRECT_PROFILES) a mouse alone."""
-    return VirtualDirect(profile, **kw) if profile in DIRECT_PROFILES else VirtualReceiver(profile, **kw)
+    from .families import make_receiver   # families imports profiles, as this module does
+
+    return VirtualDirect(profile, **kw) if profile in DIRECT_PROFILES else make_receiver(profile, **kw)
 
 
 def parse_mouse_report(report: bytes) -> tuple[int, bool, int] | None:

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from phantombutton.transport import virtual as vt
+from phantombutton.receivers import RECEIVERS, ButtonPath, KernelDriver
 from phantombutton.transport.discovery import LOGITECH, HidppNode, Skipped
 
 from .receiver import VirtualReceiver
@@ -68,9 +69,22 @@ class VirtualPlatform:
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]:
         if self.model.unplugged or self.direct:
             return []
-        return [HidppNode(node=RECEIVER_NODE, bus=3, vendor=LOGITECH, product=self.model.product_id,
-                          name="Logitech USB Receiver (virtual)", phys="", driver="logitech-djreceiver",
-                          sysfs="")]
+        product = self.model.product_id
+        node = RECEIVER_NODE if product == 0xC52B else f"virtual:{product:04x}"
+        family = RECEIVERS.get(product)
+        receiver = HidppNode(node=node, bus=3, vendor=LOGITECH, product=product,
+                             name="Logitech USB Receiver (virtual)", phys="",
+                             driver="hid-generic" if family and family.kernel is KernelDriver.GENERIC
+                             else "logitech-djreceiver", sysfs="")
+        if family is not None and family.buttons is ButtonPath.CHILD_HIDRAW:
+            # hid-logitech-dj makes a child per device the non-DJ enumeration announced
+            receiver.children = [
+                HidppNode(node=f"{node}:{slot}", bus=3, vendor=LOGITECH, product=d.identity.wpid,
+                          name="", phys="", driver="logitech-hidpp-device", sysfs="", slot=slot)
+                for slot, d in sorted(self.model.devices.items())]
+        elif family is not None and family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
+            receiver.mouse_nodes = ("virtual:mouse",)
+        return [receiver]
 
     def open_receiver(self, node: str) -> vt.VirtualTransport:
         # looked up at call time: tests count the reports written by replacing the class

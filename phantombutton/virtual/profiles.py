@@ -16,6 +16,10 @@ says otherwise:
   "mixed-wheel-desync"  mixed, every mouse in that state
   "bluetooth"      no receiver: the MX Master 3 over Bluetooth (B023) alone, answering on
                    device index 0xFF (virtual/bluetooth.py; DIRECT_PROFILES)
+Receiver families (virtual/families.py, devices from virtual/family_devices.py):
+  "bolt"           Bolt C548 + MX Master 3S B034 (HID++ 4.5) in slot 2
+  "lightspeed"     Lightspeed C539 + G305 4074 (HID++ 4.2) in slot 1
+  "nano"           Nano C534 + Wireless Mouse M185 new 4054 (HID++ 4.5) in slot 2
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Callable
 
 from ..errors import UsageProblem
 from .device import Identity, VirtualDevice
+from .family_devices import g305, m185n, mx_master_3s
 from .hidpp10_device import Hidpp10Device, Register
 from .hidpp20_device import (
     HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
@@ -175,7 +180,14 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "original-bug": lambda: {1: m705_101b_side_scroll_off()},
     "wheel-desync": lambda: {1: m705_101b()},
     "mixed-wheel-desync": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
+    "bolt": lambda: {2: mx_master_3s()},
+    "lightspeed": lambda: {1: g305()},
+    "nano": lambda: {2: m185n()},
 }
+
+# Profiles whose receiver is not the Unifying C52B: profile -> USB product id
+# (virtual/families.py make_receiver builds the family's model).
+PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "lightspeed": 0xC539, "nano": 0xC534}
 
 
 # Profiles without a receiver: virtual/bluetooth.py make_model builds them (not `build`).

@@ -146,13 +146,16 @@ _ALIASES = {"buttons": "hid_buttons"}
 
 
 class UhidBridge:
-    """Runs the model behind one uhid device until `quit` or a signal."""
+    """Runs the model behind one uhid device until `quit` or a signal; `interfaces` are more
+    uhid devices of the same receiver (descriptor, phys) that carry no HID++ (Bolt's mouse
+    interface, virtual/families.py): created, their kernel requests acknowledged, no input."""
 
     def __init__(self, model, uhid: str | int = "/dev/uhid", control: str | None = None,
-                 phys: str = DEFAULT_PHYS, log=None):
+                 phys: str = DEFAULT_PHYS, log=None, interfaces: tuple[tuple[bytes, str], ...] = ()):
         """`uhid`: the node's path, or an fd already open on it (the bridge owns it then)."""
         self.model = model
         self.fd = uhid if isinstance(uhid, int) else os.open(uhid, os.O_RDWR | os.O_CLOEXEC)
+        self.extra_fds: list[int] = []
         self.stats = Stats()
         self.log = log
         self.running = True
@@ -165,8 +168,13 @@ class UhidBridge:
             self.listener.bind(control)
             self.listener.listen(8)
         # a model without a receiver (virtual/bluetooth.py) says what device it is
-        create = model.uhid_create() if hasattr(model, "uhid_create") else {"phys": phys}
+        product = getattr(model, "product_id", PRODUCT_UNIFYING)
+        create = model.uhid_create() if hasattr(model, "uhid_create") else {"phys": phys, "product": product}
         os.write(self.fd, pack_create2(**create))
+        for descriptor, iphys in interfaces:
+            fd = os.open(uhid if isinstance(uhid, str) else "/dev/uhid", os.O_RDWR | os.O_CLOEXEC)
+            self.extra_fds.append(fd)
+            os.write(fd, pack_create2(descriptor, phys=iphys, product=product))
 
     # -- kernel side
     def _from_kernel(self) -> None:
@@ -200,6 +208,13 @@ class UhidBridge:
         if self.log:
             print(f"{time.monotonic():.6f} {direction} {report.hex(' ')}{extra}",
                   file=self.log, flush=True)
+
+    def _from_interface(self, fd: int) -> None:
+        ev = parse_event(os.read(fd, EVENT_SIZE))
+        if ev.kind == UhidEvent.SET_REPORT:
+            os.write(fd, pack_set_report_reply(ev.request_id, 0))
+        elif ev.kind == UhidEvent.GET_REPORT:
+            os.write(fd, pack_get_report_reply(ev.request_id, errno.EIO))
 
     # -- control side
     def control(self, req: dict):
@@ -261,7 +276,7 @@ class UhidBridge:
                 self._deliver_due()
                 due = self.model.default.next_at()
                 timeout = 1.0 if due is None else max(0.0, min(1.0, due - time.monotonic()))
-                fds = [self.fd] + ([self.listener] if self.listener else [])
+                fds = [self.fd, *self.extra_fds] + ([self.listener] if self.listener else [])
                 fds += [c for c, _ in self.clients.values()]
                 try:
                     ready, _, _ = select.select(fds, [], [], timeout)
@@ -270,6 +285,8 @@ class UhidBridge:
                 for r in ready:
                     if r is self.fd:
                         self._from_kernel()
+                    elif r in self.extra_fds:
+                        self._from_interface(r)
                     elif r is self.listener:
                         conn, _ = self.listener.accept()
                         self.clients[conn.fileno()] = (conn, bytearray())
@@ -289,6 +306,13 @@ class UhidBridge:
             self.listener = None
             if path and os.path.exists(path):
                 os.unlink(path)
+        for fd in self.extra_fds:
+            try:
+                os.write(fd, pack_destroy())
+            except OSError:
+                pass
+            os.close(fd)
+        self.extra_fds = []
         if self.fd >= 0:
             try:
                 os.write(self.fd, pack_destroy())
@@ -304,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="default", help="virtual receiver profile")
     ap.add_argument("--control", metavar="SOCKET", help="unix socket for JSON-line scripting")
     ap.add_argument("--uhid", default="/dev/uhid", help="uhid node (default /dev/uhid)")
-    ap.add_argument("--phys", default=DEFAULT_PHYS, help=f"phys string (default {DEFAULT_PHYS})")
+    ap.add_argument("--phys", default=DEFAULT_PHYS,
+                    help=f"phys string (default {DEFAULT_PHYS}; its inputN suffix is replaced by the "
+                         f"family's HID++ interface)")
     ap.add_argument("--log", metavar="FILE", help="append every report with its direction")
     args = ap.parse_args(argv)
     from phantombutton.errors import PhantomError
@@ -315,9 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     except (PhantomError, KeyError, ValueError) as e:  # unknown profile: the message names them
         print(f"phantombutton.virtual.uhid: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 2)
+    from phantombutton.virtual.families import uhid_interfaces
+
+    phys, interfaces = uhid_interfaces(model, args.phys)
     try:
         log = open(args.log, "a", buffering=1) if args.log else None
-        bridge = UhidBridge(model, args.uhid, args.control, args.phys, log)
+        bridge = UhidBridge(model, args.uhid, args.control, phys, log, interfaces)
     except OSError as e:
         where = e.filename or args.uhid
         print(f"phantombutton.virtual.uhid: {where}: {e.strerror} "

@@ -119,7 +119,7 @@ def test_no_receiver_exit_1(capsys, monkeypatch):
     monkeypatch.setattr("phantombutton.transport.discovery.find_receivers", lambda sysfs="/sys", skipped=None: [])
     code, out, err = run(capsys, "list")
     assert code == 1 and out == ""
-    assert err.startswith("phantombutton: no Logitech Unifying receiver found;") and err.count("\n") == 1
+    assert err.startswith("phantombutton: no Logitech receiver found (") and err.count("\n") == 1
 
 
 def test_permission_denied_names_node_errno_and_fix(capsys, monkeypatch):
@@ -175,23 +175,24 @@ def test_an_unreadable_receiver_is_skipped_when_another_is_readable(capsys, monk
     assert err == f"phantombutton: skipped /dev/hidraw7: permission denied (EACCES); {UDEV_FIX}\n"
 
 
-def test_a_non_unifying_receiver_is_skipped_with_a_note(capsys, monkeypatch, tmp_path):
+def test_a_27mhz_receiver_is_skipped_with_a_note(capsys, monkeypatch, tmp_path):
     from test_transport_discovery import make_node
 
     from phantombutton.transport import discovery
     from phantombutton.virtual.descriptors import HIDPP_RECEIVER_DESCRIPTOR
 
-    make_node(tmp_path, 3, "0003:046D:C548", "Logitech USB Receiver", "usb-0000:00:14.0-2/input2",
-              "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
+    make_node(tmp_path, 3, "0003:046D:C517", "Logitech USB Receiver", "usb-0000:00:14.0-2/input1",
+              "logitech-djreceiver", HIDPP_RECEIVER_DESCRIPTOR)
     real = discovery.find_receivers
     monkeypatch.setattr(discovery, "find_receivers",
                         lambda sysfs="/sys", skipped=None: real(str(tmp_path), skipped))
     code, out, err = run(capsys, "list")
     assert code == 1 and out == ""
     first, second = err.splitlines()
-    assert first == ("phantombutton: skipped /dev/hidraw3: Logitech Bolt receiver (046d:C548) is not a "
-                     "Unifying receiver; only Unifying receivers (046d:C52B, 046d:C532) are handled so far")
-    assert second.startswith("phantombutton: no Logitech Unifying receiver found;")
+    assert first == ("phantombutton: skipped /dev/hidraw3: Logitech 27 MHz Receiver (046d:C517, 27 MHz) "
+                     "is listed only: no pairing registers (27 MHz: 1-byte device ids), so there is "
+                     "nothing phantombutton can read or repair")
+    assert second.startswith("phantombutton: no Logitech receiver found (")
 
 
 def test_profile_without_virtual_is_usage(capsys):

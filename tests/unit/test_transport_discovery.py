@@ -102,19 +102,22 @@ def test_unreadable_or_odd_entries_are_skipped(tmp_path):
     assert find_receivers(str(tmp_path)) == []
 
 
-def test_only_unifying_receivers_are_found_others_are_skipped_with_why(tmp_path):
+def test_every_handled_family_is_found_27mhz_is_skipped_with_why(tmp_path):
     fake_tree(tmp_path)
     # a Nano receiver the DJ driver binds (its HID++ node), a Bolt left to hid-generic on 6.1,
-    # and a Logitech interface 2 that is no receiver at all (a wired mouse's HID++ interface)
-    make_node(tmp_path, 6, "0003:046D:C534", "Logitech USB Receiver", "usb-0000:00:14.0-4/input2",
+    # a 27 MHz receiver, and a Logitech interface 2 that is no receiver at all (a wired
+    # mouse's HID++ interface)
+    make_node(tmp_path, 6, "0003:046D:C534", "Logitech USB Receiver", "usb-0000:00:14.0-4/input1",
               "logitech-djreceiver", HIDPP_RECEIVER_DESCRIPTOR)
     make_node(tmp_path, 7, "0003:046D:C548", "Logitech USB Receiver", "usb-0000:00:14.0-5/input2",
               "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
     make_node(tmp_path, 8, "0003:046D:C08B", "Logitech G502", "usb-0000:00:14.0-6/input2",
               "hid-generic", HIDPP_RECEIVER_DESCRIPTOR)
+    make_node(tmp_path, 9, "0003:046D:C517", "Logitech USB Receiver", "usb-0000:00:14.0-7/input1",
+              "logitech-djreceiver", HIDPP_RECEIVER_DESCRIPTOR)
     skipped: list[Skipped] = []
-    assert [r.node for r in find_receivers(str(tmp_path), skipped)] == ["/dev/hidraw2"]
-    assert [(s.node, s.reason.split(";")[0]) for s in skipped] == [
-        ("/dev/hidraw6", "Logitech Nano receiver (046d:C534) is not a Unifying receiver"),
-        ("/dev/hidraw7", "Logitech Bolt receiver (046d:C548) is not a Unifying receiver"),
-    ]
+    found = find_receivers(str(tmp_path), skipped)
+    assert [(r.node, r.product) for r in found] == [
+        ("/dev/hidraw2", 0xC52B), ("/dev/hidraw6", 0xC534), ("/dev/hidraw7", 0xC548)]
+    assert [s.node for s in skipped] == ["/dev/hidraw9"]
+    assert "27 MHz Receiver (046d:C517, 27 MHz) is listed only" in skipped[0].reason

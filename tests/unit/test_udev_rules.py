@@ -79,7 +79,7 @@ def test_rule_sorts_between_input_id_and_seat_late():
 def test_systemd_wants_names_the_shipped_unit():
     text = RULE.read_text()
     wants = re.findall(r'ENV\{SYSTEMD_USER_WANTS\}\+="([^"]+)"', text)
-    assert wants == [UNIT.name]
+    assert set(wants) == {UNIT.name}
 
 
 # ---- the real udev parser ---------------------------------------------------------------
@@ -178,8 +178,9 @@ def evaluate(text: str, chain: list[Dev], env: dict[str, str], action: str = "ad
 USB = [Dev("1-1", "usb", "usb", {"idVendor": "046d", "idProduct": "c52b"})]
 
 
-def receiver_iface(n: int, pid: str = "C52B", vendor: str = "046D") -> list[Dev]:
-    return [Dev(f"0003:{vendor}:{pid}.000{n + 1}", "hid", "logitech-djreceiver"),
+def receiver_iface(n: int, pid: str = "C52B", vendor: str = "046D",
+                   driver: str = "logitech-djreceiver") -> list[Dev]:
+    return [Dev(f"0003:{vendor}:{pid}.000{n + 1}", "hid", driver),
             Dev(f"1-1:1.{n}", "usb", "usbhid", {"bInterfaceNumber": f"0{n}"}), *USB]
 
 
@@ -227,8 +228,14 @@ def test_paired_device_nodes(receiver):
     ("receiver boot keyboard interface", hidraw(receiver_iface(0)), {}),
     ("receiver boot mouse interface", hidraw(receiver_iface(1)), {}),
     ("receiver boot mouse event node", event(receiver_iface(1)), MOUSE),
-    ("Nano receiver c534", hidraw(receiver_iface(2, pid="C534")), {}),
-    ("Bolt receiver c548", hidraw(receiver_iface(2, pid="C548")), {}),
+    ("Nano receiver c534 keyboard interface", hidraw(receiver_iface(0, pid="C534")), {}),
+    ("Nano receiver c534 interface 2", hidraw(receiver_iface(2, pid="C534")), {}),
+    ("Bolt keyboard interface", hidraw(receiver_iface(0, pid="C548", driver="hid-generic")), {}),
+    ("Bolt keyboard event node", event(receiver_iface(0, pid="C548", driver="hid-generic")), KEYBOARD),
+    ("Bolt mouse interface hidraw", hidraw(receiver_iface(1, pid="C548", driver="hid-generic")), {}),
+    ("Bolt consumer control node", event(receiver_iface(1, pid="C548", driver="hid-generic")),
+     {"ID_INPUT": "1", "ID_INPUT_KEY": "1"}),
+    ("27 MHz receiver", hidraw(receiver_iface(1, pid="C517")), {}),
     ("other vendor", hidraw(receiver_iface(2, vendor="1234")), {}),
     ("receiver without the DJ driver", hidraw([Dev("0003:046D:C52B.0001", "hid", "hid-generic"), *USB]), {}),
     ("wired Logitech mouse", event([Dev("0003:046D:C077.0001", "hid", "hid-generic"), *USB]), MOUSE),
@@ -237,6 +244,24 @@ def test_paired_device_nodes(receiver):
 def test_everything_else_gets_nothing(name, chain, env):
     r = evaluate(RULE.read_text(), chain, env)
     assert r.tags == set() and WANTS not in r.env, name
+
+
+@pytest.mark.parametrize("pid,iface", [("C534", 1), ("C52F", 1), ("C539", 2), ("C53A", 2)])
+def test_nano_and_lightspeed_hidpp_interface_and_their_mice(pid, iface):
+    text = RULE.read_text()
+    r = evaluate(text, hidraw(receiver_iface(iface, pid=pid)), {})
+    assert r.tags == {"uaccess", "systemd"} and r.env[WANTS] == "phantombutton.service"
+    r = evaluate(text, event(child("4074", receiver_iface(iface, pid=pid))), MOUSE)
+    assert r.tags == {"uaccess"}
+
+
+def test_bolt_on_hid_generic_hidpp_interface_and_its_own_mouse_node():
+    text = RULE.read_text()
+    r = evaluate(text, hidraw(receiver_iface(2, pid="C548", driver="hid-generic")), {})
+    assert r.tags == {"uaccess", "systemd"} and r.env[WANTS] == "phantombutton.service"
+    # the receiver's mouse interface: one event node for every paired mouse
+    r = evaluate(text, event(receiver_iface(1, pid="C548", driver="hid-generic")), MOUSE)
+    assert r.tags == {"uaccess"} and WANTS not in r.env
 
 
 def test_remove_events_are_ignored():

@@ -1,0 +1,65 @@
+"""HID++ 1.0 registers of a Bolt receiver (046d:C548), which differ from Unifying's.
+
+The Bolt receiver still speaks HID++ 1.0 registers, but with its own sub-registers of 0xB5
+(Solaar's logitech_receiver/receiver.py `BoltReceiver`, hidpp10_constants.py
+`InfoSubRegisters.BOLT_PAIRING_INFORMATION`/`BOLT_DEVICE_NAME`, `Registers.BOLT_UNIQUE_ID`):
+- 0xB5 sub 0x50+n (n = slot, not n - 1 as on Unifying): b1 low nibble = device kind,
+  b2-b3 = WPID **little-endian**, b4-b7 = serial;
+- 0xB5 sub 0x60+n with a second parameter 0x01: b2 = name length, name from b3;
+- long register 0xFB (no parameter): the receiver's 16-byte unique id, its serial;
+- 0x41 connection notifications carry protocol 0x10 (hid-logitech-dj.c
+  `logi_hidpp_recv_queue_notif`: case 0x10 "Bolt").
+Pure parsing; the devices layer reads them (devices/pairing.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phantombutton.hidpp.errors import FrameError
+
+PAIRING = 0x50          # + slot
+NAME = 0x60             # + slot, second parameter NAME_PART
+NAME_PART = 0x01
+UNIQUE_ID = 0xFB        # long register: the receiver's serial
+PROTOCOL = 0x10         # 0x41 notification protocol byte of a Bolt link
+
+
+@dataclass(frozen=True, slots=True)
+class BoltPairing:
+    slot: int
+    wpid: int
+    kind: int
+    serial: str
+
+
+def _check(value: bytes, sub: int, need: int) -> bytes:
+    if len(value) < need:
+        raise FrameError(f"Bolt pairing info 0x{sub:02X} value of {len(value)} bytes (need {need})")
+    if value[0] != sub:
+        raise FrameError(f"Bolt pairing info answer for 0x{value[0]:02X}, asked 0x{sub:02X}")
+    return value
+
+
+def pairing_params(slot: int) -> bytes:
+    return bytes((PAIRING + slot,))
+
+
+def name_params(slot: int) -> bytes:
+    return bytes((NAME + slot, NAME_PART))
+
+
+def parse_pairing(value: bytes, slot: int) -> BoltPairing:
+    v = _check(value, PAIRING + slot, 8)
+    return BoltPairing(slot, int.from_bytes(v[2:4], "little"), v[1] & 0x0F, v[4:8].hex().upper())
+
+
+def parse_name(value: bytes, slot: int) -> str:
+    v = _check(value, NAME + slot, 3)
+    n = min(v[2], 14, len(v) - 3)
+    return v[3 : 3 + n].decode("ascii", "replace")
+
+
+def parse_unique_id(value: bytes) -> str | None:
+    """Register 0xFB: the serial Solaar shows (all 16 bytes in hex); None when all zero."""
+    return value.hex().upper() if any(value) else None
