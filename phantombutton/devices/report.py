@@ -104,10 +104,6 @@ def device_report(device) -> dict:
                                          for c in device.controls()])
 
     def read_settings():
-        if "controls" in out:  # diversions are already read; do not ask the mouse twice
-            diverted = [f"{c['name']} ({c['reporting']})" for c in out["controls"]
-                        if c["diverted"]]
-            return {settings_mod.DIVERSIONS: ", ".join(diverted) or "none"}
         return settings_mod.read_all(device)
 
     attempt("settings", read_settings)

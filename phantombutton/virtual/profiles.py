@@ -14,6 +14,9 @@ says otherwise:
   "wheel-desync"   default, the M705 back in low resolution with no reconnection (a wake):
                    the kernel still expects hi-res, so the wheel is 8x slow
   "mixed-wheel-desync"  mixed, every mouse in that state
+  "mx-master-3s"   C52B + MX Master 3S B034 (HID++ 4.5, virtual/mice.py) in slot 1
+  "stale-diversion"  mx-master-3s with its middle button left diverted to HID++ by a
+                   program that exited: its presses arrive only as HID++ events
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .hidpp10_device import Hidpp10Device, Register
 from .hidpp20_device import (
     HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
 )
+from .mice import mx_master_3s, mx_master_3s_stale_diversion
 
 ANY = b"\xff\xff\xff"
 
@@ -173,6 +177,8 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "original-bug": lambda: {1: m705_101b_side_scroll_off()},
     "wheel-desync": lambda: {1: m705_101b()},
     "mixed-wheel-desync": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
+    "mx-master-3s": lambda: {1: mx_master_3s()},
+    "stale-diversion": lambda: {1: mx_master_3s_stale_diversion()},
 }
 
 
