@@ -117,6 +117,13 @@ def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
     registers we know the meaning of on that model."""
     if wpid is not None and wpid in MODELS:
         return MODELS[wpid]
+    if wpid is not None and not hidpp10:
+        # a HID++ 2.0 mouse missing from the table: its buttons as it told them (buttoncache.py)
+        from phantombutton.buttoncache import cached_model
+
+        learned = cached_model(wpid)
+        if learned is not None:
+            return learned
     if wpid is None and hidpp10 is None:
         return GENERIC
     return replace(GENERIC, wpid=wpid, hidpp10=bool(hidpp10))

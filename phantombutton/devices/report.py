@@ -46,8 +46,16 @@ def device_summary(device) -> dict:
 
 def _buttons(device) -> dict:
     model = device.model
+    source = "model table" if model.known else "assumed"
+    if not model.known and device.online and not device.hidpp10:
+        from phantombutton.devices.buttons20 import button_map   # the mouse tells (cached)
+
+        bmap = button_map(device)
+        if bmap is not None:
+            model, source = bmap.model(), "mouse"
     return {
         "model_known": model.known,
+        "buttons_from": source,
         "model": model.full_name,
         "buttons": [buttons.label(c) for c in sorted(model.buttons)],
         "codes": [f"0x{c:X}" for c in sorted(model.buttons)],

@@ -244,12 +244,6 @@ CONTROL_NAMES = {
     0x0054: "Back Button", 0x0057: "Forward Button", 0x00BD: "Back Button",
 }
 
-# The HID button a mouse control reports when it is not diverted (Solaar special_keys.py
-# CONTROL names, the DJ mouse report's button bits: docs/hidpp.md "DJ mouse input"). Other
-# mouse controls (gesture, Smart Shift, DPI switch) have no fixed HID button.
-CONTROL_HID_BUTTON = {0x0050: 1, 0x0051: 2, 0x0052: 3, 0x0053: 4, 0x0054: 4, 0x00BD: 4,
-                      0x0056: 5, 0x0057: 5}
-
 
 def control_name(cid: int) -> str:
     return CONTROL_NAMES.get(cid, f"control 0x{cid:04X}")
@@ -275,15 +269,6 @@ class ControlInfo:
     @property
     def divertable(self) -> bool:
         return bool(self.flags & ControlFlag.DIVERTABLE)
-
-    @property
-    def mouse(self) -> bool:
-        """A mouse control (the "mse" flag) that a hand presses (not a virtual one)."""
-        return bool(self.flags & ControlFlag.MOUSE) and not self.flags & ControlFlag.VIRTUAL
-
-    @property
-    def hid_button(self) -> int | None:
-        return CONTROL_HID_BUTTON.get(self.cid) if self.mouse else None
 
 
 @dataclass(frozen=True, slots=True)
