@@ -16,7 +16,8 @@ says otherwise:
   "mixed-wheel-desync"  mixed, every mouse in that state
   "mx-master-3s"   C52B + MX Master 3S B034 (HID++ 4.5, virtual/mice.py) in slot 1
   "stale-diversion"  mx-master-3s with its middle button left diverted to HID++ by a
-                   program that exited: its presses arrive only as HID++ events
+                   program that exited: its presses arrive only as HID++ events; the
+                   middle button is pressed at 0.3 s and again at 1.5 s
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ SCRIPTS: dict[str, tuple[Step, ...]] = {
     # after a wake: the mouse is back in low resolution, the kernel still divides by 8
     "wheel-desync": (Step(0.0, "forget-wheel"),),
     "mixed-wheel-desync": tuple(Step(0.0, "forget-wheel", slot=n) for n in (1, 2, 3)),
+    # a press of the middle button (HID button 3) while it is diverted, then one more
+    "stale-diversion": (Step(0.3, "press", data=(0x0004).to_bytes(2, "little")), Step(0.4, "press", data=bytes(2)),
+                        Step(1.5, "press", data=(0x0004).to_bytes(2, "little")), Step(1.6, "press", data=bytes(2))),
     "original-bug": (
         Step(0.5, "reconnect"),
         # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a

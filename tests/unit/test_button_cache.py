@@ -95,3 +95,13 @@ def test_the_unknown_button_rule_fires_for_a_learnt_mouse(capsys):
     det.feed(DeviceAdded(0.0, info, at_start=True))
     findings = det.feed(KeyEvent(5.0, "/dev/input/event9", PHANTOM, 1))
     assert [f.rule for f in findings] == [Rule.UNKNOWN_BUTTON]
+
+
+def test_watch_reads_the_buttons_of_a_mouse_missing_from_the_table_at_attach(capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    code, out, err = run(capsys, "--virtual", "--profile", "mx-master-3s", "watch", "--json", "--duration", "0.3")
+    learned = [json.loads(x) for x in out.splitlines() if '"buttons-learned"' in x]
+    assert code == 0 and len(learned) == 1
+    assert learned[0]["message"].endswith("left, right, middle, back (side), forward (extra)")
+    assert models.has_button(0xB034, PHANTOM) is False
