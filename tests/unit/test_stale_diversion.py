@@ -137,3 +137,69 @@ def test_owner_names():
     assert rule.owner_of(("bash[1]", "solaar[22]")) == "Solaar (solaar[22])"
     assert rule.owner_of(("logid[5]",)) == "logiops (logid) (logid[5])"
     assert rule.owner_of(("cat[9]",)) is None
+
+
+# --- analyze: captures ------------------------------------------------------------------
+
+def write_capture(path, *, native_too=False, solaar=False, getfeature=True):
+    from phantombutton.capture import synthetic as syn
+    from phantombutton.capture.record import CaptureWriter
+
+    t = syn.START + 0.5
+    with CaptureWriter(path, [syn.m705_header()], syn.meta(x_driver=None)) as w:
+        if getfeature:   # someone (here: the kernel's id 1) looked up REPROG_CONTROLS_V4: index 9
+            w.hid(syn.RECEIVER, t, bytes([0x10, 0x01, 0x00, 0x01, 0x1B, 0x04, 0x00]))
+            w.hid(syn.RECEIVER, t + 0.01, bytes([0x11, 0x01, 0x00, 0x01, 0x09, 0x00, 0x05]) + bytes(13))
+        if solaar:
+            w.hid(syn.RECEIVER, t + 0.02, bytes([0x10, 0x01, 0x09, 0x2B, 0x00, 0x52, 0x00]))
+        for k in range(3):
+            at = t + 1 + k
+            w.hid(syn.RECEIVER, at, bytes([0x11, 0x01, 0x09, 0x00, 0x00, 0x52]) + bytes(14))
+            w.hid(syn.RECEIVER, at + 0.1, bytes([0x11, 0x01, 0x09, 0x00]) + bytes(16))
+            if native_too:
+                w.evdev(syn.NODE, syn.button_frame(at + 0.005, BTN_MIDDLE, 1))
+                w.evdev(syn.NODE, syn.button_frame(at + 0.1, BTN_MIDDLE, 0))
+
+
+def analyze(capsys, path, *extra):
+    rc = main(["analyze", str(path), *extra])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_analyze_names_a_dead_diverted_button(capsys, tmp_path):
+    write_capture(tmp_path / "c.yml")
+    rc, out, _ = analyze(capsys, tmp_path / "c.yml")
+    assert rc == 3 and "verdict: STALE DIVERSION - 1 finding(s)" in out
+    assert "BTN_MIDDLE 0x112 (X button 2, HID button 3) diverted to HID++ from 1.500 s to 3.500 s" in out
+    assert "Middle Button: 3 press(es) as HID++ REPROG_CONTROLS_V4 diverted-button events" in out
+    assert "no mouse-report press of it in the capture" in out
+    assert "none (no remapper was talking to the mouse)" in out
+
+
+def test_analyze_infers_the_index_and_names_a_likely_owner(capsys, tmp_path):
+    write_capture(tmp_path / "c.yml", getfeature=False, solaar=True)
+    rc, out, _ = analyze(capsys, tmp_path / "c.yml", "--json")
+    f = json.loads(out)["findings"][0]
+    assert rc == 3 and f["rule"] == "stale-diversion" and f["code"] == BTN_MIDDLE and f["slot"] == 1
+    assert "inferred from the control ids" in f["evidence"][0]
+    assert "Solaar" in f["evidence"][2] and "only Solaar could be reading it" in f["cause"]
+
+
+def test_analyze_reports_doubled_presses(capsys, tmp_path):
+    write_capture(tmp_path / "c.yml", native_too=True)
+    rc, out, _ = analyze(capsys, tmp_path / "c.yml")
+    assert rc == 3 and "3 of them also as a mouse-report press within 50 ms" in out
+    assert "it fires twice" in out
+
+
+def test_analyze_ignores_other_features_events(capsys, tmp_path):
+    from phantombutton.capture import synthetic as syn
+    from phantombutton.capture.record import CaptureWriter
+
+    with CaptureWriter(tmp_path / "c.yml", [syn.m705_header()], syn.meta(x_driver=None)) as w:
+        # a HIRES_WHEEL event (index 15) and a battery event: not control ids
+        w.hid(syn.RECEIVER, syn.START + 1, bytes([0x11, 0x01, 0x0F, 0x00, 0x10, 0x00, 0x0F]) + bytes(13))
+        w.hid(syn.RECEIVER, syn.START + 2, bytes([0x11, 0x01, 0x08, 0x00, 0x19, 0x02, 0x00]) + bytes(13))
+    rc, out, _ = analyze(capsys, tmp_path / "c.yml")
+    assert rc == 0 and "verdict: clean" in out
