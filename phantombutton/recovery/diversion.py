@@ -145,8 +145,10 @@ class DiversionGuard:
             try:
                 device = self.access(mouse.key)
                 index = device.feature_index(FEATURE_REPROG) if device is not None else None
-            except (HidppError, PhantomError, OSError):
-                return 0          # offline or gone: ask again at the next event
+            except HidppError:
+                index = None      # a HID++ 1.0 mouse answers ROOT with an error: no 0x1B04, ever
+            except (PhantomError, OSError):
+                return 0          # the receiver is gone or busy: ask again at the next event
             mouse.reprog_index = index or 0
         return mouse.reprog_index
 
