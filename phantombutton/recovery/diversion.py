@@ -316,3 +316,39 @@ def with_diversions(wheel, session, *, fix: bool) -> WithDiversions:
     """`wheel` (recovery/wheel.py session_guard) plus a DiversionGuard sharing its engines."""
     platform = session.platform
     return WithDiversions(wheel, DiversionGuard(wheel.guard.access, platform.listeners, fix=fix))
+
+
+def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) -> list[DiversionEvent]:
+    """`status`: what each receiver mouse of a wheel watch (recovery/wheel.py WheelWatch) has
+    diverted now, and who holds its node. One read of every control's reporting (and the thumb
+    wheel and wheel target) per HID++ 2.0 mouse; nothing is written."""
+    from phantombutton.devices.settings20 import diverted_parts
+
+    out: list[DiversionEvent] = []
+    now = time.monotonic()
+    for node, key in sorted(watch.keys.items()):
+        try:
+            device = watch.guard.access(key)
+            if device is None or not device.online or device.hidpp10:
+                continue
+            parts = diverted_parts(device)
+        except (HidppError, PhantomError, OSError) as e:
+            out.append(DiversionEvent("note", now, node, f"diversions not read: {e}"))
+            continue
+        if not parts:
+            continue
+        held = listeners(key[0])
+        name = f"{node} (slot {key[1]}, WPID {device.wpid:04X})"
+        if held is None:
+            who = f"who holds {key[0]} open is hidden (run as root to see)"
+        elif held:
+            from phantombutton.detect.diversion import owner_of
+
+            owner = owner_of(held)
+            who = f"{key[0]} held open by {', '.join(held)}" + (f": owned by {owner}" if owner else "")
+        else:
+            who = (f"nobody else holds {key[0]} open: stale, the diverted controls do nothing "
+                   f"(fix: phantombutton watch --fix and press them, or phantombutton set {key[1]} diversions reset)")
+        out.append(DiversionEvent("finding" if held == () else "note", now, name,
+                                  "diverted to HID++: " + ", ".join(parts) + "; " + who))
+    return out

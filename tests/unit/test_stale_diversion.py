@@ -203,3 +203,22 @@ def test_analyze_ignores_other_features_events(capsys, tmp_path):
         w.hid(syn.RECEIVER, syn.START + 2, bytes([0x11, 0x01, 0x08, 0x00, 0x19, 0x02, 0x00]) + bytes(13))
     rc, out, _ = analyze(capsys, tmp_path / "c.yml")
     assert rc == 0 and "verdict: clean" in out
+
+
+def test_status_lists_diverted_controls_and_who_reads_them(capsys, monkeypatch):
+    rc = main(["--virtual", "--profile", "stale-diversion", "status", "--json"])
+    out, _ = capsys.readouterr()
+    found = [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
+    assert rc == 0 and [e["event"] for e in found] == ["diversion-finding"]
+    assert found[0]["message"].startswith("diverted to HID++: Middle Button (diverted); nobody else holds")
+    from phantombutton.virtual.platform import VirtualPlatform
+
+    monkeypatch.setattr(VirtualPlatform, "listeners", lambda self, node: ("logid[31]",))
+    main(["--virtual", "--profile", "stale-diversion", "status", "--json"])
+    out, _ = capsys.readouterr()
+    found = [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
+    assert [e["event"] for e in found] == ["diversion-note"]
+    assert "owned by logiops (logid) (logid[31])" in found[0]["message"]
+    main(["--virtual", "--profile", "mx-master-3s", "status", "--json"])
+    out, _ = capsys.readouterr()
+    assert not [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
