@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
 from phantombutton.buttons import hid_button_to_evdev
@@ -72,7 +72,7 @@ class _Mouse:
 
 
 class DiversionGuard:
-    def __init__(self, access: Callable[[Key], object], listeners: Callable[[str], tuple[str, ...] | None],
+    def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
                  *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True):
         self.access = access
         self.listeners = listeners

@@ -16,7 +16,7 @@ The gesture button and Smart Shift report no HID button of their own when not di
 
 from __future__ import annotations
 
-from .device import Identity, VirtualDevice
+from .device import Identity
 from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
 
 MSE, REPROG, DIVERTABLE, VIRTUAL = 0x01, 0x10, 0x20, 0x80
@@ -71,12 +71,12 @@ def mx_master_3s_spec() -> Hidpp20Spec:
     )
 
 
-def mx_master_3s() -> VirtualDevice:
+def mx_master_3s() -> Hidpp20Device:
     identity = Identity(wpid=0xB034, name="MX Master 3S", serial=bytes.fromhex("CD2A6BB7"), activity=60)
     return Hidpp20Device(identity, mx_master_3s_spec())
 
 
-def mx_master_3s_stale_diversion() -> VirtualDevice:
+def mx_master_3s_stale_diversion() -> Hidpp20Device:
     """The MX Master 3S as a remapper left it when it exited: the middle button diverted to
     HID++ (temporary divert, which lasts until the mouse powers off), so its presses arrive
     only as REPROG_CONTROLS_V4 event 0 and never as a mouse report."""

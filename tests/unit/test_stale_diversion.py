@@ -116,9 +116,12 @@ def test_only_real_diverted_events_count():
 
 
 def test_a_control_that_stays_diverted_after_the_reset_is_a_failure():
-    device = FakeDevice()
-    device.call = (lambda orig: lambda f, fn, p=b"": bytes(p[:2]) + bytes([0x01, 0, 0]) if fn == 2 else orig(f, fn, p))(device.call)
-    out = guard(device).feed(event(1.0, 0x0052))
+    class Stubborn(FakeDevice):      # accepts the write, keeps the diversion
+        def call(self, feature, function, params=b""):
+            super().call(feature, function, params)
+            return bytes(params[:2]) + bytes([0x01, 0, 0]) if function == 2 else bytes(params[:5])
+
+    out = guard(Stubborn()).feed(event(1.0, 0x0052))
     assert [e.kind for e in out] == ["finding", "failed"]
     assert "still diverted after the reset" in out[1].message
 
