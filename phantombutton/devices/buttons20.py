@@ -2,9 +2,9 @@
 keyed by WPID and main firmware, through the cache of phantombutton/buttoncache.py.
 
 Requests: with a cache hit, only the firmware version (DEVICE_FW_VERSION: getFeature, count,
-one read per entity); on a miss or with `refresh`, also getFeature(0x1B04), getCount and one
-getCidInfo per control (8 on an MX Master 3S). No getCidReporting: which buttons exist does
-not depend on diversions.
+one read per entity); on a miss or with `refresh`, also getFeature(0x1B04), getCount, one
+getCidInfo per control (8 on an MX Master 3S) and the name (DEVICE_NAME, 3 requests).
+No getCidReporting: which buttons exist does not depend on diversions.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def read_map(device, firmware: str) -> ButtonMap:
     for i in range(count):
         info = hidpp20.parse_control_info(i, device.call(FeatureId.REPROG_CONTROLS_V4, _INFO, bytes((i,))))
         controls.append(LearnedControl(info.cid, info.task, info.flags, info.flags2))
-    return ButtonMap(device.wpid, firmware, device.short_name, tuple(controls), time.time())
+    # DEVICE_NAME: the pairing's short name is unknown where only (receiver, slot) is (watch)
+    return ButtonMap(device.wpid, firmware, device.full_name() or device.short_name, tuple(controls), time.time())
 
 
 def button_map(device, *, refresh: bool = False, notes: list[str] | None = None) -> ButtonMap | None:
