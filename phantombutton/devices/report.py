@@ -112,7 +112,16 @@ def device_report(device) -> dict:
                                          for c in device.controls()])
 
     def read_settings():
-        return settings_mod.read_all(device)
+        if "controls" not in out:
+            return settings_mod.read_all(device)
+        # the controls are already read: do not ask the mouse for them twice
+        values = settings_mod.read_all(device, skip=(settings_mod.DIVERSIONS,))
+        parts = [f"{c['name']} ({c['reporting']})" for c in out["controls"] if c["diverted"]]
+        if values.get("thumb-wheel") == "hidpp":
+            parts.append("thumb wheel (diverted)")
+        if values.get("wheel-target") == "hidpp":
+            parts.append("wheel (HID++ target)")
+        return {**values, settings_mod.DIVERSIONS: ", ".join(parts) or "none"}
 
     attempt("settings", read_settings)
     return out

@@ -172,12 +172,14 @@ def settings_for(device) -> dict[str, Setting]:
     return settings20.settings_for(device)
 
 
-def read_all(device) -> dict[str, str]:
-    """Every setting's value, reading each HID++ 1.0 register once (side-scroll and
-    smooth-scroll share register 0x01)."""
+def read_all(device, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every setting's value (but `skip`), reading each HID++ 1.0 register once (side-scroll
+    and smooth-scroll share register 0x01)."""
     values: dict[int, bytes] = {}
     out = {}
     for name, setting in settings_for(device).items():
+        if name in skip:
+            continue
         if setting.register is not None and setting.decode is not None:
             if setting.register not in values:
                 values[setting.register] = device.read_register(setting.register)
