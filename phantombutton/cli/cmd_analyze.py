@@ -122,7 +122,8 @@ def _print_text(report: dict) -> None:
 
 
 @click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
-               "button, a worn (chattering) switch or a stale diversion was found, 1 the file cannot be read (the message names the line), 2 usage.")
+               "button, a worn (chattering) switch or a stale diversion was found, 1 the file cannot "
+               "be read (the message names the line), 2 usage.")
 @click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="Markdown for pasting into an issue.")
