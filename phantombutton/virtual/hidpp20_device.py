@@ -92,7 +92,9 @@ class Hidpp20Device(VirtualDevice):
     def power_on(self) -> None:
         # Temporary diversion and the wheel mode do not survive a power cycle; persistent
         # diversion does (it lives in the mouse's flash).
-        self.controls = [Control(**{**c.__dict__, "reporting": c.reporting & PERSIST}) for c in self.spec.controls]
+        kept = {c.cid: c.reporting for c in getattr(self, "controls", ())}   # the flash's state
+        self.controls = [Control(**{**c.__dict__, "reporting": kept.get(c.cid, c.reporting) & PERSIST})
+                         for c in self.spec.controls]
         self.wheel_mode = self.spec.wheel_mode
         self.pointer_speed = self.spec.pointer_speed
         self.dpi = self.spec.dpi

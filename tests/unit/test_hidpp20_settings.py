@@ -89,3 +89,25 @@ def test_raw_xy_on_a_control_without_it_is_refused_by_the_mouse():
 def test_stale_profile_lists_the_middle_button(capsys):
     code, out, _ = run(capsys, "--virtual", "--profile", "stale-diversion", "get", "1", "diversions")
     assert (code, out) == (0, "diversions: Middle Button (diverted)\n")
+
+
+def test_reset_clears_only_the_flags_that_are_set_persistent_and_forced_raw_xy_included():
+    # persistently diverted with forced raw XY: clear both (state bit 0 + its valid bit), nothing else
+    params = hidpp20.reset_reporting_params(0x00C3, 0x04 | 0x40)
+    assert params == bytes([0x00, 0xC3, 0x08 | 0x80, 0, 0])
+    assert hidpp20.reporting_names(0x04 | 0x40) == ["persistently diverted", "forced raw XY"]
+    assert hidpp20.reset_reporting_params(0x0052, 0x01 | 0x10) == bytes([0x00, 0x52, 0x02 | 0x20, 0, 0])
+
+
+def test_a_persistent_diversion_survives_a_power_cycle_and_reset_clears_it():
+    from phantombutton.devices import settings
+
+    rx, dev = _device("mx-master-3s")
+    mouse = rx.devices[1]
+    back = next(c for c in mouse.controls if c.cid == 0x0053)
+    back.flags |= 0x40                       # as on mice whose Back button is persistently divertable
+    mouse.spec.controls[3].flags |= 0x40
+    dev.call(hidpp20.FeatureId.REPROG_CONTROLS_V4, 3, bytes([0x00, 0x53, 0x0C, 0, 0]))
+    mouse.power_on()                         # switched off and on: the persistent divert stays
+    assert settings.get(dev, "diversions") == "Back Button (persistently diverted)"
+    assert settings.put(dev, "diversions", "reset") == "none"
