@@ -103,6 +103,22 @@ MX_MASTER_3_4082 = Model(
 # "Transport IDs: {'btleid': 'B023', 'wpid': '4082'}", the same 8 controls).
 MX_MASTER_3_B023 = replace(MX_MASTER_3_4082, wpid=0xB023)
 
+# Gaming mice have no REPROG_CONTROLS_V4 (their buttons live in ONBOARD_PROFILES 0x8100), so
+# the mouse cannot tell us its buttons (buttoncache.py): the table keeps them. Values are for
+# the factory profile; a profile edited in G HUB can map a button to any mouse button.
+G305_4074 = Model(
+    name="G305", full_name="G305 LIGHTSPEED Wireless Gaming Mouse", wpid=0x4074, hidpp10=False,
+    buttons=FIVE_BUTTONS,
+    notes="HID++ 4.2, onboard profiles (0x8100), no REPROG_CONTROLS_V4; the sixth button (DPI "
+          "cycle) acts in the mouse in the factory profile (G305-Lightspeed-Wireless-Gaming-Mouse-4074.txt)",
+)
+G502_407F = Model(
+    name="G502", full_name="G502 LIGHTSPEED Wireless Gaming Mouse", wpid=0x407F, hidpp10=False,
+    buttons=frozenset(range(BTN_LEFT, BTN_TASK + 1)),
+    notes="HID++ 4.2, onboard profiles (0x8100), no REPROG_CONTROLS_V4; which HID buttons the "
+          "tilt and G buttons send in the factory profile is not in the dump: 1..8 assumed",
+)
+
 GENERIC = Model(
     name="mouse", full_name="unknown Logitech mouse", wpid=None, hidpp10=False,
     buttons=frozenset(range(BTN_LEFT, BTN_TASK + 1)), known=False,
@@ -111,7 +127,7 @@ GENERIC = Model(
 
 MODELS: dict[int, Model] = {
     m.wpid: m for m in (M705_101B, M705_406D, PERFORMANCE_MX_101A, ANYWHERE_MX_1017, MX_MASTER_3_4082,
-                        MX_MASTER_3_B023)
+                        MX_MASTER_3_B023, G305_4074, G502_407F)
     if m.wpid is not None
 }
 
@@ -122,6 +138,13 @@ def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
     registers we know the meaning of on that model."""
     if wpid is not None and wpid in MODELS:
         return MODELS[wpid]
+    if wpid is not None and not hidpp10:
+        # a HID++ 2.0 mouse missing from the table: its buttons as it told them (buttoncache.py)
+        from phantombutton.buttoncache import cached_model
+
+        learned = cached_model(wpid)
+        if learned is not None:
+            return learned
     if wpid is None and hidpp10 is None:
         return GENERIC
     return replace(GENERIC, wpid=wpid, hidpp10=bool(hidpp10))

@@ -16,19 +16,26 @@ def analyze_file(path: str) -> dict:
     from phantombutton.capture.reader import Capture
     from phantombutton.detect.chatter import ChatterMonitor, verdict_of
     from phantombutton.detect.findings import Finding
+    from phantombutton.detect.diversion import DiversionMonitor
     from phantombutton.detect.rules import Detector
     from phantombutton.detect.run import detect_all
 
     cap = Capture(path)
     detector = Detector()
     chatter = ChatterMonitor()
+    diversions = DiversionMonitor()
+
+    def side(obs) -> None:
+        chatter.feed(obs)
+        diversions.feed(obs)
+
     found: dict[tuple, Finding] = {}      # (key, since) -> latest version of the finding
-    for f in detect_all(_tee(cap.observations(), chatter.feed), detector):
+    for f in detect_all(_tee(cap.observations(), side), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
     for f in detector.tick(end.t):          # held-idle up to the end
         found[(f.key, f.since)] = f
-    for f in chatter.findings():
+    for f in chatter.findings() + diversions.findings():
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {
@@ -99,7 +106,7 @@ def _print_text(report: dict) -> None:
         ids = f.where()
         if ids:
             echo("    " + ", ".join(ids))
-        if f.rule is not Rule.SWITCH_CHATTER:
+        if f.rule not in (Rule.SWITCH_CHATTER, Rule.STALE_DIVERSION):
             echo("    " + ("still held at the end of the capture" if f.ended is None
                            else f"released at {f.ended:.3f} s"))
         echo("    evidence:")
@@ -116,8 +123,8 @@ def _print_text(report: dict) -> None:
 
 
 @click.command("analyze", epilog="Exit codes: 0 no phantom found, 3 a phantom (or suspect) held "
-               "button or a worn (chattering) switch was found, 1 the file cannot be read "
-               "(the message names the line), 2 usage.")
+               "button, a worn (chattering) switch or a stale diversion was found, 1 the file cannot "
+               "be read (the message names the line), 2 usage.")
 @click.argument("file")   # opened by the reader: a directory or no access is exit 1 and one line
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="Markdown for pasting into an issue.")

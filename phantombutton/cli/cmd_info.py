@@ -76,7 +76,11 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
         for c in d["controls"]:
             out.append(f"{' ' * (i + 2)}{c['cid']} {c['name']:<28} {c['reporting']}")
     buttons = ", ".join(d["buttons"])
-    out.append(_line("Buttons", buttons if d["model_known"] else f"{buttons} (model unknown, assumed)", i))
+    if d.get("buttons_from") == "mouse":
+        buttons += " (read from the mouse)"
+    elif not d["model_known"]:
+        buttons += " (model unknown, assumed)"
+    out.append(_line("Buttons", buttons, i))
     if d["model_known"] and not d["has_phantom_button"]:
         out.append(_line("Phantom", f"{d['phantom']} does not exist on this model", i))
     for err in d.get("errors", []):

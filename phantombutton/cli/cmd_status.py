@@ -29,7 +29,10 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desk
             watch = session_guard(session, fix=False)
         w, events = read_state(session, grace, wheel=watch)
         if watch is not None:
+            from phantombutton.recovery.diversion import diversion_report
+
             wheel += watch.check_all()
+            wheel += diversion_report(watch, session.platform.listeners)
         session.raise_denied([v for v in w.detector.devices() if v.present])
         notes += [e.message for e in events if e.kind == "note"]
         return notes, w.detector.devices(), w.detector.active(), session.x is not None

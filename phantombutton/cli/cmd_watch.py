@@ -160,6 +160,9 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     is released by the recovery chain and verified; held-idle is only reported.
     Keys held by a virtual keyboard (a remapper's uinput device) while no physical key is
     held, longer than [detection] stuck-key-after (3 s), are reported (released with --fix).
+    A button diverted to HID++ with no program reading it (a stale diversion: the button is
+    dead) is reported when pressed; --fix clears that control's divert flags, reads them back
+    and verifies with the next press. A diversion owned by a running remapper is left alone.
     Exit codes: 0 ok (stopped by Ctrl-C or --duration), 1 failure, 2 usage.
     """
     tty = sys.stdout.isatty() and not as_json
@@ -203,6 +206,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     from phantombutton.recovery.keys import key_watch
     from phantombutton.recovery.session import open_session
     from phantombutton.recovery.watcher import WatchEvent, Watcher
+    from phantombutton.recovery.diversion import with_diversions
     from phantombutton.recovery.wheel import session_guard
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
@@ -216,7 +220,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=fixer, reassert=config.load().reassert if fix else ReassertPolicy(),
-                          wheel=session_guard(session, fix=fix),
+                          wheel=with_diversions(session_guard(session, fix=fix), session, fix=fix),
                           keys=key_watch(options.platform, threshold=config.stuck_key_after(), fix=fix,
                                          show_keycodes=show_keycodes))
         for ev in watcher.start():

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "list": ("phantombutton.cli.cmd_list", "command", "List receivers and paired devices."),
     "info": ("phantombutton.cli.cmd_info", "command", "Show receiver and device details."),
     "get": ("phantombutton.cli.cmd_settings", "get_command", "Read a device setting."),
+    "buttons": ("phantombutton.cli.cmd_buttons", "command", "A mouse's buttons, read from the mouse."),
     "set": ("phantombutton.cli.cmd_settings", "set_command", "Write a device setting, read it back."),
     "watch": ("phantombutton.cli.cmd_watch", "command", "Detect phantom held buttons live."),
     "status": ("phantombutton.cli.cmd_status", "command", "One-shot check for held phantom buttons."),

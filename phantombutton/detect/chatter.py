@@ -189,10 +189,14 @@ class ChatterMonitor:
 
 
 def verdict_of(findings: list[Finding]) -> str:
-    """"phantom" when a held-button rule fired, "worn switch" when only chatter did."""
+    """"phantom" when a held-button rule fired, "worn switch" when only chatter did (with or
+    without stale diversions), "stale diversion" when only detect/diversion.py did."""
     if not findings:
         return "clean"
-    return "phantom" if any(f.rule is not Rule.SWITCH_CHATTER for f in findings) else "worn switch"
+    if all(f.rule is Rule.STALE_DIVERSION for f in findings):
+        return "stale diversion"
+    return "phantom" if any(f.rule not in (Rule.SWITCH_CHATTER, Rule.STALE_DIVERSION) for f in findings) \
+        else "worn switch"
 
 
 def verdict_line(findings: list[Finding], strong: str = "") -> str:
@@ -200,5 +204,5 @@ def verdict_line(findings: list[Finding], strong: str = "") -> str:
     v = verdict_of(findings)
     if v == "clean":
         return f"{strong}clean{strong} - no phantom held button"
-    word = "WORN SWITCH LIKELY" if v == "worn switch" else "PHANTOM"
+    word = {"worn switch": "WORN SWITCH LIKELY", "stale diversion": "STALE DIVERSION"}.get(v, "PHANTOM")
     return f"{strong}{word}{strong} - {len(findings)} finding(s)"

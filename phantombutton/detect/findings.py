@@ -12,6 +12,7 @@ class Rule(StrEnum):
     HELD_IDLE = "held-idle"                      # c) held long with no activity
     X_MISMATCH = "x-kernel-mismatch"             # d) X holds what the kernel released / slave gone
     SWITCH_CHATTER = "switch-chatter"            # worn switch: bounces (detect/chatter.py)
+    STALE_DIVERSION = "stale-diversion"          # a control diverted to HID++ (detect/diversion.py)
 
 
 class Layer(StrEnum):
@@ -74,6 +75,9 @@ class Finding:
 
         what = describe_button(self.code) if self.code is not None else f"X button {self.x_button}"
         where = self.device + (f" ({self.node})" if self.node and self.node != self.device else "")
+        if self.rule is Rule.STALE_DIVERSION:   # presses diverted to HID++, not a hold
+            what = describe_button(self.code) if self.code is not None else "a control"
+            return f"{where}: {what} diverted to HID++ from {self.since:.3f} s to {self.ended:.3f} s [{self.rule}]"
         if self.rule is Rule.SWITCH_CHATTER:   # an interval of bounces, not a hold
             return f"{where}: {what} chatters from {self.since:.3f} s to {self.ended:.3f} s [{self.rule}]"
         state = "held" if self.ended is None else f"released at {self.ended:.3f} s"

@@ -55,8 +55,16 @@ def device_summary(device) -> dict:
 
 def _buttons(device) -> dict:
     model = device.model
+    source = "model table" if model.known else "assumed"
+    if not model.known and device.online and not device.hidpp10:
+        from phantombutton.devices.buttons20 import button_map   # the mouse tells (cached)
+
+        bmap = button_map(device)
+        if bmap is not None:
+            model, source = bmap.model(), "mouse"
     return {
         "model_known": model.known,
+        "buttons_from": source,
         "model": model.full_name,
         "buttons": [buttons.label(c) for c in sorted(model.buttons)],
         "codes": [f"0x{c:X}" for c in sorted(model.buttons)],
@@ -113,11 +121,16 @@ def device_report(device) -> dict:
                                          for c in device.controls()])
 
     def read_settings():
-        if "controls" in out:  # diversions are already read; do not ask the mouse twice
-            diverted = [f"{c['name']} ({c['reporting']})" for c in out["controls"]
-                        if c["diverted"]]
-            return {settings_mod.DIVERSIONS: ", ".join(diverted) or "none"}
-        return settings_mod.read_all(device)
+        if "controls" not in out:
+            return settings_mod.read_all(device)
+        # the controls are already read: do not ask the mouse for them twice
+        values = settings_mod.read_all(device, skip=(settings_mod.DIVERSIONS,))
+        parts = [f"{c['name']} ({c['reporting']})" for c in out["controls"] if c["diverted"]]
+        if values.get("thumb-wheel") == "hidpp":
+            parts.append("thumb wheel (diverted)")
+        if values.get("wheel-target") == "hidpp":
+            parts.append("wheel (HID++ target)")
+        return {**values, settings_mod.DIVERSIONS: ", ".join(parts) or "none"}
 
     attempt("settings", read_settings)
     return out

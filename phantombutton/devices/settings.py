@@ -7,9 +7,9 @@ HID++ 1.0 (per the model table, only on models we know):
     smooth-scroll   register 0x01 bit 0x40 (the kernel turns it on at connect; `off` needs
                     force on those models, see `refusal`)
     dpi             register 0x63 byte 0, 0x81..0x8F = 100..1500 (Performance MX)
-HID++ 2.0:
-    diversions      REPROG_CONTROLS_V4: read = diverted controls; set `reset` clears every
-                    temporary/persistent diversion (a stale one is a known stuck-button cause)
+HID++ 2.0 (by feature, devices/settings20.py): wheel-resolution, wheel-target, dpi,
+    thumb-wheel, and diversions (REPROG_CONTROLS_V4 controls, thumb wheel, wheel target:
+    read = what is diverted; set `reset` clears it - a stale one is a known stuck-button cause)
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Callable
 
 from phantombutton.models import DPI, SIDE_SCROLL, SMOOTH_SCROLL
 from phantombutton.errors import PhantomError, UsageProblem
-from phantombutton.hidpp import hidpp10, hidpp20
+from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
-from phantombutton.hidpp.hidpp20 import FeatureId
 from phantombutton.numbers import ascii_int
 
 DIVERSIONS = "diversions"
@@ -43,8 +42,11 @@ class Setting:
     write: Callable[[object, str], str]   # returns the value read back
     register: int | None = None           # HID++ 1.0 register the value lives in
     decode: Callable[[bytes], str] | None = None   # register value -> setting value
+    validate: Callable[[object, str], str] | None = None   # (device, text) -> value, UsageProblem
 
     def parse(self, device, text: str) -> str:
+        if self.validate is not None:
+            return self.validate(device, text)
         value = text.strip().lower()
         if self.name == DPI:
             try:   # ASCII digits only: int() would read "٨٠٠" as 800
@@ -136,27 +138,24 @@ DPI_SETTING = Setting(DPI, "sensor resolution, register 0x63 (0x81..0x8F = 100..
                       Register.MOUSE_DPI, _decode_dpi)
 
 
-# --- HID++ 2.0 diversions -------------------------------------------------------------
+# --- HID++ 2.0 diversions (devices/settings20.py) --------------------------------------
 
 
 def _read_diversions(device) -> str:
-    diverted = [f"{c.name} ({c.diversion()})" for c in device.controls() if c.diverted]
-    return ", ".join(diverted) if diverted else "none"
+    from phantombutton.devices import settings20
+
+    return settings20.read_diversions(device)
 
 
 def _reset_diversions(device, value: str) -> str:
-    for control in device.controls():
-        if control.diverted:
-            params = hidpp20.reset_reporting_params(control.info.cid, control.reporting.flags)
-            device.call(FeatureId.REPROG_CONTROLS_V4, 3, params)
-    after = _read_diversions(device)
-    if after != "none":
-        raise NotApplied(f"{device.label}: diversions still set after reset: {after}")
-    return after
+    from phantombutton.devices import settings20
+
+    return settings20.reset_diversions(device, value)
 
 
 DIVERSIONS_SETTING = Setting(
-    DIVERSIONS, "buttons diverted to software (REPROG_CONTROLS_V4); `reset` clears them",
+    DIVERSIONS, "controls, thumb wheel and wheel diverted to software (REPROG_CONTROLS_V4, "
+                "THUMB_WHEEL, HIRES_WHEEL target); `reset` clears them",
     ("reset",), _read_diversions, _reset_diversions)
 
 _HIDPP10 = {SIDE_SCROLL: SIDE_SCROLL_SETTING, SMOOTH_SCROLL: SMOOTH_SCROLL_SETTING, DPI: DPI_SETTING}
@@ -168,17 +167,19 @@ def settings_for(device) -> dict[str, Setting]:
         return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
     # a 2.0 device's settings follow its feature table, which only an online device tells
     device.require_online()
-    if device.feature_index(FeatureId.REPROG_CONTROLS_V4) is not None:
-        return {DIVERSIONS: DIVERSIONS_SETTING}
-    return {}
+    from phantombutton.devices import settings20
+
+    return settings20.settings_for(device)
 
 
-def read_all(device) -> dict[str, str]:
-    """Every setting's value, reading each HID++ 1.0 register once (side-scroll and
-    smooth-scroll share register 0x01)."""
+def read_all(device, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every setting's value (but `skip`), reading each HID++ 1.0 register once (side-scroll
+    and smooth-scroll share register 0x01)."""
     values: dict[int, bytes] = {}
     out = {}
     for name, setting in settings_for(device).items():
+        if name in skip:
+            continue
         if setting.register is not None and setting.decode is not None:
             if setting.register not in values:
                 values[setting.register] = device.read_register(setting.register)
@@ -210,6 +211,10 @@ def refusal(device, setting: Setting, value: str) -> str | None:
     hidpp_scroll_counter_handle_scroll takes each wheel unit as 1/8 of a detent. With the bit
     cleared behind it, the mouse sends one unit per detent, so the wheel is 8x slow until
     the next reconnect, which sets the bit again anyway."""
+    if not device.hidpp10:
+        from phantombutton.devices import settings20
+
+        return settings20.refusal(device, setting.name, value)
     if setting.name == SMOOTH_SCROLL and value == "off" and device.model.kernel_sets_smooth_scroll:
         return (f"smooth-scroll off makes the wheel of {device.label} 8x slow until it reconnects: "
                 "the kernel turns smooth scroll on at every connect and divides each wheel step by 8; "

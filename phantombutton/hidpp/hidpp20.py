@@ -206,6 +206,15 @@ class ControlFlag(IntFlag):
     VIRTUAL = 0x80
 
 
+class ControlFlag2(IntFlag):
+    """getCidInfo byte 8 (Solaar hidpp20.py KeyFlag, the high byte)."""
+
+    RAW_XY = 0x01
+    FORCE_RAW_XY = 0x02
+    ANALYTICS = 0x04
+    RAW_WHEEL = 0x08
+
+
 class ReportingFlag(IntFlag):
     """getCidReporting state / setCidReporting flags: each state bit has a `valid` bit."""
 
@@ -215,13 +224,16 @@ class ReportingFlag(IntFlag):
     PERSIST_VALID = 0x08
     RAW_XY = 0x10
     RAW_XY_VALID = 0x20
+    FORCE_RAW_XY = 0x40
+    FORCE_RAW_XY_VALID = 0x80
 
 
 def reporting_names(flags: int) -> list[str]:
     """What getCidReporting's flags say of a control, e.g. ["persistently diverted"]."""
     return [name for bit, name in ((ReportingFlag.DIVERTED, "diverted"),
                                    (ReportingFlag.PERSISTENTLY_DIVERTED, "persistently diverted"),
-                                   (ReportingFlag.RAW_XY, "raw XY")) if flags & bit]
+                                   (ReportingFlag.RAW_XY, "raw XY"),
+                                   (ReportingFlag.FORCE_RAW_XY, "forced raw XY")) if flags & bit]
 
 
 CONTROL_NAMES = {
@@ -229,6 +241,7 @@ CONTROL_NAMES = {
     0x0053: "Back Button", 0x0056: "Forward Button", 0x005B: "Left Tilt",
     0x005D: "Right Tilt", 0x00C3: "Mouse Gesture Button", 0x00C4: "Smart Shift",
     0x00D0: "MultiPlatform Gesture Button", 0x00D7: "Virtual Gesture Button",
+    0x0054: "Back Button", 0x0057: "Forward Button", 0x00BD: "Back Button",
 }
 
 
@@ -247,6 +260,7 @@ class ControlInfo:
     position: int
     group: int
     group_mask: int
+    flags2: int = 0
 
     @property
     def name(self) -> str:
@@ -275,7 +289,7 @@ def parse_control_info(index: int, params: bytes) -> ControlInfo:
     if len(params) < 8:
         raise FrameError("getCidInfo reply too short")
     return ControlInfo(index, params[0] << 8 | params[1], params[2] << 8 | params[3],
-                       params[4], params[5], params[6], params[7])
+                       params[4], params[5], params[6], params[7], params[8] if len(params) > 8 else 0)
 
 
 def parse_control_reporting(params: bytes) -> ControlReporting:
@@ -293,7 +307,8 @@ def reset_reporting_params(cid: int, current: int) -> bytes:
     flags = 0
     for state, valid in ((ReportingFlag.DIVERTED, ReportingFlag.DIVERT_VALID),
                          (ReportingFlag.PERSISTENTLY_DIVERTED, ReportingFlag.PERSIST_VALID),
-                         (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID)):
+                         (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID),
+                         (ReportingFlag.FORCE_RAW_XY, ReportingFlag.FORCE_RAW_XY_VALID)):
         if current & state:
             flags |= valid
     return bytes((cid >> 8, cid & 0xFF, flags, 0, 0))
@@ -303,6 +318,56 @@ def parse_diverted_buttons(params: bytes) -> tuple[int, ...]:
     """Event 0 of REPROG_CONTROLS_V4: up to 4 pressed control ids; empty = all released."""
     cids = (params[i] << 8 | params[i + 1] for i in range(0, min(len(params), 8) - 1, 2))
     return tuple(c for c in cids if c)
+
+
+# --- ADJUSTABLE_DPI (0x2201) ----------------------------------------------------------
+
+
+def parse_dpi_list(params: bytes) -> tuple[int, ...]:
+    """getSensorDpiList(sensor) reply: sensor, then 2-byte values up to a 0; a value
+    0xE000|step between two values means every step from the one before to the one after
+    (Solaar settings_templates.py AdjustableDpi). -> the dpi values the sensor accepts."""
+    raw = []
+    for i in range(1, len(params) - 1, 2):
+        v = params[i] << 8 | params[i + 1]
+        if v == 0:
+            break
+        raw.append(v)
+    out: list[int] = []
+    for i, v in enumerate(raw):
+        if v >= 0xE000:
+            if 0 < i < len(raw) - 1 and v & 0x1FFF:
+                out += range(raw[i - 1] + (v & 0x1FFF), raw[i + 1], v & 0x1FFF)
+        else:
+            out.append(v)
+    return tuple(sorted(set(out)))
+
+
+def parse_sensor_dpi(params: bytes) -> int:
+    """getSensorDpi(sensor) reply: sensor, dpi (big-endian), default dpi."""
+    return params[1] << 8 | params[2]
+
+
+def set_dpi_params(dpi: int, sensor: int = 0) -> bytes:
+    return bytes((sensor, dpi >> 8 & 0xFF, dpi & 0xFF))
+
+
+# --- HIRES_WHEEL (0x2121) mode and THUMB_WHEEL (0x2150) status -------------------------
+
+
+class WheelModeBit(IntFlag):
+    """HIRES_WHEEL getWheelMode/setWheelMode byte 0 (hid-logitech-hidpp.c hidpp_hrw_set_wheel_mode)."""
+
+    TARGET_HIDPP = 0x01
+    HIRES = 0x02
+    INVERT = 0x04
+
+
+class ThumbStatus(IntFlag):
+    """THUMB_WHEEL getThumbwheelStatus/setThumbwheelReporting: byte 0 bit 0 = reports go to
+    HID++ (diverted), byte 1 bit 0 = inverted (Solaar settings_templates.py ThumbMode/ThumbInvert)."""
+
+    DIVERTED = 0x01
 
 
 # --- WIRELESS_DEVICE_STATUS (0x1D4B) --------------------------------------------------

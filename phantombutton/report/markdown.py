@@ -22,7 +22,7 @@ def code(s: object) -> str:
 def _finding(i: int, f) -> list[str]:
     out = [f"#### [{i}] {md(f.rule)}: {md(f.headline())}", ""]
     ids = f.where()
-    if str(f.rule) != "switch-chatter":   # chatter is an interval of bounces, not a hold
+    if str(f.rule) not in ("switch-chatter", "stale-diversion"):   # intervals, not holds
         ids.append("still held at the end of the capture" if f.ended is None else f"released at {f.ended:.3f} s")
     if not ids:
         ids.append(f"from {f.since:.3f} s to {f.ended:.3f} s")

@@ -150,7 +150,8 @@ class VirtualDirect(VirtualReceiver):
             self._push(bytes([LONG, DIRECT_INDEX, index, 0x00, 1, 0, 0]).ljust(20, b"\0"),
                        self._clock() if now is None else now)
 
-    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> None:
+    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
+               at: float | None = None) -> None:
         def axis(v: int) -> bytes:   # 16-bit two's complement
             return (max(-32767, min(32767, v)) & 0xFFFF).to_bytes(2, "little")
 
@@ -159,7 +160,7 @@ class VirtualDirect(VirtualReceiver):
 
         report = (bytes([MOUSE_REPORT]) + self._buttons.get(slot, 0).to_bytes(2, "little")
                   + axis(dx) + axis(dy) + bytes([byte(wheel), byte(pan)]))
-        self._push(report, self._clock())
+        self._push(report, self._clock() if at is None else at)
 
 
 def make_model(profile: str = "default", **kw) -> VirtualReceiver:

@@ -43,6 +43,7 @@ class Control:
     hid_button: int | None = None  # which HID button (1-based) the control normally reports
     reporting: int = 0  # current DIVERT/PERSIST/RAW_XY bits
     remap: int = 0
+    flags2: int = 0  # getCidInfo byte 8: 0x01 raw XY, 0x02 force raw XY, 0x04 analytics key events
 
 
 @dataclass
@@ -72,6 +73,11 @@ class Hidpp20Spec:
     wheel_flags: int = 0x0C  # has invert 0x08, has ratchet switch 0x04
     wheel_mode: int = 0x00  # bit0 HID++ target, bit1 hi-res, bit2 invert
     protocol: tuple[int, int] = (4, 5)
+    # ADJUSTABLE_DPI 0x2201: current dpi, and the sensor's list as the device sends it
+    # (2-byte values; 0xE000|step between two values = a range with that step)
+    dpi: int = 1000
+    dpi_list: tuple[int, ...] = (200, 0xE000 | 50, 8000)
+    thumb_mode: int = 0x00  # THUMB_WHEEL status: byte 0 bit0 diverted to HID++, byte 1 bit0 inverted
     extra: dict = field(default_factory=dict)
 
 
@@ -86,9 +92,13 @@ class Hidpp20Device(VirtualDevice):
     def power_on(self) -> None:
         # Temporary diversion and the wheel mode do not survive a power cycle; persistent
         # diversion does (it lives in the mouse's flash).
-        self.controls = [Control(**{**c.__dict__, "reporting": c.reporting & PERSIST}) for c in self.spec.controls]
+        kept = {c.cid: c.reporting for c in getattr(self, "controls", ())}   # the flash's state
+        self.controls = [Control(**{**c.__dict__, "reporting": kept.get(c.cid, c.reporting) & PERSIST})
+                         for c in self.spec.controls]
         self.wheel_mode = self.spec.wheel_mode
         self.pointer_speed = self.spec.pointer_speed
+        self.dpi = self.spec.dpi
+        self.thumb = [self.spec.thumb_mode, 0]
         self.config_cookie = 0  # a software's "I configured you" mark; lost at power-off
 
     # ---- requests ------------------------------------------------------------------------
@@ -174,7 +184,7 @@ class Hidpp20Device(VirtualDevice):
                 return Err20.INVALID_ARGUMENT
             c = self.controls[p[0]]
             return (c.cid.to_bytes(2, "big") + c.tid.to_bytes(2, "big")
-                    + bytes([c.flags, 0, c.group, c.gmask, 0]))
+                    + bytes([c.flags, 0, c.group, c.gmask, c.flags2]))
         if fn in (2, 3):
             control = self._control(p[0] << 8 | p[1])
             if control is None:
@@ -186,7 +196,8 @@ class Hidpp20Device(VirtualDevice):
 
     def _set_reporting(self, control: Control, p: bytes):
         flags, remap = p[2], p[3] << 8 | p[4]
-        allowed = {DIVERT: control.flags & DIVERTABLE, PERSIST: control.flags & PERSIST_DIVERTABLE, RAW_XY: 0}
+        allowed = {DIVERT: control.flags & DIVERTABLE, PERSIST: control.flags & PERSIST_DIVERTABLE,
+                   RAW_XY: control.flags2 & 0x01}
         new = control.reporting
         for bit, valid in VALID.items():
             if flags & valid:
@@ -206,6 +217,81 @@ class Hidpp20Device(VirtualDevice):
         if fn == 1:
             self.pointer_speed = p[0] << 8 | p[1]
             return bytes(p[:2])
+        return Err20.INVALID_FUNCTION
+
+    def _f1004(self, fn: int, p: bytes):  # UNIFIED_BATTERY
+        if fn == 0:  # capabilities: supported levels (full|good|low|critical), flags (0x02 percent)
+            return bytes([0x0F, 0x02])
+        if fn == 1:  # status: state of charge %, level bit, charging status, external power
+            pct = self.spec.battery[0]
+            level = 8 if pct > 50 else 4 if pct > 20 else 2 if pct > 5 else 1
+            return bytes([pct, level, self.spec.battery[2], 0])
+        return Err20.INVALID_FUNCTION
+
+    # What `solaar show` reads without guarding against an error reply (solaar/cli/show.py
+    # _print_device): each answers as the dumps show.
+    def _f0007(self, fn: int, p: bytes):  # DEVICE_FRIENDLY_NAME: length, then chunks at offset
+        name = self.spec.name.encode()
+        if fn == 0:
+            return bytes([len(name), 32, len(name)])
+        if fn == 1:
+            return bytes([p[0]]) + name[p[0] : p[0] + 15]
+        return Err20.INVALID_FUNCTION
+
+    def _f1815(self, fn: int, p: bytes):  # HOSTS_INFO: capability 0 = host names not readable
+        # (the dump shows "romanescu"; a readable name would make Solaar rename the host)
+        return bytes([0x00, 0x00, 3, 0]) if fn == 0 else Err20.INVALID_FUNCTION
+
+    def _f2130(self, fn: int, p: bytes):  # LOWRES_WHEEL: wheel reports HID (the M185 dump)
+        return bytes([0x00]) if fn == 0 else Err20.INVALID_FUNCTION
+
+    def _f8060(self, fn: int, p: bytes):  # REPORT_RATE: supported rates (bit n = n+1 ms), current
+        if fn == 0:
+            return bytes([0x8B])
+        if fn == 1:
+            return bytes([self.identity.polling_ms or 1])
+        return Err20.INVALID_FUNCTION
+
+    def _f8100(self, fn: int, p: bytes):  # ONBOARD_PROFILES: fn 2 mode, 1 = on-board (the G305 dump)
+        return bytes([0x01]) if fn == 2 else Err20.INVALID_FUNCTION
+
+    def _f2201(self, fn: int, p: bytes):  # ADJUSTABLE_DPI
+        if fn == 0:  # getSensorCount
+            return bytes([1])
+        if p[0] != 0:
+            return Err20.INVALID_ARGUMENT
+        if fn == 1:  # getSensorDpiList(sensor): sensor, then 2-byte values, 0 ends the list
+            return bytes([0]) + b"".join(v.to_bytes(2, "big") for v in self.spec.dpi_list) + b"\0\0"
+        if fn == 2:  # getSensorDpi(sensor): sensor, dpi, default dpi
+            return bytes([0]) + self.dpi.to_bytes(2, "big") + self.spec.dpi.to_bytes(2, "big")
+        if fn == 3:  # setSensorDpi(sensor, dpi)
+            dpi = p[1] << 8 | p[2]
+            if not self._dpi_valid(dpi):
+                return Err20.INVALID_ARGUMENT
+            self.dpi = dpi
+            return bytes(p[:3])
+        return Err20.INVALID_FUNCTION
+
+    def _dpi_valid(self, dpi: int) -> bool:
+        values = self.spec.dpi_list
+        for i, v in enumerate(values):
+            if v >= 0xE000 and 0 < i < len(values) - 1:
+                low, high, step = values[i - 1], values[i + 1], v & 0x1FFF
+                if low <= dpi <= high and (dpi - low) % step == 0:
+                    return True
+            elif v == dpi:
+                return True
+        return False
+
+    def _f2150(self, fn: int, p: bytes):  # THUMB_WHEEL
+        if fn == 0:  # getThumbwheelInfo: native resolution, diverted resolution, default
+            #            direction, capabilities (0x01 timestamp, 0x02 touch, 0x04 proxy, 0x08 single tap)
+            return (18).to_bytes(2, "big") + (120).to_bytes(2, "big") + bytes([0, 0x0F, 0, 0])
+        if fn == 1:  # getThumbwheelStatus: reporting mode (1 = HID++), invert
+            return bytes(self.thumb)
+        if fn == 2:  # setThumbwheelReporting(mode, invert)
+            self.thumb = [p[0] & 0x01, p[1] & 0x01]
+            return bytes(self.thumb)
         return Err20.INVALID_FUNCTION
 
     def _f2100(self, fn: int, p: bytes):  # VERTICAL_SCROLLING

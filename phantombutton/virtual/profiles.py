@@ -16,10 +16,14 @@ says otherwise:
   "mixed-wheel-desync"  mixed, every mouse in that state
   "bluetooth"      no receiver: the MX Master 3 over Bluetooth (B023) alone, answering on
                    device index 0xFF (virtual/bluetooth.py; DIRECT_PROFILES)
-Receiver families (virtual/families.py, devices from virtual/family_devices.py):
+Receiver families (virtual/families.py, mice from virtual/mice.py):
   "bolt"           Bolt C548 + MX Master 3S B034 (HID++ 4.5) in slot 2
   "lightspeed"     Lightspeed C539 + G305 4074 (HID++ 4.2) in slot 1
   "nano"           Nano C534 + Wireless Mouse M185 new 4054 (HID++ 4.5) in slot 2
+  "mx-master-3s"   C52B + MX Master 3S B034 (HID++ 4.5, virtual/mice.py) in slot 1
+  "stale-diversion"  mx-master-3s with its middle button left diverted to HID++ by a
+                   program that exited: its presses arrive only as HID++ events; the
+                   middle button is pressed at 0.3 s and again at 1.5 s
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from typing import Callable
 
 from ..errors import UsageProblem
 from .device import Identity, VirtualDevice
-from .family_devices import g305, m185n, mx_master_3s
 from .hidpp10_device import Hidpp10Device, Register
 from .hidpp20_device import (
     HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
 )
+from .mice import g305, m185n, mx_master_3s, mx_master_3s_stale_diversion
 
 ANY = b"\xff\xff\xff"
 
@@ -156,6 +160,9 @@ SCRIPTS: dict[str, tuple[Step, ...]] = {
     # after a wake: the mouse is back in low resolution, the kernel still divides by 8
     "wheel-desync": (Step(0.0, "forget-wheel"),),
     "mixed-wheel-desync": tuple(Step(0.0, "forget-wheel", slot=n) for n in (1, 2, 3)),
+    # a press of the middle button (HID button 3) while it is diverted, then one more
+    "stale-diversion": (Step(0.3, "press", data=(0x0004).to_bytes(2, "little")), Step(0.4, "press", data=bytes(2)),
+                        Step(1.5, "press", data=(0x0004).to_bytes(2, "little")), Step(1.6, "press", data=bytes(2))),
     "original-bug": (
         Step(0.5, "reconnect"),
         # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a
@@ -183,6 +190,8 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "bolt": lambda: {2: mx_master_3s()},
     "lightspeed": lambda: {1: g305()},
     "nano": lambda: {2: m185n()},
+    "mx-master-3s": lambda: {1: mx_master_3s()},
+    "stale-diversion": lambda: {1: mx_master_3s_stale_diversion()},
 }
 
 # Profiles whose receiver is not the Unifying C52B: profile -> USB product id

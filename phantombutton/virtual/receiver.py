@@ -306,9 +306,9 @@ class VirtualReceiver:
                     self._push(reply, at + 0.005)
             elif step.action == "forget-wheel":  # the mouse loses hi-res with no reconnection
                 device.forget_wheel_mode()
-            elif step.action == "press":
+            elif step.action == "press":       # through the mouse: a diverted control sends HID++
                 self._buttons[step.slot] = int.from_bytes(step.data, "little")
-                self._push(dj_short(step.slot, DJ_MOUSE, mouse_params(self._buttons[step.slot])), at)
+                self._mouse(step.slot, at=at)
 
     def _push(self, report: bytes, ready: float) -> None:
         entry = (ready, next(self._seq), report)
@@ -382,13 +382,14 @@ class VirtualReceiver:
         if self.notification_flags[1] & WIRELESS_FLAG:
             self._push(self._connection(slot, device), now)
 
-    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> None:
+    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
+               at: float | None = None) -> None:
         if not self.dj_mode:
             self.log.append(Exchange(self._clock(), b"", (), f"slot {slot} input dropped: not in DJ mode"))
             return
         device = self.devices[slot]
         buttons, cids = device.diverted_controls(self._buttons.get(slot, 0))
-        now = self._clock()
+        now = self._clock() if at is None else at
         if cids != self._diverted.get(slot, []):
             event = device.diverted_event(slot, cids)
             if event is not None:

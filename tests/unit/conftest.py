@@ -44,3 +44,15 @@ def xvfb():
     yield display
     proc.terminate()
     proc.wait(5)
+
+
+@pytest.fixture(autouse=True)
+def _private_button_cache(tmp_path_factory, monkeypatch):
+    """Each test sees its own empty $XDG_CACHE_HOME: no button map learnt by another test or
+    by the user (phantombutton/buttoncache.py) decides what a model has."""
+    from phantombutton import buttoncache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    buttoncache.forget()
+    yield
+    buttoncache.forget()

@@ -40,7 +40,7 @@ def test_info_json(capsys):
     assert devs["101B"]["settings"] == {"side-scroll": "on", "smooth-scroll": "on"}   # the kernel set it at connect
     assert devs["101A"]["settings"]["dpi"] == "900"
     assert devs["406D"]["protocol"] == "HID++ 4.5" and len(devs["406D"]["features"]) == 27
-    assert devs["406D"]["settings"] == {"diversions": "none"}
+    assert devs["406D"]["settings"] == {"diversions": "none", "wheel-resolution": "high", "wheel-target": "hid"}
     assert not any(d["has_phantom_button"] for d in devs.values())
 
 

@@ -19,7 +19,7 @@ from phantombutton.transport.engine import Engine
 from phantombutton.transport.virtual import VirtualTransport
 from phantombutton.virtual.descriptors import HIDPP_RECEIVER_DESCRIPTOR
 from phantombutton.virtual.families import FamilyReceiver, make_receiver
-from phantombutton.virtual.family_devices import g305
+from phantombutton.virtual.mice import g305
 
 # --- discovery -------------------------------------------------------------------------
 

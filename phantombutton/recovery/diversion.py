@@ -1,0 +1,354 @@
+"""Stale diversions in `watch` (and `--fix`): find a control diverted to HID++ that nobody
+reads, reset only that control, verify by reading back and by the next press reaching evdev.
+The rule and how we decide: detect/diversion.py.
+
+`DiversionGuard` is fed the same observations as the wheel guard: DeviceAdded (which event
+node is which receiver slot), HidppTraffic (the diverted-button events), KeyEvent (the
+native press: verification, doubled presses). HID++ requests it adds, per mouse:
+- the first event-like report from a slot: one ROOT getFeature(0x1B04) (then cached);
+- a diverted-button event (at most once per CHECK_GAP): one getCidReporting per control in
+  the event; with --fix and a stale verdict: one setCidReporting and one getCidReporting each.
+- a mouse missing from the model table, at attach: its buttons (devices/buttons20.py, cached
+  per WPID and firmware), so "a button the model does not have" works for it.
+Nothing is read while no diverted-button event arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from phantombutton.buttoncache import STANDARD_HID_BUTTON
+from phantombutton.buttons import hid_button_to_evdev
+from phantombutton.detect.diversion import (
+    DOUBLE_WINDOW, FEATURE_REPROG, Verdict, diverted_event_cids, judge, judge_doubled,
+)
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp import hidpp20
+from phantombutton.hidpp.errors import HidppError
+
+CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
+VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
+REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per this
+
+Key = tuple[str, int]     # (receiver node, slot)
+
+
+@dataclass(slots=True)
+class DiversionEvent:
+    kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
+    t: float
+    device: str
+    message: str
+    evidence: tuple[str, ...] = ()
+    topic: str = "diversion"      # "buttons": the buttons read from a mouse at attach
+
+    def line(self) -> str:
+        tag = {"finding": "DIVERT ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
+               "not-verified": "FAILED "}.get(self.kind, "note   ")
+        return tag + f"{self.device}: {self.message}" + "".join(f"\n          {e}" for e in self.evidence)
+
+    def to_dict(self) -> dict:
+        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
+             "message": self.message}
+        if self.evidence:
+            d["evidence"] = list(self.evidence)
+        return d
+
+
+@dataclass(slots=True)
+class _Mouse:
+    key: Key
+    name: str
+    event_node: str
+    hidpp_node: str | None = None
+    reprog_index: int | None = None          # None: not asked yet; 0: the mouse has no 0x1B04
+    checked_at: float = -1e9
+    said: dict[str, float] = field(default_factory=dict)          # verdict text -> when
+    diverted_at: dict[int, float] = field(default_factory=dict)   # cid -> last diverted event
+    pressed_at: dict[int, float] = field(default_factory=dict)    # evdev code -> last press
+    verify: dict[int, tuple[int, float]] = field(default_factory=dict)  # code -> (cid, repaired at)
+
+
+class DiversionGuard:
+    def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
+                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True):
+        self.access = access
+        self.listeners = listeners
+        self.fix = fix
+        self.clock = clock
+        self.learn_buttons = learn_buttons
+        self.mice: dict[str, _Mouse] = {}          # event node -> mouse
+        self.by_key: dict[Key, _Mouse] = {}
+
+    # ---- observations ----------------------------------------------------------------------
+    def feed(self, obs) -> list[DiversionEvent]:
+        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent
+
+        if isinstance(obs, HidppTraffic):
+            return self._traffic(obs)
+        if isinstance(obs, KeyEvent) and obs.value == 1:
+            mouse = self.mice.get(obs.node)
+            return self._press(mouse, obs.code, obs.t) if mouse else []
+        if isinstance(obs, DeviceAdded):
+            info = obs.device
+            if info.slot is None or not info.receiver_node:
+                return []
+            key = (info.receiver_node, info.slot)
+            mouse = _Mouse(key, f"{info.name or info.node} ({info.node})", info.node, info.hidpp_node)
+            self.mice[info.node] = self.by_key[key] = mouse
+            return self._learn(mouse, info.product) if self.learn_buttons else []
+        if isinstance(obs, DeviceRemoved):
+            mouse = self.mice.pop(obs.node, None)
+            if mouse is not None and self.by_key.get(mouse.key) is mouse:
+                del self.by_key[mouse.key]
+        return []
+
+    def tick(self, now: float) -> list[DiversionEvent]:
+        out = []
+        for mouse in self.mice.values():
+            for code, (cid, at) in list(mouse.verify.items()):
+                if now - at > VERIFY_WINDOW:
+                    del mouse.verify[code]
+                    out.append(DiversionEvent("note", now, mouse.name, (
+                        f"{hidpp20.control_name(cid)}: not pressed within {VERIFY_WINDOW:g} s of the "
+                        "repair; not verified by a press (the read-back showed it regular)")))
+        return out
+
+    # ---- internals -------------------------------------------------------------------------
+    def _learn(self, mouse: _Mouse, wpid: int | None) -> list[DiversionEvent]:
+        from phantombutton import models
+
+        if wpid is None or models.model_for(wpid).known:
+            return []
+        notes: list[str] = []
+        try:
+            from phantombutton.devices.buttons20 import button_map
+
+            device = self.access(mouse.key)
+            bmap = button_map(device, notes=notes) if device is not None else None
+        except (HidppError, PhantomError, OSError) as e:
+            return [DiversionEvent("note", self.clock(), mouse.name, f"buttons not read from the mouse: {e}",
+                                   topic="buttons")]
+        out = [DiversionEvent("note", self.clock(), mouse.name, n, topic="buttons") for n in notes]
+        if bmap is not None:
+            from phantombutton.buttons import label
+
+            out.append(DiversionEvent("learned", self.clock(), mouse.name, (
+                "buttons read from the mouse (REPROG_CONTROLS_V4): "
+                + ", ".join(label(c) for c in sorted(bmap.codes()))), topic="buttons"))
+        return out
+
+    def _index(self, mouse: _Mouse) -> int:
+        if mouse.reprog_index is None:
+            try:
+                device = self.access(mouse.key)
+                index = device.feature_index(FEATURE_REPROG) if device is not None else None
+            except HidppError:
+                index = None      # a HID++ 1.0 mouse answers ROOT with an error: no 0x1B04, ever
+            except (PhantomError, OSError):
+                return 0          # the receiver is gone or busy: ask again at the next event
+            mouse.reprog_index = index or 0
+        return mouse.reprog_index
+
+    def _traffic(self, obs) -> list[DiversionEvent]:
+        data = obs.data
+        if len(data) < 8 or data[0] != 0x11 or data[3] != 0x00 or data[2] >= 0x80:
+            return []             # not a 2.0 event of function 0 (software id 0)
+        mouse = self.by_key.get((obs.node, data[1]))
+        if mouse is None or not (index := self._index(mouse)):
+            return []
+        cids = diverted_event_cids(data, data[1], index)
+        if not cids:
+            return []
+        out: list[DiversionEvent] = []
+        for cid in cids:
+            if cid not in mouse.diverted_at or obs.t - mouse.diverted_at[cid] > 0.001:
+                out += self._doubled_by_event(mouse, cid, obs.t)
+            mouse.diverted_at[cid] = obs.t
+            code = _code_of(cid)
+            if code is not None and code in mouse.verify:
+                del mouse.verify[code]
+                out.append(DiversionEvent("not-verified", obs.t, mouse.name, (
+                    f"{hidpp20.control_name(cid)} is diverted again after the repair: a program "
+                    "diverts it on purpose; left alone from now on")))
+                mouse.checked_at = obs.t + 3600.0     # do not fight it
+        if obs.t - mouse.checked_at >= CHECK_GAP:
+            mouse.checked_at = obs.t
+            out += self._check(mouse, cids, obs.t)
+        return out
+
+    def _nodes(self, mouse: _Mouse) -> tuple[str, ...]:
+        return tuple(n for n in (mouse.key[0], mouse.hidpp_node) if n)
+
+    def _who(self, mouse: _Mouse) -> tuple[str, ...] | None:
+        found: list[str] = []
+        for node in self._nodes(mouse):
+            held = self.listeners(node)
+            if held is None:
+                return None
+            found += [h for h in held if h not in found]
+        return tuple(found)
+
+    def _check(self, mouse: _Mouse, cids: tuple[int, ...], t: float) -> list[DiversionEvent]:
+        try:
+            device = self.access(mouse.key)
+            if device is None:
+                return []
+            states = [(cid, self._reporting(device, cid)) for cid in cids]
+        except (HidppError, PhantomError, OSError) as e:
+            return [DiversionEvent("note", t, mouse.name, f"diverted-button event, but its controls "
+                                                          f"could not be read: {e}")]
+        diverted = [(cid, flags) for cid, flags in states if flags & _DIVERT_STATE]
+        if not diverted:
+            return []             # diverted a moment ago, regular now: its program undid it
+        named = [(hidpp20.control_name(cid), ", ".join(hidpp20.reporting_names(f))) for cid, f in diverted]
+        verdict = judge(named, self._who(mouse), self._nodes(mouse), t)
+        if verdict.verdict is not Verdict.STALE:
+            text = f"{', '.join(n for n, _ in named)} diverted to HID++, {verdict.verdict}" + (
+                f" by {verdict.owner}" if verdict.owner else "")
+            if t - mouse.said.get(text, -1e9) < REPORT_GAP:
+                return []
+            mouse.said[text] = t
+            return [DiversionEvent("finding", t, mouse.name, text + "; not reset (phantombutton set "
+                                   f"{mouse.key[1]} diversions reset does it)", verdict.evidence)]
+        names = ", ".join(n for n, _ in named)
+        out = [DiversionEvent("finding", t, mouse.name,
+                              f"stale diversion: {names} diverted to HID++ with no program reading it "
+                              "(the button is dead)" + ("" if self.fix else
+                                                        f"; fix: phantombutton watch --fix, or phantombutton "
+                                                        f"set {mouse.key[1]} diversions reset"),
+                              verdict.evidence)]
+        if self.fix:
+            out += self._repair(mouse, device, diverted, t)
+        return out
+
+    def _repair(self, mouse: _Mouse, device, diverted, t: float) -> list[DiversionEvent]:
+        from phantombutton.devices.settings20 import reset_control
+
+        out = []
+        for cid, flags in diverted:
+            name = hidpp20.control_name(cid)
+            try:
+                reset_control(device, cid, flags)
+                after = self._reporting(device, cid)
+            except (HidppError, PhantomError, OSError) as e:
+                out.append(DiversionEvent("failed", t, mouse.name, f"{name}: reset refused: {e}"))
+                continue
+            if after & _DIVERT_STATE:
+                out.append(DiversionEvent("failed", t, mouse.name, (
+                    f"{name}: still {', '.join(hidpp20.reporting_names(after))} after the reset "
+                    f"(read back flags 0x{after:02X})")))
+                continue
+            code = _code_of(cid)
+            if code is not None:
+                mouse.verify[code] = (cid, t)
+            out.append(DiversionEvent("repaired", t, mouse.name, (
+                f"{name}: divert flags cleared (read back: regular, flags 0x{after:02X})"
+                + ("; verifying with its next press" if code is not None else ""))))
+        return out
+
+    @staticmethod
+    def _reporting(device, cid: int) -> int:
+        raw = device.call(FEATURE_REPROG, 2, cid.to_bytes(2, "big"))
+        return hidpp20.parse_control_reporting(raw).flags
+
+    def _press(self, mouse: _Mouse, code: int, t: float) -> list[DiversionEvent]:
+        out = []
+        mouse.pressed_at[code] = t
+        if code in mouse.verify:
+            cid, _ = mouse.verify.pop(code)
+            out.append(DiversionEvent("verified", t, mouse.name, (
+                f"{hidpp20.control_name(cid)}: its next press reached evdev ({mouse.event_node})")))
+        for cid, at in mouse.diverted_at.items():
+            if _code_of(cid) == code and abs(t - at) <= DOUBLE_WINDOW:
+                out += self._say_doubled(mouse, cid, at, t)
+        return out
+
+    def _doubled_by_event(self, mouse: _Mouse, cid: int, t: float) -> list[DiversionEvent]:
+        code = _code_of(cid)
+        at = mouse.pressed_at.get(code) if code is not None else None
+        if at is None or abs(t - at) > DOUBLE_WINDOW:
+            return []
+        return self._say_doubled(mouse, cid, t, at)
+
+    def _say_doubled(self, mouse: _Mouse, cid: int, diverted_at: float, native_at: float) -> list[DiversionEvent]:
+        name = hidpp20.control_name(cid)
+        text = f"{name} fires twice: diverted to HID++ and still sent as a mouse button"
+        t = max(diverted_at, native_at)
+        if t - mouse.said.get(text, -1e9) < REPORT_GAP:
+            return []
+        mouse.said[text] = t
+        verdict = judge_doubled(name, diverted_at, native_at, self._who(mouse))
+        return [DiversionEvent("finding", t, mouse.name, text + (f" (owner: {verdict.owner})" if verdict.owner else "")
+                               + f"; not reset (phantombutton set {mouse.key[1]} diversions reset does it)",
+                               verdict.evidence)]
+
+
+_DIVERT_STATE = (hidpp20.ReportingFlag.DIVERTED | hidpp20.ReportingFlag.PERSISTENTLY_DIVERTED
+                 | hidpp20.ReportingFlag.RAW_XY | hidpp20.ReportingFlag.FORCE_RAW_XY)
+
+
+def _code_of(cid: int) -> int | None:
+    button = STANDARD_HID_BUTTON.get(cid)
+    return hid_button_to_evdev(button) if button else None
+
+
+class WithDiversions:
+    """The wheel watch and the diversion guard as one `wheel=` part of the Watcher: both are
+    fed every observation and ticked; anything else (check_all, guard) is the wheel watch's."""
+
+    def __init__(self, wheel, diversions: DiversionGuard):
+        self.wheel, self.diversions = wheel, diversions
+
+    def feed(self, obs) -> list:
+        return self.wheel.feed(obs) + self.diversions.feed(obs)
+
+    def tick(self, now: float) -> list:
+        return self.wheel.tick(now) + self.diversions.tick(now)
+
+    def __getattr__(self, name):
+        return getattr(self.wheel, name)
+
+
+def with_diversions(wheel, session, *, fix: bool) -> WithDiversions:
+    """`wheel` (recovery/wheel.py session_guard) plus a DiversionGuard sharing its engines."""
+    platform = session.platform
+    return WithDiversions(wheel, DiversionGuard(wheel.guard.access, platform.listeners, fix=fix))
+
+
+def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) -> list[DiversionEvent]:
+    """`status`: what each receiver mouse of a wheel watch (recovery/wheel.py WheelWatch) has
+    diverted now, and who holds its node. One read of every control's reporting (and the thumb
+    wheel and wheel target) per HID++ 2.0 mouse; nothing is written."""
+    from phantombutton.devices.settings20 import diverted_parts
+
+    out: list[DiversionEvent] = []
+    now = time.monotonic()
+    for node, key in sorted(watch.keys.items()):
+        try:
+            device = watch.guard.access(key)
+            if device is None or not device.online or device.hidpp10:
+                continue
+            parts = diverted_parts(device)
+        except (HidppError, PhantomError, OSError) as e:
+            out.append(DiversionEvent("note", now, node, f"diversions not read: {e}"))
+            continue
+        if not parts:
+            continue
+        held = listeners(key[0])
+        name = f"{node} (slot {key[1]}, WPID {device.wpid:04X})"
+        if held is None:
+            who = f"who holds {key[0]} open is hidden (run as root to see)"
+        elif held:
+            from phantombutton.detect.diversion import owner_of
+
+            owner = owner_of(held)
+            who = f"{key[0]} held open by {', '.join(held)}" + (f": owned by {owner}" if owner else "")
+        else:
+            who = (f"nobody else holds {key[0]} open: stale, the diverted controls do nothing "
+                   f"(fix: phantombutton watch --fix and press them, or phantombutton set {key[1]} diversions reset)")
+        out.append(DiversionEvent("finding" if held == () else "note", now, name,
+                                  "diverted to HID++: " + ", ".join(parts) + "; " + who))
+    return out
