@@ -431,7 +431,9 @@ class Daemon:
         if codes is None:
             return
         findings = self.detector.feed(HeldState(t, self._register(link, slot), frozenset(codes)))
-        held = sorted(f.code for f in findings if f.active and f.code is not None)
+        # at a connection, what is new to us; at link loss, every button still held
+        held = sorted(c for c in codes if is_mouse_button(c)) if when == "at link loss" else \
+            sorted(f.code for f in findings if f.active and f.code is not None)
         if held:
             self.journal.info(f"{link.node} slot {slot}: kernel holds "
                               f"{', '.join(f'0x{c:03X}' for c in held)} {when}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 
+from phantombutton import receivers
 from phantombutton.buttons import (
     BTN_MOUSE_FIRST, BTN_MOUSE_LAST, HID_BUTTON_PAGE, HID_BUTTONS, hid_button_to_evdev,
 )
@@ -58,6 +59,9 @@ class VirtualKernel:
         self.muted: dict[int, set[int]] = {}        # slot -> codes mapped to KEY_RESERVED
         self.clock = clock
         self.node = "virtual:c52b"     # the receiver node its reports come from
+        # what the driver does at link loss follows the receiver's family (receivers.py); a
+        # test may pass another family in to see the receiver's link loss as a Nano's
+        self.family = receivers.family_of(receiver.product_id)
         self.problems: list[str] = []
         self.denied: dict = {}      # every virtual node is readable
         self._pending: list[Observation] = []
@@ -72,6 +76,7 @@ class VirtualKernel:
             ident = dev.identity
             info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
                               product=ident.wpid, slot=slot, receiver_node=self.node,
+                              receiver_product=self.receiver.product_id,
                               buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
             out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.held_keys(info.node))]
         return out
@@ -188,7 +193,8 @@ class VirtualKernel:
             if len(report) > 8 and report[8]:
                 out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
             return out
-        if rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS:
+        if (rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS
+                and (self.family is None or self.family.releases_on_link_loss)):
             # link loss: hid-logitech-dj forwards an all-zero report
             return [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)] + \
                    [HidppTraffic(t, self.node, bytes(report))]
