@@ -102,7 +102,7 @@ class Detector:
                 if active is not None and active.rule not in WEAKER_THAN_A:
                     continue
                 if (code == BTN_PHANTOM and now - hold.since >= self.t.held_for - TIME_SLACK
-                        and self._model_unknown(dev)):
+                        and self._model_unknown(dev, code)):
                     out.append(self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
                         f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}, "
                         f"held {now - hold.since:.2f} s (threshold {self.t.held_for:g} s, held-for)",
@@ -303,22 +303,27 @@ class Detector:
         except (KeyError, LookupError):
             return None
 
-    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+    def _has_button(self, dev: _Device, code: int) -> bool | None:
+        """models.py `has_button`'s question on the table given (None: the model is unknown,
+        nothing can be ruled out)."""
         model = self._model(dev)
-        if model is None or not getattr(model, "known", True) or model.has_button(code):
+        if model is None or not getattr(model, "known", True):
             return None
+        return bool(model.has_button(code))
+
+    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+        if self._has_button(dev, code) is not False:
+            return None
+        model = self._model(dev)
         name = getattr(model, "name", None) or dev.info.name or "this model"
         return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
             f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
             f"the {name} (WPID {dev.info.product:04X}) has no such button",
         ], model_name=name)
 
-    def _model_unknown(self, dev: _Device) -> bool:
-        """A mouse paired to a receiver whose model (buttons) we do not know."""
-        if dev.info.slot is None:
-            return False
-        model = self._model(dev)
-        return model is None or not getattr(model, "known", True)
+    def _model_unknown(self, dev: _Device, code: int) -> bool:
+        """A mouse paired to a receiver whose buttons we do not know."""
+        return dev.info.slot is not None and self._has_button(dev, code) is None
 
     def _link_lost(self, node: str, slot: int, t: float) -> list[Finding]:
         """Rule e: buttons still held on a mouse whose link dropped behind a receiver that

@@ -167,3 +167,55 @@ def test_udevadm_test_applies_the_rule_to_the_real_nodes(fresh_bridge, tmp_path)
         assert "PHANTOMBUTTON_PAIRED=1" in mouse and ":uaccess:" in mouse, mouse
     finally:
         target.unlink()
+
+
+def test_release_latency_after_reconnect(fresh_bridge, tmp_path, capsys):
+    """HID button 16 held right after a reconnect (the bug): kernel timestamps of the press and
+    of the daemon's release on an observer fd, over PB_LAB_TRIALS reconnects (10 in CI; 100
+    for the benchmark). No hand can press it on an M705, so there is no held-for wait: the
+    goal is <= 100 ms in this TCG guest. The figure goes to tests/lab/out/."""
+    import fcntl
+    import statistics
+
+    trials = int(os.environ.get("PB_LAB_TRIALS", "10"))
+    cfg = tmp_path / "config.toml"
+    # every trial is a new phantom of one mouse: let none of them count as a re-assert
+    cfg.write_text('[detection]\nreassert-limit = 1000\n\n[device."101B"]\nside-scroll = false\n')
+    d = DaemonProcess(cfg, tmp_path / "daemon.log")
+    times, t_start = [], time.monotonic()
+    try:
+        d.wait("slot 1 (101B): set side-scroll=off, read back off")
+        dev = evdev.InputDevice(labkit.m705_event_node())
+        fcntl.ioctl(dev.fd, 0x400445A0, bytes((1, 0, 0, 0)))   # EVIOCSCLOCKID CLOCK_MONOTONIC
+        try:
+            for i in range(trials):
+                fresh_bridge.call("disconnect", slot=1)
+                d.wait("slot 1: link lost", n=i + 1)
+                t0 = time.monotonic()
+                fresh_bridge.call("connect", slot=1, power_cycle=True)
+                fresh_bridge.call("press", slot=1, buttons=labkit.HID_BUTTON_16)
+                events = key_events(dev, labkit.BTN_PHANTOM, t0 + 3.0)
+                assert len(events) == 2 and [v for _, v in events] == [1, 0], (i, events, d.text()[-3000:])
+                times.append(events[1][0] - events[0][0])
+                d.wait("released by step 1 (release written to the event node), verified", n=i + 1)
+                fresh_bridge.call("press", slot=1, buttons=0)
+                d.wait("slot 1 (101B): set side-scroll=off, read back off", n=i + 2)   # connection done
+        finally:
+            dev.close()
+    finally:
+        d.stop()
+        labkit.OUT.mkdir(parents=True, exist_ok=True)
+        with open(labkit.OUT / "stage1-daemon.log", "a") as out:
+            out.write(f"# ---- test_release_latency_after_reconnect\n{d.text()}")
+    times.sort()
+    p50, worst = statistics.median(times) * 1000, times[-1] * 1000
+    p90 = times[max(0, int(len(times) * 0.9) - 1)] * 1000
+    line = (f"daemon release latency after a reconnect (TCG guest, kernel timestamps press -> "
+            f"release of 0x11F, verified): n={len(times)} p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
+            f"max {worst:.1f} ms (goal <= 100 ms); {time.monotonic() - t_start:.1f} s")
+    with capsys.disabled():
+        print("\n" + line)
+    with open(labkit.OUT / "bench-daemon-release-latency.txt", "a") as out:
+        out.write(line + "\n")
+    assert "Traceback" not in d.text()
+    assert worst < 1000, line
