@@ -7,19 +7,13 @@ produces no udev event, only a HID++ 0x41 connection notification on the receive
 - on 0x41 "link established" for slot n: waits `settle-delay` (the kernel's own connect probe
   runs first; Solaar waits 0.2 s for the same reason), then applies the configured settings
   with read-back, once per connection (duplicate 0x41s inside the delay merge);
-- detects with the same Detector as `watch` (detect/rules.py), fed with what the receiver
-  node carries: every HID++ report, and each DJ mouse report's button changes as the key
-  events hid-input makes of them (so this needs no access to the event node), plus the
-  kernel's held keys (EVIOCGKEY) at each connection and, on receivers that do not release
-  at link loss, at link loss;
-- releases at once what no hand can hold: a button the model does not have (HID button 16 =
-  evdev 0x11F = X button 20 on an M705), or one still held when the link dropped on a
-  Nano, Lightspeed or Bolt receiver (receivers.py `releases_on_link_loss`); HID button 16 on
-  a model we do not know once held `held-for` (the Detector's wait). The recovery chain
-  verifies on the event node and in X;
-- a phantom that comes back within `reassert-window` of a release is released again at once
-  up to `reassert-limit`, then after an exponential back-off (detect/reassert.py, the
-  policy `watch --fix` uses: never a release loop);
+- feeds `watch`'s Detector (detect/rules.py) every HID++ report, DJ mouse reports' button
+  changes as the key events hid-input makes of them (no event node access needed), and the
+  kernel's held keys (EVIOCGKEY) at each connection and at link loss on receivers that do
+  not release then; it releases at once, by the verified recovery chain, what no hand holds:
+  a button the model lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held
+  across a link loss on a Nano, Lightspeed or Bolt receiver;
+- re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
@@ -39,21 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from phantombutton import models, receivers
-from phantombutton.buttons import (
-    buttons_of,
-    hid_button_for,
-    hid_button_to_evdev,
-    is_mouse_button,
-    x_button_for,
-)
+from phantombutton.buttons import buttons_of, hid_button_for, hid_button_to_evdev, is_mouse_button, x_button_for
 from phantombutton.detect.events import (
-    DeviceAdded,
-    DeviceInfo,
-    DeviceRemoved,
-    HeldState,
-    HidppTraffic,
-    KeyEvent,
-    Observation,
+    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation,
 )
 from phantombutton.detect.findings import Finding, Rule, Thresholds
 from phantombutton.detect.reassert import Releases
@@ -67,13 +49,7 @@ from phantombutton.recovery.chain import Outcome, Target
 from phantombutton.recovery.watcher import target_for
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts import (
-    KeptX,
-    apply_setting,
-    chain_release,
-    device_identity,
-    setting_text,
-)
+from phantombutton.service.parts import KeptX, apply_setting, chain_release, device_identity, setting_text
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 
@@ -116,8 +92,7 @@ class Daemon:
         self.detector = Detector(thresholds=Thresholds(held_for=config.detection.held_for),
                                  family_of=family_of)
         self.releases = Releases(config.reassert)
-        self._mice: dict[str, tuple[Link, int]] = {}   # Detector node -> (link, slot)
-        self._wpids: dict[str, int | None] = {}        # Detector node -> the WPID it was told
+        self._mice: dict[str, tuple[Link, int, int | None]] = {}   # Detector node -> link, slot, WPID
         self.clock, self.sleep = clock, sleep
         self.nodes = platform.nodes      # the event nodes (EVIOCGKEY), there from the start
         self.x = KeptX(platform)
@@ -230,7 +205,6 @@ class Daemon:
         for slot in link.slots:
             self._feed(DeviceRemoved(self.clock(), link.mouse(slot)))
             self._mice.pop(link.mouse(slot), None)
-            self._wpids.pop(link.mouse(slot), None)
         if why:
             # Look again soon (replug, driver rebind), but a node that keeps failing is
             # reopened after 0.5 s, 1 s, 2 s ... 60 s: no busy loop, no flood of lines.
@@ -391,8 +365,8 @@ class Daemon:
         and a connection that rule b measures from)."""
         node = link.mouse(slot)
         st = link.slot(slot)
-        if self._mice.get(node) != (link, slot) or self._wpids.get(node) != st.wpid or not at_start:
-            self._mice[node], self._wpids[node] = (link, slot), st.wpid
+        if self._mice.get(node) != (link, slot, st.wpid) or not at_start:
+            self._mice[node] = (link, slot, st.wpid)
             info = DeviceInfo(node=node, name=models.model_for(st.wpid).name, product=st.wpid, slot=slot,
                               receiver_node=link.node, receiver_product=link.product)
             self._feed(DeviceAdded(self.clock(), info, at_start=at_start))
@@ -446,7 +420,7 @@ class Daemon:
             if f.rule not in DAEMON_RULES:
                 self.journal.debug(f"{f.headline()}: left alone (a hand may hold it)")
                 continue
-            link, slot = self._mice[f.node]
+            link, slot, _ = self._mice[f.node]
             now = self.clock()
             if not self.config.fix.auto_release:
                 self.journal.warning(f"{self._where(link, slot)}: phantom button held "
@@ -467,7 +441,7 @@ class Daemon:
     def _release_if_held(self, key: tuple) -> None:
         f = next((a for a in self.detector.active() if a.key == key), None)
         if f is not None and f.node in self._mice:
-            self._release(*self._mice[f.node], f)
+            self._release(*self._mice[f.node][:2], f)
 
     def _where(self, link: Link, slot: int) -> str:
         wpid = link.slot(slot).wpid
@@ -480,7 +454,6 @@ class Daemon:
         what = (f"phantom {label} held {self.clock() - f.since:.2f} s"
                 if f.rule is Rule.UNKNOWN_BUTTON else f"{label} held at link loss ({f.evidence[-1]})")
         self.releases.record(f.key, self.clock())
-        started = self.clock()
         target = dataclasses.replace(target_for(f), node=self.platform.event_node(link.node, slot),
                                      device=f"{models.model_for(link.slot(slot).wpid).name} slot {slot}")
         try:
@@ -490,7 +463,6 @@ class Daemon:
         except PhantomError as e:   # the event node, not the receiver, failed here
             self.journal.error(f"{where}: {what}; release failed: {e}")
             return
-        self.journal.debug(f"{where}: release of 0x{code:03X} took {self.clock() - started:.3f} s")
         if out.released:
             self.journal.notice(f"{where}: {what}; released: {out.detail()}")
         else:
