@@ -16,6 +16,7 @@ Nano, Lightspeed) and direct HID++ mice, with Solaar as the peer. `all` boots tw
 Exit status: the guest's pytest status (0 all passed). A lab that cannot start exits 1
 under CI=true; a local run prints one `SKIPPED: <reason>` line and exits 0.
 Output: tests/lab/out/stage<N>.log (test output, then the guest's kernel log).
+PB_LAB_TRIALS=100 makes the latency tests (P2, the daemon's release) benchmark runs.
 Cache: tests/lab/.cache/ (uncompressed vmlinux, initramfs); both are git-ignored.
 """
 
@@ -514,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         if not VENV_PY.exists():
             raise LabUnavailable(f"no project venv at {VENV_PY} (run scripts/test once)")
         extra_env = {"PB_LAB_CI": "1" if ci else "0"}
+        if os.environ.get("PB_LAB_TRIALS", "").isdigit():   # benchmark runs: more trials
+            extra_env["PB_LAB_TRIALS"] = os.environ["PB_LAB_TRIALS"]
         solaar = ensure_solaar() if {"2", "4"} & set(stages) else None
         if solaar:
             extra_env["PB_LAB_SOLAAR"] = str(solaar)

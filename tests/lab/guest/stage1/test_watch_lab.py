@@ -1,5 +1,6 @@
 """`phantombutton watch` on the real kernel (stage 1, no X): HID++ context from the receiver's
-hidraw node, P2 (phantom report -> kernel state released) over 100 trials, hotplug churn.
+hidraw node, P2 (phantom report -> kernel state released; 20 trials, PB_LAB_TRIALS=100 for the
+benchmark), hotplug churn.
 
 The watcher runs as the real CLI in its own process; the uhid bridge plays the receiver.
 Figures are printed to the lab log (no timed assertions)."""
@@ -148,9 +149,9 @@ def _events(fd: int, timeout: float):
     return [(s + u / 1e6, t, c, v) for s, u, t, c, v in EVENT.iter_unpack(buf)]
 
 
-def test_p2_phantom_report_to_kernel_released_100_trials(bridge, event_node, receiver_node, capsys,
-                                                         tmp_path):
-    # 100 presses of one mouse would read as a phantom that keeps coming back, and watch --fix
+def test_p2_phantom_report_to_kernel_released(bridge, event_node, receiver_node, capsys, tmp_path):
+    trials = int(os.environ.get("PB_LAB_TRIALS", "20"))
+    # many presses of one mouse would read as a phantom that keeps coming back, and watch --fix
     # backs off by the configured re-assert policy (3 in 30 s): let every trial count
     conf = tmp_path / "phantombutton"
     conf.mkdir()
@@ -161,7 +162,7 @@ def test_p2_phantom_report_to_kernel_released_100_trials(bridge, event_node, rec
     times, misses = [], 0
     try:
         w.wait_attached(event_node, receiver_node)
-        for i in range(100):
+        for i in range(trials):
             bridge.call("press", slot=1, buttons=labkit.HID_BUTTON_16)
             pressed = released = None
             end = time.monotonic() + 3.0
@@ -192,7 +193,7 @@ def test_p2_phantom_report_to_kernel_released_100_trials(bridge, event_node, rec
               f"release on an observer fd): n={len(times)} misses={misses} p50 {p50:.1f} ms, "
               f"p99 {p99:.1f} ms, max {times[-1] * 1000:.1f} ms")
     released = [e for e in w.events if e["event"] == "released"]
-    assert misses == 0 and len(times) == 100 and len(released) == 100, err[-2000:]
+    assert misses == 0 and len(times) == trials and len(released) == trials, err[-2000:]
 
 
 # ------------------------------------------------------------------ hotplug churn
