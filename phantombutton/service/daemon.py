@@ -465,6 +465,8 @@ class Daemon:
             return
         if out.released:
             self.journal.notice(f"{where}: {what}; released: {out.detail()}")
+            # the event node now reads up (EVIOCGKEY verified it): so does the Detector
+            self._feed(KeyEvent(self.clock(), f.node, code, 0))
         else:
             self.journal.error(f"{where}: {what}; release failed: {out.detail()}")
 
