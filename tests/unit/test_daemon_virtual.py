@@ -365,7 +365,8 @@ def test_phantom_held_before_the_daemon_listened_is_found_in_the_kernel_state():
 
 
 def test_a_receiver_that_keeps_failing_is_reopened_with_growing_delays():
-    
+    from phantombutton.errors import PhantomError
+
     h = Harness(config(daemon=DaemonConfig(settle_delay=0.05, rescan_interval=0.05)))
     opened = []
     real_open = h.daemon.open_engine
