@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import heapq
 import itertools
 import time
@@ -415,7 +416,7 @@ class Daemon:
 
     def _act(self, findings: list[Finding]) -> None:
         for f in findings:
-            if not f.active or f.node not in self._mice:
+            if not f.active or f.node not in self._mice or f.code is None:
                 continue
             if f.rule not in DAEMON_RULES:
                 self.journal.debug(f"{f.headline()}: left alone (a hand may hold it)")
@@ -434,7 +435,7 @@ class Daemon:
                     f"{self.releases.recent(f.key, now)} times within {policy.window:g} s of a release; "
                     f"backing off {self.releases.backoff(f.key, now):g} s (a mouse that keeps sending "
                     "it may need `phantombutton mute`)")
-                self._at(now + wait, link, lambda key=f.key: self._release_if_held(key))
+                self._at(now + wait, link, functools.partial(self._release_if_held, f.key))
                 continue
             self._release(link, slot, f)
 
@@ -466,7 +467,7 @@ class Daemon:
         if out.released:
             self.journal.notice(f"{where}: {what}; released: {out.detail()}")
             # the event node now reads up (EVIOCGKEY verified it): so does the Detector
-            self._feed(KeyEvent(self.clock(), f.node, code, 0))
+            self._feed(KeyEvent(self.clock(), link.mouse(slot), code, 0))
         else:
             self.journal.error(f"{where}: {what}; release failed: {out.detail()}")
 
