@@ -71,9 +71,13 @@ class _Device:
 
 class Detector:
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
-                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of):
+                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
+                 explain: bool = True):
         self.model_for = model_for if model_for is not None else models.model_for
         self.family_of = family_of
+        # False: findings without HID++ context, settings, cause and fix (the daemon acts on
+        # the rule and its evidence; decoding the context costs ~2 ms before the release)
+        self.explain = explain
         self.t = thresholds or Thresholds()
         self.context = HidppContext(self.t.context_window, own_software_id)
         self._devices: dict[str, _Device] = {}
@@ -434,14 +438,17 @@ class Detector:
 
     def _kernel_finding(self, rule: Rule, dev: _Device, code: int, hold: _Hold, evidence: list[str],
                         model_name: str | None = None, extra: str = "") -> Finding:
-        nodes = self._nodes(dev)
-        ctx = self.context.lines(nodes, hold.since, dev.info.slot,
-                                 "the press" if hold.how == "pressed" else "the state read")
-        settings = self._settings(dev, hold.since)
         xb = B.x_button_for(code)
-        cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
-                                   x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                   context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
+        ctx: list[str] = []
+        settings: list[str] = []
+        cause = fix = ""
+        if self.explain:
+            ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
+                                     "the press" if hold.how == "pressed" else "the state read")
+            settings = self._settings(dev, hold.since)
+            cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
+                                       x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
+                                       context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence), hidpp_context=tuple(ctx),

@@ -73,6 +73,9 @@ class Link:
     engine: Engine
     product: int | None = None             # the receiver's USB product id (its family)
     slots: dict[int, SlotState] = field(default_factory=dict)
+    # slot -> its event node: hid-logitech-dj keeps a paired device's node across link losses,
+    # so a release need not walk sysfs again (forgotten when a release fails)
+    events: dict[int, str] = field(default_factory=dict)
 
     def mouse(self, slot: int) -> str:
         """The Detector's name for the mouse in `slot` (its event node is looked up when a
@@ -91,7 +94,7 @@ class Daemon:
         self.platform, self.config, self.journal = platform, config, journal
         self.family_of = family_of
         self.detector = Detector(thresholds=Thresholds(held_for=config.detection.held_for),
-                                 family_of=family_of)
+                                 family_of=family_of, explain=False)
         self.releases = Releases(config.reassert)
         self._mice: dict[str, tuple[Link, int, int | None]] = {}   # Detector node -> link, slot, WPID
         self.clock, self.sleep = clock, sleep
@@ -143,8 +146,15 @@ class Daemon:
 
     def held_codes(self, receiver_node: str, slot: int) -> frozenset[int] | None:
         """EVIOCGKEY of the mouse's event node; None when it has none."""
-        node = self.platform.event_node(receiver_node, slot)
+        link = self.links.get(receiver_node)
+        node = self._event_node(link, slot) if link else self.platform.event_node(receiver_node, slot)
         return None if node is None else self.nodes.held_keys(node)
+
+    def _event_node(self, link: Link, slot: int) -> str | None:
+        node = link.events.get(slot) or self.platform.event_node(link.node, slot)
+        if node is not None:
+            link.events[slot] = node
+        return node
 
     def release(self, target: Target) -> Outcome:
         return chain_release(self.platform, self.x, target, allow_mute=self.config.fix.mute_unknown_buttons)
@@ -455,13 +465,14 @@ class Daemon:
         what = (f"phantom {label} held {self.clock() - f.since:.2f} s"
                 if f.rule is Rule.UNKNOWN_BUTTON else f"{label} held at link loss ({f.evidence[-1]})")
         self.releases.record(f.key, self.clock())
-        target = dataclasses.replace(target_for(f), node=self.platform.event_node(link.node, slot),
+        target = dataclasses.replace(target_for(f), node=self._event_node(link, slot),
                                      device=f"{models.model_for(link.slot(slot).wpid).name} slot {slot}")
         try:
             if target.node is None:
                 raise PhantomError(f"no event node found for slot {slot} behind {link.node}")
             out = self.release(target)
         except PhantomError as e:   # the event node, not the receiver, failed here
+            link.events.pop(slot, None)
             self.journal.error(f"{where}: {what}; release failed: {e}")
             return
         if out.released:
@@ -469,6 +480,7 @@ class Daemon:
             # the event node now reads up (EVIOCGKEY verified it): so does the Detector
             self._feed(KeyEvent(self.clock(), link.mouse(slot), code, 0))
         else:
+            link.events.pop(slot, None)
             self.journal.error(f"{where}: {what}; release failed: {out.detail()}")
 
     # ---- timers ----------------------------------------------------------------------
