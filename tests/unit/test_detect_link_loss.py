@@ -65,6 +65,13 @@ def test_only_the_slot_that_dropped_and_only_held_buttons():
     assert d.feed(link(7.0, node="/dev/hidraw9")) == []   # another receiver's slot 1
 
 
+def test_without_explanations_the_rule_and_its_evidence_remain():
+    d = Detector(model_for=detector().model_for, explain=False)
+    found = held_then_lost(d, NANO)
+    assert [f.rule for f in found] == [Rule.HELD_AT_LINK_LOSS] and "Nano" in found[0].evidence[-1]
+    assert (found[0].cause, found[0].fix, found[0].hidpp_context) == ("", "", ())
+
+
 def test_a_family_passed_in_decides():
     d = Detector(model_for=detector().model_for, family_of=lambda product: RECEIVERS[NANO])
     assert [f.rule for f in held_then_lost(d, UNIFYING)] == [Rule.HELD_AT_LINK_LOSS]
