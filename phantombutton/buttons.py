@@ -97,11 +97,6 @@ def buttons_of(mask: int) -> tuple[int, ...]:
     return tuple(n for n in range(1, HID_BUTTONS + 1) if mask >> (n - 1) & 1)
 
 
-def mask_of(codes) -> int:
-    """16-bit HID button mask of the mouse buttons among evdev `codes` (others ignored)."""
-    return sum(1 << (c - BTN_MOUSE_FIRST) for c in set(codes) if is_mouse_button(c))
-
-
 def evdev_name(code: int) -> str | None:
     """BTN_LEFT .. BTN_TASK; None for codes without a name (HID buttons 9..16)."""
     try:

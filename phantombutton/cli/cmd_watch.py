@@ -199,6 +199,7 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         _replay(replay_file, speed, emit, redraw if tty else None)
         return 0
 
+    from phantombutton.detect.findings import Thresholds
     from phantombutton.detect.reassert import ReassertPolicy
     from phantombutton.detect.rules import Detector
     from phantombutton.service import config
@@ -217,9 +218,12 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         if as_json and session.desktop is not None:
             click.echo(json.dumps({"event": "session", "t": round(time.monotonic(), 6),
                                    "session": session.desktop.as_dict()}))
-        watcher = Watcher(session.source, Detector(), x=session.x, layers=session.layers, fix=fix,
+        # with --fix, the daemon's configuration: its held-for wait and re-assert policy
+        cfg = config.load() if fix else None
+        detector = Detector(thresholds=Thresholds(held_for=cfg.detection.held_for)) if cfg else Detector()
+        watcher = Watcher(session.source, detector, x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
-                          prevention=fixer, reassert=config.load().reassert if fix else ReassertPolicy(),
+                          prevention=fixer, reassert=cfg.reassert if cfg else ReassertPolicy(),
                           wheel=with_diversions(session_guard(session, fix=fix), session, fix=fix),
                           keys=key_watch(options.platform, threshold=config.stuck_key_after(), fix=fix,
                                          show_keycodes=show_keycodes))

@@ -21,6 +21,7 @@ class DeviceInfo:
     slot: int | None = None        # receiver slot 1..6
     receiver_node: str | None = None   # receiver's HID++ hidraw node
     hidpp_node: str | None = None      # the child hidraw node
+    receiver_product: int | None = None   # the receiver's USB product id (receivers.py family)
     x_slave_id: int | None = None
     buttons: frozenset[int] = field(default_factory=frozenset)  # evdev BTN_* codes it advertises
     # settings known when it was seen, e.g. (("side-scroll", "off"),); shown with findings

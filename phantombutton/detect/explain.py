@@ -40,6 +40,11 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
         fix = (f"{release} (ends X's grab); {prevent}durable: phantombutton mute {dev} 0x{code:03X}"
                if code is not None else release)
         return cause, fix
+    if rule is Rule.HELD_AT_LINK_LOSS:
+        return ("the mouse's link dropped (switched off, asleep, battery, out of range) while the "
+                "button was held, and this receiver family gets no all-released report from the "
+                "kernel: it stays held until the mouse sends a release, which it never will",
+                f"{release}; the held button comes back only if it is held at the next link loss")
     if rule is Rule.PRESS_AFTER_CONNECT:
         cause = ("pressed right after the mouse (re)connected with no motion before: a report "
                  "replayed or invented at connection, not a hand")

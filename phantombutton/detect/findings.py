@@ -13,6 +13,8 @@ class Rule(StrEnum):
     X_MISMATCH = "x-kernel-mismatch"             # d) X holds what the kernel released / slave gone
     SWITCH_CHATTER = "switch-chatter"            # worn switch: bounces (detect/chatter.py)
     STALE_DIVERSION = "stale-diversion"          # a control diverted to HID++ (detect/diversion.py)
+    HELD_AT_LINK_LOSS = "held-at-link-loss"      # held when the link dropped on a receiver that
+                                                 # does not release (receivers.py)
 
 
 class Layer(StrEnum):
@@ -27,6 +29,7 @@ class Thresholds:
     x_grace: float = 0.5          # d) X may lag the kernel by a poll or two; disagreement must last
     x_stale: float = 1.5          # d) a slave sample older than this is not trusted for the master
     context_window: float = 3.0   # HID++ traffic shown: seconds before the press
+    held_for: float = 0.25        # a) HID button 16 on a model we do not know: held this long
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ reassert-limit, [daemon] backoff-initial and backoff-max; service/config.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 
@@ -21,3 +22,31 @@ class ReassertPolicy:
         if reasserts < self.limit:
             return 0.0
         return min(self.backoff_max, self.backoff_initial * 2 ** (reasserts - self.limit))
+
+
+class Releases:
+    """When each held button (a finding's key) was released, and when it may be released
+    again under the policy: watch --fix and the daemon keep one of these."""
+
+    def __init__(self, policy: ReassertPolicy):
+        self.policy = policy
+        self._times: dict[Hashable, list[float]] = {}
+
+    def recent(self, key: Hashable, now: float) -> int:
+        """Releases of `key` within the window: how many times it came back."""
+        return sum(1 for t in self._times.get(key, ()) if now - t < self.policy.window)
+
+    def wait(self, key: Hashable, now: float) -> float:
+        """Seconds until `key` may be released again (0: now)."""
+        runs = [t for t in self._times.get(key, ()) if now - t < self.policy.window]
+        back = self.policy.delay(len(runs))
+        return max(0.0, runs[-1] + back - now) if back else 0.0
+
+    def backoff(self, key: Hashable, now: float) -> float:
+        """The policy's back-off for the next release of `key` (0 below the limit)."""
+        return self.policy.delay(self.recent(key, now))
+
+    def record(self, key: Hashable, now: float) -> None:
+        self._times[key] = [t for t in self._times.get(key, ()) if now - t < self.policy.window] + [now]
+        for k in [k for k, v in self._times.items() if now - v[-1] >= self.policy.window]:
+            del self._times[k]       # nodes come and go (hotplug): keep the dict small

@@ -1,12 +1,18 @@
 """The detector: observations in, findings out. Pure, no I/O, no clock of its own.
 
 Rules:
-  a) a button the model does not have (0x11F on an M705) -> at once;
+  a) a button the model does not have (0x11F on an M705) -> at once: no hand can press it, so
+     there is nothing to wait for; HID button 16 on a model we do not know (nothing can be
+     ruled out for sure) -> once held `held_for` s;
+  e) a button still held when the link to its mouse dropped (HID++ 0x41, link not
+     established) on a receiver whose family does not release at link loss (receivers.py
+     `releases_on_link_loss`: only DJ receivers get hid-logitech-dj.c
+     `logi_dj_recv_forward_null_report`) -> at once: no report will ever release it;
   b) a press within `connect_window` after a (re)connection (0x41 notification or a
      hotplugged node) with no motion in between;
   c) held longer than `held_idle` with no motion meanwhile (a drag moves: not flagged);
   d) X holds a button the kernel released (for `x_grace`), or the master holds one no slave holds.
-One finding per held button and layer; a stronger rule (a > b > c) wins. When the button is
+One finding per held button and layer; a stronger rule (a, e > b > c) wins. When the button is
 released, a copy of the finding with `ended` set is emitted and it leaves `active()`.
 """
 
@@ -18,7 +24,7 @@ from typing import Any
 
 from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
-from phantombutton import models
+from phantombutton import models, receivers
 from phantombutton.detect.context import HidppContext, connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,
@@ -37,8 +43,12 @@ from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.
 HIDRAW_CLOCK_SLACK = 0.005
+BTN_PHANTOM = B.hid_button_to_evdev(B.PHANTOM_HID_BUTTON)   # 0x11F, X button 20
+WEAKER_THAN_A = (Rule.PRESS_AFTER_CONNECT, Rule.HELD_IDLE)   # a later, stronger finding replaces them
+TIME_SLACK = 1e-6   # a tick due at press + held-for may compute the difference a hair short
 
 ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
+FamilyOf = Callable[[int], "receivers.ReceiverFamily | None"]   # receiver product id -> family
 
 
 @dataclass(slots=True)
@@ -61,8 +71,13 @@ class _Device:
 
 class Detector:
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
-                 own_software_id: int = SOFTWARE_ID):
+                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
+                 explain: bool = True):
         self.model_for = model_for if model_for is not None else models.model_for
+        self.family_of = family_of
+        # False: findings without HID++ context, settings, cause and fix (the daemon acts on
+        # the rule and its evidence; decoding the context costs ~2 ms before the release)
+        self.explain = explain
         self.t = thresholds or Thresholds()
         self.context = HidppContext(self.t.context_window, own_software_id)
         self._devices: dict[str, _Device] = {}
@@ -87,7 +102,18 @@ class Detector:
         for dev in self._devices.values():
             for code, hold in dev.holds.items():
                 key = (Layer.KERNEL, dev.info.node, code)
-                if key in self._active:
+                active = self._active.get(key)
+                if active is not None and active.rule not in WEAKER_THAN_A:
+                    continue
+                if (code == BTN_PHANTOM and now - hold.since >= self.t.held_for - TIME_SLACK
+                        and self._model_unknown(dev, code)):
+                    out.append(self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
+                        f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}, "
+                        f"held {now - hold.since:.2f} s (threshold {self.t.held_for:g} s, held-for)",
+                        "the model is not known; no Logitech mouse we know has HID button 16",
+                    ]))
+                    continue
+                if active is not None:
                     continue
                 quiet_since = max(hold.since, dev.last_motion or hold.since)
                 if now - quiet_since >= self.t.held_idle:
@@ -227,6 +253,8 @@ class Detector:
         conn = connection_of(f)
         if conn and conn[2]:
             self._connections[(obs.node, conn[0])] = obs.t
+        elif conn:
+            return self._link_lost(obs.node, conn[0], obs.t)
         return []
 
     def _on_x(self, obs: XButtons) -> list[Finding]:
@@ -280,15 +308,51 @@ class Detector:
         except (KeyError, LookupError):
             return None
 
-    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+    def _has_button(self, dev: _Device, code: int) -> bool | None:
+        """models.py `has_button`'s question on the table given (None: the model is unknown,
+        nothing can be ruled out)."""
         model = self._model(dev)
-        if model is None or not getattr(model, "known", True) or model.has_button(code):
+        if model is None or not getattr(model, "known", True):
             return None
+        return bool(model.has_button(code))
+
+    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+        if self._has_button(dev, code) is not False:
+            return None
+        model = self._model(dev)
         name = getattr(model, "name", None) or dev.info.name or "this model"
         return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
             f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
             f"the {name} (WPID {dev.info.product:04X}) has no such button",
         ], model_name=name)
+
+    def _model_unknown(self, dev: _Device, code: int) -> bool:
+        """A mouse paired to a receiver whose buttons we do not know."""
+        return dev.info.slot is not None and self._has_button(dev, code) is None
+
+    def _link_lost(self, node: str, slot: int, t: float) -> list[Finding]:
+        """Rule e: buttons still held on a mouse whose link dropped behind a receiver that
+        does not release them (receivers.py `releases_on_link_loss`)."""
+        out = []
+        for dev in self._devices.values():
+            if not dev.present or dev.info.slot != slot or node not in self._nodes(dev) or not dev.holds:
+                continue
+            product = dev.info.receiver_product
+            family = self.family_of(product) if product is not None else None
+            if family is None or family.releases_on_link_loss:
+                continue              # a DJ receiver: the kernel's all-zero report releases them
+            for code, hold in sorted(dev.holds.items()):
+                active = self._active.get((Layer.KERNEL, dev.info.node, code))
+                if active is not None and active.rule not in WEAKER_THAN_A:
+                    continue
+                out.append(self._kernel_finding(Rule.HELD_AT_LINK_LOSS, dev, code, hold, [
+                    f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s, still held when "
+                    f"the link of slot {slot} dropped at {t:.3f} s (HID++ 0x41 on {node})",
+                    f"a {family.family.value} receiver ({product:04X}) keeps held buttons held at link "
+                    "loss: only DJ receivers get the kernel's all-released report "
+                    "(hid-logitech-dj.c logi_dj_recv_forward_null_report)",
+                ]))
+        return out
 
     def _connected_at(self, dev: _Device, before: float) -> float | None:
         times = [dev.connected_at] if dev.connected_at is not None else []
@@ -375,14 +439,17 @@ class Detector:
 
     def _kernel_finding(self, rule: Rule, dev: _Device, code: int, hold: _Hold, evidence: list[str],
                         model_name: str | None = None, extra: str = "") -> Finding:
-        nodes = self._nodes(dev)
-        ctx = self.context.lines(nodes, hold.since, dev.info.slot,
-                                 "the press" if hold.how == "pressed" else "the state read")
-        settings = self._settings(dev, hold.since)
         xb = B.x_button_for(code)
-        cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
-                                   x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                   context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
+        ctx: list[str] = []
+        settings: list[str] = []
+        cause = fix = ""
+        if self.explain:
+            ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
+                                     "the press" if hold.how == "pressed" else "the state read")
+            settings = self._settings(dev, hold.since)
+            cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
+                                       x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
+                                       context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence), hidpp_context=tuple(ctx),

@@ -36,7 +36,8 @@ _IN_EVENT = struct.Struct("=iIII")
 
 def device_info(p: PointerNode) -> DeviceInfo:
     return DeviceInfo(node=p.node, name=p.name, vendor=p.vendor, product=p.product, slot=p.slot,
-                      receiver_node=p.receiver_node, hidpp_node=p.hidpp_node, buttons=p.buttons)
+                      receiver_node=p.receiver_node, hidpp_node=p.hidpp_node, buttons=p.buttons,
+                      receiver_product=p.receiver_product)
 
 
 def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:

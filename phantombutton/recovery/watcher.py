@@ -1,8 +1,9 @@
 """The `watch` loop: a source of observations (evdev or virtual), the X poller, the
 detector, and - with `fix` - the release chain for each new phantom.
 
-Fix policy: findings of rules unknown-button, press-after-connect and x-kernel-mismatch are
-released; held-idle is only reported (a user may hold a button without moving), with the
+Fix policy: findings of rules unknown-button, held-at-link-loss, press-after-connect and
+x-kernel-mismatch are released at once (the detector has waited where a press is
+ambiguous); held-idle is only reported (a user may hold a button without moving), with the
 `phantombutton release` command to run if it is a phantom.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from phantombutton.detect.events import DeviceAdded, HeldState, KeyEvent, XButtons
 from phantombutton.detect.findings import Finding, Layer, Rule
-from phantombutton.detect.reassert import ReassertPolicy
+from phantombutton.detect.reassert import ReassertPolicy, Releases
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.input.source import Source
@@ -22,7 +23,8 @@ from phantombutton.detect.rules import Detector
 from phantombutton.recovery.chain import Layers, Outcome, Target, run_chain
 
 _WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
-AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH})
+AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.X_MISMATCH,
+                            Rule.HELD_AT_LINK_LOSS})
 
 
 @dataclass(slots=True)
@@ -196,6 +198,7 @@ class Watcher:
         # again at once up to the policy's limit; past it, deferred by its back-off - never
         # dropped - and the user is told how to silence it.
         self.reassert = reassert
+        self.releases = Releases(reassert)               # key -> times the chain ran for it
         self.poll_interval = poll_interval
         self.prevention = prevention     # callable(Finding) -> str | None, after a release
         self.wheel = wheel               # recovery/wheel.py WheelWatch: wheel mode checks
@@ -212,7 +215,6 @@ class Watcher:
         self._event_driven = idle_interval is not None and (self.poller is None or self.poller.watched)
         if self.poller is not None and self._event_driven:
             source.add_wake_fd(x.fileno())
-        self._fixed: dict[tuple, list[float]] = {}       # key -> times the chain ran for it
         self._deferred: dict[tuple, Finding] = {}        # rate-limited, released at a tick
 
     def start(self) -> list[WatchEvent]:
@@ -283,7 +285,7 @@ class Watcher:
         for key, f in list(self._deferred.items()):
             if key not in active:           # released meanwhile (the mouse, or a user)
                 del self._deferred[key]
-            elif now - self._fixed[key][-1] >= self.reassert.delay(len(self._fixed[key])):
+            elif self.releases.wait(key, now) <= 0:
                 del self._deferred[key]
                 out += self._release(f, deferred=True)
         return out
@@ -307,20 +309,16 @@ class Watcher:
 
     def _release(self, f: Finding, deferred: bool = False) -> list[WatchEvent]:
         now = self.clock()
-        policy = self.reassert
-        runs = [t for t in self._fixed.get(f.key, ()) if now - t < policy.window]
-        back = policy.delay(len(runs))
-        if not deferred and back and now - runs[-1] < back:
+        if not deferred and self.releases.wait(f.key, now) > 0:
             self._deferred[f.key] = f
             what = f"X button {f.x_button}" if f.x_button else "the button"
             hint = (f"; `phantombutton mute {f.node} {f.x_button}` silences it durably"
                     if f.node and f.x_button and f.rule is Rule.UNKNOWN_BUTTON else "")
             return [WatchEvent("note", now, f, message=(
-                f"{f.device}: {what} came back {len(runs)} times in {policy.window:g} s; "
-                f"releasing it again {back:g} s after the last release{hint}"))]
-        self._fixed[f.key] = runs + [now]
-        for key in [k for k, v in self._fixed.items() if now - v[-1] >= policy.window]:
-            del self._fixed[key]       # nodes come and go (hotplug): keep the dict small
+                f"{f.device}: {what} came back {self.releases.recent(f.key, now)} times in "
+                f"{self.reassert.window:g} s; releasing it again "
+                f"{self.releases.backoff(f.key, now):g} s after the last release{hint}"))]
+        self.releases.record(f.key, now)
         assert self.layers is not None   # fix=True: every caller passes the release layers
         outcome = run_chain(target_for(f, self.poller), self.layers)
         out = [WatchEvent("released" if outcome.released else "not-released", self.clock(), f, outcome)]

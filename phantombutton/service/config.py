@@ -1,7 +1,8 @@
 """The user's configuration: ~/.config/phantombutton/config.toml (XDG_CONFIG_HOME honoured).
 
     [detection]
-    held-for = 0.25           # s a button the model does not have must stay down to count
+    held-for = 0.25           # s HID button 16 of a model we do not know must stay down to
+                              # count (a button the model does not have counts at once)
     reassert-window = 30.0    # s: a phantom back within this time of its release re-asserts
     reassert-limit = 3        # re-asserts tolerated before the daemon backs off
 

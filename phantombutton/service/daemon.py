@@ -7,12 +7,13 @@ produces no udev event, only a HID++ 0x41 connection notification on the receive
 - on 0x41 "link established" for slot n: waits `settle-delay` (the kernel's own connect probe
   runs first; Solaar waits 0.2 s for the same reason), then applies the configured settings
   with read-back, once per connection (duplicate 0x41s inside the delay merge);
-- on a DJ mouse report that presses a button the model does not have (HID button 16 =
-  evdev 0x11F = X button 20): once it is still held after `held-for`, runs the recovery
-  chain for that mouse. The receiver node carries every DJ report, so this needs no access
-  to the event node; the recovery itself verifies on the event node and in X;
-- a phantom that comes back (new press edge) within `reassert-window` of a release counts as
-  a re-assert; past `reassert-limit` the daemon backs off exponentially (never a release loop);
+- feeds `watch`'s Detector (detect/rules.py) every HID++ report, DJ mouse reports' button
+  changes as the key events hid-input makes of them (no event node access needed), and the
+  kernel's held keys (EVIOCGKEY) at each connection and at link loss on receivers that do
+  not release then; it releases at once, by the verified recovery chain, what no hand holds:
+  a button the model lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held
+  across a link loss on a Nano, Lightspeed or Bolt receiver;
+- re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
@@ -24,26 +25,38 @@ in-process on a simulated clock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from phantombutton.buttons import buttons_of, hid_button_to_evdev, mask_of, x_button_for
+from phantombutton import models, receivers
+from phantombutton.buttons import buttons_of, hid_button_for, hid_button_to_evdev, is_mouse_button, x_button_for
+from phantombutton.detect.events import (
+    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation,
+)
+from phantombutton.detect.findings import Finding, Rule, Thresholds
+from phantombutton.detect.reassert import Releases
+from phantombutton.detect.rules import Detector, FamilyOf
 from phantombutton.errors import DeviceGone, PhantomError
 from phantombutton.hidpp import dj, hidpp10, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, parse
 from phantombutton.hidpp.hidpp10 import PairingInfo, Register
+from phantombutton.recovery.chain import Outcome, Target
+from phantombutton.recovery.watcher import target_for
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts import (
-    KeptX, PhantomHeld, apply_setting, chain_release, device_identity, phantom_mask, setting_text,
-)
-from phantombutton.recovery.chain import Outcome
+from phantombutton.service.parts import KeptX, apply_setting, chain_release, device_identity, setting_text
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
+
+# What the daemon releases by itself: no hand holds these (detect/rules.py rules a and e).
+# The other rules (a press right after a reconnect, a long idle hold) may be a user's.
+DAEMON_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.HELD_AT_LINK_LOSS})
 
 
 @dataclass
@@ -51,11 +64,6 @@ class SlotState:
     wpid: int | None = None
     connected: bool = False
     buttons: int = 0                       # last DJ mouse button mask
-    pressed_at: float | None = None        # phantom press edge being watched
-    released_edge: float | None = None     # press edge we already released
-    last_release: float | None = None
-    reasserts: int = 0
-    backoff_until: float = 0.0
     identity: tuple[str | None, str | None] | None = None   # (serial, name), read lazily
 
 
@@ -63,7 +71,16 @@ class SlotState:
 class Link:
     node: str
     engine: Engine
+    product: int | None = None             # the receiver's USB product id (its family)
     slots: dict[int, SlotState] = field(default_factory=dict)
+    # slot -> its event node: hid-logitech-dj keeps a paired device's node across link losses,
+    # so a release need not walk sysfs again (forgotten when a release fails)
+    events: dict[int, str] = field(default_factory=dict)
+
+    def mouse(self, slot: int) -> str:
+        """The Detector's name for the mouse in `slot` (its event node is looked up when a
+        release needs it: the receiver node carries all the detection needs)."""
+        return f"{self.node}#{slot}"
 
     def slot(self, n: int) -> SlotState:
         return self.slots.setdefault(n, SlotState())
@@ -72,8 +89,14 @@ class Link:
 class Daemon:
     def __init__(self, platform: Platform, config: Config, journal: Journal, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, logind=None):
+                 sleep: Callable[[float], None] = time.sleep, logind=None,
+                 family_of: FamilyOf = receivers.family_of):
         self.platform, self.config, self.journal = platform, config, journal
+        self.family_of = family_of
+        self.detector = Detector(thresholds=Thresholds(held_for=config.detection.held_for),
+                                 family_of=family_of, explain=False)
+        self.releases = Releases(config.reassert)
+        self._mice: dict[str, tuple[Link, int, int | None]] = {}   # Detector node -> link, slot, WPID
         self.clock, self.sleep = clock, sleep
         self.nodes = platform.nodes      # the event nodes (EVIOCGKEY), there from the start
         self.x = KeptX(platform)
@@ -123,21 +146,28 @@ class Daemon:
 
     def held_codes(self, receiver_node: str, slot: int) -> frozenset[int] | None:
         """EVIOCGKEY of the mouse's event node; None when it has none."""
-        node = self.platform.event_node(receiver_node, slot)
+        link = self.links.get(receiver_node)
+        node = self._event_node(link, slot) if link else self.platform.event_node(receiver_node, slot)
         return None if node is None else self.nodes.held_keys(node)
 
-    def release(self, held: PhantomHeld) -> Outcome:
-        return chain_release(self.platform, self.x, held, allow_mute=self.config.fix.mute_unknown_buttons)
+    def _event_node(self, link: Link, slot: int) -> str | None:
+        node = link.events.get(slot) or self.platform.event_node(link.node, slot)
+        if node is not None:
+            link.events[slot] = node
+        return node
+
+    def release(self, target: Target) -> Outcome:
+        return chain_release(self.platform, self.x, target, allow_mute=self.config.fix.mute_unknown_buttons)
 
     # ---- receivers -------------------------------------------------------------------
     def rescan(self) -> None:
         try:
-            nodes = [r.node for r in self.platform.receivers()]
+            found = {r.node: r.product for r in self.platform.receivers()}
         except PhantomError as e:
             self.journal.warning(f"receiver scan failed: {e}")
             return
         now = self.clock()
-        for node in nodes:
+        for node, product in found.items():
             if node in self.links or self._reopen.get(node, (0.0, 0.0))[0] > now:
                 continue
             try:
@@ -148,7 +178,7 @@ class Daemon:
                     self._open_failed[node] = str(e)
                 continue
             self._open_failed.pop(node, None)
-            self.links[node] = Link(node, engine)
+            self.links[node] = Link(node, engine, product)
             self._missing_reported = False
             self.journal.info(f"{node}: receiver attached; listening for connections")
             self._announce_connected(self.links[node])
@@ -183,6 +213,9 @@ class Daemon:
             del self._connect_due[key]
         with contextlib.suppress(OSError):   # the node may be gone already
             link.engine.transport.close()
+        for slot in link.slots:
+            self._feed(DeviceRemoved(self.clock(), link.mouse(slot)))
+            self._mice.pop(link.mouse(slot), None)
         if why:
             # Look again soon (replug, driver rebind), but a node that keeps failing is
             # reopened after 0.5 s, 1 s, 2 s ... 60 s: no busy loop, no flood of lines.
@@ -220,9 +253,14 @@ class Daemon:
                 if note.link_established:
                     self._on_connection(link, note.devnum, note.wpid)
                 else:
-                    self._on_link_lost(link, note.devnum)
+                    self._on_link_lost(link, note.devnum, t)
+                    if not self._releases_on_link_loss(link):
+                        # the Detector judges the 0x41 against what the kernel holds now
+                        self._kernel_state(link, note.devnum, t, "at link loss")
             elif isinstance(note, notifications.DeviceUnpaired):
-                link.slots.pop(note.devnum, None)
+                if link.slots.pop(note.devnum, None) is not None:
+                    self._feed(DeviceRemoved(t, link.mouse(note.devnum)))
+            self._feed(HidppTraffic(t, link.node, raw))   # evidence, connections, rule e
             return
         if isinstance(frame, DjFrame):
             try:
@@ -233,16 +271,21 @@ class Daemon:
                 self._on_buttons(link, msg.devnum, msg.buttons, t)
                 self.wheel.report(link, msg.devnum, msg.wheel, t)
             elif isinstance(msg, dj.DjConnectionStatus) and msg.link_lost:
-                self._on_link_lost(link, msg.devnum)
+                self._on_link_lost(link, msg.devnum, t)
 
-    def _on_link_lost(self, link: Link, slot: int) -> None:
+    def _releases_on_link_loss(self, link: Link) -> bool:
+        family = self.family_of(link.product) if link.product is not None else None
+        return family is None or family.releases_on_link_loss
+
+    def _on_link_lost(self, link: Link, slot: int, t: float) -> None:
         st = link.slot(slot)
         if st.connected:
             self.journal.info(f"{link.node} slot {slot}: link lost")
         st.connected = False
-        # hid-logitech-dj forwards an all-zero report on link loss: every button is up.
-        st.buttons, st.pressed_at = 0, None
         self._connect_due.pop((link.node, slot), None)
+        if self._releases_on_link_loss(link):
+            # hid-logitech-dj forwards an all-zero report on link loss: every button is up
+            self._on_buttons(link, slot, 0, t)
 
     def _on_connection(self, link: Link, slot: int, wpid: int | None) -> None:
         st = link.slot(slot)
@@ -251,6 +294,7 @@ class Daemon:
                 st.identity = None    # another device paired in this slot
             st.wpid = wpid
         st.connected = True
+        self._register(link, slot, at_start=False)
         key = (link.node, slot)
         due = self.clock() + self.config.daemon.settle_delay
         if key not in self._connect_due:
@@ -274,15 +318,15 @@ class Daemon:
         name = f"{link.node} slot {slot}" + (f" ({st.wpid:04X})" if st.wpid is not None else "")
         self.journal.info(f"{name}: connected")
         # Release first, settings second: a phantom held right after the link came up is the
-        # bug's signature, and a stuck pointer grab is what the user suffers from now.
+        # bug's signature, and a stuck pointer grab is what the user suffers from now. A
+        # phantom seen in a DJ report was released when it came; what the kernel holds from
+        # before we listened (daemon started late, receiver re-attached) is read here.
         self._read(link, 0)
         if self.links.get(link.node) is not link:
             return
-        if st.pressed_at is None:
-            self._held_in_kernel(link, slot, st)
-        if st.pressed_at is not None and st.released_edge != st.pressed_at \
-                and self.clock() >= st.backoff_until:
-            self._check_phantom(link, slot, st.pressed_at)
+        self._kernel_state(link, slot, self.clock(), "at connection")
+        if self.links.get(link.node) is not link:
+            return
         if "settings" in self.config.fix.prevention:
             self._apply_settings(link, slot, st, name)
         self.wheel.connected(link, slot)
@@ -326,82 +370,118 @@ class Daemon:
             else:
                 self.journal.info(f"{name}: {setting} already {setting_text(out.value)}")
 
-    # ---- phantom buttons -------------------------------------------------------------
-    def _on_buttons(self, link: Link, slot: int, buttons: int, t: float) -> None:
+    # ---- phantom buttons: the Detector's findings --------------------------------------
+    def _register(self, link: Link, slot: int, *, at_start: bool = True) -> str:
+        """Tell the Detector about the mouse in `slot` (again at each connection: its WPID,
+        and a connection that rule b measures from)."""
+        node = link.mouse(slot)
         st = link.slot(slot)
-        mask = phantom_mask(st.wpid)
-        was, now_held = st.buttons & mask, buttons & mask
-        st.buttons = buttons
-        if now_held and not was:                    # press edge of a button it does not have
-            self.journal.debug(f"{link.node} slot {slot}: buttons {buttons:04X}, phantom press edge "
-                               f"read {self.clock() - t:.3f} s ago")
-            st.pressed_at = t
-            policy = self.config.reassert
-            if st.last_release is not None and t - st.last_release <= policy.window:
-                st.reasserts += 1
-            else:
-                st.reasserts = 0
-            delay = self.config.detection.held_for
-            back = policy.delay(st.reasserts)
-            if back:
-                st.backoff_until = max(st.backoff_until, self.clock() + back)
-                self.journal.warning(
-                    f"{link.node} slot {slot}: phantom button re-asserted {st.reasserts} times "
-                    f"within {policy.window:g} s of a release; backing off "
-                    f"{back:g} s (a mouse that keeps sending it may need `phantombutton mute`)")
-            edge = t
-            self._at(max(t + delay, st.backoff_until), link,
-                     lambda: self._check_phantom(link, slot, edge))
-        elif not now_held and was:
-            st.pressed_at = None                    # the mouse released it itself
+        if self._mice.get(node) != (link, slot, st.wpid) or not at_start:
+            self._mice[node] = (link, slot, st.wpid)
+            info = DeviceInfo(node=node, name=models.model_for(st.wpid).name, product=st.wpid, slot=slot,
+                              receiver_node=link.node, receiver_product=link.product)
+            self._feed(DeviceAdded(self.clock(), info, at_start=at_start))
+        return node
 
-    def _held_in_kernel(self, link: Link, slot: int, st: SlotState) -> None:
-        """A phantom held before we listened (daemon started late, receiver re-attached)
-        shows in no DJ report we read: ask the kernel (EVIOCGKEY on the mouse's node)."""
+    def _feed(self, obs: Observation) -> list[Finding]:
+        findings = self.detector.feed(obs)
+        self._act(findings)
+        return findings
+
+    def _tick(self) -> None:
+        self._act(self.detector.tick(self.clock()))
+
+    def _on_buttons(self, link: Link, slot: int, buttons: int, t: float) -> None:
+        """A DJ mouse report's buttons, as the key events hid-input makes of their changes."""
+        st = link.slot(slot)
+        changed, st.buttons = st.buttons ^ buttons, buttons
+        if not changed:
+            return
+        node = self._register(link, slot)
+        pressed = False
+        for n in buttons_of(changed):
+            down = bool(buttons >> (n - 1) & 1)
+            pressed |= down
+            self._feed(KeyEvent(t, node, hid_button_to_evdev(n), int(down)))
+        if pressed:    # the Detector's wait for an ambiguous press ends then
+            self._at(t + self.config.detection.held_for, link, self._tick)
+
+    def _kernel_state(self, link: Link, slot: int, t: float, when: str) -> None:
+        """What the kernel holds on the mouse's event node (EVIOCGKEY), to the Detector."""
         try:
             codes = self.held_codes(link.node, slot)
         except PhantomError as e:
             self.journal.debug(f"{link.node} slot {slot}: cannot read held keys: {e}")
             return
-        mask = phantom_mask(st.wpid)
-        held = [c for c in codes or () if mask_of((c,)) & mask]
+        if codes is None:
+            return
+        findings = self.detector.feed(HeldState(t, self._register(link, slot), frozenset(codes)))
+        # at a connection, what is new to us; at link loss, every button still held
+        held = sorted(c for c in codes if is_mouse_button(c)) if when == "at link loss" else \
+            sorted(f.code for f in findings if f.active and f.code is not None)
         if held:
             self.journal.info(f"{link.node} slot {slot}: kernel holds "
-                              f"{', '.join(f'0x{c:03X}' for c in held)} at connection")
-            st.buttons |= mask_of(held)
-            st.pressed_at = self.clock()
+                              f"{', '.join(f'0x{c:03X}' for c in held)} {when}")
+        self._act(findings)
 
-    def _check_phantom(self, link: Link, slot: int, edge: float) -> None:
-        st = link.slots.get(slot)
-        if st is None or self.links.get(link.node) is not link or st.pressed_at != edge:
-            return                                  # released meanwhile, or link gone
-        if st.released_edge == edge:
-            return
-        held_mask = st.buttons & phantom_mask(st.wpid)
-        buttons = buttons_of(held_mask)
-        where = f"{link.node} slot {slot}" + (f" ({st.wpid:04X})" if st.wpid is not None else "")
-        if not self.config.fix.auto_release:
-            self.journal.warning(f"{where}: phantom button held (HID {', '.join(map(str, buttons))}); "
-                                 "auto-release is off in the configuration")
-            st.released_edge = edge
-            return
-        for b in buttons:
-            held = PhantomHeld(link.node, slot, st.wpid, b, hid_button_to_evdev(b), edge)
-            started = self.clock()
-            label = f"button 0x{held.code:03X} (HID {b}, X {x_button_for(held.code)})"
-            try:
-                out = self.release(held)
-            except PhantomError as e:   # the event node, not the receiver, failed here
-                self.journal.error(f"{where}: phantom {label} held; release failed: {e}")
+    def _act(self, findings: list[Finding]) -> None:
+        for f in findings:
+            if not f.active or f.node not in self._mice or f.code is None:
                 continue
-            self.journal.debug(f"{where}: release of HID {b} took {self.clock() - started:.3f} s")
-            if out.released:
-                self.journal.notice(f"{where}: phantom {label} held {self.clock() - edge:.2f} s; "
-                                    f"released: {out.detail()}")
-            else:
-                self.journal.error(f"{where}: phantom {label} held; release failed: {out.detail()}")
-        st.released_edge = edge
-        st.last_release = self.clock()
+            if f.rule not in DAEMON_RULES:
+                self.journal.debug(f"{f.headline()}: left alone (a hand may hold it)")
+                continue
+            link, slot, _ = self._mice[f.node]
+            now = self.clock()
+            if not self.config.fix.auto_release:
+                self.journal.warning(f"{self._where(link, slot)}: phantom button held "
+                                     f"(HID {hid_button_for(f.code)}); auto-release is off in the configuration")
+                continue
+            wait = self.releases.wait(f.key, now)
+            if wait > 0:
+                policy = self.config.reassert
+                self.journal.warning(
+                    f"{self._where(link, slot)}: phantom button re-asserted "
+                    f"{self.releases.recent(f.key, now)} times within {policy.window:g} s of a release; "
+                    f"backing off {self.releases.backoff(f.key, now):g} s (a mouse that keeps sending "
+                    "it may need `phantombutton mute`)")
+                self._at(now + wait, link, functools.partial(self._release_if_held, f.key))
+                continue
+            self._release(link, slot, f)
+
+    def _release_if_held(self, key: tuple) -> None:
+        f = next((a for a in self.detector.active() if a.key == key), None)
+        if f is not None and f.node in self._mice:
+            self._release(*self._mice[f.node][:2], f)
+
+    def _where(self, link: Link, slot: int) -> str:
+        wpid = link.slot(slot).wpid
+        return f"{link.node} slot {slot}" + (f" ({wpid:04X})" if wpid is not None else "")
+
+    def _release(self, link: Link, slot: int, f: Finding) -> None:
+        where = self._where(link, slot)
+        code = f.code if f.code is not None else 0
+        label = f"button 0x{code:03X} (HID {hid_button_for(code)}, X {x_button_for(code)})"
+        what = (f"phantom {label} held {self.clock() - f.since:.2f} s"
+                if f.rule is Rule.UNKNOWN_BUTTON else f"{label} held at link loss ({f.evidence[-1]})")
+        self.releases.record(f.key, self.clock())
+        target = dataclasses.replace(target_for(f), node=self._event_node(link, slot),
+                                     device=f"{models.model_for(link.slot(slot).wpid).name} slot {slot}")
+        try:
+            if target.node is None:
+                raise PhantomError(f"no event node found for slot {slot} behind {link.node}")
+            out = self.release(target)
+        except PhantomError as e:   # the event node, not the receiver, failed here
+            link.events.pop(slot, None)
+            self.journal.error(f"{where}: {what}; release failed: {e}")
+            return
+        if out.released:
+            self.journal.notice(f"{where}: {what}; released: {out.detail()}")
+            # the event node now reads up (EVIOCGKEY verified it): so does the Detector
+            self._feed(KeyEvent(self.clock(), link.mouse(slot), code, 0))
+        else:
+            link.events.pop(slot, None)
+            self.journal.error(f"{where}: {what}; release failed: {out.detail()}")
 
     # ---- timers ----------------------------------------------------------------------
     def _at(self, due: float, link: Link, fn: Callable[[], None]) -> None:

@@ -1,36 +1,26 @@
 """What the daemon does through the layers above it: settings with read-back, the identity of
-a paired device, which buttons a model lacks, and the release of one held button by the
+a paired device, and the release of one held button by the
 recovery chain on the mouse's event node (and in X, over one connection kept between
 releases). The platform (transport/platform.py) says where the nodes are.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from phantombutton.buttons import HID_BUTTONS, PHANTOM_HID_BUTTON, hid_button_to_evdev, x_button_for
-from phantombutton import models
 from phantombutton.devices import settings
 from phantombutton.devices.device import Device
 from phantombutton.devices.receiver import Pairing, Receiver
-from phantombutton.input.xinput import X_TIMEOUT, XSession, XUnavailable, find_slave, x_errors
+from phantombutton.input.xinput import (
+    X_TIMEOUT,
+    XSession,
+    XUnavailable,
+    find_slave,
+    x_errors,
+)
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
-from phantombutton.errors import PhantomError
 from phantombutton.transport.platform import Platform
-
-
-@dataclass(frozen=True)
-class PhantomHeld:
-    """What the recovery chain is asked to release: one button of one paired mouse."""
-
-    receiver_node: str
-    slot: int
-    wpid: int | None
-    hid_button: int
-    code: int                    # evdev code (0x10F + HID button)
-    since: float                 # monotonic time of the press edge
 
 
 @dataclass(frozen=True)
@@ -46,19 +36,6 @@ def setting_text(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
-
-
-@functools.lru_cache(maxsize=None)   # asked on every DJ mouse report; depends on the WPID only
-def phantom_mask(wpid: int | None) -> int:
-    """HID buttons the model cannot have; for an unknown model only HID 16 (0x11F) is sure."""
-    model = models.model_for(wpid)
-    if not model.known:
-        return 1 << (PHANTOM_HID_BUTTON - 1)
-    mask = 0
-    for n in range(1, HID_BUTTONS + 1):
-        if not model.has_button(hid_button_to_evdev(n)):
-            mask |= 1 << (n - 1)
-    return mask
 
 
 def _receiver(engine):
@@ -90,31 +67,19 @@ def device_identity(engine, slot: int) -> tuple[str | None, str | None]:
     return pairing.serial, pairing.name or None
 
 
-def release_target(held: PhantomHeld, node: str, slave=None) -> Target:
-    """What the recovery chain is asked to release for the daemon's PhantomHeld; `slave` is
-    the mouse's X slave (input.xinput.XPointer) when X is there."""
-    return Target(
-        device=f"{models.model_for(held.wpid).name} slot {held.slot}", node=node,
-        code=held.code, x_button=x_button_for(held.code),
-        x_slave_id=slave.id if slave else None,
-        x_master_id=slave.attachment if slave else None,
-        model_has_button=False)   # the daemon only acts on buttons the model lacks
-
-
-def chain_release(platform: Platform, x: KeptX, held: PhantomHeld, *, allow_mute: bool) -> Outcome:
-    """The recovery chain for one held button of one mouse: the event node first, X (when
-    there is one) for the slave's state and the XTest fallback. Without X the chain still
-    acts on the event node, which is what X itself follows. An X server that goes away
-    during the release (restart, logout) is dropped and the chain runs again without it."""
-    node = platform.event_node(held.receiver_node, held.slot)
-    if node is None:
-        raise PhantomError(f"no event node found for slot {held.slot} behind {held.receiver_node}")
+def chain_release(platform: Platform, x: KeptX, target: Target, *, allow_mute: bool) -> Outcome:
+    """The recovery chain for one held button of one mouse (`target.node` its event node):
+    the event node first, X (when there is one) for the slave's state and the XTest fallback.
+    Without X the chain still acts on the event node, which is what X itself follows. An X
+    server that goes away during the release (restart, logout) is dropped and the chain runs
+    again without it."""
     session, no_x = x.session()
 
     def chain(session, note: str) -> Outcome:
-        slave = find_slave(session.pointers(), node) if session is not None else None
-        out = run_chain(release_target(held, node, slave), LiveLayers(session, nodes=platform.nodes),
-                        allow_mute=allow_mute)
+        slave = find_slave(session.pointers(), target.node) if session is not None and target.node else None
+        aimed = replace(target, x_slave_id=slave.id if slave else None,
+                        x_master_id=slave.attachment if slave else None)
+        out = run_chain(aimed, LiveLayers(session, nodes=platform.nodes), allow_mute=allow_mute)
         out.note = note
         return out
 

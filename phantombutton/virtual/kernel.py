@@ -19,6 +19,7 @@ from __future__ import annotations
 import select
 import time
 
+from phantombutton import receivers
 from phantombutton.buttons import (
     BTN_MOUSE_FIRST, BTN_MOUSE_LAST, HID_BUTTON_PAGE, HID_BUTTONS, hid_button_to_evdev,
 )
@@ -61,6 +62,9 @@ class VirtualKernel:
         # the hidraw node its reports come from: the receiver's, or a direct mouse's own
         self.direct = getattr(receiver, "direct", False)
         self.node = f"virtual:{receiver.product_id:04x}" if self.direct else "virtual:c52b"
+        # what the driver does at link loss follows the receiver's family (receivers.py); a
+        # test may pass another family in to see the receiver's link loss as a Nano's
+        self.family = receivers.family_of(receiver.product_id)
         self.problems: list[str] = []
         self.denied: dict = {}      # every virtual node is readable
         self._pending: list[Observation] = []
@@ -80,6 +84,7 @@ class VirtualKernel:
             else:
                 info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
                                   product=ident.wpid, slot=slot, receiver_node=self.node,
+                                  receiver_product=self.receiver.product_id,
                                   buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
             out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.held_keys(info.node))]
         return out
@@ -196,7 +201,8 @@ class VirtualKernel:
             if len(report) > 8 and report[8]:
                 out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
             return out
-        if rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS:
+        if (rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS
+                and (self.family is None or self.family.releases_on_link_loss)):
             # link loss: hid-logitech-dj forwards an all-zero report
             released: list[Observation] = [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)]
             return released + [HidppTraffic(t, self.node, bytes(report))]

@@ -14,6 +14,7 @@ import time
 
 
 def trial(n: int = 300) -> list[float]:
+    from phantombutton.detect.reassert import Releases
     from phantombutton.detect.rules import Detector
     from phantombutton.virtual.platform import VirtualPlatform
     from phantombutton.recovery.live import LiveLayers
@@ -37,7 +38,7 @@ def trial(n: int = 300) -> list[float]:
         assert 0x11F not in source.held_keys("virtual:1")
         model.press(1, 0)          # the mouse's own release report clears HID's cache
         w.step()
-        w._fixed.clear()           # each trial is a new phantom
+        w.releases = Releases(w.reassert)   # each trial is a new phantom
     return out
 
 

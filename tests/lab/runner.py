@@ -16,6 +16,7 @@ Nano, Lightspeed) and direct HID++ mice, with Solaar as the peer. `all` boots tw
 Exit status: the guest's pytest status (0 all passed). A lab that cannot start exits 1
 under CI=true; a local run prints one `SKIPPED: <reason>` line and exits 0.
 Output: tests/lab/out/stage<N>.log (test output, then the guest's kernel log).
+--bench: the measurements' full trial counts (P2, the daemon's release, churn).
 Cache: tests/lab/.cache/ (uncompressed vmlinux, initramfs); both are git-ignored.
 """
 

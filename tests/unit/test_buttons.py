@@ -13,7 +13,7 @@ def test_every_name_of_each_dj_button_agrees(n):
     assert B.is_mouse_button(code) and B.hid_button_for(code) == n
     assert B.hid_button_scancode(code) == 0x90000 | n          # MSC_SCAN: Button page, usage n
     assert B.code_for_x_button(B.x_button_for(code)) == code
-    assert B.buttons_of(B.mask_of([code])) == (n,)
+    assert B.buttons_of(1 << (n - 1)) == (n,)
 
 
 def test_the_phantom_and_the_named_buttons():
@@ -29,7 +29,6 @@ def test_the_phantom_and_the_named_buttons():
 def test_codes_outside_the_dj_mouse():
     assert not B.is_mouse_button(0x10F) and not B.is_mouse_button(0x120)
     assert B.hid_button_for(0x120) is None and B.x_button_for(0x10F) is None
-    assert B.mask_of([0x110, 0x11F, 0x120, 30]) == 0x8001
     assert B.code_for_x_button(5) is None
     with pytest.raises(ValueError):
         B.hid_button_to_evdev(0)

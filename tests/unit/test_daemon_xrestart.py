@@ -13,12 +13,13 @@ import shutil
 import pytest
 from conftest import start_xvfb
 
+from phantombutton.recovery.chain import Outcome, Target
 from phantombutton.service.parts import KeptX, chain_release
-from phantombutton.recovery.chain import Outcome
-from phantombutton.service.parts import PhantomHeld
 from phantombutton.service.platform import HardwarePlatform
 
-HELD = PhantomHeld("/dev/hidraw0", 1, 0x101B, 16, 0x11F, 0.0)
+# a mouse node that exists nowhere: the chain finds it not held, X is what we watch
+HELD = Target(device="M705 slot 1", node="/dev/input/event99", code=0x11F, x_button=20, x_slave_id=None,
+              model_has_button=False)
 
 pytestmark = pytest.mark.skipif(not shutil.which("Xvfb"), reason="Xvfb not installed")
 
@@ -29,7 +30,7 @@ class Releaser:
     def __init__(self, platform: HardwarePlatform):
         self.platform, self.kept = platform, KeptX(platform)
 
-    def release(self, held: PhantomHeld) -> Outcome:
+    def release(self, held: Target) -> Outcome:
         return chain_release(self.platform, self.kept, held, allow_mute=False)
 
     @property
@@ -40,8 +41,6 @@ class Releaser:
 @pytest.fixture
 def hw(monkeypatch, tmp_path):
     platform = HardwarePlatform(sysfs=str(tmp_path))
-    # a mouse node that exists nowhere: the chain finds it not held, X is what we watch
-    monkeypatch.setattr(platform, "event_node", lambda rnode, slot: "/dev/input/event99")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     return Releaser(platform)

@@ -23,13 +23,13 @@ RULE = REPO / "udev" / "70-phantombutton.rules"
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, log: Path, env: dict | None = None):
+    def __init__(self, config: Path, log: Path, env: dict | None = None, cwd: Path = REPO):
         self.log = log
         env = dict(env or os.environ, PYTHONUNBUFFERED="1", JOURNAL_STREAM="")
         self.out = open(log, "w")
         self.proc = subprocess.Popen(
             [labkit.PY, "-m", "phantombutton.cli.main", "--debug", "daemon", "--config", str(config)],
-            cwd=REPO, stdout=self.out, stderr=subprocess.STDOUT, env=env, text=True)
+            cwd=cwd, stdout=self.out, stderr=subprocess.STDOUT, env=env, text=True)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -167,3 +167,61 @@ def test_udevadm_test_applies_the_rule_to_the_real_nodes(fresh_bridge, tmp_path)
         assert "PHANTOMBUTTON_PAIRED=1" in mouse and ":uaccess:" in mouse, mouse
     finally:
         target.unlink()
+
+
+def test_release_latency_after_reconnect(fresh_bridge, tmp_path, capsys):
+    """HID button 16 held right after a reconnect (the bug): kernel timestamps of the press and
+    of the daemon's release on an observer fd, over 10 reconnects (100 with
+    runner.py --bench). No hand can press it on an M705, so there is no held-for wait: the
+    goal is <= 100 ms in this TCG guest. The figure goes to tests/lab/out/."""
+    line, times = release_latency(fresh_bridge, tmp_path, "daemon")
+    with capsys.disabled():
+        print("\n" + line)
+    assert max(times) < 1.0, line
+
+
+def release_latency(bridge, tmp_path: Path, label: str, cwd: Path = REPO) -> tuple[str, list[float]]:
+    """The measurement; `cwd` may hold another build of phantombutton (a before/after run)."""
+    import fcntl
+    import statistics
+
+    trials = labkit.trials(ci=10, bench=100)
+    cfg = tmp_path / "config.toml"
+    # every trial is a new phantom of one mouse: let none of them count as a re-assert
+    cfg.write_text('[detection]\nreassert-limit = 1000\n\n[device."101B"]\nside-scroll = false\n')
+    d = DaemonProcess(cfg, tmp_path / "daemon.log", cwd=cwd)
+    times, t_start = [], time.monotonic()
+    try:
+        d.wait("slot 1 (101B): set side-scroll=off, read back off")
+        dev = evdev.InputDevice(labkit.m705_event_node())
+        fcntl.ioctl(dev.fd, 0x400445A0, bytes((1, 0, 0, 0)))   # EVIOCSCLOCKID CLOCK_MONOTONIC
+        try:
+            for i in range(trials):
+                bridge.call("disconnect", slot=1)
+                d.wait("slot 1: link lost", n=i + 1)
+                t0 = time.monotonic()
+                bridge.call("connect", slot=1, power_cycle=True)
+                bridge.call("press", slot=1, buttons=labkit.HID_BUTTON_16)
+                events = key_events(dev, labkit.BTN_PHANTOM, t0 + 3.0)
+                assert [v for _, v in events] == [1, 0], (i, events, d.text()[-3000:])
+                times.append(events[1][0] - events[0][0])
+                d.wait("released by step 1 (release written to the event node), verified", n=i + 1)
+                bridge.call("press", slot=1, buttons=0)
+                d.wait("slot 1 (101B): set side-scroll=off, read back off", n=i + 2)   # connection done
+        finally:
+            dev.close()
+    finally:
+        d.stop()
+        labkit.OUT.mkdir(parents=True, exist_ok=True)
+        with open(labkit.OUT / "stage1-daemon.log", "a") as out:
+            out.write(f"# ---- release latency ({label})\n{d.text()}")
+    assert "Traceback" not in d.text()
+    times.sort()
+    p50, worst = statistics.median(times) * 1000, times[-1] * 1000
+    p90 = times[max(0, int(len(times) * 0.9) - 1)] * 1000
+    line = (f"{label} release latency after a reconnect (TCG guest, kernel timestamps press -> "
+            f"release of 0x11F, verified): n={len(times)} p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
+            f"max {worst:.1f} ms (goal <= 100 ms); {time.monotonic() - t_start:.1f} s")
+    with open(labkit.OUT / "bench-daemon-release-latency.txt", "a") as out:
+        out.write(line + "\n")
+    return line, times
