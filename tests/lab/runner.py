@@ -89,6 +89,9 @@ SOLAAR_VERSION = "1.1.20"
 # Modules needed before the 9p root can be mounted (dependencies resolved by modprobe).
 INITRD_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
+# Project directories the guest sees read-only through the page cache (9p cache=loose).
+CACHED_DIRS = (".venv", "phantombutton")
+
 # Stage -> guest test directory.
 STAGES = {"1": "tests/lab/guest/stage1", "2": "tests/lab/guest/stage2",
           "3": "tests/lab/guest/stage3", "4": "tests/lab/guest/stage4"}
@@ -237,13 +240,19 @@ INIT_SCRIPT = r"""#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 for m in $(/bin/busybox cat /modules.order); do /bin/busybox insmod /modules/$m || echo "lab-init: insmod $m failed"; done
 for a in $(/bin/busybox cat /proc/cmdline); do
-  case "$a" in pb.project=*) PROJECT="${a#pb.project=}";; pb.script=*) SCRIPT="${a#pb.script=}";; esac
+  case "$a" in pb.project=*) PROJECT="${a#pb.project=}";; pb.script=*) SCRIPT="${a#pb.script=}";;
+    pb.cached=*) PBCACHED=$(echo "${a#pb.cached=}" | /bin/busybox tr , ' ');; esac
 done
 o9p="trans=virtio,version=9p2000.L,msize=512000"
 /bin/busybox mount -t 9p -o "$o9p,ro,cache=loose" hostroot /newroot || { echo "lab-init: no 9p root"; echo b > /proc/sysrq-trigger; }
 for d in tmp run var/tmp var/log; do /bin/busybox mount -t tmpfs tmpfs /newroot/$d; done
 /bin/busybox mkdir -p "/newroot$PROJECT"  # the project may live under /tmp (now a tmpfs)
 /bin/busybox mount -t 9p -o "$o9p" project "/newroot$PROJECT" || echo "lab-init: no project share"
+# The venv and the package, read-only with the page cache: every Python start imports from
+# them, and uncached 9p costs a round trip per stat and read (pyc files: compiled on the host)
+for d in $PBCACHED; do
+  /bin/busybox mount -t 9p -o "$o9p,ro,cache=loose" "c_$d" "/newroot$PROJECT/$d" || echo "lab-init: no $d share"
+done
 /bin/busybox mount --move /dev /newroot/dev
 /bin/busybox mount --move /proc /newroot/proc
 /bin/busybox mount --move /sys /newroot/sys
@@ -355,8 +364,12 @@ def qemu_command(vmlinux: Path, initrd: Path, script_name: str,
         "tsc=reliable no_timer_check "
         f"pb.project={REPO} pb.script={script_name}"
     )
+    cached = CACHED_DIRS if os.environ.get("PB_LAB_9P_CACHE", "1") == "1" else ()
+    append += f" pb.cached={','.join(cached)}" if cached else ""
     fs = []
-    for tag, path, ro in (("hostroot", "/", True), ("project", str(REPO), False)):
+    shares = [("hostroot", "/", True), ("project", str(REPO), False)]
+    shares += [(f"c_{d}", str(REPO / d), True) for d in cached]
+    for tag, path, ro in shares:
         fs += ["-fsdev", f"local,id={tag},path={path},security_model=none,multidevs=remap"
                + (",readonly=on" if ro else ""),
                "-device", f"virtio-9p-pci,fsdev={tag},mount_tag={tag}"]
@@ -482,16 +495,21 @@ def run_stage(stage: str, boot: tuple[Path, Path, str], kexpr: str | None, timeo
     return status
 
 
+# Machine-wide, not per checkout: two clones' labs would share the 2 cores, and under TCG a
+# guest starved of CPU fails its tests' waits.
+LOCK_PATH = Path(os.environ.get("PB_LAB_LOCK", "/tmp/phantombutton-lab.lock"))
+
+
 def one_lab_at_a_time():
-    """Parallel runs would share tests/lab/out, the cache and 2 cores: take turns."""
+    """Parallel runs would share the machine's 2 cores (and a checkout's tests/lab/out and
+    cache): take turns."""
     import fcntl
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    lock = open(CACHE / "lab.lock", "w")
+    lock = open(LOCK_PATH, "a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        log("another lab run holds tests/lab/.cache/lab.lock; waiting for it")
+        log(f"another lab run holds {LOCK_PATH}; waiting for it")
         fcntl.flock(lock, fcntl.LOCK_EX)
     return lock
 
@@ -525,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
             raise LabUnavailable(f"the project path {REPO} contains a space or comma")
         find_qemu()
         boot = ensure_boot_files()
+        # the guest sees the package read-only (CACHED_DIRS): its pyc files are made here
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "phantombutton")],
+                       check=False, stdout=subprocess.DEVNULL)
     except LabUnavailable as e:
         if ci:
             print(f"lab: FAILED: the lab cannot start under CI: {e}", flush=True)

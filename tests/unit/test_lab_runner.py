@@ -30,7 +30,7 @@ def test_stage_options_add_a_card_and_replace_the_memory(runner):
     assert plain[plain.index("-m") + 1] == "1024" and "VGA" not in plain
 
 
-def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch):
+def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch, tmp_path):
     running, peak, order = set(), [0], []
     first, second, *rest = list(runner.STAGES)
     lock = threading.Lock()
@@ -52,6 +52,8 @@ def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch):
     monkeypatch.setattr(runner, "ensure_boot_files", lambda: (Path("/k"), Path("/i"), "6.1"))
     monkeypatch.setattr(runner, "VENV_PY", Path(__file__))
     monkeypatch.setattr(runner, "CACHE", Path(__file__).parent / ".lab-cache-test")
+    # not the machine-wide lock: scripts/test runs the real lab beside the unit tests
+    monkeypatch.setattr(runner, "LOCK_PATH", tmp_path / "lab.lock")
     try:
         assert runner.main(["--stage", "all", "--exec", "true"]) == 0
     finally:

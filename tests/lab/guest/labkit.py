@@ -341,7 +341,11 @@ def start_xorg(driver: str, event_node: str, display: str = ":1", timeout: float
     def up():
         if proc.poll() is not None:
             raise RuntimeError(f"Xorg ({driver}) exited {proc.returncode}: {tail(log)}")
-        return sh("xinput", "list", "--id-only", M705_NAME, env=env, check=False, timeout=10).returncode == 0
+        try:   # a server still starting may not answer yet: that is "not up", not a failure
+            return sh("xinput", "list", "--id-only", M705_NAME, env=env, check=False,
+                      timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
 
     wait_for(up, timeout, 0.25, what=f"Xorg with {driver} and the M705")
     return x

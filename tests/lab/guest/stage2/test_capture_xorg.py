@@ -28,7 +28,7 @@ def _capture(xorg, name: str, script, settle: float = 0.6) -> Path:
                              xorg.event_node], cwd=labkit.REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=xorg.x.env())
     try:
-        labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 30,
+        labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 60,
                         what="capture header written")
         script()
         time.sleep(settle)          # the X poller (250 ms) sees the last state
