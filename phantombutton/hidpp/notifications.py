@@ -3,8 +3,12 @@
 Receiver notifications use HID++ 1.0 sub ids 0x40..0x7F in short reports:
     0x40 device disconnection: address 0x02 = unpaired (Solaar notifications.py
          _process_hidpp10_notification; any other address is "of unknown type")
-    0x41 device connection: address = protocol (0x04 Unifying), p0 bits 0-3 kind,
-         0x10 software present, 0x20 encrypted, 0x40 link NOT established; p1..p2 WPID (LE)
+    0x41 device connection: address = protocol (0x04 Unifying, 0x0A Nano, 0x0C Lightspeed,
+         0x10 Bolt), p0 bits 0-3 kind, 0x10 software present, 0x20 encrypted, 0x40 link NOT
+         established; p1..p2 WPID (LE). One layout for every protocol but 27 MHz (0x02), as
+         hid-logitech-dj.c logi_hidpp_recv_queue_notif reads the eQUAD ones and Solaar's
+         notifications.py the rest; a Bolt link is always encrypted (Solaar: "Bolt protocol
+         always encrypted"), whatever bit 0x20 says
     0x42 connection status (address bit 0 = link lost), 0x49 raw input (ignored by everyone),
     0x4A pairing lock (address 1 = open, p0 = error), 0x4B power (address 1 = powered on)
 HID++ 2.0 events are feature messages with software id 0 (always long reports).
@@ -55,6 +59,7 @@ class Protocol(IntEnum):
     LIGHTSPEED = 0x0C
     LIGHTSPEED_1_1 = 0x0D
     LIGHTSPEED_1_2 = 0x0F
+    BOLT = 0x10              # not in 6.1's hid-logitech-dj (hid-generic drives Bolt); Solaar
 
 
 def protocol_name(code: int) -> str:
@@ -173,7 +178,8 @@ def parse(frame: HidppFrame) -> Notification | None:
         if sub == NotificationId.DEVICE_CONNECTION:
             return DeviceConnection(
                 frame.devnum, addr, p[0] & 0x0F,
-                bool(p[0] & CONNECTION_SOFTWARE_PRESENT), bool(p[0] & CONNECTION_ENCRYPTED),
+                bool(p[0] & CONNECTION_SOFTWARE_PRESENT),
+                bool(p[0] & CONNECTION_ENCRYPTED) or addr == Protocol.BOLT,
                 not p[0] & CONNECTION_LINK_NOT_ESTABLISHED, p[1] | p[2] << 8,
             )
         if sub == NotificationId.CONNECTION_STATUS:

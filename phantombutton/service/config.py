@@ -12,6 +12,9 @@
                                    # model does not have when releasing it did not work
     prevention = ["settings"]      # "settings": apply the [device] settings on every connect;
                                    # [] = never write a setting
+    reset-stale-diversions = false # the daemon resets a control diverted to HID++ that no
+                                   # program reads (service/daemon_diversions.py); never one
+                                   # another program holds the node of
 
     [daemon]
     settle-delay = 0.2        # s to leave the kernel driver its own set-up after a connection
@@ -65,6 +68,7 @@ class FixConfig:
     auto_release: bool = True
     mute_unknown_buttons: bool = False
     prevention: tuple[str, ...] = ("settings",)
+    reset_stale_diversions: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,25 +327,43 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
         if isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             raise bad(("device", key, name), f"expected true/false, a number or a string, "
                                              f"got {_show(value)}")
-        problem = _check_setting(name, value) or _check_model(kind, key, name)
+        problem = _check_setting(name, value) or _check_model(kind, key, name, value)
         if problem:
             raise bad(("device", key, name), problem)
         settings[name] = value
     return DeviceConfig(key=key, kind=kind, settings=settings)
 
 
-def _known_settings() -> dict[str, tuple[str, ...]]:
-    """Setting name -> accepted values, from devices/settings.py (the one place they live)."""
-    from phantombutton.devices import settings as s
+# A HID++ 2.0 sensor's dpi list is the mouse's own (ADJUSTABLE_DPI getSensorDpiList): the
+# file can only be checked for a plausible number; the mouse refuses others at the connect,
+# which the journal says. HID++ 1.0 models are checked against their register's values.
+DPI_RANGE = (50, 32000)
 
-    return {x.name: x.choices for x in (s.SIDE_SCROLL_SETTING, s.SMOOTH_SCROLL_SETTING,
-                                        s.DPI_SETTING, s.DIVERSIONS_SETTING)}
+
+def _known_settings() -> dict[str, tuple[str, ...]]:
+    """Setting name -> accepted values, from devices/settings.py and settings20.py (the one
+    place they live). wheel-resolution: only `high` - `low` makes the wheel slow until the
+    next connect (settings20.refusal), so only `set --force` writes it."""
+    from phantombutton.devices import settings as s
+    from phantombutton.devices.settings20 import WHEEL_RESOLUTION
+
+    known = {x.name: x.choices for x in (s.SIDE_SCROLL_SETTING, s.SMOOTH_SCROLL_SETTING,
+                                         s.DPI_SETTING, s.DIVERSIONS_SETTING)}
+    known[WHEEL_RESOLUTION] = ("high",)
+    return known
 
 
 def _check_setting(name: str, value: SettingValue) -> str | None:
+    from phantombutton.devices.settings import DPI
+
     known = _known_settings()
     if name not in known:
         return f"unknown setting; valid settings: {', '.join(known)}"
+    if name == DPI:
+        low, high = DPI_RANGE
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"expected a whole number of dpi from {low} to {high}, got {_show(value)}"
+        return None
     choices = known[name]
     if set(choices) == {"on", "off"}:
         return None if isinstance(value, bool) else f"expected true or false, got {_show(value)}"
@@ -353,17 +375,19 @@ def _check_setting(name: str, value: SettingValue) -> str | None:
 
 
 def _model_settings(m) -> tuple[str, ...]:
-    """What devices/settings.settings_for offers a model: its HID++ 1.0 registers, or
-    diversions for a 2.0 model with REPROG_CONTROLS_V4 controls (an unknown 2.0 device may
-    have that feature too; an unknown 1.0 device gets no settings)."""
-    from phantombutton.devices.settings import DIVERSIONS
+    """What devices/settings.settings_for may offer a model: its HID++ 1.0 registers, or for
+    a 2.0 model (known or not) the feature-based settings the daemon applies (dpi,
+    wheel-resolution: whether the mouse has ADJUSTABLE_DPI / HIRES_WHEEL only it can say, at
+    the connect) and diversions (an unknown 1.0 device gets no settings)."""
+    from phantombutton.devices.settings import DIVERSIONS, DPI
+    from phantombutton.devices.settings20 import WHEEL_RESOLUTION
 
     if m.hidpp10 and m.known:
         return m.hidpp10_settings
-    return (DIVERSIONS,) if m.controls or not m.known else ()
+    return (DPI, WHEEL_RESOLUTION, DIVERSIONS)
 
 
-def _check_model(kind: str, key: str, name: str) -> str | None:
+def _check_model(kind: str, key: str, name: str, value: SettingValue | None = None) -> str | None:
     """A setting the models this key can name do not have (dpi on an M705): the daemon would
     only find out at the next connection, so it is refused now. Serials name no model."""
     from phantombutton.models import MODELS, model_for
@@ -372,7 +396,7 @@ def _check_model(kind: str, key: str, name: str) -> str | None:
         m = model_for(int(key, 16))
         offered = _model_settings(m)
         if name in offered:
-            return None
+            return _check_hidpp10_dpi(m, name, value)
         which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
         return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
     if kind == "name":
@@ -382,6 +406,16 @@ def _check_model(kind: str, key: str, name: str) -> str | None:
         if named and name not in offered:
             return f'no "{_escape(key)}" model has setting {name}; their settings: ' \
                    f"{', '.join(offered) or 'none'}"
+    return None
+
+
+def _check_hidpp10_dpi(m, name: str, value: SettingValue | None) -> str | None:
+    """dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)."""
+    from phantombutton.devices.settings import DPI, DPI_SETTING
+
+    if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
+        c = DPI_SETTING.choices
+        return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {_show(value)}"
     return None
 
 

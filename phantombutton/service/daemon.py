@@ -2,11 +2,18 @@
 
 hid-logitech-dj keeps a paired device across sleep and out-of-range, so a mouse waking up
 produces no udev event, only a HID++ 0x41 connection notification on the receiver's node
-(facts/hidpp.md). The daemon therefore keeps every Unifying receiver's HID++ node open and:
+(facts/hidpp.md). The same holds for every receiver family: Nano and Lightspeed (non-DJ,
+0x41 with their protocol byte 0x0A / 0x0C...) and Bolt (protocol 0x10; hid-generic drives
+it, so nobody else even asks it). The daemon therefore keeps every handled receiver's HID++
+node open (receivers.py `hidpp_interface`) and, for mice without a receiver (Bluetooth, USB
+cable: transport/direct.py), the mouse's own node, which comes and goes with the mouse (a new
+udev node at each reconnect, picked up by the rescan). It:
 
-- on 0x41 "link established" for slot n: waits `settle-delay` (the kernel's own connect probe
-  runs first; Solaar waits 0.2 s for the same reason), then applies the configured settings
-  with read-back, once per connection (duplicate 0x41s inside the delay merge);
+- on 0x41 "link established" for slot n (a direct mouse: its node appearing): waits
+  `settle-delay` (the kernel's own connect probe runs first; Solaar waits 0.2 s for the same
+  reason), then applies the configured settings with read-back (HID++ 1.0 registers by
+  model, HID++ 2.0 by feature: dpi, wheel-resolution ...), once per connection (duplicate
+  0x41s inside the delay merge);
 - feeds `watch`'s Detector (detect/rules.py) every HID++ report, DJ mouse reports' button
   changes as the key events hid-input makes of them (no event node access needed), and the
   kernel's held keys (EVIOCGKEY) at each connection and at link loss on receivers that do
@@ -14,6 +21,9 @@ produces no udev event, only a HID++ 0x41 connection notification on the receive
   a button the model lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held
   across a link loss on a Nano, Lightspeed or Bolt receiver;
 - re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
+- stale diversions (service/daemon_diversions.py): `watch`'s DiversionGuard on the same
+  reports; reset only with `[fix] reset-stale-diversions = true`, never while another
+  program holds the node;
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
@@ -42,15 +52,19 @@ from phantombutton.detect.findings import Finding, Rule, Thresholds
 from phantombutton.detect.reassert import Releases
 from phantombutton.detect.rules import Detector, FamilyOf
 from phantombutton.errors import DeviceGone, PhantomError
-from phantombutton.hidpp import dj, hidpp10, notifications
+from phantombutton.hidpp import dj, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
-from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, parse
-from phantombutton.hidpp.hidpp10 import PairingInfo, Register
+from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
 from phantombutton.recovery.chain import Outcome, Target
 from phantombutton.recovery.watcher import target_for
 from phantombutton.service.config import Config
 from phantombutton.service.journal import Journal
-from phantombutton.service.parts import KeptX, apply_setting, chain_release, device_identity, setting_text
+from phantombutton.service.parts import (
+    KeptX, apply_setting, chain_release, connection_device, device_identity, enable_connection_notifications,
+    paired_count, paired_wpid,
+    setting_text,
+)
+from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 
@@ -72,6 +86,7 @@ class Link:
     node: str
     engine: Engine
     product: int | None = None             # the receiver's USB product id (its family)
+    direct: int | None = None              # a mouse without a receiver: its product id
     slots: dict[int, SlotState] = field(default_factory=dict)
     # slot -> its event node: hid-logitech-dj keeps a paired device's node across link losses,
     # so a release need not walk sysfs again (forgotten when a release fails)
@@ -109,8 +124,10 @@ class Daemon:
         self._open_failed: dict[str, str] = {}
         self._reopen: dict[str, tuple[float, float]] = {}   # node -> (not before, last delay)
         self.stopped = False
+        from phantombutton.service.daemon_diversions import DaemonDiversions
         from phantombutton.service.daemon_wheel import DaemonWheel
         self.wheel = DaemonWheel(self, sleep=logind)   # wheel mode guard, resume re-check
+        self.diversions = DaemonDiversions(self)       # stale diversions (reset if the config says)
 
     # ---- main loop -------------------------------------------------------------------
     def run(self, until: Callable[[], bool] = lambda: False) -> None:
@@ -136,6 +153,7 @@ class Daemon:
             self._read(link, wait / len(links))
         self._run_timers()
         self.wheel.tick()
+        self.diversions.tick()
 
     def stop(self) -> None:
         self.stopped = True
@@ -162,28 +180,48 @@ class Daemon:
     # ---- receivers -------------------------------------------------------------------
     def rescan(self) -> None:
         try:
-            found = {r.node: r.product for r in self.platform.receivers()}
+            found = {r.node: (r, False) for r in self.platform.receivers()}
+            direct = getattr(self.platform, "direct_devices", None)
+            found.update({d.node: (d, True) for d in (direct() if direct else ())})
         except PhantomError as e:
             self.journal.warning(f"receiver scan failed: {e}")
             return
         now = self.clock()
-        for node, product in found.items():
+        for node, (found_node, is_direct) in found.items():
             if node in self.links or self._reopen.get(node, (0.0, 0.0))[0] > now:
                 continue
+            what = "mouse" if is_direct else "receiver"
             try:
-                engine = self.open_engine(node)
+                engine = (Engine(self.platform.open_direct(found_node), clock=self.clock) if is_direct
+                          else self.open_engine(node))
             except PhantomError as e:   # AccessDenied names the udev fix
                 if self._open_failed.get(node) != str(e):   # once, not every rescan
-                    self.journal.error(f"cannot open receiver: {e}")
+                    self.journal.error(f"cannot open {what}: {e}")
                     self._open_failed[node] = str(e)
                 continue
             self._open_failed.pop(node, None)
-            self.links[node] = Link(node, engine, product)
+            self.links[node] = (Link(node, engine, direct=found_node.product) if is_direct
+                                else Link(node, engine, found_node.product))
             self._missing_reported = False
-            self.journal.info(f"{node}: receiver attached; listening for connections")
+            if is_direct:   # hotplug: each reconnect of such a mouse is a new node
+                self.journal.info(f"{node}: mouse {found_node.product:04X} attached (no receiver)")
+            else:
+                family = self.family_of(found_node.product)
+                self.journal.info(f"{node}: receiver attached; listening for connections "
+                                  f"({family.family.value if family else 'unknown family'})")
+                try:
+                    done = enable_connection_notifications(engine, found_node.product)
+                    if done:
+                        self.journal.notice(f"{node}: {done}")
+                except DeviceGone:
+                    self._drop(self.links[node], "unplugged (device gone)")
+                    continue
+                except (HidppError, PhantomError) as e:
+                    self.journal.error(f"{node}: cannot turn its connection notifications on ({e}); "
+                                       "reconnects behind it will go unseen until Solaar or a replug does")
             self._announce_connected(self.links[node])
         if not self.links and not self._missing_reported:
-            self.journal.info("no Unifying receiver found; waiting for one to be plugged in")
+            self.journal.info("no Logitech receiver or HID++ mouse found; waiting for one to be plugged in")
             self._missing_reported = True
 
     def _announce_connected(self, link: Link) -> None:
@@ -191,10 +229,24 @@ class Daemon:
 
         Writing 0x02 to register 0x02 would make the receiver re-announce every device and
         the kernel re-probe them all; instead the receiver's pairing info (answered by the
-        receiver itself) names the paired slots, and only those are pinged."""
-        for slot in range(1, 7):
+        receiver itself) names the paired slots, and only those are pinged (the family's slot
+        range: Lightspeed may use 7), stopping once register 0x02's paired count is found: on
+        hid-logitech-dj a pairing read of an empty slot queues a re-enumeration
+        (devices/receiver.py). A mouse without a receiver is pinged at DIRECT_INDEX."""
+        family = self.family_of(link.product) if link.product is not None else None
+        slots = (DIRECT_INDEX,) if link.direct is not None else family.slots if family else range(1, 7)
+        try:
+            count = None if link.direct is not None else paired_count(link.engine, link.product)
+        except DeviceGone:
+            self._drop(link, "unplugged (device gone)")
+            return
+        found = 0
+        for slot in slots:
+            if count is not None and found >= count:
+                break
             try:
-                wpid = self._read_wpid(link, slot)
+                wpid = link.direct if link.direct is not None else self._read_wpid(link, slot)
+                found += wpid is not None
                 version = link.engine.ping(slot) if wpid is not None else None
             except DeviceGone:
                 self._drop(link, "unplugged (device gone)")
@@ -224,7 +276,10 @@ class Daemon:
             delay = min(60.0, delay * 2) if now - until < 60.0 else 0.0
             delay = max(delay, 0.5)
             self._reopen[link.node] = (now + delay, delay)
-            self.journal.warning(f"{link.node}: receiver {why}; dropped, rescanning")
+            if link.direct is not None:   # the mouse switched off, slept or left: its node goes
+                self.journal.info(f"{link.node}: mouse {why}; dropped, rescanning")
+            else:
+                self.journal.warning(f"{link.node}: receiver {why}; dropped, rescanning")
             self._next_rescan = min(self._next_rescan, now + delay)
 
     def _read(self, link: Link, wait: float) -> None:
@@ -315,7 +370,7 @@ class Daemon:
             return
         if st.wpid is None:
             st.wpid = self._read_wpid(link, slot)
-        name = f"{link.node} slot {slot}" + (f" ({st.wpid:04X})" if st.wpid is not None else "")
+        name = self._where(link, slot)
         self.journal.info(f"{name}: connected")
         # Release first, settings second: a phantom held right after the link came up is the
         # bug's signature, and a stuck pointer grab is what the user suffers from now. A
@@ -332,10 +387,10 @@ class Daemon:
         self.wheel.connected(link, slot)
 
     def _read_wpid(self, link: Link, slot: int) -> int | None:
+        if link.direct is not None:
+            return link.direct
         try:
-            value = link.engine.read_register(RECEIVER, Register.PAIRING_INFO,
-                                              bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
-            return hidpp10.parse_pairing(value, slot).wpid
+            return paired_wpid(link.engine, link.product, slot)
         except DeviceGone:
             raise
         except (HidppError, PhantomError):
@@ -348,17 +403,18 @@ class Daemon:
         if needs_identity:
             if st.identity is None:
                 try:
-                    st.identity = device_identity(link.engine, slot)
+                    st.identity = device_identity(link.engine, slot, link.product or link.direct)
                 except (HidppError, PhantomError) as e:
                     if isinstance(e, DeviceGone):
                         raise
                     self.journal.warning(f"{name}: cannot read serial and name: {e}")
                     st.identity = (None, None)
             wanted = cfg.settings_for(st.wpid, *st.identity)
+        device = connection_device(link.engine, slot, st.wpid, link.product)
         for setting, value in wanted.items():
             self.journal.debug(f"{name}: applying {setting}={setting_text(value)}")
             try:
-                out = apply_setting(link.engine, slot, st.wpid, setting, value)
+                out = apply_setting(device, setting, value)
             except (HidppError, PhantomError) as e:
                 if isinstance(e, DeviceGone):
                     raise
@@ -384,6 +440,7 @@ class Daemon:
         return node
 
     def _feed(self, obs: Observation) -> list[Finding]:
+        self.diversions.feed(obs)
         findings = self.detector.feed(obs)
         self._act(findings)
         return findings
@@ -455,6 +512,8 @@ class Daemon:
             self._release(*self._mice[f.node][:2], f)
 
     def _where(self, link: Link, slot: int) -> str:
+        if link.direct is not None:
+            return f"{link.node} ({link.direct:04X}, no receiver)"
         wpid = link.slot(slot).wpid
         return f"{link.node} slot {slot}" + (f" ({wpid:04X})" if wpid is not None else "")
 

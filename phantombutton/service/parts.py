@@ -1,5 +1,6 @@
 """What the daemon does through the layers above it: settings with read-back, the identity of
-a paired device, and the release of one held button by the
+a paired device (every receiver family's registers: devices/pairing.py; a mouse without a
+receiver: devices/direct.py), and the release of one held button by the
 recovery chain on the mouse's event node (and in X, over one connection kept between
 releases). The platform (transport/platform.py) says where the nodes are.
 """
@@ -10,7 +11,11 @@ from dataclasses import dataclass, replace
 
 from phantombutton.devices import settings
 from phantombutton.devices.device import Device
+from phantombutton.devices.direct import friendly_name, unit_id
 from phantombutton.devices.receiver import Pairing, Receiver
+from phantombutton.hidpp import bolt, hidpp10
+from phantombutton.hidpp.frames import RECEIVER
+from phantombutton.hidpp.hidpp10 import PairingInfo, Register
 from phantombutton.input.xinput import (
     X_TIMEOUT,
     XSession,
@@ -20,6 +25,8 @@ from phantombutton.input.xinput import (
 )
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
+from phantombutton.receivers import RegisterSet
+from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.platform import Platform
 
 
@@ -38,18 +45,21 @@ def setting_text(value: object) -> str:
     return str(value)
 
 
-def _receiver(engine):
-    return Receiver(engine, getattr(engine.transport, "node", "receiver"))
+def _receiver(engine, product: int | None = None):
+    """The receiver of `product`'s family (receivers.py; an unknown one reads as Unifying)."""
+    return Receiver(engine, getattr(engine.transport, "node", "receiver"), product or 0xC52B)
 
 
-def _device(engine, slot: int, wpid: int | None):
-    return Device(_receiver(engine), Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
+def connection_device(engine, slot: int, wpid: int | None, product: int | None = None) -> Device:
+    """The device in `slot` (DIRECT_INDEX: the mouse itself) for one connection: its feature
+    table is read once, and again at the next connection (a firmware update changes it)."""
+    return Device(_receiver(engine, product), Pairing(slot, wpid or 0, kind=0x02, polling_ms=0))
 
 
-def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> SettingOutcome:
-    """One setting through devices/settings.py: read it; if it differs, write it (that module
-    changes only the bit concerned and reads back, raising NotApplied on a mismatch)."""
-    device = _device(engine, slot, wpid)
+def apply_setting(device: Device, name: str, value) -> SettingOutcome:
+    """One setting through devices/settings.py (HID++ 1.0 registers by model, HID++ 2.0 by
+    the device's features: devices/settings20.py): read it; if it differs, write it (that
+    module changes only the bits concerned and reads back, raising NotApplied on a mismatch)."""
     want = setting_text(value)
     before = settings.get(device, name)
     if before == want:
@@ -58,13 +68,76 @@ def apply_setting(engine, slot: int, wpid: int | None, name: str, value) -> Sett
     return SettingOutcome(name, after, changed=True)
 
 
-def device_identity(engine, slot: int) -> tuple[str | None, str | None]:
-    """Serial and name from the receiver's pairing table (0xB5 0x2n/0x3n/0x4n, answered by
-    the receiver itself; never sub 0x03, which makes hid-logitech-dj re-enumerate)."""
-    pairing = _receiver(engine).pairing(slot)
+def device_identity(engine, slot: int, product: int | None = None) -> tuple[str | None, str | None]:
+    """Serial and name from the receiver's pairing table (Unifying/Nano/Lightspeed 0xB5
+    0x2n/0x3n/0x4n, Bolt 0x5n/0x6n, answered by the receiver itself; never sub 0x03, which
+    makes hid-logitech-dj re-enumerate). A mouse without a receiver (slot DIRECT_INDEX): its
+    unit id and friendly name, as `list` shows them (devices/direct.py)."""
+    if slot == DIRECT_INDEX:
+        device = connection_device(engine, slot, product)
+        return unit_id(device), friendly_name(device)
+    pairing = _receiver(engine, product).pairing(slot)
     if pairing is None:
         return None, None
     return pairing.serial, pairing.name or None
+
+
+def enable_connection_notifications(engine, product: int | None) -> str | None:
+    """On a receiver hid-generic drives (Bolt on 6.1: receivers.py KernelDriver.GENERIC) no
+    driver turns its wireless notifications on, so it sends no 0x41 when a mouse wakes up,
+    until Solaar (receiver.py `enable_connection_notifications`: register 0x00, wireless flag)
+    runs. hid-logitech-dj sets them on the receivers it drives; there nothing is written.
+    Read-modify-write of register 0x00 (only the wireless bit 0x000100), read back: what was
+    done in words, or None when nothing needed doing. HidppError/PhantomError propagate."""
+    from phantombutton.receivers import KernelDriver, family_of
+
+    family = family_of(product) if product is not None else None
+    if family is None or family.kernel is not KernelDriver.GENERIC:
+        return None
+    before = engine.read_register(RECEIVER, Register.NOTIFICATIONS)
+    flags = int.from_bytes(before[:3], "big")
+    if flags & hidpp10.NotificationFlag.WIRELESS:
+        return None
+    want = flags | hidpp10.NotificationFlag.WIRELESS
+    engine.write_register(RECEIVER, Register.NOTIFICATIONS, want.to_bytes(3, "big"))
+    after = int.from_bytes(engine.read_register(RECEIVER, Register.NOTIFICATIONS)[:3], "big")
+    if not after & hidpp10.NotificationFlag.WIRELESS:
+        from phantombutton.devices.settings import NotApplied
+
+        raise NotApplied(f"wrote wireless notifications on but register 0x00 reads back 0x{after:06X}")
+    return (f"wireless notifications turned on (register 0x00 0x{flags:06X} -> 0x{after:06X}; "
+            f"{family.kernel.value} does not, so a reconnect would go unseen)")
+
+
+def paired_count(engine, product: int | None) -> int | None:
+    """Register 0x02 byte 1 (how many devices are paired; devices/receiver.py), None when the
+    receiver does not say (a HID++ error or no answer). DeviceGone propagates."""
+    from phantombutton.errors import DeviceGone, PhantomError
+    from phantombutton.hidpp.errors import HidppError
+
+    try:
+        return _receiver(engine, product).paired_count()
+    except DeviceGone:
+        raise
+    except (HidppError, PhantomError):
+        return None
+
+
+def paired_wpid(engine, product: int | None, slot: int) -> int | None:
+    """The WPID in `slot` from the family's first pairing register only (Bolt: little-endian
+    in 0xB5 0x5n; the others big-endian in 0xB5 0x2n), None when the slot is empty.
+    HidppError/PhantomError propagate (the caller decides what a failure means)."""
+    receiver = _receiver(engine, product)
+    if receiver.family.registers is RegisterSet.BOLT:
+        value = engine.read_register(RECEIVER, Register.PAIRING_INFO, bolt.pairing_params(slot), long=True)
+        wpid = bolt.parse_pairing(value, slot).wpid
+    elif receiver.family.registers is RegisterSet.NONE:
+        return None
+    else:
+        value = engine.read_register(RECEIVER, Register.PAIRING_INFO,
+                                     bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
+        wpid = hidpp10.parse_pairing(value, slot).wpid
+    return wpid or None
 
 
 def chain_release(platform: Platform, x: KeptX, target: Target, *, allow_mute: bool) -> Outcome:

@@ -105,10 +105,13 @@ def test_device_settings_merge_most_specific_last(tmp_path):
     ('[device."101B"]\nSide_Scroll = true\n', 2, 'device."101B".Side_Scroll', "lower-case"),
     ('[daemon]\nbackoff-initial = 10\nbackoff-max = 5\n', 3, "daemon.backoff-max", ">= backoff-initial"),
     ('[device."101B"]\nside-scrolling = true\n', 2, 'device."101B".side-scrolling',
-     "unknown setting; valid settings: side-scroll, smooth-scroll, dpi, diversions"),
+     "unknown setting; valid settings: side-scroll, smooth-scroll, dpi, diversions, wheel-resolution"),
     ('[device."101B"]\nside-scroll = "on"\n', 2, 'device."101B".side-scroll', "expected true or false"),
-    ('[device."101A"]\n\ndpi = 850\n', 3, 'device."101A".dpi', "expected one of 100..1500, got 850"),
-    ('[device."101A"]\ndpi = "800"\n', 2, 'device."101A".dpi', "expected one of 100..1500"),
+    ('[device."101A"]\n\ndpi = 850\n', 3, 'device."101A".dpi',
+     "expected one of 100..1500 (the Performance MX's register values), got 850"),
+    ('[device."101A"]\ndpi = "800"\n', 2, 'device."101A".dpi', "expected a whole number of dpi from 50 to 32000"),
+    ('[device."101A"]\ndpi = 1600\n', 2, 'device."101A".dpi', "expected one of 100..1500 (the Performance MX's"),
+    ('[device."4074"]\nwheel-resolution = "low"\n', 2, 'device."4074".wheel-resolution', "expected one of high"),
     ('[device."4082"]\ndiversions = "clear"\n', 2, 'device."4082".diversions', "expected one of reset"),
     ('fix.auto-release = 3\n', 1, "fix.auto-release", "expected true or false"),
 ])
@@ -202,8 +205,8 @@ def test_daemon_refuses_bad_config_with_ex_config(tmp_path, capsys):
      "the M705 (WPID 101B) has no setting dpi; its settings: side-scroll, smooth-scroll"),
     ('[device."101B"]\ndiversions = "reset"\n', 2, 'device."101B".diversions', "has no setting"),
     ('[device."4082"]\nside-scroll = true\n', 2, 'device."4082".side-scroll',
-     "the MX Master 3 (WPID 4082) has no setting side-scroll; its settings: diversions"),
-    ('[device."m705"]\n\ndpi = 800\n', 3, 'device."m705".dpi', 'no "m705" model has setting dpi'),
+     "the MX Master 3 (WPID 4082) has no setting side-scroll; its settings: dpi, wheel-resolution, diversions"),
+    ('[device."anywhere"]\n\ndpi = 800\n', 3, 'device."anywhere".dpi', 'no "anywhere" model has setting dpi'),
     ('[device."ABCD"]\nsmooth-scroll = true\n', 2, 'device."ABCD".smooth-scroll', "unknown model"),
     ("\n\n[[fix]]\nauto-release = true\n", 3, "fix", "must be a table"),
     ('[fix]\n[[device]]\nside-scroll = true\n', 2, "device", "must be tables"),
@@ -225,6 +228,18 @@ def test_settings_a_model_has_are_accepted(tmp_path):
                                       '[device."Some other mouse"]\nside-scroll = true\n'
                                       '[device."1A2B3C4D"]\ndpi = 400\n'))
     assert cfg.settings_for(0x101A) == {"dpi": 800, "side-scroll": True}
+
+
+def test_hidpp20_settings_and_the_diversion_reset_key_are_accepted(tmp_path):
+    cfg = config.load(write(tmp_path, '[fix]\nreset-stale-diversions = true\n'
+                                      '[device."B034"]\ndpi = 1600\nwheel-resolution = "high"\n'
+                                      '[device."4074"]\ndpi = 3200\n'
+                                      '[device."G305"]\ndiversions = "reset"\n'))
+    assert cfg.fix.reset_stale_diversions is True
+    assert cfg.settings_for(0xB034) == {"dpi": 1600, "wheel-resolution": "high"}
+    assert cfg.settings_for(0x4074, name="G305") == {"dpi": 3200, "diversions": "reset"}
+    assert config.Config().fix.reset_stale_diversions is False     # off unless asked
+    assert "reset-stale-diversions = true  # from file" in config.to_toml(cfg)
 
 
 def _bad_files(tmp_path: Path) -> dict[str, Path]:

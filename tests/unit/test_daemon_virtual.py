@@ -272,7 +272,7 @@ def test_receiver_unplug_and_replug_survive():
     h.run_until(lambda: h.count("unplugged (device gone)"), what="drop")
     assert h.daemon.links == {}
     h.run(0.3)                                          # rescans find nothing, no crash
-    assert h.count("no Unifying receiver found") == 1
+    assert h.count("no Logitech receiver or HID++ mouse found") == 1
     # plugged back in: a fresh receiver (the model's registers are those of a new plug)
     h.platform.plug(VirtualReceiver("default", clock=h.clock, default_reader=False))
     h.run_until(lambda: h.writes() == 1, what="re-attach and re-apply")

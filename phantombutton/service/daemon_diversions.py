@@ -1,0 +1,49 @@
+"""The daemon's stale-diversion guard, kept beside daemon.py (which feeds it).
+
+`watch`'s DiversionGuard (recovery/diversion.py; the rule in detect/diversion.py) on the
+reports the daemon already reads: each mouse as the Detector knows it (receiver node and
+slot, or a direct mouse's node and DIRECT_INDEX), every HID++ report as HidppTraffic, the
+DJ mouse reports' presses as key events (the repair's verification). Its device reads go
+through the link's own engine (the wheel guard's `_access`).
+
+A control diverted to HID++ whose diverted-button event arrives while no other process holds
+the node open is stale. The daemon says so in the journal; it resets it (only the flags set,
+read back, then verified by the next press where the presses are seen) only when
+`[fix] reset-stale-diversions = true`. Off by default: the daemon runs unattended, and a
+reset takes away what a remapper set, so a program that diverts, exits and is restarted later
+(its node closed meanwhile) would lose its setting without the user having asked; `watch
+--fix` and `set DEVICE diversions reset` remain the interactive ways. Owned (another program
+holds the node) and unknown (/proc does not tell) diversions are never reset.
+"""
+
+from __future__ import annotations
+
+from phantombutton.recovery.diversion import DiversionEvent, DiversionGuard
+
+_PRIORITY = {"finding": "warning", "failed": "error", "not-verified": "warning",
+             "repaired": "notice", "verified": "notice", "learned": "info", "note": "info"}
+
+
+class DaemonDiversions:
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.guard = DiversionGuard(daemon.wheel._access, daemon.platform.listeners,
+                                    fix=daemon.config.fix.reset_stale_diversions,
+                                    clock=daemon.clock, learn_buttons=False)
+
+    def feed(self, obs) -> None:
+        self._log(self.guard.feed(obs))
+
+    def tick(self) -> None:
+        self._log(self.guard.tick(self.daemon.clock()))
+
+    def _log(self, events: list[DiversionEvent]) -> None:
+        journal = self.daemon.journal
+        for e in events:
+            message = e.message
+            if e.kind == "finding" and not self.guard.fix and message.startswith("stale diversion"):
+                message = message.split("; fix:")[0] + ("; not reset: reset-stale-diversions is off in the "
+                                                        "configuration (phantombutton set DEVICE diversions reset)")
+            getattr(journal, _PRIORITY.get(e.kind, "info"))(f"{e.device}: {message}")
+            for line in e.evidence:
+                journal.info(f"  {line}")
