@@ -146,7 +146,7 @@ def test_the_bridge_sends_report_2_on_the_interface_the_receiver_uses(profile, w
     try:
         create = sides[0].recv(uhid.EVENT_SIZE)
         size = struct.unpack_from("<H", create, 4 + 128 + 64 + 64)[0]
-        assert create[280:280 + size] == getattr(model, "uhid_descriptor")
+        assert create[280:280 + size] == model.uhid_descriptor
         assert len(sides) == (2 if profile == "lightspeed" else 1)
         model.press(SLOT[profile], 0x8000)
         model.inject(bytes.fromhex("10 ff 41 0c 42 74 40"))   # HID++ stays on the HID++ interface
