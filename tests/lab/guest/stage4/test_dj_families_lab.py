@@ -113,8 +113,9 @@ def test_watch_fix_releases_hid_16_and_a_button_held_across_a_link_loss(mouse):
     bridge, slot, node = mouse["bridge"], mouse["slot"], mouse["node"]
     w = Watch("--fix")
     try:
-        w.wait_attached(node, mouse["receiver"])
-        w.wait_event(lambda e: "watching" in e.get("message", ""), 20, what="watching line")
+        # a CLI start takes 2-30 s in the TCG guest, depending on the host's load
+        w.wait_attached(node, mouse["receiver"], timeout=90)
+        w.wait_event(lambda e: "watching" in e.get("message", ""), 30, what="watching line")
         t0 = time.monotonic()
         bridge.call("press", slot=slot, buttons=labkit.HID_BUTTON_16)
         w.wait_event(lambda e: e["event"] in ("released", "not-released"), 10, what="release of HID 16")
