@@ -22,7 +22,7 @@ from phantombutton.virtual.families import NANO_MOUSE_COLLECTION, make_receiver
 from phantombutton.virtual.platform import VirtualPlatform
 from phantombutton.virtual.wire import mouse_report
 
-BTN_SIDE, PHANTOM = 0x113, 0x11F
+BTN_MIDDLE, PHANTOM = 0x112, 0x11F
 SLOT = {"nano": 2, "lightspeed": 1}     # virtual/profiles.py
 
 
@@ -62,15 +62,15 @@ def test_the_kernel_model_gives_report_2_to_the_child_and_keeps_it_held_at_link_
     kernel.start()
     slot = SLOT[profile]
     node = f"virtual:{slot}"
-    model.press(slot, 0x8008)
-    assert kernel.held_keys(node) == {BTN_SIDE, PHANTOM}
+    model.press(slot, 0x8004)
+    assert kernel.held_keys(node) == {BTN_MIDDLE, PHANTOM}
     model.move(slot, 5, -5)
     model.wheel(slot, -1)
     kinds = [type(o).__name__ for o in kernel.poll(0)]
     assert kinds.count("Motion") == 1 and kinds.count("WheelFrame") == 1
     model.disconnect(slot)                  # 0x41 link lost: no all-released report
     kernel.poll(0)
-    assert kernel.held_keys(node) == {BTN_SIDE, PHANTOM}
+    assert kernel.held_keys(node) == {BTN_MIDDLE, PHANTOM}
 
 
 @pytest.mark.parametrize("profile", ["nano", "lightspeed"])
@@ -86,13 +86,13 @@ def test_watch_fix_releases_hid_16_at_once_and_a_button_held_across_a_link_loss(
     assert [(e.finding.rule, e.finding.code) for e in evs if e.kind == "finding"] == [(Rule.UNKNOWN_BUTTON, PHANTOM)]
     assert [e.kind for e in evs if e.outcome is not None] == ["released"]
     assert PHANTOM not in source.held_keys(node)
-    model.press(slot, 0x0008)                # a hand holds the back button: left alone
+    model.press(slot, 0x0004)                # a hand holds the middle button: left alone
     evs = [e for _ in range(3) for e in w.step()]
     assert not any(e.kind in ("finding", "released") for e in evs)
     model.disconnect(slot)                   # the mouse sleeps with it held
     evs = [e for _ in range(3) for e in w.step()]
     found = [e.finding for e in evs if e.kind == "finding"]
-    assert [(f.rule, f.code, f.node) for f in found] == [(Rule.HELD_AT_LINK_LOSS, BTN_SIDE, node)]
+    assert [(f.rule, f.code, f.node) for f in found] == [(Rule.HELD_AT_LINK_LOSS, BTN_MIDDLE, node)]
     family = "Nano receiver (C534)" if profile == "nano" else "Lightspeed receiver (C539)"
     assert family in " | ".join(found[0].evidence)
     assert [e.kind for e in evs if e.outcome is not None] == ["released"]
