@@ -5,7 +5,7 @@ The bridge sends a paired mouse's input as the real receivers do (virtual/famili
 0x02 on the Nano's HID++ interface, on the Lightspeed's mouse interface (a second uhid device
 of the same receiver). hid-logitech-dj forwards it to the child (logi_dj_raw_event ->
 logi_dj_recv_forward_input_report), whose event node is named after the receiver's codename.
-Per family, one bridge, two CLI starts (`status`, one `watch --fix`):
+Both receivers up at once (one bridge each), two CLI starts for both (`status`, one `watch --fix`):
 - a held HID button 16 reaches the child's event node (EVIOCGKEY) and `status` names it;
 - on the real driver a button held across a link loss (0x41, link not established) stays held,
   and stays held after the link is back: only a new report releases it;
@@ -56,45 +56,54 @@ def wait_held(node: str, want: bool, code: int, timeout: float = 5.0) -> float:
     return time.monotonic() - t0
 
 
-@pytest.fixture(scope="module", params=sorted(MICE))
-def mouse(request, lab_modules, udevd):
-    profile = request.param
-    slot, codename, phys = MICE[profile]
-    bridge = FamilyBridge(profile)
-    bridge.phys = phys
-    bridge.start()
+@pytest.fixture(scope="module")
+def mice(lab_modules, udevd):
+    """Both receivers at once, each on its own USB path (so two receivers to hid-logitech-dj):
+    one `status` and one `watch` serve both."""
+    bridges, out = [], {}
     try:
-        receiver = bridge.receiver()
-        assert receiver.driver == FAMILIES[profile][2]
-        name = f"Logitech {codename}"
-        [node] = labkit.wait_for(lambda: labkit.event_nodes(name), 20, 0.05, what=f"event node {name!r}")
-        yield {"profile": profile, "bridge": bridge, "slot": slot, "node": node, "name": name,
-               "receiver": receiver.node}
+        for profile, (_slot, _codename, phys) in sorted(MICE.items()):
+            bridge = FamilyBridge(profile)
+            bridge.phys = phys
+            bridges.append(bridge.start())
+        for bridge in bridges:
+            receiver = bridge.receiver()
+            assert receiver.driver == FAMILIES[bridge.profile][2]
+            slot, codename, _ = MICE[bridge.profile]
+            name = f"Logitech {codename}"
+            [node] = labkit.wait_for(lambda name=name: labkit.event_nodes(name), 20, 0.05, what=f"event node {name!r}")
+            out[bridge.profile] = {"profile": bridge.profile, "bridge": bridge, "slot": slot, "node": node,
+                                   "name": name, "receiver": receiver.node}
+        yield out
     finally:
-        bridge.stop()
-        if bridge.log_path.exists():
-            labkit.OUT.mkdir(parents=True, exist_ok=True)
-            with open(labkit.OUT / "stage4-uhid.log", "a") as out:
-                out.write(f"# ---- dj families {profile}\n{bridge.log_path.read_text(errors='replace')}")
+        for bridge in bridges:
+            bridge.stop()
+            if bridge.log_path.exists():
+                labkit.OUT.mkdir(parents=True, exist_ok=True)
+                with open(labkit.OUT / "stage4-uhid.log", "a") as f:
+                    f.write(f"# ---- dj families {bridge.profile}\n{bridge.log_path.read_text(errors='replace')}")
 
 
-def test_report_2_reaches_the_child_and_status_names_it(mouse):
-    bridge, slot, node = mouse["bridge"], mouse["slot"], mouse["node"]
-    bridge.call("press", slot=slot, buttons=labkit.HID_BUTTON_16)
-    record(mouse["profile"], press_to_evdev_s=round(wait_held(node, True, labkit.BTN_PHANTOM), 3))
+def test_report_2_reaches_the_child_and_status_names_it(mice):
+    for m in mice.values():
+        m["bridge"].call("press", slot=m["slot"], buttons=labkit.HID_BUTTON_16)
+        record(m["profile"], press_to_evdev_s=round(wait_held(m["node"], True, labkit.BTN_PHANTOM), 3))
     r = labkit.phantombutton("status", "--json", "--no-x")
     print(r.stdout[-3000:], r.stderr[-2000:])
     assert "Traceback" not in r.stderr, r.stderr
     status = json.loads(r.stdout)
-    [dev] = [d for d in status["devices"] if d["node"] == node]
-    assert (dev["name"], dev["slot"]) == (mouse["name"], slot)
-    assert labkit.BTN_PHANTOM in dev["evdev_held"]
-    bridge.call("press", slot=slot, buttons=0)      # the next report releases it
-    wait_held(node, False, labkit.BTN_PHANTOM)
+    for m in mice.values():
+        [dev] = [d for d in status["devices"] if d["node"] == m["node"]]
+        assert (dev["name"], dev["slot"]) == (m["name"], m["slot"])
+        assert labkit.BTN_PHANTOM in dev["evdev_held"]
+        m["bridge"].call("press", slot=m["slot"], buttons=0)      # the next report releases it
+        wait_held(m["node"], False, labkit.BTN_PHANTOM)
 
 
-def test_the_real_driver_keeps_a_button_held_across_a_link_loss(mouse):
-    bridge, slot, node = mouse["bridge"], mouse["slot"], mouse["node"]
+@pytest.mark.parametrize("profile", sorted(MICE))
+def test_the_real_driver_keeps_a_button_held_across_a_link_loss(mice, profile):
+    m = mice[profile]
+    bridge, slot, node = m["bridge"], m["slot"], m["node"]
     bridge.call("press", slot=slot, buttons=MIDDLE)
     wait_held(node, True, BTN_MIDDLE)
     since = time.monotonic()
@@ -111,40 +120,50 @@ def test_the_real_driver_keeps_a_button_held_across_a_link_loss(mouse):
     wait_held(node, False, BTN_MIDDLE)
 
 
-def test_watch_fix_releases_hid_16_and_a_button_held_across_a_link_loss(mouse):
-    bridge, slot, node = mouse["bridge"], mouse["slot"], mouse["node"]
+def test_watch_fix_releases_hid_16_and_a_button_held_across_a_link_loss(mice):
     w = Watch("--fix")
+    done = []
     try:
         # a CLI start takes 2-30 s in the TCG guest, depending on the host's load
-        w.wait_attached(node, mouse["receiver"], timeout=90)
+        w.wait_attached(*(n for m in mice.values() for n in (m["node"], m["receiver"])), timeout=90)
         w.wait_event(lambda e: "watching" in e.get("message", ""), 30, what="watching line")
-        t0 = time.monotonic()
-        bridge.call("press", slot=slot, buttons=labkit.HID_BUTTON_16)
-        w.wait_event(lambda e: e["event"] in ("released", "not-released"), 10, what="release of HID 16")
-        wait_held(node, False, labkit.BTN_PHANTOM, 2)
-        phantom_s = time.monotonic() - t0
+        for m in mice.values():
+            bridge, slot, node = m["bridge"], m["slot"], m["node"]
 
-        bridge.call("press", slot=slot, buttons=MIDDLE)   # a hand holds the middle button: left alone
-        wait_held(node, True, BTN_MIDDLE)
-        time.sleep(0.4)
-        assert BTN_MIDDLE in held(node)
-        t1 = time.monotonic()
-        bridge.call("disconnect", slot=slot)            # the mouse sleeps with it held
-        w.wait_event(lambda e: e["event"] in ("released", "not-released") and e["finding"]["code"] == BTN_MIDDLE,
-                     10, what="release at link loss")
-        wait_held(node, False, BTN_MIDDLE, 2)
-        link_s = time.monotonic() - t1
+            def outcome(code, node=node):
+                return lambda e: (e["event"] in ("released", "not-released") and e["finding"]["node"] == node
+                                  and e["finding"]["code"] == code)
+
+            t0 = time.monotonic()
+            bridge.call("press", slot=slot, buttons=labkit.HID_BUTTON_16)
+            w.wait_event(outcome(labkit.BTN_PHANTOM), 10, what=f"release of HID 16 on {node}")
+            wait_held(node, False, labkit.BTN_PHANTOM, 2)
+            phantom_s = time.monotonic() - t0
+
+            bridge.call("press", slot=slot, buttons=MIDDLE)   # a hand holds the middle button: left alone
+            wait_held(node, True, BTN_MIDDLE)
+            time.sleep(0.4)
+            assert BTN_MIDDLE in held(node)
+            t1 = time.monotonic()
+            done.append(m)
+            bridge.call("disconnect", slot=slot)            # the mouse sleeps with it held
+            w.wait_event(outcome(BTN_MIDDLE), 10, what=f"release at link loss on {node}")
+            wait_held(node, False, BTN_MIDDLE, 2)
+            record(m["profile"], hid16_press_to_verified_release_s=round(phantom_s, 3),
+                   link_loss_to_verified_release_s=round(time.monotonic() - t1, 3))
     finally:
         err = w.stop()
-        bridge.call("connect", slot=slot)
-        bridge.call("press", slot=slot, buttons=0)
-    findings = [e["finding"] for e in w.events if e["event"] == "finding"]
-    outcomes = [e for e in w.events if e["event"] in ("released", "not-released")]
+        for m in done:
+            m["bridge"].call("connect", slot=m["slot"])
+            m["bridge"].call("press", slot=m["slot"], buttons=0)
     print(json.dumps(w.events, indent=1)[-6000:])
-    record(mouse["profile"], hid16_press_to_verified_release_s=round(phantom_s, 3),
-           link_loss_to_verified_release_s=round(link_s, 3),
-           findings=[(f["rule"], hex(f["code"])) for f in findings])
-    assert [(f["rule"], f["code"], f["node"]) for f in findings] == [
-        ("unknown-button", labkit.BTN_PHANTOM, node), ("held-at-link-loss", BTN_MIDDLE, node)], findings
-    assert [e["event"] for e in outcomes] == ["released", "released"], outcomes
     assert "Traceback" not in err, err
+    for m in mice.values():
+        node = m["node"]
+        findings = [e["finding"] for e in w.events if e["event"] == "finding" and e["finding"]["node"] == node]
+        outcomes = [e["event"] for e in w.events if e["event"] in ("released", "not-released")
+                    and e["finding"]["node"] == node]
+        record(m["profile"], findings=[(f["rule"], hex(f["code"])) for f in findings])
+        assert [(f["rule"], f["code"]) for f in findings] == [
+            ("unknown-button", labkit.BTN_PHANTOM), ("held-at-link-loss", BTN_MIDDLE)], findings
+        assert outcomes == ["released", "released"], outcomes
