@@ -13,7 +13,12 @@ Bolt-Receiver-C548.txt) and receivers.py:
   Lightspeed all of Unifying's; Bolt 0x5n/0x6n and long register 0xFB, and no 0xF1
   firmware (its dump shows none);
 - notification flags: a running system's - 0x000900 where hid-logitech-dj set them (Nano,
-  Lightspeed); 0 on Bolt, which on a 6.1 kernel only hid-generic drives.
+  Lightspeed); 0 on Bolt, which on a 6.1 kernel only hid-generic drives;
+- mouse input (Nano, Lightspeed): report 0x02, no slot in it, which hid-logitech-dj.c
+  `logi_dj_raw_event` passes to `logi_dj_recv_forward_input_report`, i.e. to the first paired
+  device that takes mouse reports. Nano C534 sends it on its HID++ interface (1), in the DJ
+  layout (`mse_descriptor`, 12-bit X/Y); Lightspeed on its mouse interface (1), with 16-bit X/Y
+  (`mse_high_res_descriptor`): wire.py `mouse_report`.
 Guesses are marked "guess".
 """
 
@@ -21,11 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from phantombutton.receivers import RECEIVERS, ButtonPath, RegisterSet
+from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 
 from .profiles import PROFILE_RECEIVERS
 from .receiver import PAIRING_INFO, VirtualReceiver
-from .wire import RECEIVER, Err10, Sub, error10, long
+from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
+from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report
 
 UNIQUE_ID, FIRMWARE = 0xFB, 0xF1
 
@@ -63,6 +69,16 @@ class FamilyReceiver(VirtualReceiver):
         self.fspec = SPECS[product_id]
         bolt = self.family.registers is RegisterSet.BOLT
         self.notification_flags = bytes(3) if bolt else bytes([0x00, 0x09, 0x00])
+        # what the uhid bridge declares on the HID++ interface: Nano's also carries the mouse
+        self.uhid_descriptor = (NANO_MOUSE_COLLECTION + HIDPP_RECEIVER_DESCRIPTOR
+                                if self.family.hidpp_interface == 1 else HIDPP_RECEIVER_DESCRIPTOR)
+
+    # ---- mouse input: report 0x02 (the child gets it from hid-logitech-dj) -----------------
+    def _sends_input(self) -> bool:
+        return self.family.buttons is ButtonPath.CHILD_HIDRAW
+
+    def _mouse_input(self, slot, buttons, dx=0, dy=0, wheel=0, pan=0) -> bytes:
+        return mouse_report(buttons, dx, dy, wheel, pan, high_res=self.family.family is Family.LIGHTSPEED)
 
     # ---- what differs from Unifying -----------------------------------------------------------
     def _dj_command(self, report: bytes) -> tuple[list[bytes], str]:
@@ -135,10 +151,22 @@ MOUSE_INTERFACE_DESCRIPTOR = bytes.fromhex(
     "05 0c 09 01 a1 01 85 03 75 10 95 02 15 01 26 ff 02 19 01 2a ff 02 81 00 c0")
 
 
+# The mouse application of a Nano C534's HID++ interface (1): report 2 in the layout of
+# hid-logitech-dj.c `mse_descriptor` (16 buttons, 12-bit X/Y, wheel, AC pan). hid-core drops
+# a report whose id the interface does not declare (hid-core.c `hid_get_report`) before
+# `logi_dj_raw_event` sees it.
+NANO_MOUSE_COLLECTION = bytes.fromhex(
+    "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
+    "05 01 16 01 f8 26 ff 07 75 0c 95 02 09 30 09 31 81 06"
+    "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
+
+
 def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...]]:
     """The phys of the model's HID++ uhid device (its inputN suffix is the family's HID++
-    interface: 1 on Nano) and the other interfaces to create: Bolt's mouse interface (1), which
-    hid-generic makes the one event node of every paired mouse."""
+    interface: 1 on Nano) and the other interfaces to create: the receiver's mouse interface
+    (1) where the HID++ one is another - on Bolt hid-generic makes it the one event node of
+    every paired mouse; on Lightspeed hid-logitech-dj binds it too (same phys prefix: the same
+    receiver) and forwards its report 0x02 to the child."""
     family = RECEIVERS.get(getattr(model, "product_id", 0))
     if family is None or family.hidpp_interface is None:
         return phys, ()
@@ -146,6 +174,6 @@ def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...
     prefix = base + sep if sep else ""
     hidpp_phys = f"{prefix}input{family.hidpp_interface}"
     extra: tuple[tuple[bytes, str], ...] = ()
-    if family.buttons is ButtonPath.RECEIVER_MOUSE_NODE:
+    if family.buttons is ButtonPath.RECEIVER_MOUSE_NODE or family.family is Family.LIGHTSPEED:
         extra = ((MOUSE_INTERFACE_DESCRIPTOR, f"{prefix}input1"),)
     return hidpp_phys, extra

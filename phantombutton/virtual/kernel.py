@@ -39,6 +39,7 @@ from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 
 KEY_RESERVED = 0           # input-event-codes.h
+MOUSE_REPORT = 0x02        # hid-logitech-dj.c REPORT_TYPE_MOUSE (a non-DJ receiver's mouse input)
 
 VIRTUAL_PREFIX = "virtual:"
 
@@ -188,6 +189,8 @@ class VirtualKernel:
         rid, slot, rtype = report[0], report[1], report[2]
         if self.direct and rid not in HIDPP_REPORT_IDS:
             return self._direct_mouse(report, t)
+        if rid == MOUSE_REPORT and self.family is not None and self.family.buttons is receivers.ButtonPath.CHILD_HIDRAW:
+            return self._forwarded_mouse(report, t)
         if rid in HIDPP_REPORT_IDS:
             return [HidppTraffic(t, self.node, bytes(report))]
         if rid not in DJ_REPORT_IDS:
@@ -207,6 +210,24 @@ class VirtualKernel:
             released: list[Observation] = [KeyEvent(t, virtual_node(slot), c, v) for c, v in self._report(slot, 0)]
             return released + [HidppTraffic(t, self.node, bytes(report))]
         return [HidppTraffic(t, self.node, bytes(report))]
+
+    def _forwarded_mouse(self, report: bytes, t: float) -> list[Observation]:
+        """A non-DJ receiver's report 0x02 (virtual/wire.py `mouse_report`): it names no slot,
+        and hid-logitech-dj.c `logi_dj_recv_forward_input_report` gives it to the first paired
+        device that takes mouse reports; X/Y are 16-bit on Lightspeed, 12-bit on Nano."""
+        if not self.receiver.devices or len(report) < 3:
+            return []
+        slot = min(self.receiver.devices)
+        high_res = self.family is not None and self.family.family is receivers.Family.LIGHTSPEED
+        wheel_at = 7 if high_res else 6
+        node = virtual_node(slot)
+        out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(slot, report[1] | report[2] << 8)]
+        if any(report[3:wheel_at]):
+            out.append(Motion(t, node))
+        if len(report) > wheel_at and report[wheel_at]:
+            units = report[wheel_at]
+            out.append(self._wheel(slot, node, units - 256 if units > 127 else units, t))
+        return out
 
     def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:
         """A direct mouse's own HID report (hid-input, no DJ routing): virtual/bluetooth.py."""

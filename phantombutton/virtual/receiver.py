@@ -220,7 +220,7 @@ class VirtualReceiver:
         HID++ (0x2121 target bit) sends HIRES_WHEEL events instead of DJ reports."""
         with self._cond:
             device = self._online(slot)
-            if not self.dj_mode:
+            if not self._sends_input():
                 return
             sign = 1 if notches > 0 else -1
             now = self._clock()
@@ -235,8 +235,8 @@ class VirtualReceiver:
                 parts = max(1, min(reports, units))
                 for j in range(parts):
                     share = units // parts + (1 if j < units % parts else 0)
-                    report = mouse_params(self._buttons.get(slot, 0), wheel=sign * share)
-                    self._push(dj_short(slot, DJ_MOUSE, report), at + j * 0.004)
+                    report = self._mouse_input(slot, self._buttons.get(slot, 0), wheel=sign * share)
+                    self._push(report, at + j * 0.004)
 
     def button_sequence(self, slot: int, steps: list) -> None:
         """Held HID buttons at offsets in seconds from now, each sent as one mouse report when
@@ -245,11 +245,11 @@ class VirtualReceiver:
         queue, so the gaps do not depend on how fast the caller scripts it."""
         with self._cond:
             self._online(slot)
-            if not self.dj_mode:
+            if not self._sends_input():
                 return
             now = self._clock()
             for offset, buttons in steps:
-                self._push(dj_short(slot, DJ_MOUSE, mouse_params(int(buttons) & 0xFFFF)), now + float(offset))
+                self._push(self._mouse_input(slot, int(buttons) & 0xFFFF), now + float(offset))
             if steps:
                 self._buttons[slot] = int(steps[-1][1]) & 0xFFFF
 
@@ -384,7 +384,7 @@ class VirtualReceiver:
 
     def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
                at: float | None = None) -> None:
-        if not self.dj_mode:
+        if not self._sends_input():
             self.log.append(Exchange(self._clock(), b"", (), f"slot {slot} input dropped: not in DJ mode"))
             return
         device = self.devices[slot]
@@ -395,7 +395,16 @@ class VirtualReceiver:
             if event is not None:
                 self._push(event, now)
             self._diverted[slot] = cids
-        self._push(dj_short(slot, DJ_MOUSE, mouse_params(buttons, dx, dy, wheel, pan)), now)
+        self._push(self._mouse_input(slot, buttons, dx, dy, wheel, pan), now)
+
+    def _sends_input(self) -> bool:
+        """Does mouse input reach this node? A Unifying receiver's only in DJ mode."""
+        return self.dj_mode
+
+    def _mouse_input(self, slot: int, buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0,
+                     pan: int = 0) -> bytes:
+        """One mouse report of the device in `slot` as this receiver sends it: a DJ report."""
+        return dj_short(slot, DJ_MOUSE, mouse_params(buttons, dx, dy, wheel, pan))
 
     # ---- the receiver's own registers ------------------------------------------------------
     def _receiver_request(self, request: bytes) -> list[bytes]:

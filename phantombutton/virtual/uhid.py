@@ -45,6 +45,7 @@ DEFAULT_NAME = "Logitech USB Receiver"
 # Interface 2 of a real C52B as hid-logitech-dj describes it (`hidpp_descriptor`, 98 bytes in
 # 6.1; tests/unit/test_uhid_packing.py compares it with the installed module's rodata).
 HIDPP_DESCRIPTOR = HIDPP_RECEIVER_DESCRIPTOR
+HIDPP_OR_DJ = frozenset({0x10, 0x11, 0x20, 0x21})   # report ids of the HID++/DJ interface
 
 
 class UhidEvent(IntEnum):
@@ -169,7 +170,8 @@ class UhidBridge:
             self.listener.listen(8)
         # a model without a receiver (virtual/bluetooth.py) says what device it is
         product = getattr(model, "product_id", PRODUCT_UNIFYING)
-        create = model.uhid_create() if hasattr(model, "uhid_create") else {"phys": phys, "product": product}
+        create = model.uhid_create() if hasattr(model, "uhid_create") else {
+            "phys": phys, "product": product, "descriptor": getattr(model, "uhid_descriptor", HIDPP_DESCRIPTOR)}
         os.write(self.fd, pack_create2(**create))
         for descriptor, iphys in interfaces:
             fd = os.open(uhid if isinstance(uhid, str) else "/dev/uhid", os.O_RDWR | os.O_CLOEXEC)
@@ -196,8 +198,11 @@ class UhidBridge:
 
     def _deliver_due(self) -> None:
         for report in self.model.default.pop(time.monotonic()):
+            # a plain input report (neither HID++ nor DJ) goes on the receiver's mouse
+            # interface when it has one of its own (Lightspeed, virtual/families.py)
+            fd = self.extra_fds[0] if self.extra_fds and report[0] not in HIDPP_OR_DJ else self.fd
             try:
-                os.write(self.fd, pack_input2(report))
+                os.write(fd, pack_input2(report))
             except OSError as e:  # EINVAL before the device is started: nothing to do
                 self._trace("drop", report, f" ({e.strerror})")
                 continue

@@ -76,3 +76,21 @@ def mouse_params(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: in
 
 def well_formed(report: bytes) -> bool:
     return len(report) >= 3 and LENGTHS.get(report[0]) == len(report)
+
+
+MOUSE_REPORT = 0x02   # hid-logitech-dj.c REPORT_TYPE_MOUSE: the id of a plain mouse report
+
+
+def mouse_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0, *,
+                 high_res: bool = False) -> bytes:
+    """A non-DJ receiver's mouse report 0x02 as the kernel forwards it to the child, in the
+    layout of the descriptor hid-logitech-dj gives the child (hid-logitech-dj.c
+    `logi_dj_ll_parse`): `mse_descriptor` (recvr_type_hidpp, Nano C534) is the DJ layout,
+    16 buttons + 12-bit X/Y + wheel + AC pan, 8 bytes; `mse_high_res_descriptor`
+    (recvr_type_gaming_hidpp, Lightspeed) has 16-bit X/Y, 9 bytes."""
+    if not high_res:
+        return bytes([MOUSE_REPORT]) + mouse_params(buttons, dx, dy, wheel, pan)
+    dx = max(-32767, min(32767, dx)) & 0xFFFF
+    dy = max(-32767, min(32767, dy)) & 0xFFFF
+    return bytes([MOUSE_REPORT, buttons & 0xFF, buttons >> 8 & 0xFF, dx & 0xFF, dx >> 8, dy & 0xFF, dy >> 8,
+                  max(-127, min(127, wheel)) & 0xFF, max(-127, min(127, pan)) & 0xFF])

@@ -222,7 +222,9 @@ def test_uhid_interfaces_per_family():
 
     phys = "usb-0000:00:14.0-6/input2"
     assert uhid_interfaces(make_receiver("default"), phys) == (phys, ())
-    assert uhid_interfaces(make_receiver("lightspeed"), phys) == (phys, ())
+    # Lightspeed: its mouse interface too, which hid-logitech-dj forwards to the child
+    assert uhid_interfaces(make_receiver("lightspeed"), phys) == (
+        phys, ((MOUSE_INTERFACE_DESCRIPTOR, "usb-0000:00:14.0-6/input1"),))
     assert uhid_interfaces(make_receiver("nano"), phys) == ("usb-0000:00:14.0-6/input1", ())
     # Bolt: the HID++ interface, and its own mouse interface on the same USB path
     assert uhid_interfaces(make_receiver("bolt"), phys) == (
