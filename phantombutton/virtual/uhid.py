@@ -45,6 +45,9 @@ DEFAULT_NAME = "Logitech USB Receiver"
 # Interface 2 of a real C52B as hid-logitech-dj describes it (`hidpp_descriptor`, 98 bytes in
 # 6.1; tests/unit/test_uhid_packing.py compares it with the installed module's rodata).
 HIDPP_DESCRIPTOR = HIDPP_RECEIVER_DESCRIPTOR
+# the first report byte of the receiver's own mouse interface (virtual/families.py
+# MOUSE_REPORT_ID): such reports go to the first extra interface (Bolt's mouse interface)
+MOUSE_INTERFACE_REPORT = b"\x02"
 
 
 class UhidEvent(IntEnum):
@@ -196,8 +199,11 @@ class UhidBridge:
 
     def _deliver_due(self) -> None:
         for report in self.model.default.pop(time.monotonic()):
+            # the receiver's mouse interface report (Bolt, virtual/families.py) goes to that
+            # interface's uhid device; everything else to the HID++ one
+            fd = self.extra_fds[0] if self.extra_fds and report[:1] == MOUSE_INTERFACE_REPORT else self.fd
             try:
-                os.write(self.fd, pack_input2(report))
+                os.write(fd, pack_input2(report))
             except OSError as e:  # EINVAL before the device is started: nothing to do
                 self._trace("drop", report, f" ({e.strerror})")
                 continue
