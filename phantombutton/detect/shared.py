@@ -88,7 +88,8 @@ class SharedNodes:
         verdicts = []
         for c in cands:
             model = _model(model_for, c.wpid)
-            verdicts.append(None if model is None or not getattr(model, "known", True) else bool(model.has_button(code)))
+            known = model is not None and getattr(model, "known", True)
+            verdicts.append(bool(model.has_button(code)) if known else None)
         if any(v is True for v in verdicts):
             return True
         return None if any(v is None for v in verdicts) else False

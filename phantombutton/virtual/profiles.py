@@ -205,7 +205,8 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
 
 # Profiles whose receiver is not the Unifying C52B: profile -> USB product id
 # (virtual/families.py make_receiver builds the family's model).
-PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "bolt-phantom": 0xC548, "bolt-stale-diversion": 0xC548, "lightspeed": 0xC539, "nano": 0xC534}
+PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "bolt-phantom": 0xC548, "bolt-stale-diversion": 0xC548,
+                                      "lightspeed": 0xC539, "nano": 0xC534}
 
 
 # Profiles without a receiver: virtual/bluetooth.py make_model builds them (not `build`).
