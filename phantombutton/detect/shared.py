@@ -121,7 +121,8 @@ class SharedNodes:
         lines = [f"{info.node} is the shared mouse node of the {receiver}: every paired mouse reports there"]
         cands = self.candidates(node)
         if cands is None:
-            return lines + ["its paired mice could not be read (HID++ pairing registers)"]
+            return lines + ["its paired mice could not be read (HID++ pairing registers)" if self.paired
+                            else "its paired mice were not read"]
         r = self._receiver(node)
         parts = []
         for c in cands:

@@ -93,6 +93,11 @@ def test_unreadable_candidates_are_said_and_rule_nothing_out():
     assert det.feed(KeyEvent(1.0, NODE, BTN_PHANTOM, 1)) == []
     [f] = det.tick(2.0)
     assert "its paired mice could not be read (HID++ pairing registers)" in f.evidence
+    det = Detector(model_for=model_for)          # the daemon's: no reader given
+    start(det)
+    det.feed(KeyEvent(1.0, NODE, BTN_PHANTOM, 1))
+    [f] = det.tick(2.0)
+    assert f.rule is Rule.UNKNOWN_BUTTON and "its paired mice were not read" in f.evidence
 
 
 def test_likely_is_the_slot_heard_last_unless_its_link_dropped():
