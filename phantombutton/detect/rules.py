@@ -39,6 +39,7 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
+from phantombutton.detect.shared import Paired, SharedNodes, is_shared
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.
@@ -72,7 +73,7 @@ class _Device:
 class Detector:
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
                  own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
-                 explain: bool = True):
+                 explain: bool = True, paired: Paired | None = None):
         self.model_for = model_for if model_for is not None else models.model_for
         self.family_of = family_of
         # False: findings without HID++ context, settings, cause and fix (the daemon acts on
@@ -80,6 +81,9 @@ class Detector:
         self.explain = explain
         self.t = thresholds or Thresholds()
         self.context = HidppContext(self.t.context_window, own_software_id)
+        # a receiver's own mouse node (Bolt on hid-generic): its paired mice and their HID++
+        # activity (detect/shared.py); `paired` reads a receiver's candidates
+        self.shared = SharedNodes(paired)
         self._devices: dict[str, _Device] = {}
         self._connections: dict[tuple[str, int], float] = {}   # (hidraw node, slot) -> t
         self._x: dict[int, XButtons] = {}                      # device id -> latest sample
@@ -192,6 +196,8 @@ class Detector:
             dev.holds, dev.last_motion, dev.kernel_known = old.holds, old.last_motion, old.kernel_known
         if not obs.at_start:
             dev.connected_at = obs.t
+        if is_shared(obs.device):   # read its paired mice now, not when a press needs them
+            self.shared.candidates(obs.device.receiver_node or "")
         self._devices[obs.device.node] = dev
         return []
 
@@ -250,7 +256,11 @@ class Detector:
         if f is None:
             return []
         self.context.add(f)
+        if f.software_id != self.context.own:   # our own reads say nothing of who is active
+            self.shared.heard(obs.node, f.devnum, obs.t)
         conn = connection_of(f)
+        if conn:
+            self.shared.connection(obs.node, conn[0], conn[2], obs.t)
         if conn and conn[2]:
             self._connections[(obs.node, conn[0])] = obs.t
         elif conn:
@@ -311,6 +321,8 @@ class Detector:
     def _has_button(self, dev: _Device, code: int) -> bool | None:
         """models.py `has_button`'s question on the table given (None: the model is unknown,
         nothing can be ruled out)."""
+        if is_shared(dev.info):   # every paired mouse reports here: all of them must lack it
+            return self.shared.has_button(dev.info.receiver_node or "", code, self.model_for)
         model = self._model(dev)
         if model is None or not getattr(model, "known", True):
             return None
@@ -319,6 +331,10 @@ class Detector:
     def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
         if self._has_button(dev, code) is not False:
             return None
+        if is_shared(dev.info):
+            return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
+                f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
+                "no mouse paired to this receiver has such a button"])
         model = self._model(dev)
         name = getattr(model, "name", None) or dev.info.name or "this model"
         return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
@@ -328,7 +344,7 @@ class Detector:
 
     def _model_unknown(self, dev: _Device, code: int) -> bool:
         """A mouse paired to a receiver whose buttons we do not know."""
-        return dev.info.slot is not None and self._has_button(dev, code) is None
+        return (dev.info.slot is not None or is_shared(dev.info)) and self._has_button(dev, code) is None
 
     def _link_lost(self, node: str, slot: int, t: float) -> list[Finding]:
         """Rule e: buttons still held on a mouse whose link dropped behind a receiver that
@@ -443,19 +459,34 @@ class Detector:
         ctx: list[str] = []
         settings: list[str] = []
         cause = fix = ""
+        shared = self._shared_lines(dev, hold.since)
+        wpid = dev.info.product
+        if shared:   # a receiver's product id, not a mouse's: name the likely mouse, no WPID setting
+            pick = self.shared.likely(dev.info.receiver_node or "", hold.since + HIDRAW_CLOCK_SLACK)
+            model_name, wpid = (pick[0].name if pick else "mouse"), None
         if self.explain:
             ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
                                      "the press" if hold.how == "pressed" else "the state read")
             settings = self._settings(dev, hold.since)
             cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
                                        x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                       context=ctx, settings=settings, extra=extra, wpid=dev.info.product)
+                                       context=ctx, settings=settings, extra=extra, wpid=wpid)
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
-                    x_button=xb, since=hold.since, evidence=tuple(evidence), hidpp_context=tuple(ctx),
+                    x_button=xb, since=hold.since, evidence=tuple(evidence + shared),
+                    hidpp_context=tuple(ctx),
                     settings=tuple(settings), cause=cause, fix=fix, wpid=dev.info.product)
         self._active[f.key] = f
         return f
+
+    def _shared_lines(self, dev: _Device, before: float) -> list[str]:
+        """On a shared mouse node: the receiver, its paired mice and the likely one."""
+        if not is_shared(dev.info):
+            return []
+        product = dev.info.receiver_product
+        family = self.family_of(product) if product is not None else None
+        return self.shared.evidence(dev.info, before + HIDRAW_CLOCK_SLACK,
+                                    family.family.value if family is not None else "")
 
     def _x_finding(self, dev: _Device, dev_id: int, b: int, code: int, first: float,
                    evidence: list[str], extra: str) -> Finding:

@@ -46,9 +46,15 @@ class PointerNode:
         return self.slot is not None
 
     @property
+    def is_shared(self) -> bool:
+        """A receiver's own mouse node (Bolt on hid-generic), shared by every paired mouse."""
+        return self.receiver_node is not None and self.slot is None
+
+    @property
     def is_hidpp_mouse(self) -> bool:
-        """A receiver's child or a direct HID++ mouse: watched without --all."""
-        return self.is_receiver_child or self.direct
+        """A receiver's child, a receiver's shared mouse node or a direct HID++ mouse: watched
+        without --all."""
+        return self.is_receiver_child or self.is_shared or self.direct
 
     @property
     def is_mouse(self) -> bool:
@@ -111,6 +117,11 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     if m and not pm and int(m.group(2), 16) == LOGITECH and _driver(hid_dir) == DIRECT_DRIVER:
         # no receiver above: a mouse on Bluetooth or a USB cable (transport/direct.py)
         return replace(node, product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev), direct=True)
+    if m and not pm and int(m.group(2), 16) == LOGITECH:
+        receiver = _shared_by(int(m.group(3), 16), event_name, sysfs, dev)
+        if receiver is not None:   # the receiver's own mouse node: every paired mouse reports here
+            return replace(node, product=int(m.group(3), 16), receiver_node=receiver,
+                           receiver_product=int(m.group(3), 16))
     if not (m and pm):
         return node
     if int(pm.group(2), 16) != LOGITECH or int(m.group(2), 16) != LOGITECH:
@@ -119,6 +130,22 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     return replace(node, slot=int(slot.group(1)) if slot else None,
                    product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev),
                    receiver_node=_hidraw(parent, dev), receiver_product=int(pm.group(3), 16))
+
+
+def _shared_by(product: int, event_name: str, sysfs: str, dev: str) -> str | None:
+    """The HID++ hidraw node of the receiver whose own mouse node `event_name` is (receivers.py
+    `ButtonPath.RECEIVER_MOUSE_NODE`: Bolt on a kernel whose hid-logitech-dj lacks it), found as
+    discovery finds its mouse nodes; None for any other node."""
+    from phantombutton.receivers import RECEIVERS, ButtonPath
+    from phantombutton.transport.discovery import find_receivers
+
+    family = RECEIVERS.get(product)
+    if family is None or family.buttons is not ButtonPath.RECEIVER_MOUSE_NODE:
+        return None
+    for r in find_receivers(sysfs):
+        if r.product == product and any(os.path.basename(n) == event_name for n in r.mouse_nodes):
+            return os.path.join(dev, os.path.basename(r.node))
+    return None
 
 
 def event_names(sysfs: str = "/sys") -> list[str]:
@@ -135,6 +162,7 @@ def pointer_nodes(all_mice: bool = False, sysfs: str = "/sys", dev: str = "/dev"
     found = [d for d in (describe(n, sysfs, dev) for n in event_names(sysfs)) if d is not None]
     children = sorted((d for d in found if d.is_receiver_child and d.buttons),
                       key=lambda d: (d.receiver_node or "", d.slot))
+    children += [d for d in found if d.is_shared and d.buttons]
     children += [d for d in found if d.direct and d.buttons]
     if not all_mice:
         return children

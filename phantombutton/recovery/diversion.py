@@ -81,6 +81,7 @@ class DiversionGuard:
         self.learn_buttons = learn_buttons
         self.mice: dict[str, _Mouse] = {}          # event node -> mouse
         self.by_key: dict[Key, _Mouse] = {}
+        self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
 
     # ---- observations ----------------------------------------------------------------------
     def feed(self, obs) -> list[DiversionEvent]:
@@ -93,6 +94,11 @@ class DiversionGuard:
             return self._press(mouse, obs.code, obs.t) if mouse else []
         if isinstance(obs, DeviceAdded):
             info = obs.device
+            if info.slot is None and info.receiver_node:
+                # a receiver's shared mouse node (Bolt, detect/shared.py): a mouse per slot is
+                # made when that slot's diverted-button event arrives (_shared_mouse)
+                self.shared[info.receiver_node] = info
+                return []
             if info.slot is None or not info.receiver_node:
                 return []
             key = (info.receiver_node, info.slot)
@@ -100,6 +106,11 @@ class DiversionGuard:
             self.mice[info.node] = self.by_key[key] = mouse
             return self._learn(mouse, info.product) if self.learn_buttons else []
         if isinstance(obs, DeviceRemoved):
+            for node, info in list(self.shared.items()):
+                if info.node == obs.node:
+                    del self.shared[node]
+                    for key in [k for k, m in self.by_key.items() if m.event_node == obs.node]:
+                        del self.by_key[key]
             mouse = self.mice.pop(obs.node, None)
             if mouse is not None and self.by_key.get(mouse.key) is mouse:
                 del self.by_key[mouse.key]
@@ -156,7 +167,7 @@ class DiversionGuard:
         data = obs.data
         if len(data) < 8 or data[0] != 0x11 or data[3] != 0x00 or data[2] >= 0x80:
             return []             # not a 2.0 event of function 0 (software id 0)
-        mouse = self.by_key.get((obs.node, data[1]))
+        mouse = self.by_key.get((obs.node, data[1])) or self._shared_mouse(obs.node, data[1])
         if mouse is None or not (index := self._index(mouse)):
             return []
         cids = diverted_event_cids(data, data[1], index)
@@ -178,6 +189,25 @@ class DiversionGuard:
             mouse.checked_at = obs.t
             out += self._check(mouse, cids, obs.t)
         return out
+
+    def _shared_mouse(self, node: str, slot: int) -> _Mouse | None:
+        """The mouse in `slot` of a receiver whose mouse node is shared: its presses reach
+        evdev on that node, so the press that verifies a repair is looked for there (the
+        slot that sent the diverted event is the one repaired, and the node's next press)."""
+        info = self.shared.get(node)
+        if info is None or not 1 <= slot <= 6:
+            return None
+        name = f"slot {slot}"
+        try:
+            device = self.access((node, slot))
+            if device is not None:
+                name = f"{device.short_name} {device.wpid:04X} in slot {slot}"
+        except (HidppError, PhantomError, OSError):
+            pass          # named by its slot only
+        mouse = _Mouse((node, slot), f"{name} on {info.name or 'the receiver'} ({info.node})", info.node)
+        self.by_key[mouse.key] = mouse
+        self.mice[info.node] = mouse   # the node's presses now verify this mouse's repair
+        return mouse
 
     def _nodes(self, mouse: _Mouse) -> tuple[str, ...]:
         return tuple(n for n in (mouse.key[0], mouse.hidpp_node) if n)

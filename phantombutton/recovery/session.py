@@ -99,7 +99,10 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
 
     thresholds = Thresholds()
     grace = thresholds.x_grace + 0.05 if grace is None else grace
-    w = Watcher(session.source, Detector(thresholds=thresholds), x=session.x, layers=None,
+    from phantombutton.recovery.shared import paired_reader
+
+    detector = Detector(thresholds=thresholds, paired=paired_reader(session.platform))
+    w = Watcher(session.source, detector, x=session.x, layers=None,
                 poll_interval=grace, wheel=wheel)
     events = w.start()
     deadline = time.monotonic() + grace

@@ -263,8 +263,11 @@ class WheelGuard:
 class EngineAccess:
     """Devices by (receiver node, slot) over engines opened on demand and kept open."""
 
-    def __init__(self, open_engine: Callable[[str], Engine]):
+    def __init__(self, open_engine: Callable[[str], Engine], product_of: Callable[[str], int | None] | None = None):
         self.open_engine = open_engine
+        # the receiver's USB product id, for its family's pairing registers (Bolt's differ);
+        # None or no function: read as Unifying
+        self.product_of = product_of
         self.engines: dict[str, Engine] = {}
         self.devices: dict[Key, Device] = {}
         self.wpids: dict[Key, int] = {}
@@ -278,7 +281,8 @@ class EngineAccess:
             node, slot = key
             if node not in self.engines:
                 self.engines[node] = self.open_engine(node)
-            receiver = Receiver(self.engines[node], node)
+            product = self.product_of(node) if self.product_of is not None else None
+            receiver = Receiver(self.engines[node], node, product or 0xC52B)
             wpid = self.wpids.get(key)
             pairing = Pairing(slot, wpid, kind=0x02, polling_ms=0) if wpid else receiver.pairing(slot)
             if pairing is None:
@@ -368,7 +372,14 @@ def session_guard(session, *, fix: bool) -> WheelWatch:
     from phantombutton.transport.engine import Engine
 
     platform = session.platform
-    access = EngineAccess(lambda node: Engine(platform.open_receiver(node)))
+    products: dict[str, int] = {}
+
+    def product_of(node: str) -> int | None:
+        if node not in products:
+            products.update({r.node: r.product for r in platform.receivers()})
+        return products.get(node)
+
+    access = EngineAccess(lambda node: Engine(platform.open_receiver(node)), product_of)
 
     def listeners(key: Key) -> tuple[str, ...] | None:
         return platform.listeners(key[0])

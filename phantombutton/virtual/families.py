@@ -88,6 +88,24 @@ class FamilyReceiver(VirtualReceiver):
         report = super()._connection(slot, device, online)
         return report[:3] + bytes([self.fspec.protocol]) + report[4:]
 
+    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
+               at: float | None = None) -> None:
+        """Bolt on hid-generic: every paired mouse's input arrives on the receiver's own mouse
+        interface (report 2, no slot), a diverted control's press as a HID++ event on the
+        HID++ interface instead. The other families: no DJ mode, no input (receiver.py)."""
+        if self.family.buttons is not ButtonPath.RECEIVER_MOUSE_NODE:
+            super()._mouse(slot, dx, dy, wheel, pan, at)
+            return
+        device = self.devices[slot]
+        buttons, cids = device.diverted_controls(self._buttons.get(slot, 0))
+        now = self._clock() if at is None else at
+        if cids != self._diverted.get(slot, []):
+            event = device.diverted_event(slot, cids)
+            if event is not None:
+                self._push(event, now)
+            self._diverted[slot] = cids
+        self._push(mouse_interface_report(buttons, dx, dy, wheel, pan), now)
+
     def _receiver_request(self, request: bytes) -> list[bytes]:
         sub, reg = request[2], request[3]
         if sub == Sub.GET_REGISTER and reg == FIRMWARE:
@@ -159,6 +177,26 @@ NANO_MOUSE_COLLECTION = bytes.fromhex(
     "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
     "05 01 16 01 f8 26 ff 07 75 0c 95 02 09 30 09 31 81 06"
     "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
+
+
+MOUSE_REPORT_ID = 0x02   # MOUSE_INTERFACE_DESCRIPTOR's mouse report
+
+
+def mouse_interface_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> bytes:
+    """One report of the receiver's mouse interface (MOUSE_INTERFACE_DESCRIPTOR): id 2, 16
+    buttons, X and Y as 16-bit signed, wheel and AC pan as 8-bit signed - the layout of
+    hid-logitech-dj.c `mse_high_res_descriptor` (virtual/wire.py `mouse_report`)."""
+    return mouse_report(buttons, dx, dy, wheel, pan, high_res=True)
+
+
+def parse_mouse_interface_report(report: bytes) -> tuple[int, bool, int] | None:
+    """(buttons, moved, wheel) of a mouse_interface_report; None for any other report."""
+    if len(report) != 9 or report[0] != MOUSE_REPORT_ID:
+        return None
+    dx = int.from_bytes(report[3:5], "little", signed=True)
+    dy = int.from_bytes(report[5:7], "little", signed=True)
+    wheel = int.from_bytes(report[7:8], "little", signed=True)
+    return report[1] | report[2] << 8, bool(dx or dy), wheel
 
 
 def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...]]:

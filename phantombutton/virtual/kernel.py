@@ -48,8 +48,16 @@ def virtual_node(slot: int) -> str:
     return f"{VIRTUAL_PREFIX}{slot}"
 
 
+# The receiver's own mouse node (Bolt under hid-generic: receivers.py RECEIVER_MOUSE_NODE), as
+# virtual/platform.py lists it in `mouse_nodes`; its key state is kept under SHARED_KEY.
+SHARED_NODE, SHARED_KEY = "virtual:mouse", 0
+
+
 def slot_of(node: str) -> int | None:
-    return int(node[len(VIRTUAL_PREFIX):]) if node.startswith(VIRTUAL_PREFIX) else None
+    if node == SHARED_NODE:
+        return SHARED_KEY
+    rest = node[len(VIRTUAL_PREFIX):]
+    return int(rest) if node.startswith(VIRTUAL_PREFIX) and rest.isdigit() else None
 
 
 class VirtualKernel:
@@ -62,10 +70,13 @@ class VirtualKernel:
         self.clock = clock
         # the hidraw node its reports come from: the receiver's, or a direct mouse's own
         self.direct = getattr(receiver, "direct", False)
-        self.node = f"virtual:{receiver.product_id:04x}" if self.direct else "virtual:c52b"
+        # the node virtual/platform.py names: virtual:c52b, virtual:c548, or a direct mouse's own
+        self.node = "virtual:c52b" if receiver.product_id == 0xC52B else f"virtual:{receiver.product_id:04x}"
         # what the driver does at link loss follows the receiver's family (receivers.py); a
         # test may pass another family in to see the receiver's link loss as a Nano's
         self.family = receivers.family_of(receiver.product_id)
+        # Bolt on 6.1: no child per slot, one mouse node for every paired mouse
+        self.shared = self.family is not None and self.family.buttons is receivers.ButtonPath.RECEIVER_MOUSE_NODE
         self.problems: list[str] = []
         self.denied: dict = {}      # every virtual node is readable
         self._pending: list[Observation] = []
@@ -76,6 +87,12 @@ class VirtualKernel:
     def start(self) -> list[Observation]:
         t = self.clock()
         out: list[Observation] = []
+        if self.shared:   # hid-generic names it after the receiver: "<name> Mouse"
+            info = DeviceInfo(node=SHARED_NODE, name="Logitech USB Receiver Mouse", vendor=0x046D,
+                              product=self.receiver.product_id, receiver_node=self.node,
+                              receiver_product=self.receiver.product_id,
+                              buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+            return [DeviceAdded(t, info, at_start=True), HeldState(t, SHARED_NODE, self.held_keys(SHARED_NODE))]
         for slot, dev in sorted(self.receiver.devices.items()):
             ident = dev.identity
             if self.direct:   # hid-logitech-hidpp names it "Logitech " + DEVICE_NAME; no receiver
@@ -124,6 +141,8 @@ class VirtualKernel:
 
     def _slot(self, node: str) -> int:
         slot = slot_of(node)
+        if slot == SHARED_KEY and self.shared:
+            return slot
         if slot is None or slot not in self.receiver.devices:
             raise PhantomError(f"{node}: no such virtual event node")
         return slot
@@ -193,6 +212,8 @@ class VirtualKernel:
             return self._forwarded_mouse(report, t)
         if rid in HIDPP_REPORT_IDS:
             return [HidppTraffic(t, self.node, bytes(report))]
+        if self.shared:
+            return self._shared_mouse(report, t)
         if rid not in DJ_REPORT_IDS:
             return []
         if rtype == DjReportType.MOUSE and len(report) >= 5:
@@ -227,6 +248,22 @@ class VirtualKernel:
         if len(report) > wheel_at and report[wheel_at]:
             units = report[wheel_at]
             out.append(self._wheel(slot, node, units - 256 if units > 127 else units, t))
+        return out
+
+    def _shared_mouse(self, report: bytes, t: float) -> list[Observation]:
+        """A report of the receiver's own mouse interface (virtual/families.py): hid-generic's
+        one node for every paired mouse, with no slot in it."""
+        from phantombutton.virtual.families import parse_mouse_interface_report
+
+        parsed = parse_mouse_interface_report(report)
+        if parsed is None:
+            return []
+        mask, moved, wheel = parsed
+        out: list[Observation] = [KeyEvent(t, SHARED_NODE, c, v) for c, v in self._report(SHARED_KEY, mask)]
+        if moved:
+            out.append(Motion(t, SHARED_NODE))
+        if wheel:
+            out.append(WheelFrame(t, SHARED_NODE, wheel * 120, wheel))
         return out
 
     def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:

@@ -18,6 +18,10 @@ says otherwise:
                    device index 0xFF (virtual/bluetooth.py; DIRECT_PROFILES)
 Receiver families (virtual/families.py, mice from virtual/mice.py):
   "bolt"           Bolt C548 + MX Master 3S B034 (HID++ 4.5) in slot 2
+  "bolt-phantom"   bolt, HID button 16 held 0.1 s after the start on the receiver's own
+                   mouse node (shared by every paired mouse: hid-generic on 6.1)
+  "bolt-stale-diversion"  bolt with the MX Master 3S's middle button left diverted to HID++
+                   (as "stale-diversion"): pressed at 0.3 s and again at 1.5 s
   "lightspeed"     Lightspeed C539 + G305 4074 (HID++ 4.2) in slot 1
   "nano"           Nano C534 + Wireless Mouse M185 new 4054 (HID++ 4.5) in slot 2
   "mx-master-3s"   C52B + MX Master 3S B034 (HID++ 4.5, virtual/mice.py) in slot 1
@@ -163,6 +167,9 @@ SCRIPTS: dict[str, tuple[Step, ...]] = {
     # a press of the middle button (HID button 3) while it is diverted, then one more
     "stale-diversion": (Step(0.3, "press", data=(0x0004).to_bytes(2, "little")), Step(0.4, "press", data=bytes(2)),
                         Step(1.5, "press", data=(0x0004).to_bytes(2, "little")), Step(1.6, "press", data=bytes(2))),
+    "bolt-phantom": (Step(0.1, "press", slot=2, data=PHANTOM),),
+    "bolt-stale-diversion": tuple(Step(at, "press", slot=2, data=(bits).to_bytes(2, "little"))
+                                  for at, bits in ((0.3, 0x0004), (0.4, 0), (1.5, 0x0004), (1.6, 0))),
     "original-bug": (
         Step(0.5, "reconnect"),
         # hid-logitech-hidpp's probe (hidpp_root_get_protocol_version, software id 1, which a
@@ -188,6 +195,8 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "wheel-desync": lambda: {1: m705_101b()},
     "mixed-wheel-desync": lambda: {1: m705_101b(), 2: performance_mx(), 3: m705_406d()},
     "bolt": lambda: {2: mx_master_3s()},
+    "bolt-phantom": lambda: {2: mx_master_3s()},
+    "bolt-stale-diversion": lambda: {2: mx_master_3s_stale_diversion()},
     "lightspeed": lambda: {1: g305()},
     "nano": lambda: {2: m185n()},
     "mx-master-3s": lambda: {1: mx_master_3s()},
@@ -196,7 +205,8 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
 
 # Profiles whose receiver is not the Unifying C52B: profile -> USB product id
 # (virtual/families.py make_receiver builds the family's model).
-PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "lightspeed": 0xC539, "nano": 0xC534}
+PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "bolt-phantom": 0xC548, "bolt-stale-diversion": 0xC548,
+                                      "lightspeed": 0xC539, "nano": 0xC534}
 
 
 # Profiles without a receiver: virtual/bluetooth.py make_model builds them (not `build`).

@@ -294,7 +294,8 @@ class VirtualReceiver:
         while self._script and self._script[0][0] <= now:
             at, _, step = heapq.heappop(self._script)
             device = self.devices.get(step.slot)
-            if device is None or not self.dj_mode:
+            # a receiver without DJ mode takes only presses (Bolt's own mouse interface)
+            if device is None or (not self.dj_mode and step.action != "press"):
                 continue
             if step.action == "reconnect":       # link lost, then up again
                 self._push(dj_short(step.slot, DJ_CONNECTION, bytes([LINK_LOSS])), at)

@@ -1,0 +1,54 @@
+"""The paired mice behind a receiver's shared mouse node (detect/shared.py), read once per
+receiver from its pairing registers (devices/pairing.py: Bolt's 0xB5 0x5n/0x6n), for the
+Detector of `watch` and `status`. A HID++ 2.0 mouse missing from the model table has its
+buttons read from REPROG_CONTROLS_V4 (devices/buttons20.py, cached per WPID and firmware), so
+"a button no paired mouse has" can be decided at once."""
+
+from __future__ import annotations
+
+import contextlib
+
+from phantombutton.detect.shared import Candidate, Paired
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp.errors import HidppError
+
+
+def paired_reader(platform) -> Paired:
+    """receiver hidraw node -> its paired mice (None when it cannot be read: unknown node,
+    no permission, the receiver gone or silent). Reads only the paired slots' records."""
+    from phantombutton.devices.receiver import Receiver
+    from phantombutton.transport.engine import Engine
+
+    def paired(node: str) -> list[Candidate] | None:
+        try:
+            found = [r for r in platform.receivers() if r.node == node]
+            if not found:
+                return None
+            transport = platform.open_receiver(node)
+        except (PhantomError, OSError):
+            return None
+        receiver = Receiver(Engine(transport), node, found[0].product)
+        try:
+            out = [Candidate(p.slot, p.wpid, p.name or p.short_name) for p in receiver.pairings()]
+            for device in receiver.devices():
+                _learn(device)
+            return out
+        except (PhantomError, HidppError, OSError):
+            return None
+        finally:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+    return paired
+
+
+def _learn(device) -> None:
+    """Read and cache an unknown HID++ 2.0 mouse's buttons; an offline or HID++ 1.0 mouse, or
+    one that does not answer, stays unknown (nothing is ruled out for it)."""
+    from phantombutton import models
+    from phantombutton.devices.buttons20 import button_map
+
+    if models.model_for(device.wpid).known:
+        return
+    with contextlib.suppress(PhantomError, HidppError, OSError):
+        button_map(device)
