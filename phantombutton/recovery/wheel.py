@@ -191,8 +191,8 @@ class WheelGuard:
             if st.multiplier and st.multiplier > 1:
                 st.monitor.unit = NOTCH // st.multiplier
         except WheelUnsupported as e:
-            st.stop = str(e)
-            return [WheelEvent("note", t, st.name, str(e))]
+            st.stop = str(e).removeprefix(f"{st.name}: ")   # the event names the device already
+            return [WheelEvent("note", t, st.name, st.stop)]
         except (PhantomError, HidppError) as e:
             st.must_check = "first wheel use after a failed read"
             st.last_read = t + RETRY_GAP
