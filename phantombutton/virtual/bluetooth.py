@@ -19,11 +19,10 @@ from .device import Identity
 from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
 from .profiles import DIRECT_PROFILES
 from .receiver import VirtualReceiver
-from .wire import LONG, SHORT, well_formed
+from .wire import LONG, SHORT, mouse_report, well_formed
 
 PRODUCT_ID = 0xB023
 DIRECT_INDEX = 0xFF
-MOUSE_REPORT = 0x02
 BUS_BLUETOOTH = 0x05
 FRIENDLY_NAME = "MX Master 3"
 # What BlueZ gives the HID device (the mouse's Bluetooth name) before hid-logitech-hidpp
@@ -152,14 +151,8 @@ class VirtualDirect(VirtualReceiver):
 
     def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
                at: float | None = None) -> None:
-        def axis(v: int) -> bytes:   # 16-bit two's complement
-            return (max(-32767, min(32767, v)) & 0xFFFF).to_bytes(2, "little")
-
-        def byte(v: int) -> int:
-            return max(-127, min(127, v)) & 0xFF
-
-        report = (bytes([MOUSE_REPORT]) + self._buttons.get(slot, 0).to_bytes(2, "little")
-                  + axis(dx) + axis(dy) + bytes([byte(wheel), byte(pan)]))
+        # the 16-bit layout of the descriptor this mouse declares (DESCRIPTOR)
+        report = mouse_report(self._buttons.get(slot, 0), dx, dy, wheel, pan, high_res=True)
         self._push(report, self._clock() if at is None else at)
 
 
@@ -168,11 +161,3 @@ def make_model(profile: str = "default", **kw) -> VirtualReceiver:
     from .families import make_receiver   # families imports profiles, as this module does
 
     return VirtualDirect(profile, **kw) if profile in DIRECT_PROFILES else make_receiver(profile, **kw)
-
-
-def parse_mouse_report(report: bytes) -> tuple[int, bool, int] | None:
-    """A `VirtualDirect` mouse report -> (HID button mask, moved, wheel units)."""
-    if len(report) < 9 or report[0] != MOUSE_REPORT:
-        return None
-    wheel = report[7] - 256 if report[7] > 127 else report[7]
-    return report[1] | report[2] << 8, any(report[3:7]), wheel

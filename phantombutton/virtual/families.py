@@ -31,7 +31,7 @@ from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 from .profiles import PROFILE_RECEIVERS
 from .receiver import PAIRING_INFO, VirtualReceiver
 from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
-from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report
+from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report, parse_high_res_mouse_report
 
 UNIQUE_ID, FIRMWARE = 0xFB, 0xF1
 
@@ -189,14 +189,8 @@ def mouse_interface_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 
     return mouse_report(buttons, dx, dy, wheel, pan, high_res=True)
 
 
-def parse_mouse_interface_report(report: bytes) -> tuple[int, bool, int] | None:
-    """(buttons, moved, wheel) of a mouse_interface_report; None for any other report."""
-    if len(report) != 9 or report[0] != MOUSE_REPORT_ID:
-        return None
-    dx = int.from_bytes(report[3:5], "little", signed=True)
-    dy = int.from_bytes(report[5:7], "little", signed=True)
-    wheel = int.from_bytes(report[7:8], "little", signed=True)
-    return report[1] | report[2] << 8, bool(dx or dy), wheel
+# (buttons, moved, wheel) of a mouse_interface_report; None for any other report
+parse_mouse_interface_report = parse_high_res_mouse_report
 
 
 def uhid_interfaces(model, phys: str) -> tuple[str, tuple[tuple[bytes, str], ...]]:

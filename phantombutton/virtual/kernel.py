@@ -268,9 +268,10 @@ class VirtualKernel:
 
     def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:
         """A direct mouse's own HID report (hid-input, no DJ routing): virtual/bluetooth.py."""
-        from phantombutton.virtual.bluetooth import DIRECT_INDEX, parse_mouse_report
+        from phantombutton.virtual.bluetooth import DIRECT_INDEX
+        from phantombutton.virtual.wire import parse_high_res_mouse_report
 
-        parsed = parse_mouse_report(report)
+        parsed = parse_high_res_mouse_report(report)
         if parsed is None:
             return []
         mask, moved, wheel = parsed

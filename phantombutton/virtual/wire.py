@@ -94,3 +94,13 @@ def mouse_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: in
     dy = max(-32767, min(32767, dy)) & 0xFFFF
     return bytes([MOUSE_REPORT, buttons & 0xFF, buttons >> 8 & 0xFF, dx & 0xFF, dx >> 8, dy & 0xFF, dy >> 8,
                   max(-127, min(127, wheel)) & 0xFF, max(-127, min(127, pan)) & 0xFF])
+
+
+def parse_high_res_mouse_report(report: bytes) -> tuple[int, bool, int] | None:
+    """(HID button mask, moved, wheel units) of a 9-byte `mouse_report(..., high_res=True)`
+    (Lightspeed's children, Bolt's mouse interface, a Bluetooth mouse); None for any other."""
+    if len(report) != 9 or report[0] != MOUSE_REPORT:
+        return None
+    moved = any(report[3:7])
+    wheel = report[7] - 256 if report[7] > 127 else report[7]
+    return report[1] | report[2] << 8, moved, wheel
