@@ -75,10 +75,15 @@ class FamilyReceiver(VirtualReceiver):
 
     # ---- mouse input: report 0x02 (the child gets it from hid-logitech-dj) -----------------
     def _sends_input(self) -> bool:
-        return self.family.buttons is ButtonPath.CHILD_HIDRAW
+        # Bolt on hid-generic: every paired mouse's input arrives on the receiver's own mouse
+        # interface (report 2, no slot); a diverted control's press as a HID++ event (receiver.py)
+        return self.family.buttons in (ButtonPath.CHILD_HIDRAW, ButtonPath.RECEIVER_MOUSE_NODE)
 
     def _mouse_input(self, slot, buttons, dx=0, dy=0, wheel=0, pan=0) -> bytes:
-        return mouse_report(buttons, dx, dy, wheel, pan, high_res=self.family.family is Family.LIGHTSPEED)
+        # 16-bit X/Y on Lightspeed's children and on Bolt's mouse interface, 12-bit on Nano
+        high_res = (self.family.family is Family.LIGHTSPEED
+                    or self.family.buttons is ButtonPath.RECEIVER_MOUSE_NODE)
+        return mouse_report(buttons, dx, dy, wheel, pan, high_res=high_res)
 
     # ---- what differs from Unifying -----------------------------------------------------------
     def _dj_command(self, report: bytes) -> tuple[list[bytes], str]:
@@ -87,24 +92,6 @@ class FamilyReceiver(VirtualReceiver):
     def _connection(self, slot, device, online=None) -> bytes:
         report = super()._connection(slot, device, online)
         return report[:3] + bytes([self.fspec.protocol]) + report[4:]
-
-    def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
-               at: float | None = None) -> None:
-        """Bolt on hid-generic: every paired mouse's input arrives on the receiver's own mouse
-        interface (report 2, no slot), a diverted control's press as a HID++ event on the
-        HID++ interface instead. The other families: no DJ mode, no input (receiver.py)."""
-        if self.family.buttons is not ButtonPath.RECEIVER_MOUSE_NODE:
-            super()._mouse(slot, dx, dy, wheel, pan, at)
-            return
-        device = self.devices[slot]
-        buttons, cids = device.diverted_controls(self._buttons.get(slot, 0))
-        now = self._clock() if at is None else at
-        if cids != self._diverted.get(slot, []):
-            event = device.diverted_event(slot, cids)
-            if event is not None:
-                self._push(event, now)
-            self._diverted[slot] = cids
-        self._push(mouse_interface_report(buttons, dx, dy, wheel, pan), now)
 
     def _receiver_request(self, request: bytes) -> list[bytes]:
         sub, reg = request[2], request[3]
