@@ -258,7 +258,5 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
     except KeyboardInterrupt:
         pass
     finally:
-        if fixer is not None:
-            fixer.close()
         session.close()
     return 0

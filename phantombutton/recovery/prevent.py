@@ -7,8 +7,6 @@ write of that bit only, then read back), on the receiver slot of the device diag
 
 from __future__ import annotations
 
-import contextlib
-
 from phantombutton.models import SIDE_SCROLL
 from phantombutton.devices.open import open_receivers
 from phantombutton.errors import PhantomError
@@ -33,31 +31,25 @@ def _side_scroll_on(receiver, slot: int) -> str | None:
 class SideScrollFixer:
     """A callable(Finding) -> message | None for Watcher(prevention=...), once per device.
 
-    It opens the platform's receivers when made and keeps them open for the session (its own
-    readers, next to the watch source's: every reader gets every report, as on hidraw);
-    a receiver it could not open makes its message say why."""
+    It opens the platform's receivers only when a finding asks for prevention, and closes them
+    at once. Kept open for the session, a reader on a receiver unplugged meanwhile would hold
+    the dead node (and its hidraw minor: hidraw.c drop_ref frees it at the last close) and
+    write nowhere; a receiver it could not open makes its message say why."""
 
     def __init__(self, options):
+        self._options = options
         self._done: set[tuple] = set()
-        self._stack = contextlib.ExitStack()
-        self._receivers: list = []
-        self._problem: str | None = None
-        try:
-            self._receivers = self._stack.enter_context(open_receivers(options))
-        except PhantomError as e:
-            self._problem = str(e)
 
     def __call__(self, f) -> str | None:
         if f.wpid != M705_101B or f.slot is None or (f.node, f.slot) in self._done:
             return None
         self._done.add((f.node, f.slot))
-        if self._problem is not None:
-            return f"prevention not applied: {self._problem}"
-        for r in self._receivers:   # the slot's device must also be an M705 101B (checked inside)
-            msg = _side_scroll_on(r, f.slot)
-            if msg:
-                return msg
+        try:
+            with open_receivers(self._options) as receivers:
+                for r in receivers:   # the slot's device must also be an M705 101B (checked inside)
+                    msg = _side_scroll_on(r, f.slot)
+                    if msg:
+                        return msg
+        except PhantomError as e:
+            return f"prevention not applied: {e}"
         return None
-
-    def close(self) -> None:
-        self._stack.close()

@@ -291,7 +291,16 @@ class EngineAccess:
         return device
 
     def forget(self, key: Key) -> None:
-        self.devices.pop(key, None)
+        """`key` (re)connected: read its device anew, over its receiver opened anew. The
+        receiver itself may have been unplugged and plugged back; an engine kept on the old
+        node would write nowhere and hold the dead node open (hidraw.c drop_ref)."""
+        node = key[0]
+        engine = self.engines.pop(node, None)
+        if engine is not None:
+            with contextlib.suppress(OSError):
+                engine.transport.close()
+        for k in [k for k in self.devices if k[0] == node]:
+            del self.devices[k]
 
     def close(self) -> None:
         for engine in self.engines.values():

@@ -107,8 +107,7 @@ class Rig:
         self.rx = VirtualReceiver(profile, kernel_wheel=True)
         self.source = VirtualPlatform(receiver=self.rx).source()
         self.source.start()
-        self.engine = Engine(VirtualTransport(self.rx))
-        self.access = EngineAccess(lambda node: self.engine)
+        self.access = EngineAccess(lambda node: Engine(VirtualTransport(self.rx)))
         self.guard = WheelGuard(self.access, fix=fix, listeners=lambda key: ())
 
     def scroll(self, slot, notches, interval=0.06):
@@ -239,3 +238,23 @@ def test_budget_normal_scrolling_costs_at_most_one_read_a_minute():
     print(f"BENCH guard: {rig.guard.reads} mode reads in {minutes:.1f} min of normal scrolling "
           f"({frames} wheel frames)")
     assert rig.guard.reads <= minutes and rig.guard.reads >= 1
+
+
+def test_a_reconnected_device_is_read_over_its_receiver_opened_anew():
+    """The receiver may have been unplugged meanwhile: the engine on the old node is closed
+    (not kept on a dead node) and the next use opens one again."""
+    rx = VirtualReceiver("default")
+    opened: list[VirtualTransport] = []
+
+    def open_engine(node):
+        opened.append(VirtualTransport(rx))
+        return Engine(opened[-1])
+
+    access = EngineAccess(open_engine)
+    first = access(("rx", 1))
+    assert first is not None and access(("rx", 1)) is first and len(opened) == 1
+    access.forget(("rx", 1))
+    with pytest.raises(ValueError):   # closed: it reads nothing more
+        opened[0].read(0.01)
+    again = access(("rx", 1))
+    assert again is not None and again is not first and len(opened) == 2
