@@ -32,7 +32,7 @@ def test_stage_options_add_a_card_and_replace_the_memory(runner):
 
 def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch, tmp_path):
     running, peak, order = set(), [0], []
-    first, second, *rest = list(runner.STAGES)
+    first, second, *rest = runner.LONGEST_FIRST
     lock = threading.Lock()
 
     def fake_stage(stage, *a, **k):
@@ -59,5 +59,6 @@ def test_all_runs_every_stage_two_at_a_time(runner, monkeypatch, tmp_path):
     finally:
         shutil.rmtree(runner.CACHE, ignore_errors=True)
     assert sorted(order) == sorted(runner.STAGES)
-    assert order[:2] == [first, second] and order[2:] == rest   # the rest start as the short ones end
+    # the longest two first, the rest as the shorter ones end, longest first
+    assert order[:2] == [first, second] and order[2:] == rest
     assert peak[0] == 2

@@ -236,8 +236,16 @@ class Bridge:
 
 # ------------------------------------------------------------------ phantombutton CLI
 def phantombutton(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, "-m", "phantombutton.cli.main", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    """The CLI, its wall time added to out/cli-calls-stage<N>.tsv: a Python start costs about a
+    second under TCG, and that file shows where a stage's minutes go."""
+    t0 = time.monotonic()
+    try:
+        return subprocess.run([PY, "-m", "phantombutton.cli.main", *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        with contextlib.suppress(OSError), open(OUT / f"cli-calls-stage{os.environ.get('PB_LAB_STAGE', '')}.tsv",
+                                                "a") as f:
+            f.write(f"{time.monotonic() - t0:.2f}\t{' '.join(args)}\n")
 
 
 # ------------------------------------------------------------------ udev (libinput, Solaar)
