@@ -220,8 +220,8 @@ class VirtualKernel:
             node = virtual_node(slot)
             out: list[Observation] = [KeyEvent(t, node, c, v)
                                       for c, v in self._report(slot, report[3] | report[4] << 8)]
-            if any(report[5:10]):
-                out.append(Motion(t, node))
+            if any(report[5:10]):      # report[9]: AC Pan, hid-input's REL_HWHEEL
+                out.append(Motion(t, node, hwheel=len(report) > 9 and bool(report[9])))
             if len(report) > 8 and report[8]:
                 out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
             return out
