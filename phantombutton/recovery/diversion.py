@@ -15,7 +15,7 @@ thumb-wheel turn: verification). HID++ requests it adds, per mouse:
   getThumbwheelStatus (the read-back; devices/settings20.py write_thumb).
 - a mouse missing from the model table, at attach: its buttons (devices/buttons20.py, cached
   per WPID and firmware), so "a button the model does not have" works for it.
-Nothing is read while no diverted-button event arrives.
+Nothing is read while no diverted-button or thumb-wheel event arrives.
 """
 
 from __future__ import annotations
