@@ -339,3 +339,12 @@ def test_status_names_a_stale_thumb_wheel(capsys):
     found = [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
     assert rc == 0 and [e["event"] for e in found] == ["diversion-finding"]
     assert found[0]["message"].startswith("diverted to HID++: thumb wheel (diverted); nobody else holds")
+
+
+def test_a_reset_thumb_wheel_not_turned_again_is_said_unverified_once():
+    g = guard(FakeThumbMouse())
+    assert [e.kind for e in g.feed(thumb(1.0))] == ["finding", "repaired"]
+    assert g.tick(20.0) == []
+    [note] = g.tick(31.5)
+    assert note.kind == "note" and "not turned within 30 s of the repair" in note.message
+    assert g.tick(40.0) == []
