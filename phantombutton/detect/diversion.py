@@ -15,6 +15,14 @@ engine, logiops' logid, ...). So we decide:
   reported, never reset (we do not fight another program's deliberate setting).
 - **unknown**: /proc does not tell (other users' processes, without privileges): reported
   with the fix to run, never reset.
+- **the thumb wheel (THUMB_WHEEL 0x2150)**: diverted (reporting mode 1, HID++), it stops
+  sending AC Pan in the mouse report and sends the feature's event 0 instead (rotation int16,
+  timestamp, rotation status, touch/proxy/tap flags: logiops src/logid/backend/hidpp20/
+  features/ThumbWheel.cpp ThumbWheel::thumbwheelEvent; Solaar's rule engine reads d[0:2] in
+  logitech_receiver/diversion.py thumb_wheel_up). The mouse sends that event only while
+  diverted, so it is the trigger; the same decision as above (`judge`, THUMB_EVENT), repaired
+  by setting the reporting mode back to HID (the invert byte kept), read back, verified by the
+  next turn reaching evdev as REL_HWHEEL.
 - **doubled (the button fires twice)**: a control's diverted-button event and the evdev
   press of the same button within DOUBLE_WINDOW of each other. The native event still arrives
   while a program acts on the diverted one (a remapper whose divert raced the firmware, or two
@@ -38,7 +46,10 @@ KNOWN_REMAPPERS = {
 }
 
 FEATURE_REPROG = 0x1B04
+FEATURE_THUMB_WHEEL = 0x2150
 EVENT_DIVERTED_BUTTONS = 0x00
+EVENT_THUMB_WHEEL = 0x00
+THUMB_START = 1            # thumbwheel event rotation status: 0 inactive, 1 start, 2 active, 3 stop
 
 
 class Verdict(StrEnum):
@@ -46,6 +57,19 @@ class Verdict(StrEnum):
     OWNED = "owned"
     UNKNOWN = "unknown"
     DOUBLED = "doubled"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """The HID++ event that showed a diversion, and what it stood for, for the evidence."""
+
+    event: str
+    action: str
+    part: str
+
+
+BUTTON_EVENT = Trigger("REPROG_CONTROLS_V4 diverted-button event", "the press", "the button")
+THUMB_EVENT = Trigger("THUMB_WHEEL rotation event", "the turn", "the thumb wheel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +105,24 @@ def diverted_event_cids(report: bytes, slot: int, reprog_index: int) -> tuple[in
     return tuple(c for c in cids if c)
 
 
+def thumb_event(report: bytes, slot: int, thumb_index: int) -> tuple[int, int] | None:
+    """(rotation, rotation status) of a THUMB_WHEEL event 0 from `slot`, or None when `report`
+    is not one. Rotation: signed, bytes 0-1; status: byte 4 (0 inactive, 1 start, 2 active,
+    3 stop); a touch alone comes with rotation 0."""
+    if len(report) < 9 or report[0] != 0x11 or report[1] != slot or report[2] != thumb_index:
+        return None
+    if report[3] != EVENT_THUMB_WHEEL:           # function 0, software id 0: an event
+        return None
+    return int.from_bytes(report[4:6], "big", signed=True), report[8]
+
+
 def judge(diverted: list[tuple[str, str]], listeners: tuple[str, ...] | None, nodes: tuple[str, ...],
-          event_at: float) -> Judgement:
+          event_at: float, trigger: Trigger = BUTTON_EVENT) -> Judgement:
     """`diverted`: (control name, its reporting flags as read back) for the controls whose
     events arrived; `listeners`: other processes holding `nodes` ("name[pid]"), None when /proc
     cannot tell."""
     seen = ", ".join(f"{name} ({flags})" for name, flags in diverted)
-    evidence = [f"HID++ REPROG_CONTROLS_V4 diverted-button event at {event_at:.3f} s: the press did "
+    evidence = [f"HID++ {trigger.event} at {event_at:.3f} s: {trigger.action} did "
                 f"not come as a mouse report",
                 f"read back: {seen}"]
     where = " or ".join(nodes)
@@ -101,7 +136,7 @@ def judge(diverted: list[tuple[str, str]], listeners: tuple[str, ...] | None, no
                            ": a program may be reading these events, left alone"))
         return Judgement(Verdict.OWNED, owner or listeners[0], tuple(evidence))
     evidence.append(f"no other process holds {where} open (/proc/*/fd): nobody reads these events, "
-                    "so the button does nothing")
+                    f"so {trigger.part} does nothing")
     return Judgement(Verdict.STALE, None, tuple(evidence))
 
 

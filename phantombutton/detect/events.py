@@ -61,6 +61,8 @@ class Motion:
     node: str
     wheel: bool = False      # the frame had wheel events (REL_WHEEL, REL_HWHEEL, hi-res); set by
     pointer: bool = True     # the capture reader, for the timeline; pointer: any other axis
+    hwheel: bool = False     # the frame had REL_HWHEEL or REL_HWHEEL_HI_RES (a thumb wheel's or a
+    #                          tilt's turn: recovery/diversion.py verifies a thumb-wheel reset by it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ job of libinput's `frames()` (tools/libinput-replay.py): events up to an EV_SYN 
 
 - every EV_KEY is a KeyEvent (the rules keep mouse buttons: `buttons.is_mouse_button`);
 - a frame with EV_REL/EV_ABS is one Motion at its time, flagged `wheel` when it holds a wheel
-  code (REL_WHEEL, REL_HWHEEL and their _HI_RES twins) and `pointer` for any other axis;
+  code (REL_WHEEL, REL_HWHEEL and their _HI_RES twins), `hwheel` for a horizontal one, and
+  `pointer` for any other axis;
 - a frame with vertical wheel is also a WheelFrame (REL_WHEEL_HI_RES and REL_WHEEL summed).
 """
 
@@ -29,7 +30,7 @@ def frames_to_observations(node: str, events: Iterable[Event]) -> tuple[list[Obs
     A last frame without its EV_SYN (a capture cut short) still gives its Motion."""
     out: list[Observation] = []
     moved = None          # time of the frame's last motion event
-    wheel = pointer = False
+    wheel = pointer = hwheel = False
     hi = low = 0          # REL_WHEEL_HI_RES, REL_WHEEL of the frame
     dropped = False
     for t, typ, code, value in events:
@@ -37,6 +38,7 @@ def frames_to_observations(node: str, events: Iterable[Event]) -> tuple[list[Obs
             moved = t
             if typ == EV_REL and code in _WHEEL_CODES:
                 wheel = True
+                hwheel = hwheel or code in (REL_HWHEEL, REL_HWHEEL_HI_RES)
                 if code == REL_WHEEL_HI_RES:
                     hi += value
                 elif code == REL_WHEEL:
@@ -49,10 +51,10 @@ def frames_to_observations(node: str, events: Iterable[Event]) -> tuple[list[Obs
             if code == SYN_DROPPED:
                 dropped = True
             if moved is not None:
-                out.append(Motion(moved, node, wheel, pointer))
+                out.append(Motion(moved, node, wheel, pointer, hwheel))
                 if hi or low:
                     out.append(WheelFrame(moved, node, hi, low))
-                moved, wheel, pointer, hi, low = None, False, False, 0, 0
+                moved, wheel, pointer, hwheel, hi, low = None, False, False, False, 0, 0
     if moved is not None:
-        out.append(Motion(moved, node, wheel, pointer))
+        out.append(Motion(moved, node, wheel, pointer, hwheel))
     return out, dropped

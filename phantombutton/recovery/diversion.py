@@ -3,14 +3,19 @@ reads, reset only that control, verify by reading back and by the next press rea
 The rule and how we decide: detect/diversion.py.
 
 `DiversionGuard` is fed the same observations as the wheel guard: DeviceAdded (which event
-node is which receiver slot), HidppTraffic (the diverted-button events), KeyEvent (the
-native press: verification, doubled presses). HID++ requests it adds, per mouse:
-- the first event-like report from a slot: one ROOT getFeature(0x1B04) (then cached);
+node is which receiver slot), HidppTraffic (the diverted-button and thumb-wheel events),
+KeyEvent (the native press: verification, doubled presses), Motion with `hwheel` (the native
+thumb-wheel turn: verification). HID++ requests it adds, per mouse:
+- the first event-like report from a slot: one ROOT getFeature(0x1B04) (then cached); the
+  first one that is not a REPROG_CONTROLS_V4 event: one ROOT getFeature(0x2150) (then cached);
 - a diverted-button event (at most once per CHECK_GAP): one getCidReporting per control in
   the event; with --fix and a stale verdict: one setCidReporting and one getCidReporting each.
+- a THUMB_WHEEL event (at most once per CHECK_GAP): one getThumbwheelStatus; with --fix and a
+  stale verdict: getThumbwheelStatus, setThumbwheelReporting(HID, invert as read),
+  getThumbwheelStatus (the read-back; devices/settings20.py write_thumb).
 - a mouse missing from the model table, at attach: its buttons (devices/buttons20.py, cached
   per WPID and firmware), so "a button the model does not have" works for it.
-Nothing is read while no diverted-button event arrives.
+Nothing is read while no diverted-button or thumb-wheel event arrives.
 """
 
 from __future__ import annotations
@@ -22,14 +27,18 @@ from typing import Any, Callable
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
 from phantombutton.buttons import hid_button_to_evdev
 from phantombutton.detect.diversion import (
-    DOUBLE_WINDOW, FEATURE_REPROG, Verdict, diverted_event_cids, judge, judge_doubled,
+    BUTTON_EVENT, DOUBLE_WINDOW, FEATURE_REPROG, FEATURE_THUMB_WHEEL, THUMB_EVENT, THUMB_START, Trigger, Verdict,
+    diverted_event_cids, judge, judge_doubled, thumb_event,
 )
+from phantombutton.devices.settings20 import read_thumb, reset_control, write_thumb
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
 
 CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
 VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
+SETTLE = 1.0              # thumb-wheel events this soon after its reset (no new turn's start):
+#                           the rest of the turn that was repaired
 REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per this
 
 Key = tuple[str, int]     # (receiver node, slot)
@@ -63,12 +72,15 @@ class _Mouse:
     name: str
     event_node: str
     hidpp_node: str | None = None
-    reprog_index: int | None = None          # None: not asked yet; 0: the mouse has no 0x1B04
+    indexes: dict[int, int] = field(default_factory=dict)   # feature -> index; 0: the mouse lacks it
     checked_at: float = -1e9
     said: dict[str, float] = field(default_factory=dict)          # verdict text -> when
     diverted_at: dict[int, float] = field(default_factory=dict)   # cid -> last diverted event
     pressed_at: dict[int, float] = field(default_factory=dict)    # evdev code -> last press
     verify: dict[int, tuple[int, float]] = field(default_factory=dict)  # code -> (cid, repaired at)
+    thumb_checked_at: float = -1e9
+    thumb_reset_at: float | None = None      # the thumb wheel's repair, until a turn verifies it
+    thumb_left_alone: bool = False           # diverted again after a repair: on purpose
 
 
 class DiversionGuard:
@@ -85,10 +97,13 @@ class DiversionGuard:
 
     # ---- observations ----------------------------------------------------------------------
     def feed(self, obs) -> list[DiversionEvent]:
-        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent
+        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent, Motion
 
         if isinstance(obs, HidppTraffic):
             return self._traffic(obs)
+        if isinstance(obs, Motion) and obs.hwheel:
+            mouse = self.mice.get(obs.node)
+            return self._turned(mouse, obs.t) if mouse else []
         if isinstance(obs, KeyEvent) and obs.value == 1:
             mouse = self.mice.get(obs.node)
             return self._press(mouse, obs.code, obs.t) if mouse else []
@@ -125,6 +140,11 @@ class DiversionGuard:
                     out.append(DiversionEvent("note", now, mouse.name, (
                         f"{hidpp20.control_name(cid)}: not pressed within {VERIFY_WINDOW:g} s of the "
                         "repair; not verified by a press (the read-back showed it regular)")))
+            if mouse.thumb_reset_at is not None and now - mouse.thumb_reset_at > VERIFY_WINDOW:
+                mouse.thumb_reset_at = None
+                out.append(DiversionEvent("note", now, mouse.name, (
+                    f"thumb wheel: not turned within {VERIFY_WINDOW:g} s of the repair; not verified "
+                    "by a turn (the read-back showed it reporting to HID)")))
         return out
 
     # ---- internals -------------------------------------------------------------------------
@@ -151,25 +171,30 @@ class DiversionGuard:
                 + ", ".join(label(c) for c in sorted(bmap.codes()))), topic="buttons"))
         return out
 
-    def _index(self, mouse: _Mouse) -> int:
-        if mouse.reprog_index is None:
+    def _index(self, mouse: _Mouse, feature: int) -> int:
+        if feature not in mouse.indexes:
             try:
                 device = self.access(mouse.key)
-                index = device.feature_index(FEATURE_REPROG) if device is not None else None
+                index = device.feature_index(feature) if device is not None else None
             except HidppError:
-                index = None      # a HID++ 1.0 mouse answers ROOT with an error: no 0x1B04, ever
+                index = None      # a HID++ 1.0 mouse answers ROOT with an error: no feature, ever
             except (PhantomError, OSError):
                 return 0          # the receiver is gone or busy: ask again at the next event
-            mouse.reprog_index = index or 0
-        return mouse.reprog_index
+            mouse.indexes[feature] = index or 0
+        return mouse.indexes[feature]
 
     def _traffic(self, obs) -> list[DiversionEvent]:
         data = obs.data
         if len(data) < 8 or data[0] != 0x11 or data[3] != 0x00 or data[2] >= 0x80:
             return []             # not a 2.0 event of function 0 (software id 0)
         mouse = self.by_key.get((obs.node, data[1])) or self._shared_mouse(obs.node, data[1])
-        if mouse is None or not (index := self._index(mouse)):
+        if mouse is None:
             return []
+        index = self._index(mouse, FEATURE_REPROG)
+        if not index or data[2] != index:
+            thumb = self._index(mouse, FEATURE_THUMB_WHEEL)
+            turn = thumb_event(data, data[1], thumb) if thumb else None
+            return self._thumb(mouse, obs.t, turn[1]) if turn is not None else []
         cids = diverted_event_cids(data, data[1], index)
         if not cids:
             return []
@@ -234,29 +259,73 @@ class DiversionGuard:
         if not diverted:
             return []             # diverted a moment ago, regular now: its program undid it
         named = [(hidpp20.control_name(cid), ", ".join(hidpp20.reporting_names(f))) for cid, f in diverted]
-        verdict = judge(named, self._who(mouse), self._nodes(mouse), t)
-        if verdict.verdict is not Verdict.STALE:
-            text = f"{', '.join(n for n, _ in named)} diverted to HID++, {verdict.verdict}" + (
-                f" by {verdict.owner}" if verdict.owner else "")
-            if t - mouse.said.get(text, -1e9) < REPORT_GAP:
-                return []
-            mouse.said[text] = t
-            return [DiversionEvent("finding", t, mouse.name, text + "; not reset (phantombutton set "
-                                   f"{mouse.key[1]} diversions reset does it)", verdict.evidence)]
-        names = ", ".join(n for n, _ in named)
-        out = [DiversionEvent("finding", t, mouse.name,
-                              f"stale diversion: {names} diverted to HID++ with no program reading it "
-                              "(the button is dead)" + ("" if self.fix else
-                                                        f"; fix: phantombutton watch --fix, or phantombutton "
-                                                        f"set {mouse.key[1]} diversions reset"),
-                              verdict.evidence)]
-        if self.fix:
+        out, stale = self._judge(mouse, named, t, BUTTON_EVENT)
+        if stale and self.fix:
             out += self._repair(mouse, device, diverted, t)
         return out
 
-    def _repair(self, mouse: _Mouse, device, diverted, t: float) -> list[DiversionEvent]:
-        from phantombutton.devices.settings20 import reset_control
+    def _judge(self, mouse: _Mouse, named: list[tuple[str, str]], t: float,
+               trigger: Trigger) -> tuple[list[DiversionEvent], bool]:
+        """The verdict on what `named` read back as diverted: its finding (an owned or unknown
+        one once per REPORT_GAP), and whether it is stale (to be repaired with --fix)."""
+        verdict = judge(named, self._who(mouse), self._nodes(mouse), t, trigger)
+        names = ", ".join(n for n, _ in named)
+        if verdict.verdict is not Verdict.STALE:
+            text = f"{names} diverted to HID++, {verdict.verdict}" + (
+                f" by {verdict.owner}" if verdict.owner else "")
+            if t - mouse.said.get(text, -1e9) < REPORT_GAP:
+                return [], False
+            mouse.said[text] = t
+            return [DiversionEvent("finding", t, mouse.name, text + "; not reset (phantombutton set "
+                                   f"{mouse.key[1]} diversions reset does it)", verdict.evidence)], False
+        return [DiversionEvent("finding", t, mouse.name,
+                               f"stale diversion: {names} diverted to HID++ with no program reading it "
+                               f"({trigger.part} is dead)" + ("" if self.fix else
+                                                              f"; fix: phantombutton watch --fix, or phantombutton "
+                                                              f"set {mouse.key[1]} diversions reset"),
+                               verdict.evidence)], True
 
+    # ---- the thumb wheel (THUMB_WHEEL 0x2150) --------------------------------------------------
+    def _thumb(self, mouse: _Mouse, t: float, status: int) -> list[DiversionEvent]:
+        """A THUMB_WHEEL event: the mouse sends it only while its thumb wheel is diverted."""
+        if mouse.thumb_reset_at is not None:
+            if status != THUMB_START and t - mouse.thumb_reset_at < SETTLE:
+                return []         # the rest of the turn that was repaired, sent before the reset
+            mouse.thumb_reset_at, mouse.thumb_left_alone = None, True
+            return [DiversionEvent("not-verified", t, mouse.name, (
+                "thumb wheel is diverted again after the repair: a program diverts it on purpose; "
+                "left alone from now on"))]
+        if mouse.thumb_left_alone or t - mouse.thumb_checked_at < CHECK_GAP:
+            return []
+        mouse.thumb_checked_at = t
+        try:
+            device = self.access(mouse.key)
+            if device is None or read_thumb(device) != "hidpp":
+                return []         # diverted a moment ago, native now: its program undid it
+        except (HidppError, PhantomError, OSError) as e:
+            return [DiversionEvent("note", t, mouse.name, f"thumb-wheel event, but its reporting mode "
+                                                          f"could not be read: {e}")]
+        out, stale = self._judge(mouse, [("thumb wheel", "diverted")], t, THUMB_EVENT)
+        if not (stale and self.fix):
+            return out
+        try:
+            after = write_thumb(device, "hid")   # the invert byte kept; raises unless it reads back hid
+        except (HidppError, PhantomError, OSError) as e:
+            return out + [DiversionEvent("failed", t, mouse.name, f"thumb wheel: reset refused or not "
+                                                                  f"applied: {e}")]
+        mouse.thumb_reset_at = t
+        return out + [DiversionEvent("repaired", t, mouse.name, (
+            f"thumb wheel: reporting mode set back to HID (read back: {after}); verifying with its "
+            "next turn"))]
+
+    def _turned(self, mouse: _Mouse, t: float) -> list[DiversionEvent]:
+        if mouse.thumb_reset_at is None:
+            return []
+        mouse.thumb_reset_at = None
+        return [DiversionEvent("verified", t, mouse.name, (
+            f"thumb wheel: its next turn reached evdev as REL_HWHEEL ({mouse.event_node})"))]
+
+    def _repair(self, mouse: _Mouse, device, diverted, t: float) -> list[DiversionEvent]:
         out = []
         for cid, flags in diverted:
             name = hidpp20.control_name(cid)

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from phantombutton import models, receivers
 from phantombutton.buttons import buttons_of, hid_button_for, hid_button_to_evdev, is_mouse_button, x_button_for
 from phantombutton.detect.events import (
-    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation,
+    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, Observation,
 )
 from phantombutton.detect.findings import Finding, Rule, Thresholds
 from phantombutton.detect.reassert import Releases
@@ -325,6 +325,8 @@ class Daemon:
             if isinstance(msg, dj.DjMouseReport):
                 self._on_buttons(link, msg.devnum, msg.buttons, t)
                 self.wheel.report(link, msg.devnum, msg.wheel, t)
+                if msg.pan:    # AC Pan, hid-input's REL_HWHEEL: verifies a thumb-wheel reset
+                    self.diversions.feed(Motion(t, link.mouse(msg.devnum), hwheel=True))
             elif isinstance(msg, dj.DjConnectionStatus) and msg.link_lost:
                 self._on_link_lost(link, msg.devnum, t)
 

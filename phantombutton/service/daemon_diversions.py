@@ -3,12 +3,14 @@
 `watch`'s DiversionGuard (recovery/diversion.py; the rule in detect/diversion.py) on the
 reports the daemon already reads: each mouse as the Detector knows it (receiver node and
 slot, or a direct mouse's node and DIRECT_INDEX), every HID++ report as HidppTraffic, the
-DJ mouse reports' presses as key events (the repair's verification). Its device reads go
-through the link's own engine (the wheel guard's `_access`).
+DJ mouse reports' presses as key events and their AC Pan as a Motion with `hwheel` (the
+repairs' verification). Its device reads go through the link's own engine (the wheel guard's
+`_access`).
 
-A control diverted to HID++ whose diverted-button event arrives while no other process holds
-the node open is stale. The daemon says so in the journal; it resets it (only the flags set,
-read back, then verified by the next press where the presses are seen) only when
+A control diverted to HID++ whose diverted-button event arrives, or a thumb wheel whose
+THUMB_WHEEL event arrives, while no other process holds the node open is stale. The daemon
+says so in the journal; it resets it (only the flags set, or the thumb wheel's reporting mode,
+read back, then verified by the next press or turn where they are seen) only when
 `[fix] reset-stale-diversions = true`. Off by default: the daemon runs unattended, and a
 reset takes away what a remapper set, so a program that diverts, exits and is restarted later
 (its node closed meanwhile) would lose its setting without the user having asked; `watch

@@ -205,7 +205,7 @@ class Engine:
             raw = self.transport.read(0)
             if raw is None:
                 return
-            item = classify(raw)
+            item = classify(raw, self.clock())     # stamped by the engine's clock, as poll() does
             self._trace("in", item.time, item.raw)
             self.unsolicited.append(item)
 

@@ -56,3 +56,7 @@ class VirtualDevice:
 
     def diverted_event(self, devnum: int, cids: list[int]) -> bytes | None:
         return None
+
+    def thumb_events(self, devnum: int, amount: int) -> list[bytes]:
+        """The HID++ reports a diverted thumb wheel sends for a turn instead of AC Pan."""
+        return []

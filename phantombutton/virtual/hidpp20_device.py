@@ -18,6 +18,9 @@ from .wire import Err10, Err20, error10, error20, long
 ROOT, FEATURE_SET, FW_VERSION, DEVICE_NAME = 0x0000, 0x0001, 0x0003, 0x0005
 BATTERY_STATUS, REPROG_CONTROLS_V4, POINTER_SPEED, VERTICAL_SCROLLING, HIRES_WHEEL = (
     0x1000, 0x1B04, 0x2205, 0x2100, 0x2121)
+THUMB_WHEEL = 0x2150
+THUMB_NATIVE_RES, THUMB_DIVERTED_RES = 18, 120   # getThumbwheelInfo (a guess: not in the dump)
+THUMB_START, THUMB_STOP = 1, 3                   # thumbwheel event rotation status
 HIDDEN, INTERNAL = 0x40, 0x20
 DIVERTABLE, PERSIST_DIVERTABLE = 0x20, 0x40
 # setCidReporting flag bits and the "valid" bit that must accompany each
@@ -99,6 +102,7 @@ class Hidpp20Device(VirtualDevice):
         self.pointer_speed = self.spec.pointer_speed
         self.dpi = self.spec.dpi
         self.thumb = [self.spec.thumb_mode, 0]
+        self.thumb_time = 0     # the thumbwheel events' 16-bit timestamp
         self.config_cookie = 0  # a software's "I configured you" mark; lost at power-off
 
     # ---- requests ------------------------------------------------------------------------
@@ -286,7 +290,8 @@ class Hidpp20Device(VirtualDevice):
     def _f2150(self, fn: int, p: bytes):  # THUMB_WHEEL
         if fn == 0:  # getThumbwheelInfo: native resolution, diverted resolution, default
             #            direction, capabilities (0x01 timestamp, 0x02 touch, 0x04 proxy, 0x08 single tap)
-            return (18).to_bytes(2, "big") + (120).to_bytes(2, "big") + bytes([0, 0x0F, 0, 0])
+            return (THUMB_NATIVE_RES.to_bytes(2, "big") + THUMB_DIVERTED_RES.to_bytes(2, "big")
+                    + bytes([0, 0x0F, 0, 0]))
         if fn == 1:  # getThumbwheelStatus: reporting mode (1 = HID++), invert
             return bytes(self.thumb)
         if fn == 2:  # setThumbwheelReporting(mode, invert)
@@ -330,6 +335,24 @@ class Hidpp20Device(VirtualDevice):
             return None
         flags = 0x10 if self.wheel_mode & WHEEL_HIRES else 0
         return long(devnum, index, 0x00, bytes([flags]) + (units & 0xFFFF).to_bytes(2, "big"))
+
+    # ---- the thumb wheel -----------------------------------------------------------------------
+    def thumb_events(self, devnum: int, amount: int) -> list[bytes]:
+        """A thumb-wheel turn of `amount` native units while diverted (getThumbwheelStatus
+        mode 1): THUMB_WHEEL event 0, a start carrying the rotation in the diverted resolution
+        and a stop with none (rotation int16, timestamp uint16, rotation status, flags: logiops
+        hidpp20/features/ThumbWheel.cpp thumbwheelEvent). Not diverted: none, the turn is AC
+        Pan in the mouse report."""
+        index = self.index.get(THUMB_WHEEL)
+        if index is None or not self.thumb[0] & 0x01 or not amount:
+            return []
+        rotation = max(-32768, min(32767, amount * THUMB_DIVERTED_RES // THUMB_NATIVE_RES))
+        out = []
+        for value, status in ((rotation, THUMB_START), (0, THUMB_STOP)):
+            self.thumb_time = (self.thumb_time + 8) & 0xFFFF
+            out.append(long(devnum, index, 0x00, value.to_bytes(2, "big", signed=True)
+                            + self.thumb_time.to_bytes(2, "big") + bytes([status, 0])))
+        return out
 
     # ---- input -----------------------------------------------------------------------------
     def _control(self, cid: int) -> Control | None:

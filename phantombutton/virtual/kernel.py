@@ -220,8 +220,8 @@ class VirtualKernel:
             node = virtual_node(slot)
             out: list[Observation] = [KeyEvent(t, node, c, v)
                                       for c, v in self._report(slot, report[3] | report[4] << 8)]
-            if any(report[5:10]):
-                out.append(Motion(t, node))
+            if any(report[5:10]):      # report[9]: AC Pan, hid-input's REL_HWHEEL
+                out.append(Motion(t, node, hwheel=len(report) > 9 and bool(report[9])))
             if len(report) > 8 and report[8]:
                 out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
             return out
@@ -260,8 +260,8 @@ class VirtualKernel:
             return []
         mask, moved, wheel = parsed
         out: list[Observation] = [KeyEvent(t, SHARED_NODE, c, v) for c, v in self._report(SHARED_KEY, mask)]
-        if moved:
-            out.append(Motion(t, SHARED_NODE))
+        if moved or report[8]:      # report[8]: AC Pan (the 9-byte layout), REL_HWHEEL
+            out.append(Motion(t, SHARED_NODE, hwheel=bool(report[8])))
         if wheel:
             out.append(WheelFrame(t, SHARED_NODE, wheel * 120, wheel))
         return out
@@ -277,8 +277,8 @@ class VirtualKernel:
         mask, moved, wheel = parsed
         node = virtual_node(DIRECT_INDEX)
         out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(DIRECT_INDEX, mask)]
-        if moved:
-            out.append(Motion(t, node))
+        if moved or report[8]:      # report[8]: AC Pan (the 9-byte layout), REL_HWHEEL
+            out.append(Motion(t, node, hwheel=bool(report[8])))
         if wheel:
             out.append(self._wheel(DIRECT_INDEX, node, wheel, t))
         return out

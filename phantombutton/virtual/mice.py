@@ -96,6 +96,15 @@ def mx_master_3s_stale_diversion() -> Hidpp20Device:
     return device
 
 
+def mx_master_3s_stale_thumb_wheel() -> Hidpp20Device:
+    """The MX Master 3S with its thumb wheel left diverted to HID++ (setThumbwheelReporting
+    mode 1, as Solaar's "Thumb Wheel Diversion" or logid's thumbwheel section set it): its
+    turns arrive only as THUMB_WHEEL events, never as AC Pan."""
+    device = mx_master_3s()
+    device.thumb = [0x01, 0x00]
+    return device
+
+
 def _hidden(*ids: int, flags: int = HIDDEN | INTERNAL | ENG) -> list[Feature]:
     return [Feature(fid, flags) for fid in ids]
 

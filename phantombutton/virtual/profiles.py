@@ -28,6 +28,8 @@ Receiver families (virtual/families.py, mice from virtual/mice.py):
   "stale-diversion"  mx-master-3s with its middle button left diverted to HID++ by a
                    program that exited: its presses arrive only as HID++ events; the
                    middle button is pressed at 0.3 s and again at 1.5 s
+  "stale-thumb-wheel"  mx-master-3s with its thumb wheel left diverted to HID++ (THUMB_WHEEL
+                   reporting mode 1) by a program that exited: turned at 0.3 s and 1.5 s
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from .hidpp10_device import Hidpp10Device, Register
 from .hidpp20_device import (
     HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
 )
-from .mice import g305, m185n, mx_master_3s, mx_master_3s_stale_diversion
+from .mice import g305, m185n, mx_master_3s, mx_master_3s_stale_diversion, mx_master_3s_stale_thumb_wheel
 
 ANY = b"\xff\xff\xff"
 
@@ -153,6 +155,7 @@ class Step:
     at: float
     action: str              # "reconnect" | "request" (another program writes `data`) | "press"
     #                          | "forget-wheel" (the mouse drops the kernel's hi-res wheel mode)
+    #                          | "thumb" (a thumb-wheel turn: `data` one signed byte)
     slot: int = 1
     data: bytes = b""        # request: the report written; press: the 16-bit HID button mask
 
@@ -167,6 +170,8 @@ SCRIPTS: dict[str, tuple[Step, ...]] = {
     # a press of the middle button (HID button 3) while it is diverted, then one more
     "stale-diversion": (Step(0.3, "press", data=(0x0004).to_bytes(2, "little")), Step(0.4, "press", data=bytes(2)),
                         Step(1.5, "press", data=(0x0004).to_bytes(2, "little")), Step(1.6, "press", data=bytes(2))),
+    "stale-thumb-wheel": tuple(Step(at, "thumb", data=bytes([amount & 0xFF]))
+                               for at, amount in ((0.3, 2), (1.5, -1))),
     "bolt-phantom": (Step(0.1, "press", slot=2, data=PHANTOM),),
     "bolt-stale-diversion": tuple(Step(at, "press", slot=2, data=(bits).to_bytes(2, "little"))
                                   for at, bits in ((0.3, 0x0004), (0.4, 0), (1.5, 0x0004), (1.6, 0))),
@@ -201,6 +206,7 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "nano": lambda: {2: m185n()},
     "mx-master-3s": lambda: {1: mx_master_3s()},
     "stale-diversion": lambda: {1: mx_master_3s_stale_diversion()},
+    "stale-thumb-wheel": lambda: {1: mx_master_3s_stale_thumb_wheel()},
 }
 
 # Profiles whose receiver is not the Unifying C52B: profile -> USB product id

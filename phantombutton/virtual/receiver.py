@@ -213,6 +213,22 @@ class VirtualReceiver:
             self._online(slot)
             self._mouse(slot, wheel=amount, pan=pan)
 
+    def thumb_wheel(self, slot: int, amount: int) -> None:
+        """Turn the thumb wheel `amount` units (negative: left): AC Pan in the mouse report, or
+        THUMB_WHEEL events when a program diverted it (hidpp20_device.py thumb_events)."""
+        with self._cond:
+            self._online(slot)
+            self._thumb(slot, amount, self._clock())
+
+    def _thumb(self, slot: int, amount: int, at: float) -> None:
+        if not self._sends_input():
+            return
+        events = self.devices[slot].thumb_events(slot, amount)
+        for event in events:
+            self._push(event, at)
+        if not events:
+            self._mouse(slot, pan=amount, at=at)
+
     def wheel_notch(self, slot: int, notches: int = 1, interval: float = 0.1, reports: int = 2) -> None:
         """Turn the wheel `notches` detents (negative: down), one every `interval` s, the way
         the mouse reports them in its current mode: hi-res = `multiplier` units per notch
@@ -295,7 +311,7 @@ class VirtualReceiver:
             at, _, step = heapq.heappop(self._script)
             device = self.devices.get(step.slot)
             # a receiver without DJ mode takes only presses (Bolt's own mouse interface)
-            if device is None or (not self.dj_mode and step.action != "press"):
+            if device is None or (not self.dj_mode and step.action not in ("press", "thumb")):
                 continue
             if step.action == "reconnect":       # link lost, then up again
                 self._push(dj_short(step.slot, DJ_CONNECTION, bytes([LINK_LOSS])), at)
@@ -310,6 +326,8 @@ class VirtualReceiver:
             elif step.action == "press":       # through the mouse: a diverted control sends HID++
                 self._buttons[step.slot] = int.from_bytes(step.data, "little")
                 self._mouse(step.slot, at=at)
+            elif step.action == "thumb":       # a thumb-wheel turn: `data` one signed byte
+                self._thumb(step.slot, int.from_bytes(step.data, "little", signed=True), at)
 
     def _push(self, report: bytes, ready: float) -> None:
         entry = (ready, next(self._seq), report)

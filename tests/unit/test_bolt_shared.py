@@ -240,3 +240,21 @@ def test_watch_fix_resets_a_stale_diversion_on_bolt_and_the_next_press_reaches_t
     assert events[0]["device"] == "MX Master 3S B034 in slot 2 on Logitech USB Receiver Mouse (virtual:mouse)"
     assert any("no other process holds virtual:c548 open" in e for e in events[0]["evidence"])
     assert "next press reached evdev (virtual:mouse)" in events[2]["message"]
+
+
+def test_watch_fix_resets_a_stale_thumb_wheel_on_bolt_and_the_next_turn_reaches_the_shared_node(
+        capsys, no_display, monkeypatch):
+    from phantombutton.virtual import profiles
+    from phantombutton.virtual.mice import mx_master_3s_stale_thumb_wheel
+
+    monkeypatch.setitem(profiles.PROFILES, "bolt", lambda: {2: mx_master_3s_stale_thumb_wheel()})
+    monkeypatch.setitem(profiles.SCRIPTS, "bolt", tuple(
+        profiles.Step(at, "thumb", slot=2, data=bytes([n & 0xFF])) for at, n in ((0.3, 3), (1.5, -2))))
+    rc, out, err = run(capsys, "bolt", "watch", "--json", "--fix", "--duration", "2.2", "--poll-interval", "0.05")
+    assert rc == 0, err
+    events = [e for e in (json.loads(x) for x in out.splitlines() if x.startswith("{"))
+              if e["event"].startswith("diversion-")]
+    assert [e["event"] for e in events] == ["diversion-finding", "diversion-repaired", "diversion-verified"]
+    assert events[0]["message"].startswith("stale diversion: thumb wheel diverted to HID++")
+    assert any("no other process holds virtual:c548 open" in e for e in events[0]["evidence"])
+    assert "its next turn reached evdev as REL_HWHEEL (virtual:mouse)" in events[2]["message"]

@@ -148,3 +148,36 @@ def test_a_diversion_another_program_holds_is_never_reset():
     h.run(0.1)
     assert h.count("owned by Solaar (solaar[4242])") == 1
     assert middle_reporting(h) & 0x01
+
+
+def _stale_thumb(reset: bool, listeners=None) -> Harness:
+    h = Harness(config(devices=(), fix=FixConfig(reset_stale_diversions=reset)), "stale-thumb-wheel")
+    if listeners is not None:
+        h.platform.listeners = h.daemon.diversions.guard.listeners = lambda node: listeners
+    h.run_until(lambda: h.count("slot 1 (B034): connected") == 1)
+    h.model.thumb_wheel(1, 2)                          # the diverted thumb wheel: HID++ events only
+    h.run(0.1)
+    return h
+
+
+def test_stale_thumb_wheel_is_reported_and_left_when_the_config_does_not_allow_a_reset():
+    h = _stale_thumb(reset=False)
+    assert h.count("stale diversion: thumb wheel diverted to HID++ with no program reading it") == 1
+    assert h.count("not reset: reset-stale-diversions is off in the configuration") == 1
+    assert h.model.devices[1].thumb[0] == 1
+
+
+def test_stale_thumb_wheel_is_reset_by_the_daemon_and_verified_by_the_next_turn():
+    h = _stale_thumb(reset=True)
+    assert h.count("thumb wheel: reporting mode set back to HID (read back: hid)") == 1
+    assert h.model.devices[1].thumb == [0, 0]
+    assert h.count("its next turn reached evdev") == 0
+    h.model.thumb_wheel(1, -1)                         # now AC Pan in the mouse report
+    h.run(0.1)
+    assert h.count("thumb wheel: its next turn reached evdev as REL_HWHEEL") == 1
+
+
+def test_a_thumb_wheel_another_program_holds_is_never_reset():
+    h = _stale_thumb(reset=True, listeners=("logid[900]",))
+    assert h.count("thumb wheel diverted to HID++, owned by logiops (logid) (logid[900])") == 1
+    assert h.model.devices[1].thumb[0] == 1

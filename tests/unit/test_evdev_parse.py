@@ -28,7 +28,7 @@ def test_phantom_press_frame():
     assert obs == [KeyEvent(12.5, N, 0x11F, 1)] and not dropped
 
 
-def test_motion_is_one_observation_per_frame_flagged_wheel_or_pointer():
+def test_motion_is_one_observation_per_frame_flagged_wheel_hwheel_or_pointer():
     ev = parse_events(raw((1, 0, 2, 0, 3), (1, 0, 2, 1, -2), (1, 0, 0, 0, 0),
                           (1, 8000, 2, 8, 1), (1, 8000, 0, 0, 0),
                           (1, 9000, 1, 30, 1), (1, 9000, 0, 0, 0),
@@ -37,7 +37,7 @@ def test_motion_is_one_observation_per_frame_flagged_wheel_or_pointer():
     # the REL_WHEEL frame is also a WheelFrame (hi-res 0: a wheel without REL_WHEEL_HI_RES);
     # every key is given, as a capture has it (the rules keep the mouse buttons)
     assert obs == [Motion(1.0, N), Motion(1.008, N, wheel=True, pointer=False), WheelFrame(1.008, N, 0, 1),
-                   KeyEvent(1.009, N, 30, 1), Motion(1.01, N, wheel=True, pointer=True)]
+                   KeyEvent(1.009, N, 30, 1), Motion(1.01, N, wheel=True, pointer=True, hwheel=True)]
 
 
 def test_frame_cut_before_its_syn_still_moves():

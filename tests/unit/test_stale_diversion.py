@@ -225,3 +225,126 @@ def test_status_lists_diverted_controls_and_who_reads_them(capsys, monkeypatch):
     main(["--virtual", "--profile", "mx-master-3s", "status", "--json"])
     out, _ = capsys.readouterr()
     assert not [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
+
+
+# --- the thumb wheel (THUMB_WHEEL 0x2150) ---------------------------------------------------
+
+def watch_thumb(capsys, *extra):
+    rc = main(["--virtual", "--profile", "stale-thumb-wheel", "watch", "--json", "--duration", "2.2",
+               "--poll-interval", "0.05", *extra])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return [e for e in (json.loads(x) for x in out.splitlines() if x.startswith("{"))
+            if e["event"].startswith("diversion-")]
+
+
+def test_watch_fix_resets_a_stale_thumb_wheel_reads_back_and_verifies_by_the_next_turn(capsys):
+    events = watch_thumb(capsys, "--fix")
+    assert [e["event"] for e in events] == ["diversion-finding", "diversion-repaired", "diversion-verified"]
+    finding = events[0]
+    assert finding["message"] == ("stale diversion: thumb wheel diverted to HID++ with no program reading it "
+                                  "(the thumb wheel is dead)")
+    assert finding["evidence"][0].startswith("HID++ THUMB_WHEEL rotation event at ")
+    assert "read back: thumb wheel (diverted)" in finding["evidence"]
+    assert any("no other process holds virtual:c52b open" in e for e in finding["evidence"])
+    assert "reporting mode set back to HID (read back: hid)" in events[1]["message"]
+    assert "its next turn reached evdev as REL_HWHEEL (virtual:1)" in events[2]["message"]
+
+
+def test_watch_without_fix_reports_a_stale_thumb_wheel_once_and_resets_nothing(capsys):
+    events = watch_thumb(capsys)
+    assert [e["event"] for e in events] == ["diversion-finding"]
+    assert "(the thumb wheel is dead); fix: phantombutton watch --fix" in events[0]["message"]
+
+
+def test_a_thumb_wheel_another_process_reads_is_reported_not_reset(capsys, monkeypatch):
+    from phantombutton.virtual.platform import VirtualPlatform
+
+    monkeypatch.setattr(VirtualPlatform, "listeners", lambda self, node: ("input-remapper-[55]",))
+    events = watch_thumb(capsys, "--fix")
+    assert [e["event"] for e in events] == ["diversion-finding"]
+    assert events[0]["message"] == ("thumb wheel diverted to HID++, owned by input-remapper (input-remapper-[55]); "
+                                    "not reset (phantombutton set 1 diversions reset does it)")
+    assert any("held open by input-remapper-[55]" in e for e in events[0]["evidence"])
+
+
+class FakeThumbMouse:
+    """The mouse at the OS boundary: REPROG_CONTROLS_V4 at index 9, THUMB_WHEEL at 16, its
+    reporting mode `mode` (1 = HID++); `sticks`: a write that the mouse ignores."""
+
+    label = "MX (slot 2)"
+
+    def __init__(self, mode=1, sticks=False):
+        self.mode, self.sticks = mode, sticks
+        self.calls = []
+
+    def feature_index(self, feature):
+        return {0x1B04: 9, 0x2150: 16}.get(feature)
+
+    def call(self, feature, function, params=b""):
+        self.calls.append((feature, function, bytes(params)))
+        assert feature == 0x2150
+        if function == 2 and not self.sticks:
+            self.mode = params[0]
+        return bytes([self.mode, 0])
+
+
+def thumb(t, rotation=40, status=1, slot=2):
+    params = rotation.to_bytes(2, "big", signed=True) + bytes([0, 8, status, 0])
+    return HidppTraffic(t, "/dev/hidraw3", bytes([0x11, slot, 16, 0x00]) + params.ljust(16, b"\0"))
+
+
+def test_thumb_wheel_reset_verification_and_a_program_that_diverts_it_again():
+    from phantombutton.detect.events import Motion
+
+    mouse = FakeThumbMouse()
+    g = guard(mouse)
+    assert [e.kind for e in g.feed(thumb(1.0))] == ["finding", "repaired"]
+    # getThumbwheelStatus; with the stale verdict: status, setThumbwheelReporting(0, invert), read back
+    assert [(fn, p[:2]) for _, fn, p in mouse.calls] == [(1, b""), (1, b""), (2, b"\0\0"), (1, b"")]
+    assert g.feed(thumb(1.02, 0, status=3)) == []               # the end of the repaired turn
+    assert g.feed(Motion(1.5, "/dev/input/event9", hwheel=True)) == []    # another mouse
+    assert g.feed(Motion(1.5, "/dev/input/event7", wheel=True)) == []     # the vertical wheel
+    [ok] = g.feed(Motion(1.6, "/dev/input/event7", wheel=True, hwheel=True))
+    assert ok.kind == "verified"
+    mouse.mode = 1                                              # a program diverts it again
+    out = g.feed(thumb(9.0))
+    assert [e.kind for e in out] == ["finding", "repaired"]     # no repair pending: a new check
+    out = g.feed(thumb(9.5, status=1))                          # a new turn, diverted again
+    assert [e.kind for e in out] == ["not-verified"] and "left alone" in out[0].message
+    assert g.feed(thumb(30.0)) == []                            # no fight
+
+
+def test_thumb_wheel_events_other_than_a_diverted_thumb_wheel_do_nothing():
+    mouse = FakeThumbMouse(mode=0)
+    g = guard(mouse)
+    assert g.feed(thumb(1.0, slot=3)) == []                     # another slot
+    reply = HidppTraffic(1.0, "/dev/hidraw3", bytes([0x11, 2, 16, 0x1E, 0, 0]) + bytes(14))
+    assert g.feed(reply) == []                                  # a reply (software id 0x0E)
+    assert mouse.calls == []
+    assert g.feed(thumb(1.0)) == []                             # read back: native, its program undid it
+    assert [(f, fn) for f, fn, _ in mouse.calls] == [(0x2150, 1)]
+
+
+def test_a_thumb_wheel_that_stays_diverted_after_the_reset_is_a_failure():
+    out = guard(FakeThumbMouse(sticks=True)).feed(thumb(1.0))
+    assert [e.kind for e in out] == ["finding", "failed"]
+    assert "thumb wheel: reset refused or not applied" in out[1].message
+    assert "reads back hidpp" in out[1].message
+
+
+def test_status_names_a_stale_thumb_wheel(capsys):
+    rc = main(["--virtual", "--profile", "stale-thumb-wheel", "status", "--json"])
+    out, _ = capsys.readouterr()
+    found = [e for e in json.loads(out)["wheel"] if e["event"].startswith("diversion-")]
+    assert rc == 0 and [e["event"] for e in found] == ["diversion-finding"]
+    assert found[0]["message"].startswith("diverted to HID++: thumb wheel (diverted); nobody else holds")
+
+
+def test_a_reset_thumb_wheel_not_turned_again_is_said_unverified_once():
+    g = guard(FakeThumbMouse())
+    assert [e.kind for e in g.feed(thumb(1.0))] == ["finding", "repaired"]
+    assert g.tick(20.0) == []
+    [note] = g.tick(31.5)
+    assert note.kind == "note" and "not turned within 30 s of the repair" in note.message
+    assert g.tick(40.0) == []

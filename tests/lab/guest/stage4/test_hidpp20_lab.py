@@ -1,7 +1,8 @@
 """A HID++ 2.0 mouse (the MX Master 3S spec of virtual/mice.py) in a Unifying slot behind uhid,
 driven by the real hid-logitech-dj and hid-logitech-hidpp: its buttons read from the mouse
-through the kernel's nodes, a dpi round trip, and a stale diversion left by a program that
-exited, found and repaired by `watch --fix` with read-back and the next press on evdev.
+through the kernel's nodes, a dpi round trip, and a stale diversion (the middle button, then
+the thumb wheel) left by a program that exited, found and repaired by `watch --fix` with
+read-back and the next press (turn) on evdev.
 Lean: one bridge for the module, few CLI calls. Durations go to the lab log."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 NAME = "MX Master 3S"     # the input device: "Logitech " + the receiver's stored name
 EVENT = struct.Struct("=qqHHi")
 EV_KEY, BTN_MIDDLE = 1, 0x112
+EV_REL, REL_HWHEEL, REL_HWHEEL_HI_RES = 2, 0x06, 0x0C
 MIDDLE = 0x0004          # HID button 3 in the DJ mouse report
 CID_MIDDLE = 0x0052
 
@@ -83,20 +85,23 @@ def test_dpi_set_reads_back_and_get_agrees(mx):
     bench(f"BENCH set dpi: {took:.2f} s")
 
 
-def _evdev_presses(fd: int, wait: float) -> list[int]:
-    """BTN_MIDDLE values read from the event node within `wait` seconds."""
+def _evdev_presses(fd: int, wait: float, kind: tuple[int, ...] = (EV_KEY, BTN_MIDDLE),
+                   enough: int = 0) -> list[int]:
+    """BTN_MIDDLE values (or those of the (type, code...) in `kind`) read from the event node
+    within `wait` seconds, or as soon as `enough` of them came."""
     values, end = [], time.monotonic() + wait
-    while (left := end - time.monotonic()) > 0:
+    while (left := end - time.monotonic()) > 0 and not (enough and len(values) >= enough):
         r, _, _ = select.select([fd], [], [], left)
         if not r:
             break
         data = os.read(fd, EVENT.size * 64)
         values += [v for _s, _u, typ, code, v in EVENT.iter_unpack(data[: len(data) - len(data) % EVENT.size])
-                   if typ == EV_KEY and code == BTN_MIDDLE]
+                   if typ == kind[0] and code in kind[1:]]
     return values
 
 
 def test_a_stale_diversion_is_found_reset_read_back_and_the_next_press_reaches_evdev(mx):
+    """The middle button, then the thumb wheel, both left diverted by one remapper that exited."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stage1"))
     from test_watch_lab import Watch
 
@@ -107,6 +112,9 @@ def test_a_stale_diversion_is_found_reset_read_back_and_the_next_press_reaches_e
     index = h.request(bytes([0x10, 0x01, 0x00, 0x0B, 0x1B, 0x04, 0x00]))[4]
     reply = h.request(bytes([0x11, 0x01, index, 0x3B, 0x00, 0x52, 0x03, 0x00, 0x00]) + bytes(11))
     assert reply[6] & 0x01, reply.hex(" ")
+    thumb = h.request(bytes([0x10, 0x01, 0x00, 0x0B, 0x21, 0x50, 0x00]))[4]     # THUMB_WHEEL
+    reply = h.request(bytes([0x11, 0x01, thumb, 0x2B, 0x01, 0x00]) + bytes(14))  # reporting: HID++
+    assert reply[4] & 0x01, reply.hex(" ")
     h.close()
     fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK)
     w = Watch("--fix")
@@ -128,6 +136,24 @@ def test_a_stale_diversion_is_found_reset_read_back_and_the_next_press_reaches_e
         assert _evdev_presses(fd, 2.0)[:2] == [1, 0]              # the next press reaches evdev
         w.wait_event(lambda e: e["event"] == "diversion-verified", 10, what="verified by the press")
         bench(f"BENCH stale diversion: press -> repaired {t_fix:.2f} s")
+        # the thumb wheel: its turn arrives as THUMB_WHEEL events, not as AC Pan
+        t0 = time.monotonic()
+        bridge.call("thumb_wheel", slot=1, amount=2)
+        finding = w.wait_event(lambda e: e["event"] == "diversion-finding" and "thumb wheel" in e["message"],
+                               10, what="stale thumb wheel finding")
+        repaired = w.wait_event(lambda e: e["event"] == "diversion-repaired" and "thumb wheel" in e["message"],
+                                10, what="thumb wheel repair")
+        t_thumb = time.monotonic() - t0
+        hwheel = (EV_REL, REL_HWHEEL, REL_HWHEEL_HI_RES)
+        assert _evdev_presses(fd, 0.2, hwheel) == []            # the diverted turn never reached evdev
+        assert finding["message"].startswith("stale diversion: thumb wheel diverted to HID++")
+        assert "read back: hid" in repaired["message"]
+        bridge.call("thumb_wheel", slot=1, amount=1)
+        assert _evdev_presses(fd, 2.0, hwheel, enough=1)        # the next turn: REL_HWHEEL
+        w.wait_event(lambda e: e["event"] == "diversion-verified" and "thumb wheel" in e["message"], 10,
+                     what="verified by the turn")
+        bench(f"BENCH stale thumb wheel: turn -> repaired {t_thumb:.2f} s, whole part "
+              f"{time.monotonic() - t0:.2f} s")
     finally:
         os.close(fd)
         w.stop()
