@@ -112,12 +112,13 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
 
 
 def _where(d) -> str:
-    """How a device is reached, for the list of valid names."""
+    """How a device (a DeviceInfo, or a DeviceView that knows only its slot) is reached, for
+    the list of valid names."""
     if d.slot is not None:
         return f"slot {d.slot}"
-    if d.receiver_node:   # a receiver's shared mouse node (detect/shared.py)
+    if getattr(d, "receiver_node", None):   # a receiver's shared mouse node (detect/shared.py)
         return f"every mouse paired to {d.receiver_node}"
-    return "no receiver" if d.hidpp_node else "not a receiver's mouse"
+    return "no receiver" if getattr(d, "hidpp_node", None) else "no slot"
 
 
 def parse_button(text: str) -> tuple[int, int]:
