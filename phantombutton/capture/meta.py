@@ -175,6 +175,18 @@ def held_observations(meta: CaptureMeta) -> list:
     return [HeldState(meta.start, n, frozenset(c)) for n, c in meta.held_at_start.items()] + list(meta.x_at_start)
 
 
+def hidraw_nodes(headers: list[DeviceHeader]) -> list[str]:
+    """The hidraw nodes a capture records, once each: every device's receiver HID++ node, its
+    child's (Nano/Lightspeed: report 0x02 too) or a direct mouse's own, and a shared mouse
+    node's own interface."""
+    out: list[str] = []
+    for h in headers:
+        for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw:
+            if n and n not in out:
+                out.append(n)
+    return out
+
+
 def paired_of(headers: list[DeviceHeader], platform) -> dict[str, list]:
     """receiver node -> its paired mice (detect/shared.py Candidates), for each receiver whose
     shared mouse node is recorded (Bolt: pairing registers 0xB5 0x5n/0x6n, which no kernel

@@ -98,12 +98,7 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, optio
         raise UsageProblem("no Logitech receiver mouse found under /dev/input; name an event node "
                            "(e.g. /dev/input/event5), or check access (root or the input group)")
     headers = [capture_meta.evdev_header(n) for n in nodes]
-    hidraw = []
-    if with_hidraw:
-        for h in headers:
-            for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw:
-                if n and n not in hidraw:
-                    hidraw.append(n)
+    hidraw = capture_meta.hidraw_nodes(headers) if with_hidraw else []
     x = None
     if with_x:
         try:
