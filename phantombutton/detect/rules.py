@@ -464,6 +464,8 @@ class Detector:
         if shared:   # a receiver's product id, not a mouse's: name the likely mouse, no WPID setting
             pick = self.shared.likely(dev.info.receiver_node or "", hold.since + HIDRAW_CLOCK_SLACK)
             model_name, wpid = (pick[0].name if pick else "mouse"), None
+        elif wpid is not None and models.SIDE_SCROLL not in getattr(self.model_for(wpid), "hidpp10_settings", ()):
+            wpid = None   # `set WPID side-scroll on` prevents it only on a mouse that has the setting
         if self.explain:
             ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
                                      "the press" if hold.how == "pressed" else "the state read")
