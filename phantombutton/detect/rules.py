@@ -477,7 +477,8 @@ class Detector:
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence + shared),
                     hidpp_context=tuple(ctx),
-                    settings=tuple(settings), cause=cause, fix=fix, wpid=dev.info.product)
+                    settings=tuple(settings), cause=cause, fix=fix,
+                    wpid=None if shared else dev.info.product)   # a shared node's is the receiver's
         self._active[f.key] = f
         return f
 

@@ -169,6 +169,7 @@ def test_capture_then_analyze_names_the_phantom_and_keeps_its_hid_reports(world,
         text = "\n".join(finding.evidence)
         assert f"shared mouse node of the Bolt receiver C548 ({hidraw})" in text
         assert "likely: slot 2 MX Master 3S - the only mouse paired" in text
+        assert finding.wpid is None        # C548 is the receiver's product id, no mouse's WPID
 
 
 @pytest.mark.parametrize("profile", ["nano", "lightspeed", "lightspeed-slot7"])
