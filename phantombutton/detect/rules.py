@@ -472,7 +472,8 @@ class Detector:
             settings = self._settings(dev, hold.since)
             cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
                                        x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                       context=ctx, settings=settings, extra=extra, wpid=wpid)
+                                       context=ctx, settings=settings, extra=extra, wpid=wpid,
+                                       sender="the receiver" if dev.info.receiver_node else "the mouse")
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence + shared),

@@ -158,6 +158,8 @@ def test_capture_then_analyze_names_the_phantom_and_keeps_its_hid_reports(world,
     assert (finding.node, finding.device, str(finding.rule)) == (node, NAMES[profile], "unknown-button")
     # its fix names the node; side-scroll (a HID++ 1.0 register of the M705s) is never offered
     assert f"durable: phantombutton mute {node} 0x11F" in finding.fix and "side-scroll" not in finding.fix
+    sender = "the mouse" if profile == "bluetooth" else "the receiver"   # no receiver to blame
+    assert finding.cause.startswith(f"{sender} reported a button the ")
     cap = Capture(str(path))
     obs = list(cap.observations())
     [info] = [o.device for o in obs if isinstance(o, DeviceAdded)]
