@@ -29,7 +29,10 @@ def paired_reader(platform) -> Paired:
             transport = platform.open_receiver(node)
         except (PhantomError, OSError):
             return None
-        receiver = Receiver(Engine(transport), node, found[0].product)
+        # the child nodes tell the occupied slots: an empty slot's pairing read makes
+        # hid-logitech-dj re-enumerate (devices/receiver.py)
+        children = {c.slot: c.node for c in found[0].children if c.slot is not None}
+        receiver = Receiver(Engine(transport), node, found[0].product, children)
         try:
             out = [Candidate(p.slot, p.wpid, p.name or p.short_name) for p in receiver.pairings()]
             for device in receiver.devices():

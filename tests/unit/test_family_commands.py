@@ -193,3 +193,24 @@ def test_a_lightspeed_mouse_in_slot_7_is_listed_with_its_child_node(world, capsy
     rc, out, err = cli(capsys, "lightspeed-slot7", "info", "--json", "7")
     assert rc == 0, err
     assert '"slot": 7' in out and '"wpid": "4074"' in out
+
+
+def test_mute_learns_an_unknown_mouse_from_its_own_slot_only(world, capsys):
+    """The M185n (4054) is in no table: `mute` reads its buttons through the receiver, and reads
+    the pairing register of its slot only (an empty slot's read makes hid-logitech-dj
+    re-enumerate: devices/receiver.py)."""
+    platform = world("nano")
+    written = []
+    opened = platform.open_receiver
+
+    def spying(node):
+        t = opened(node)
+        write = t.write
+        t.write = lambda data: (written.append(bytes(data)), write(data))[1]
+        return t
+
+    platform.open_receiver = spying
+    rc, _out, err = cli(capsys, "nano", "mute", "virtual:2", "1")
+    assert rc == 2 and "Logitech M185n has button 0x110" in err
+    pairing_reads = {w[4] for w in written if w[2:4] == bytes([0x83, 0xB5])}
+    assert pairing_reads and all(sub & 0x0F == 1 for sub in pairing_reads), [hex(s) for s in pairing_reads]
