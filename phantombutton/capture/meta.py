@@ -17,8 +17,10 @@ import time
 
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
+from phantombutton.detect.shared import is_shared
 from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
+from phantombutton.recovery.shared import paired_reader
 from phantombutton.transport.discovery import read_uevent
 
 UDEV_PREFIXES = ("ID_INPUT", "LIBINPUT", "EVDEV_ABS", "MOUSE_DPI", "POINTINGSTICK_")
@@ -109,7 +111,6 @@ def evdev_header(path: str) -> DeviceHeader:
                         info=di, input_hidraw=(own,) if own else ())
 
 
-
 def hidraw_header(node: str) -> HidrawHeader:
     sysd = f"/sys/class/hidraw/{os.path.basename(node)}/device"
     kv = read_uevent(f"{sysd}/uevent")
@@ -191,9 +192,6 @@ def paired_of(headers: list[DeviceHeader], platform) -> dict[str, list]:
     """receiver node -> its paired mice (detect/shared.py Candidates), for each receiver whose
     shared mouse node is recorded (Bolt: pairing registers 0xB5 0x5n/0x6n, which no kernel
     driver of that receiver reacts to). An unreadable receiver is left out."""
-    from phantombutton.detect.shared import is_shared
-    from phantombutton.recovery.shared import paired_reader
-
     read = paired_reader(platform)
     out = {}
     for h in headers:
