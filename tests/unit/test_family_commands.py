@@ -25,6 +25,7 @@ from phantombutton.capture.record import CaptureMeta, CaptureWriter, DeviceHeade
 from phantombutton.cli.cmd_analyze import analyze_file
 from phantombutton.cli.main import main
 from phantombutton.detect.events import DeviceAdded, HidppTraffic, KeyEvent
+from phantombutton.detect.shared import Candidate, SharedNodes
 from phantombutton.virtual.platform import VirtualPlatform
 
 BTN_LEFT, BTN_MIDDLE, BTN_PHANTOM = 0x110, 0x112, 0x11F
@@ -214,3 +215,15 @@ def test_mute_learns_an_unknown_mouse_from_its_own_slot_only(world, capsys):
     assert rc == 2 and "Logitech M185n has button 0x110" in err
     pairing_reads = {w[4] for w in written if w[2:4] == bytes([0x83, 0xB5])}
     assert pairing_reads and all(sub & 0x0F == 1 for sub in pairing_reads), [hex(s) for s in pairing_reads]
+
+
+def test_a_shared_node_of_a_lightspeed_receiver_tells_slot_7_apart():
+    """C547/C54D are driven by hid-generic as Bolt is (receivers.py): their mice share the
+    receiver's mouse node, and slot 7 is theirs too; HID++ traffic from slot 7 names its mouse."""
+    mice = [Candidate(1, 0x4074, "G305"), Candidate(7, 0x407F, "G502")]
+    shared = SharedNodes(lambda node: mice)
+    shared.heard("/dev/hidraw3", 1, 1.0)
+    shared.heard("/dev/hidraw3", 7, 2.0)
+    assert shared.likely("/dev/hidraw3", 3.0)[0].slot == 7
+    shared.connection("/dev/hidraw3", 7, False, 2.5)           # its link lost since: not it
+    assert shared.likely("/dev/hidraw3", 3.0)[0].slot == 1
