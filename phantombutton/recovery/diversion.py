@@ -24,6 +24,7 @@ from phantombutton.buttons import hid_button_to_evdev
 from phantombutton.detect.diversion import (
     DOUBLE_WINDOW, FEATURE_REPROG, Verdict, diverted_event_cids, judge, judge_doubled,
 )
+from phantombutton.detect.shared import MAX_SLOT
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
@@ -195,7 +196,7 @@ class DiversionGuard:
         evdev on that node, so the press that verifies a repair is looked for there (the
         slot that sent the diverted event is the one repaired, and the node's next press)."""
         info = self.shared.get(node)
-        if info is None or not 1 <= slot <= 6:
+        if info is None or not 1 <= slot <= MAX_SLOT:   # Bolt's 1..6, Lightspeed C547's 1..7
             return None
         name = f"slot {slot}"
         try:
