@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from phantombutton.detect.events import XButtons
+from phantombutton.detect.shared import Candidate
 
 MAX_SECONDS = 1 << 32         # ~136 years of CLOCK_MONOTONIC: any real capture fits
 MAX_DEPTH = 16                # our extras nest 4 deep (other_devices[].codes.N[])
@@ -155,10 +156,26 @@ def device_extra(v: Any, name: str) -> dict[str, Any]:
         "slot": opt_integer(d.get("slot"), f"{name}.slot", 0, 255),
         "wpid": opt_integer(d.get("wpid"), f"{name}.wpid", 0, 0xFFFF),
         "receiver": opt_text(d.get("receiver"), f"{name}.receiver"),
+        "receiver_product": opt_integer(d.get("receiver_product"), f"{name}.receiver_product", 0, 0xFFFF),
         "hidraw": opt_text(d.get("hidraw"), f"{name}.hidraw"),
         "x_slave": opt_integer(d.get("x_slave"), f"{name}.x_slave", 0, 0xFFFF),
         "settings": settings(d.get("settings"), f"{name}.settings"),
     }
+
+
+def paired(v: Any, name: str) -> dict[str, list[Candidate]]:
+    """`paired`: receiver hidraw node -> the mice paired to it, read when the capture started
+    for receivers with a shared mouse node (detect/shared.py candidates)."""
+    out: dict[str, list[Candidate]] = {}
+    for node, mice in mapping(v, name).items():
+        where = f"{name}.{text(node, name)}"
+        cands = out[node] = []
+        for i, x in enumerate(sequence(mice, where)):
+            m = mapping(x, f"{where}[{i}]", optional=False)
+            cands.append(Candidate(integer(m.get("slot"), f"{where}[{i}].slot", 0, 255),
+                                   opt_integer(m.get("wpid"), f"{where}[{i}].wpid", 0, 0xFFFF),
+                                   opt_text(m.get("name"), f"{where}[{i}].name") or ""))
+    return out
 
 
 def hidraw_header(v: Any, name: str) -> dict[str, Any]:

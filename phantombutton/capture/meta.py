@@ -17,8 +17,10 @@ import time
 
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
+from phantombutton.detect.shared import is_shared
 from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
+from phantombutton.recovery.shared import paired_reader
 from phantombutton.transport.discovery import read_uevent
 
 UDEV_PREFIXES = ("ID_INPUT", "LIBINPUT", "EVDEV_ABS", "MOUSE_DPI", "POINTINGSTICK_")
@@ -82,7 +84,7 @@ def evdev_header(path: str) -> DeviceHeader:
         name = dev.name
     finally:
         dev.close()
-    from phantombutton.input.sysfs_map import describe
+    from phantombutton.input.sysfs_map import describe, hidraw_of
 
     base = os.path.basename(path)
     hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
@@ -99,10 +101,14 @@ def evdev_header(path: str) -> DeviceHeader:
         pass
     di = DeviceInfo(node=path, name=name, vendor=info.vendor, product=info.product, slot=slot,
                     receiver_node=receiver, hidpp_node=child,
+                    receiver_product=p.receiver_product if p is not None else None,
                     buttons=frozenset(c for c in codes.get(1, ()) if c >= 0x100))
+    # a shared mouse node (Bolt): its own interface's hidraw carries every paired mouse's button
+    # reports, as a child's hidraw does on Nano/Lightspeed (mouse reports only: no keyboard here)
+    own = hidraw_of(hid_dir) if p is not None and p.is_shared else None
     return DeviceHeader(node=path, name=name, id=(info.bustype, info.vendor, info.product, info.version),
                         codes=codes, properties=props, absinfo=absinfo, hid=rd, udev=udev_properties(path),
-                        info=di)
+                        info=di, input_hidraw=(own,) if own else ())
 
 
 def hidraw_header(node: str) -> HidrawHeader:
@@ -168,6 +174,33 @@ def _libinput_version() -> str:
 
 def held_observations(meta: CaptureMeta) -> list:
     return [HeldState(meta.start, n, frozenset(c)) for n, c in meta.held_at_start.items()] + list(meta.x_at_start)
+
+
+def hidraw_nodes(headers: list[DeviceHeader]) -> list[str]:
+    """The hidraw nodes a capture records, once each: every device's receiver HID++ node, its
+    child's (Nano/Lightspeed: report 0x02 too) or a direct mouse's own, and a shared mouse
+    node's own interface."""
+    out: list[str] = []
+    for h in headers:
+        for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw:
+            if n and n not in out:
+                out.append(n)
+    return out
+
+
+def paired_of(headers: list[DeviceHeader], platform) -> dict[str, list]:
+    """receiver node -> its paired mice (detect/shared.py Candidates), for each receiver whose
+    shared mouse node is recorded (Bolt: pairing registers 0xB5 0x5n/0x6n, which no kernel
+    driver of that receiver reacts to). An unreadable receiver is left out."""
+    read = paired_reader(platform)
+    out = {}
+    for h in headers:
+        node = h.info.receiver_node if h.info and is_shared(h.info) else None
+        if node and node not in out:
+            cands = read(node)
+            if cands is not None:
+                out[node] = cands
+    return out
 
 
 def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[int, dict[str, str]], list[str]]:

@@ -53,6 +53,7 @@ class DeviceEntry:
         product = x.get("wpid") or (self.id[2] if len(self.id) > 2 else None)
         return DeviceInfo(node=self.node, name=self.name, vendor=vendor, product=product,
                           slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
+                          receiver_product=x.get("receiver_product"),
                           x_slave_id=x.get("x_slave"),
                           buttons=frozenset(c for c in self.codes.get(EV_KEY, ()) if c >= 0x100),
                           settings=x.get("settings") or ())
@@ -330,6 +331,7 @@ class Capture:
                 vendor=F.opt_integer(d.get("vendor"), "device.vendor", 0, 0xFFFF),
                 product=x.get("wpid") or F.opt_integer(d.get("product"), "device.product", 0, 0xFFFF),
                 slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
+                receiver_product=x.get("receiver_product"),
                 x_slave_id=x.get("x_slave"), settings=x.get("settings", ())))
 
     def _on_evdev_node(self, d: Any, n: int) -> Iterator[Observation]:
@@ -388,6 +390,8 @@ def _meta_value(key: str, v: Any) -> Any:
         return [_other_device(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
     if key == "hidraw":
         return [F.hidraw_header(x, f"{name}[{i}]") for i, x in enumerate(F.sequence(v, name))]
+    if key == "paired":
+        return F.paired(v, name)
     if key in ("kernel", "x_input_driver"):
         return F.opt_text(v, name)
     return v

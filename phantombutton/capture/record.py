@@ -54,6 +54,9 @@ class DeviceHeader:
     hid: bytes | None = None                           # HID report descriptor
     udev: list[str] = field(default_factory=list)      # KEY=VALUE
     info: DeviceInfo | None = None                     # slot, WPID, receiver, X slave, settings
+    # hidraw nodes recorded for this device besides its receiver's and its child's HID++ nodes:
+    # a receiver's shared mouse node's own interface (Bolt), whose reports are its buttons
+    input_hidraw: tuple[str, ...] = ()
 
     def device_info(self) -> DeviceInfo:
         if self.info is not None:
@@ -114,8 +117,13 @@ def _x_dict(x: XButtons, t: tuple[int, int] | None = None) -> dict:
 
 
 def _info_dict(i: DeviceInfo) -> dict:
-    return {"slot": i.slot, "wpid": i.product, "receiver": i.receiver_node, "hidraw": i.hidpp_node,
-            "x_slave": i.x_slave_id, "settings": {k: v for k, v in i.settings}}
+    # receiver_product: the receiver's family (receivers.py) decides rules at link loss and
+    # names a shared mouse node's receiver; written only when known (older captures lack it)
+    d = {"slot": i.slot, "wpid": i.product, "receiver": i.receiver_node, "hidraw": i.hidpp_node,
+         "x_slave": i.x_slave_id, "settings": {k: v for k, v in i.settings}}
+    if i.receiver_product is not None:
+        d["receiver_product"] = i.receiver_product
+    return d
 
 
 class CaptureWriter:

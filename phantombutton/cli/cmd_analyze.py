@@ -21,7 +21,8 @@ def analyze_file(path: str) -> dict:
     from phantombutton.detect.run import detect_all
 
     cap = Capture(path)
-    detector = Detector()
+    # the paired mice behind a shared mouse node, as recorded (read before any device entry)
+    detector = Detector(paired=lambda node: (cap.meta.get("paired") or {}).get(node))
     chatter = ChatterMonitor()
     diversions = DiversionMonitor()
 

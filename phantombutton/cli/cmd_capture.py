@@ -53,7 +53,7 @@ def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, 
         check_output(hid_path, inputs=[output])   # before recording, not after a minute of it
     if duration is not None and duration <= 0:
         raise UsageProblem("--duration must be more than 0 seconds")
-    path = _record(list(devices), output, duration, show_keycodes, not no_hidraw, not no_x)
+    path = _record(list(devices), output, duration, show_keycodes, not no_hidraw, not no_x, options)
     if hid_path and path:
         try:
             _export(path, hid_path)
@@ -86,7 +86,7 @@ def _export(src: str, output: str | None) -> int:
     return 0
 
 
-def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> str | None:
+def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, options=None) -> str | None:
     from phantombutton.capture import live, meta as capture_meta
     from phantombutton.capture.record import CaptureWriter
     from phantombutton.detect.events import DeviceAdded
@@ -98,12 +98,7 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
         raise UsageProblem("no Logitech receiver mouse found under /dev/input; name an event node "
                            "(e.g. /dev/input/event5), or check access (root or the input group)")
     headers = [capture_meta.evdev_header(n) for n in nodes]
-    hidraw = []
-    if with_hidraw:
-        for h in headers:
-            for n in (h.info.receiver_node, h.info.hidpp_node) if h.info else ():
-                if n and n not in hidraw:
-                    hidraw.append(n)
+    hidraw = capture_meta.hidraw_nodes(headers) if with_hidraw else []
     x = None
     if with_x:
         try:
@@ -115,6 +110,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
         except ImportError:
             x = None
     firmware, settings, notes = capture_meta.hidpp_snapshot(headers) if with_hidraw else ({}, {}, [])
+    # a shared mouse node's paired mice (Bolt), read once now: analyze names the likely one
+    paired = capture_meta.paired_of(headers, options.platform) if with_hidraw and options is not None else {}
     for h in headers:   # settings read before recording go with the device (and its findings)
         if h.info and h.info.slot in settings:
             h.info = dataclasses.replace(h.info, settings=tuple(sorted(settings[h.info.slot].items())))
@@ -132,11 +129,13 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x) -> st
     for hh in meta.hidraw:
         hh.firmware = firmware.get(hh.node)
     meta.extra["settings"] = {str(k): v for k, v in settings.items()}
+    if paired:
+        meta.extra["paired"] = {node: [dataclasses.asdict(c) for c in cands] for node, cands in paired.items()}
     if notes:
         meta.extra["notes"] = notes
         for n in notes:
             click.echo(f"phantombutton: {n}", err=True)
-    detector = Detector()
+    detector = Detector(paired=paired.get)
     for h in headers:
         detector.feed(DeviceAdded(meta.start, h.device_info(), at_start=True))
     for o in capture_meta.held_observations(meta):

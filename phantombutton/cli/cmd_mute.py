@@ -35,11 +35,12 @@ def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> 
     code, xb = parse_button(button)
     session, d = _device(options, spec, all_mice)
     try:
-        from phantombutton.models import has_button, model_for
+        from phantombutton.detect.shared import is_shared
+        from phantombutton.recovery.shared import mouse_has_button
 
-        if mute and not force and has_button(d.product, code):
-            m = model_for(d.product)
-            raise UsageProblem(f"the {m.name} has button 0x{code:03X} (X {xb}); muting it would "
+        if mute and not force and mouse_has_button(session.platform, d, code):
+            who = f"a mouse paired to the receiver of {d.node}" if is_shared(d) else d.name or d.node
+            raise UsageProblem(f"{who} has button 0x{code:03X} (X {xb}); muting it would "
                                "disable a real button (use --force if that is what you want)")
         t = Target(device=d.name or d.node, node=d.node, code=code, x_button=xb, x_slave_id=None)
         # the layers check the read-back and raise PhantomError on a mismatch

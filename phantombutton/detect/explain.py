@@ -11,7 +11,9 @@ from phantombutton.detect.findings import Rule
 
 def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: int | None,
                   node: str | None, x_slave_id: int | None, context: list[str],
-                  settings: list[str], extra: str = "", wpid: int | None = None) -> tuple[str, str]:
+                  settings: list[str], extra: str = "", wpid: int | None = None,
+                  sender: str = "the receiver") -> tuple[str, str]:
+    """`sender`: who sent the report ("the mouse" for a mouse without a receiver)."""
     # the most telling line first: a write by another program, else anything it did
     other_program = sorted((c for c in context if "another program" in c),
                            key=lambda c: " written " in c)
@@ -24,7 +26,7 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
     release = f"phantombutton release {dev}" + (f" {x_button}" if x_button else "")
 
     if rule is Rule.UNKNOWN_BUTTON:
-        cause = (f"the receiver reported a button the {model or 'mouse'} does not have; "
+        cause = (f"{sender} reported a button the {model or 'mouse'} does not have; "
                  "no hand can press it, so it is a phantom")
         if other_program and reconnect:
             cause += ("; it followed a reconnection during which the mouse was initialised over "

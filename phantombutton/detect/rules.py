@@ -464,18 +464,22 @@ class Detector:
         if shared:   # a receiver's product id, not a mouse's: name the likely mouse, no WPID setting
             pick = self.shared.likely(dev.info.receiver_node or "", hold.since + HIDRAW_CLOCK_SLACK)
             model_name, wpid = (pick[0].name if pick else "mouse"), None
+        elif wpid is not None and models.SIDE_SCROLL not in getattr(self.model_for(wpid), "hidpp10_settings", ()):
+            wpid = None   # `set WPID side-scroll on` prevents it only on a mouse that has the setting
         if self.explain:
             ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
                                      "the press" if hold.how == "pressed" else "the state read")
             settings = self._settings(dev, hold.since)
             cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
                                        x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                       context=ctx, settings=settings, extra=extra, wpid=wpid)
+                                       context=ctx, settings=settings, extra=extra, wpid=wpid,
+                                       sender="the receiver" if dev.info.receiver_node else "the mouse")
         f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
                     node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
                     x_button=xb, since=hold.since, evidence=tuple(evidence + shared),
                     hidpp_context=tuple(ctx),
-                    settings=tuple(settings), cause=cause, fix=fix, wpid=dev.info.product)
+                    settings=tuple(settings), cause=cause, fix=fix,
+                    wpid=None if shared else dev.info.product)   # a shared node's is the receiver's
         self._active[f.key] = f
         return f
 

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phantombutton.detect.events import DeviceInfo
+from phantombutton.receivers import RECEIVERS, ButtonPath
 
-MAX_SLOT = 6   # Bolt's slots 1..6 (receivers.py)
+# the highest slot of a receiver with a shared mouse node: Bolt's 6, Lightspeed C547/C54D's 7
+MAX_SLOT = max(f.last_slot for f in RECEIVERS.values() if f.buttons is ButtonPath.RECEIVER_MOUSE_NODE)
 
 
 @dataclass(frozen=True, slots=True)

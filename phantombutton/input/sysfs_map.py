@@ -83,7 +83,7 @@ def _hex(path: str) -> int | None:
         return None
 
 
-def _hidraw(hid_dir: str, dev: str) -> str | None:
+def hidraw_of(hid_dir: str, dev: str = "/dev") -> str | None:
     try:
         names = sorted(os.listdir(os.path.join(hid_dir, "hidraw")))
     except OSError:
@@ -116,7 +116,7 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     pm = _HID_DIR.match(os.path.basename(parent))
     if m and not pm and int(m.group(2), 16) == LOGITECH and _driver(hid_dir) == DIRECT_DRIVER:
         # no receiver above: a mouse on Bluetooth or a USB cable (transport/direct.py)
-        return replace(node, product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev), direct=True)
+        return replace(node, product=int(m.group(3), 16), hidpp_node=hidraw_of(hid_dir, dev), direct=True)
     if m and not pm and int(m.group(2), 16) == LOGITECH:
         receiver = _shared_by(int(m.group(3), 16), event_name, sysfs, dev)
         if receiver is not None:   # the receiver's own mouse node: every paired mouse reports here
@@ -128,8 +128,8 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
         return node
     slot = _SLOT.search(phys)
     return replace(node, slot=int(slot.group(1)) if slot else None,
-                   product=int(m.group(3), 16), hidpp_node=_hidraw(hid_dir, dev),
-                   receiver_node=_hidraw(parent, dev), receiver_product=int(pm.group(3), 16))
+                   product=int(m.group(3), 16), hidpp_node=hidraw_of(hid_dir, dev),
+                   receiver_node=hidraw_of(parent, dev), receiver_product=int(pm.group(3), 16))
 
 
 def _shared_by(product: int, event_name: str, sysfs: str, dev: str) -> str | None:

@@ -30,6 +30,7 @@ from phantombutton.detect.diversion import (
     BUTTON_EVENT, DOUBLE_WINDOW, FEATURE_REPROG, FEATURE_THUMB_WHEEL, THUMB_EVENT, THUMB_START, Trigger, Verdict,
     diverted_event_cids, judge, judge_doubled, thumb_event,
 )
+from phantombutton.detect.shared import MAX_SLOT
 from phantombutton.devices.settings20 import read_thumb, reset_control, write_thumb
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
@@ -220,7 +221,7 @@ class DiversionGuard:
         evdev on that node, so the press that verifies a repair is looked for there (the
         slot that sent the diverted event is the one repaired, and the node's next press)."""
         info = self.shared.get(node)
-        if info is None or not 1 <= slot <= 6:
+        if info is None or not 1 <= slot <= MAX_SLOT:   # Bolt's 1..6, Lightspeed C547's 1..7
             return None
         name = f"slot {slot}"
         try:

@@ -111,6 +111,16 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
     return w, events
 
 
+def _where(d) -> str:
+    """How a device (a DeviceInfo, or a DeviceView that knows only its slot) is reached, for
+    the list of valid names."""
+    if d.slot is not None:
+        return f"slot {d.slot}"
+    if getattr(d, "receiver_node", None):   # a receiver's shared mouse node (detect/shared.py)
+        return f"every mouse paired to {d.receiver_node}"
+    return "no receiver" if getattr(d, "hidpp_node", None) else "no slot"
+
+
 def parse_button(text: str) -> tuple[int, int]:
     """'20' (X button), '0x11f' / 'BTN_...' code, or 'hid16' -> (evdev code, X button)."""
     from phantombutton.buttons import code_for_x_button, hid_button_to_evdev, is_mouse_button, x_button_for
@@ -145,7 +155,7 @@ def pick_device(devices, spec: str | None):
             return devices[0]
         raise UsageProblem("several devices; name one: " + ", ".join(f"{d.node} ({d.name})" for d in devices))
     s = spec.strip()
-    valid = ", ".join(f"{d.node} (slot {d.slot}, {d.name})" for d in devices)
+    valid = ", ".join(f"{d.node} ({_where(d)}, {d.name})" for d in devices)
     if not s:   # "" is part of every name: it must not pick the only mouse
         raise UsageProblem(f"empty device name; valid: {valid}")
     hits = [d for d in devices if d.node == s]

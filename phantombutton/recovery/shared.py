@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 
-from phantombutton.detect.shared import Candidate, Paired
+from phantombutton import models
+from phantombutton.detect.events import DeviceInfo
+from phantombutton.detect.shared import Candidate, Paired, SharedNodes, is_shared
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
 
@@ -27,7 +29,10 @@ def paired_reader(platform) -> Paired:
             transport = platform.open_receiver(node)
         except (PhantomError, OSError):
             return None
-        receiver = Receiver(Engine(transport), node, found[0].product)
+        # the child nodes tell the occupied slots: an empty slot's pairing read makes
+        # hid-logitech-dj re-enumerate (devices/receiver.py)
+        children = {c.slot: c.node for c in found[0].children if c.slot is not None}
+        receiver = Receiver(Engine(transport), node, found[0].product, children)
         try:
             out = [Candidate(p.slot, p.wpid, p.name or p.short_name) for p in receiver.pairings()]
             for device in receiver.devices():
@@ -45,10 +50,22 @@ def paired_reader(platform) -> Paired:
 def _learn(device) -> None:
     """Read and cache an unknown HID++ 2.0 mouse's buttons; an offline or HID++ 1.0 mouse, or
     one that does not answer, stays unknown (nothing is ruled out for it)."""
-    from phantombutton import models
     from phantombutton.devices.buttons20 import button_map
 
     if models.model_for(device.wpid).known:
         return
     with contextlib.suppress(PhantomError, HidppError, OSError):
         button_map(device)
+
+
+def mouse_has_button(platform, info: DeviceInfo, code: int) -> bool | None:
+    """Can the mouse behind event node `info` press evdev `code`? The Detector's answer, so
+    `mute` refuses exactly the buttons detection calls real: on a receiver's shared mouse node,
+    True if any paired mouse has it (detect/shared.py `SharedNodes.has_button`); elsewhere the
+    mouse's model, an unknown HID++ 2.0 mouse's buttons read (and cached) from its receiver
+    first. None: nothing can be ruled out."""
+    if is_shared(info):
+        return SharedNodes(paired_reader(platform)).has_button(info.receiver_node or "", code, models.model_for)
+    if models.has_button(info.product, code) is None and info.receiver_node:
+        paired_reader(platform)(info.receiver_node)   # learns its paired mice's buttons
+    return models.has_button(info.product, code)

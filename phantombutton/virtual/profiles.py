@@ -23,6 +23,8 @@ Receiver families (virtual/families.py, mice from virtual/mice.py):
   "bolt-stale-diversion"  bolt with the MX Master 3S's middle button left diverted to HID++
                    (as "stale-diversion"): pressed at 0.3 s and again at 1.5 s
   "lightspeed"     Lightspeed C539 + G305 4074 (HID++ 4.2) in slot 1
+  "lightspeed-slot7"  lightspeed with the G305 in slot 7, the slot only Lightspeed receivers have
+                   (receivers.py; Solaar's base_usb.py max_devices 7 - a guess for a G305)
   "nano"           Nano C534 + Wireless Mouse M185 new 4054 (HID++ 4.5) in slot 2
   "mx-master-3s"   C52B + MX Master 3S B034 (HID++ 4.5, virtual/mice.py) in slot 1
   "stale-diversion"  mx-master-3s with its middle button left diverted to HID++ by a
@@ -203,6 +205,7 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
     "bolt-phantom": lambda: {2: mx_master_3s()},
     "bolt-stale-diversion": lambda: {2: mx_master_3s_stale_diversion()},
     "lightspeed": lambda: {1: g305()},
+    "lightspeed-slot7": lambda: {7: g305()},
     "nano": lambda: {2: m185n()},
     "mx-master-3s": lambda: {1: mx_master_3s()},
     "stale-diversion": lambda: {1: mx_master_3s_stale_diversion()},
@@ -212,7 +215,7 @@ PROFILES: dict[str, Callable[[], dict[int, VirtualDevice]]] = {
 # Profiles whose receiver is not the Unifying C52B: profile -> USB product id
 # (virtual/families.py make_receiver builds the family's model).
 PROFILE_RECEIVERS: dict[str, int] = {"bolt": 0xC548, "bolt-phantom": 0xC548, "bolt-stale-diversion": 0xC548,
-                                      "lightspeed": 0xC539, "nano": 0xC534}
+                                      "lightspeed": 0xC539, "lightspeed-slot7": 0xC539, "nano": 0xC534}
 
 
 # Profiles without a receiver: virtual/bluetooth.py make_model builds them (not `build`).

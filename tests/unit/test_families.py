@@ -14,6 +14,7 @@ from phantombutton.devices.report import receivers_tree
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import bolt
 from phantombutton.hidpp.errors import FrameError
+from phantombutton.receivers import ButtonPath, Family, KernelDriver, family_of, handled_products
 from phantombutton.transport.discovery import find_receivers, receiver_mouse_nodes
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.virtual import VirtualTransport
@@ -233,3 +234,30 @@ def test_uhid_interfaces_per_family():
     # control (a second application, so hid-input names the nodes); no HID++ report
     reports = hid_input_reports(MOUSE_INTERFACE_DESCRIPTOR)
     assert [(rid, bits) for rid, (_page, bits) in reports.items()] == [(2, 64), (3, 32)]
+
+
+# --- the Lightspeed product ids no profile uses ----------------------------------------------
+# lab.md (modinfo of Debian 12's 6.1 hid-logitech-dj): C53A and C53F are bound by
+# hid-logitech-dj, C547 and C54D are not (hid-generic drives them, as Bolt)
+@pytest.mark.parametrize("product, name, kernel, buttons", [
+    (0xC53A, "Powerplay Receiver", KernelDriver.DJ_HIDPP, ButtonPath.CHILD_HIDRAW),
+    (0xC53F, "Lightspeed Receiver", KernelDriver.DJ_HIDPP, ButtonPath.CHILD_HIDRAW),
+    (0xC547, "Lightspeed Receiver", KernelDriver.GENERIC, ButtonPath.RECEIVER_MOUSE_NODE),
+    (0xC54D, "Lightspeed Receiver", KernelDriver.GENERIC, ButtonPath.RECEIVER_MOUSE_NODE),
+])
+def test_lightspeed_ids_family_interface_and_driver(tmp_path, product, name, kernel, buttons):
+    f = family_of(product)
+    assert (f.family, f.name, f.hidpp_interface, f.kernel, f.buttons) == (Family.LIGHTSPEED, name, 2, kernel, buttons)
+    assert list(f.slots) == [1, 2, 3, 4, 5, 6, 7] and not f.releases_on_link_loss
+    assert product in handled_products()
+    # discovery: HID++ on interface 2 under the driver that binds it; interface 1 is no receiver
+    driver = "logitech-djreceiver" if kernel is KernelDriver.DJ_HIDPP else "hid-generic"
+    phys = "usb-0000:00:14.0-3/input"
+    make_node(tmp_path, 1, f"0003:046D:{product:04X}", "Logitech USB Receiver", phys + "1", driver, MOUSE)
+    make_node(tmp_path, 2, f"0003:046D:{product:04X}", "Logitech USB Receiver", phys + "2", driver,
+              HIDPP_RECEIVER_DESCRIPTOR)
+    make_event(tmp_path, 4, phys + "1", 0x046D, product)
+    [found] = find_receivers(str(tmp_path))
+    assert (found.node, found.product, found.driver) == ("/dev/hidraw2", product, driver)
+    # hid-generic: the receiver's own mouse node is where its mice's buttons arrive
+    assert found.mouse_nodes == (("/dev/input/event4",) if buttons is ButtonPath.RECEIVER_MOUSE_NODE else ())

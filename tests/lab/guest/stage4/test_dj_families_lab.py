@@ -11,12 +11,17 @@ Both receivers up at once (one bridge each), two CLI starts for both (`status`, 
   and stays held after the link is back: only a new report releases it;
 - `watch --fix` releases HID button 16 (unknown-button) and, on the next link loss, the held
   middle button (held-at-link-loss), each checked with EVIOCGKEY.
+- `capture` of the Nano child and of Bolt's shared node (a Bolt bridge beside them) is read by
+  `analyze`, which names both; `mute` on Bolt's shared node silences HID button 16 there.
 Figures: tests/lab/out/stage4-dj-families.json.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +30,9 @@ import labkit
 import pytest
 from test_receiver_families import FAMILIES, FamilyBridge
 
+from phantombutton.capture.reader import Capture
+from phantombutton.cli.cmd_analyze import analyze_file
+from phantombutton.detect.events import DeviceAdded, HidppTraffic
 from phantombutton.input import evdev_node as en
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stage1"))
@@ -167,3 +175,80 @@ def test_watch_fix_releases_hid_16_and_a_button_held_across_a_link_loss(mice):
         assert [(f["rule"], f["code"]) for f in findings] == [
             ("unknown-button", labkit.BTN_PHANTOM), ("held-at-link-loss", BTN_MIDDLE)], findings
         assert outcomes == ["released", "released"], outcomes
+
+
+def test_capture_analyze_and_mute_on_nano_and_bolts_shared_node(mice, tmp_path):
+    """One capture of the Nano child and Bolt's shared mouse node (a Bolt bridge beside this
+    module's receivers), a phantom on each: `analyze` names both devices (Bolt: the receiver, its
+    paired mouse, the likely one) and the capture holds each one's hid entries (the Nano child's
+    report 0x02, Bolt's mouse interface); `mute` on Bolt's shared node reads its paired mouse
+    first and silences HID button 16 there (EVIOCGKEY). Two CLI starts (capture, mute) and the
+    Bolt bridge."""
+    nano = mice["nano"]
+    os.environ.setdefault("XDG_CACHE_HOME", str(tmp_path / "cache"))   # the CLI children inherit it
+    bolt = FamilyBridge("bolt")
+    bolt.phys = "usb-0000:00:14.0-9/input2"        # a USB path of its own
+    bolt.sock_path, bolt.log_path = "/run/pb-uhid-bolt-capture.sock", Path("/tmp/pb-uhid-bolt-capture.log")
+    t_start = time.monotonic()
+    try:
+        bolt.start()
+        [shared] = bolt.receiver().mouse_nodes
+        hid_dir = f"/sys/class/input/{os.path.basename(shared)}/device/device"
+        mouse_hidraw = "/dev/" + sorted(os.listdir(f"{hid_dir}/hidraw"))[0]
+        path = tmp_path / "families.yml"
+        t0 = time.monotonic()
+        proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path), "--no-x",
+                                 nano["node"], shared], cwd=labkit.REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 60, what="capture header")
+        t_capture = time.monotonic() - t0
+        nano["bridge"].call("press", slot=nano["slot"], buttons=labkit.HID_BUTTON_16)
+        bolt.call("press", slot=2, buttons=labkit.HID_BUTTON_16)
+        for node in (nano["node"], shared):
+            wait_held(node, True, labkit.BTN_PHANTOM)
+        time.sleep(0.3)                              # the capture reads what the kernel queued
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
+
+        # `analyze` in this process (the function the command runs: its CLI is unit-tested),
+        # with the button map the capture learnt in XDG_CACHE_HOME: one Python start saved
+        t0 = time.monotonic()
+        report = analyze_file(str(path))
+        t_analyze = time.monotonic() - t0
+        findings = {f.node: f for f in report["findings"] if f.code == labkit.BTN_PHANTOM}
+        assert (findings[nano["node"]].device, str(findings[nano["node"]].rule)) == (nano["name"], "unknown-button")
+        assert str(findings[shared].rule) == "unknown-button", findings[shared]
+        evidence = "\n".join(findings[shared].evidence)
+        assert f"shared mouse node of the Bolt receiver C548 ({bolt.receiver().node})" in evidence, evidence
+        assert "likely: slot 2 MX Master 3S - the only mouse paired" in evidence, evidence
+
+        cap = Capture(str(path))
+        obs = list(cap.observations())
+        infos = {o.device.node: o.device for o in obs if isinstance(o, DeviceAdded)}
+        hid = {}
+        for o in obs:
+            if isinstance(o, HidppTraffic):
+                hid.setdefault(o.node, []).append(o.data)
+        child = infos[nano["node"]].hidpp_node
+        assert infos[nano["node"]].receiver_product == 0xC534 and infos[shared].receiver_product == 0xC548
+        # the Nano's press forwarded to its child as report 0x02, HID button 16 set
+        assert any(d[0] == 0x02 and d[2] & 0x80 for d in hid.get(child, [])), hid.keys()
+        assert hid.get(mouse_hidraw), (mouse_hidraw, hid.keys())   # Bolt's mouse interface
+        record("capture", capture_start_to_header_s=round(t_capture, 2), analyze_s=round(t_analyze, 2),
+               hid_reports={k: len(v) for k, v in hid.items()})
+
+        t0 = time.monotonic()
+        r = labkit.phantombutton("mute", shared, "20")
+        t_mute = time.monotonic() - t0
+        assert r.returncode == 0, r.stderr
+        assert labkit.BTN_PHANTOM not in held(shared)               # released by the remap
+        bolt.call("press", slot=2, buttons=0)
+        bolt.call("press", slot=2, buttons=labkit.HID_BUTTON_16)    # reported again: quiet
+        time.sleep(0.3)
+        assert labkit.BTN_PHANTOM not in held(shared)
+        record("bolt", mute_s=round(t_mute, 2), capture_test_total_s=round(time.monotonic() - t_start, 2))
+    finally:
+        nano["bridge"].call("press", slot=nano["slot"], buttons=0)
+        bolt.stop()
