@@ -59,7 +59,7 @@ DEBS_STAGE = {
         "udev",
         "libinput-tools",
     ],
-    "4": ["udev"],
+    "4": ["udev", "libinput-tools"],   # libinput record: test_chatter_lab.py
     "3": [
         "sway",
         "seatd",

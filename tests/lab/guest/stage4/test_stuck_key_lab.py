@@ -1,5 +1,8 @@
 """A remapper's uinput keyboard left holding KEY_LEFTCTRL: `watch --fix` releases it, verified
-with EVIOCGKEY on the real kernel."""
+with EVIOCGKEY on the real kernel.
+
+In stage 4 (it needs neither Xorg nor Solaar, and udevd changes nothing it reads): it
+balances the two lanes of the lab, stage 1 + 3 against stage 2 + 4."""
 
 from __future__ import annotations
 

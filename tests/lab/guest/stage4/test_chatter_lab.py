@@ -2,6 +2,9 @@
 
 The bridge times each button state itself (`button_sequence`), so the bounce's few
 milliseconds do not depend on how fast this test scripts it.
+
+In stage 4 (it needs neither Xorg nor Solaar, and udevd changes nothing it reads): it
+balances the two lanes of the lab, stage 1 + 3 against stage 2 + 4.
 """
 
 from __future__ import annotations
