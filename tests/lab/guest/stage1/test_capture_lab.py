@@ -66,6 +66,7 @@ def test_capture_original_bug_then_analyze(bridge, event_node, receiver_node, re
     time.sleep(0.3)
     bridge.call("press", slot=1, buttons=labkit.HID_BUTTON_16)
     labkit.wait_for(lambda: "287,       1]" in path.read_text(), 10, what="0x11F press recorded")
+    proc.send_signal(signal.SIGINT)   # Ctrl-C: the story is recorded, --duration is only the cap
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     text = path.read_text()

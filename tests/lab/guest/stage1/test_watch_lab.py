@@ -202,11 +202,13 @@ def test_p2_phantom_report_to_kernel_released(bridge, event_node, receiver_node,
 
 # ------------------------------------------------------------------ hotplug churn
 def test_churn_no_crash_no_missed_phantom_no_fd_growth(bridge, event_node, receiver_node, capsys):
-    """Link cycles, 80 (200 with runner.py --bench) (disconnect/connect: DJ link loss + 0x41;
+    """Link cycles, 40 (200 with runner.py --bench) (disconnect/connect: DJ link loss + 0x41;
     hid-logitech-dj keeps the node); after every 10th the phantom is pressed and must be found
     and released; every 40th the receiver itself is unplugged and plugged back (the uhid device destroyed and created:
-    receiver hidraw, child hidraw and evdev nodes all go and come back)."""
-    cycles = labkit.trials(ci=80, bench=200)
+    receiver hidraw, child hidraw and evdev nodes all go and come back). CI runs one replug
+    (about 0.6 s of guest time per cycle): enough to show a reader left on the unplugged
+    receiver; the figures of issue 2 come from --bench."""
+    cycles = labkit.trials(ci=40, bench=200)
     w = Watch("--fix")
     t0 = time.monotonic()
     phantoms = replugs = 0
