@@ -34,7 +34,6 @@ import math
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -213,6 +212,10 @@ def _read(p: Path) -> bytes:
 
 
 def parse(text: str, path: Path | str = "<config>") -> Config:
+    # tomllib here, not at the top: 6 ms (host) that status, release and watch pay for
+    # nothing when there is no configuration file (load() returns the defaults)
+    import tomllib
+
     path = Path(path)
     try:
         data = tomllib.loads(text)
@@ -512,6 +515,8 @@ def _unescape(body: str) -> str:
     """A basic string's body as TOML reads it ("a\\nb" is a newline), for the key lookup."""
     if "\\" not in body:
         return body
+    import tomllib   # deferred as in parse(), which is the only caller
+
     try:
         return tomllib.loads(f'k = "{body}"')["k"]
     except tomllib.TOMLDecodeError:
