@@ -43,6 +43,8 @@ RECHECK = 60.0            # seconds before a WPID with no cache file is looked u
 
 @dataclass(frozen=True, slots=True)
 class LearnedControl:
+    """One REPROG_CONTROLS_V4 control as read from the mouse (getCidInfo)."""
+
     cid: int
     task: int
     flags: int
@@ -60,6 +62,8 @@ class LearnedControl:
 
 @dataclass(frozen=True, slots=True)
 class ButtonMap:
+    """A model's controls as read from one mouse (one cache file per WPID and firmware)."""
+
     wpid: int
     firmware: str
     name: str

@@ -65,6 +65,8 @@ class RegisterSet(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class ReceiverFamily:
+    """What one receiver family is and how the kernel and we handle it."""
+
     family: Family
     name: str                    # what `solaar show` calls it
     hidpp_interface: int | None  # USB interface number of the HID++ collection (None: none)

@@ -39,6 +39,8 @@ _WALL_TIME = re.compile(r"# Current time is (\d\d):(\d\d):(\d\d)")
 
 @dataclass(slots=True)
 class DeviceEntry:
+    """One device of a capture's `devices:` list, as the reader collects it."""
+
     node: str
     name: str = ""
     id: list[int] = field(default_factory=list)

@@ -29,12 +29,16 @@ from phantombutton.detect.events import (
 
 @dataclass(slots=True)
 class Interval:
+    """One hold of a button or key, from its press to its release."""
+
     start: float
     end: float | None = None      # None: still held when the capture ends
 
 
 @dataclass(slots=True)
 class Connection:
+    """A link established or lost, a node added or removed."""
+
     t: float
     up: bool                      # link established / node added
     text: str
@@ -42,6 +46,8 @@ class Connection:
 
 @dataclass(slots=True)
 class DeviceTimeline:
+    """One device's holds, connections and traffic over the capture."""
+
     info: DeviceInfo
     kernel: dict[int, list[Interval]] = field(default_factory=dict)   # evdev code -> holds
     x: dict[int, list[Interval]] = field(default_factory=dict)        # X button -> holds
@@ -62,6 +68,8 @@ class DeviceTimeline:
 
 @dataclass(slots=True)
 class Timeline:
+    """Every device's timeline and the capture's end."""
+
     devices: list[DeviceTimeline]
     end: float
 

@@ -30,6 +30,8 @@ Bad = Callable[..., BadInput]   # bad(line number, why, content=True)
 
 @dataclass(slots=True)
 class Line:
+    """One line of a capture, with its place in the YAML structure."""
+
     n: int          # line number
     indent: int     # leading spaces
     item: bool      # a `- ` sequence item
@@ -40,6 +42,8 @@ class Line:
 
 @dataclass(slots=True)
 class Comment:
+    """A comment line of a capture."""
+
     n: int
     text: str       # from the `#`, stripped
 
@@ -52,6 +56,8 @@ class FrameEnd(Enum):
 
 @dataclass(slots=True)
 class Frames:
+    """The evdev events of one `- evdev:` block, cut into SYN frames."""
+
     events: list[Event]
     end: FrameEnd         # how the last frame ended
     start: int            # the line its `- evdev:` is on

@@ -74,6 +74,8 @@ THUMB_EVENT = Trigger("THUMB_WHEEL rotation event", "the turn", "the thumb wheel
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
+    """The verdict on a diverted control, who reads it, and why."""
+
     verdict: Verdict
     owner: str | None
     evidence: tuple[str, ...]

@@ -30,6 +30,8 @@ class DeviceInfo:
 
 @dataclass(frozen=True, slots=True)
 class DeviceAdded:
+    """A pointer device appeared (or was there when the source started)."""
+
     t: float
     device: DeviceInfo
     # True when the device was already there when the source started (initial enumeration,
@@ -39,6 +41,8 @@ class DeviceAdded:
 
 @dataclass(frozen=True, slots=True)
 class DeviceRemoved:
+    """A pointer device's node went away."""
+
     t: float
     node: str
 

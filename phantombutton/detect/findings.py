@@ -24,6 +24,8 @@ class Layer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
+    """The detection rules' time limits."""
+
     connect_window: float = 1.0   # b) a press this soon after a (re)connection is suspect
     held_idle: float = 15.0       # c) seconds held with no motion before we call it stuck
     x_grace: float = 0.5          # d) X may lag the kernel by a poll or two; disagreement must last

@@ -54,12 +54,16 @@ FamilyOf = Callable[[int], "receivers.ReceiverFamily | None"]   # receiver produ
 
 @dataclass(slots=True)
 class _Hold:
+    """A button the kernel holds: since when and how we learnt it."""
+
     since: float
     how: str           # "pressed" (EV_KEY 1) or "held at start" (EVIOCGKEY)
 
 
 @dataclass(slots=True)
 class _Device:
+    """What the Detector knows of one pointer device."""
+
     info: DeviceInfo
     holds: dict[int, _Hold] = field(default_factory=dict)
     last_motion: float | None = None

@@ -47,6 +47,8 @@ def is_shared(info: DeviceInfo) -> bool:
 
 @dataclass(slots=True)
 class _Receiver:
+    """What is known of one receiver whose mice share a node."""
+
     candidates: list[Candidate] | None = None
     read: bool = False
     heard: dict[int, float] = field(default_factory=dict)            # slot -> last HID++ frame

@@ -30,6 +30,8 @@ Key = tuple[str, int]   # (receiver hidraw node, slot)
 
 @dataclass(frozen=True, slots=True)
 class Stall:
+    """A slot whose HID++ reports reach hidraw while its event node stays silent."""
+
     receiver: str
     slot: int
     event_node: str | None
@@ -45,6 +47,8 @@ class Stall:
 
 @dataclass(slots=True)
 class _Slot:
+    """The recent active reports of one receiver slot."""
+
     reports: deque = field(default_factory=deque)   # times of active reports
 
 

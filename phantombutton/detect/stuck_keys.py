@@ -17,6 +17,8 @@ from phantombutton.keys import is_modifier
 
 @dataclass(frozen=True, slots=True)
 class StuckKey:
+    """A key a virtual keyboard holds while no physical key is held."""
+
     node: str
     code: int
     since: float       # first sample that saw it held with no physical key held

@@ -102,6 +102,8 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
+    """The verdict on a wheel's mode and what to write back."""
+
     verdict: Verdict
     message: str
     want_hires: bool | None = None   # the mode to write back, None = nothing to write
@@ -175,6 +177,8 @@ FAST_NOTCHES = 4      # whole notches in one burst of an unscaled wheel -> suspi
 
 @dataclass(slots=True)
 class _Frame:
+    """One wheel frame: its time and hi-res / low-res values."""
+
     t: float
     hi: int
     low: int

@@ -27,6 +27,8 @@ PROTOCOL = 0x10         # 0x41 notification protocol byte of a Bolt link
 
 @dataclass(frozen=True, slots=True)
 class BoltPairing:
+    """A Bolt receiver's pairing information for one slot."""
+
     slot: int
     wpid: int
     kind: int

@@ -64,6 +64,8 @@ def _signed(value: int, bits: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class DjMouseReport:
+    """A DJ mouse report: buttons, motion and wheels of one slot."""
+
     devnum: int
     buttons: int      # 16-bit mask, bit n-1 = HID button n
     x: int            # -2047..2047
@@ -125,23 +127,31 @@ class DjDevicePaired:
 
 @dataclass(frozen=True, slots=True)
 class DjDeviceUnpaired:
+    """DJ notification: the device in this slot was unpaired."""
+
     devnum: int
 
 
 @dataclass(frozen=True, slots=True)
 class DjConnectionStatus:
+    """DJ notification: the link to this slot was established or lost."""
+
     devnum: int
     link_lost: bool
 
 
 @dataclass(frozen=True, slots=True)
 class DjError:
+    """DJ error report (e.g. keepalive timeout)."""
+
     devnum: int
     error_type: int       # 0x01 keepalive timeout
 
 
 @dataclass(frozen=True, slots=True)
 class DjCommand:
+    """A DJ command report with its parameters."""
+
     devnum: int
     command: DjReportType
     params: bytes

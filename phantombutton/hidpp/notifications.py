@@ -86,11 +86,15 @@ CONNECTION_LINK_NOT_ESTABLISHED = 0x40
 
 @dataclass(frozen=True, slots=True)
 class DeviceUnpaired:
+    """HID++ 1.0 notification 0x40: a device was unpaired."""
+
     devnum: int
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceConnection:
+    """HID++ 1.0 notification 0x41: a device connected or its link changed."""
+
     devnum: int
     protocol: int
     kind: int
@@ -106,24 +110,32 @@ class DeviceConnection:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
+    """HID++ 1.0 notification 0x42 (DJ connection status): the link was lost or is back."""
+
     devnum: int
     link_lost: bool
 
 
 @dataclass(frozen=True, slots=True)
 class PairingLock:
+    """HID++ 1.0 notification 0x4A: the pairing lock opened or closed."""
+
     open: bool
     error: int
 
 
 @dataclass(frozen=True, slots=True)
 class PowerOn:
+    """HID++ 1.0 notification 0x4B: a device's power state."""
+
     devnum: int
     powered_on: bool
 
 
 @dataclass(frozen=True, slots=True)
 class RawInput:
+    """HID++ 1.0 notification 0x49: raw input of a device."""
+
     devnum: int
     address: int
 

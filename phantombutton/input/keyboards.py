@@ -23,6 +23,8 @@ BUS_VIRTUAL = 0x06
 
 @dataclass(frozen=True, slots=True)
 class KeyboardNode:
+    """One keyboard event node as sysfs describes it."""
+
     node: str              # /dev/input/eventN
     name: str
     bus: int | None

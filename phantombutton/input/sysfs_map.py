@@ -28,6 +28,8 @@ _SLOT = re.compile(r":(\d)$")
 
 @dataclass(frozen=True, slots=True)
 class PointerNode:
+    """One pointer event node as sysfs describes it, with its receiver and slot."""
+
     node: str                      # /dev/input/eventN
     name: str
     vendor: int | None

@@ -90,6 +90,8 @@ class Snapshot:
 
 @dataclass(slots=True)
 class Attempt:
+    """One step of the release chain and the state read back after it."""
+
     step: Step
     action: str
     after: Snapshot | None = None
@@ -106,6 +108,8 @@ class Attempt:
 
 @dataclass(slots=True)
 class Outcome:
+    """A release: the state before it and each step tried."""
+
     target: Target
     before: Snapshot
     attempts: list[Attempt] = field(default_factory=list)

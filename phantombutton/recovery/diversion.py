@@ -47,6 +47,8 @@ Key = tuple[str, int]     # (receiver node, slot)
 
 @dataclass(slots=True)
 class DiversionEvent:
+    """What the diversion guard found or did, for the UI and the journal."""
+
     kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
     t: float
     device: str
@@ -69,6 +71,8 @@ class DiversionEvent:
 
 @dataclass(slots=True)
 class _Mouse:
+    """What the diversion guard knows of one receiver mouse."""
+
     key: Key
     name: str
     event_node: str

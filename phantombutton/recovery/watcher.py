@@ -29,6 +29,8 @@ AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.
 
 @dataclass(slots=True)
 class WatchEvent:
+    """What the watcher found or did, for the UI and the journal."""
+
     kind: str                 # "finding", "ended", "released", "not-released", "note"
     t: float
     finding: Finding | None = None

@@ -20,6 +20,8 @@ SUMMARY = "summary.md"
 
 @dataclass(slots=True)
 class Member:
+    """One file of a bug report archive."""
+
     name: str
     data: bytes
     what: str
@@ -27,6 +29,8 @@ class Member:
 
 @dataclass(slots=True)
 class Bundle:
+    """The files of a bug report archive and what could not be collected."""
+
     created: float = field(default_factory=time.time)
     members: list[Member] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)     # "what: why", shown to the user

@@ -46,6 +46,8 @@ SENDERS = {              # HID++ lanes, in order
 
 @dataclass(frozen=True, slots=True)
 class Lane:
+    """One horizontal lane of the timeline picture."""
+
     device: int          # index of the device block
     name: str            # "BTN_MIDDLE (X 2)", "wheel", "motion", "HID++ kernel", ...
     y: float             # top of the lane

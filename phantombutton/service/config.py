@@ -54,6 +54,8 @@ _SERIAL = re.compile(r"[0-9A-Fa-f]{8}")
 
 @dataclass(frozen=True)
 class DetectionConfig:
+    """The [detection] table of the configuration file."""
+
     held_for: float = 0.25
     reassert_window: float = 30.0
     reassert_limit: int = 3
@@ -64,6 +66,8 @@ class DetectionConfig:
 
 @dataclass(frozen=True)
 class FixConfig:
+    """The [fix] table of the configuration file."""
+
     auto_release: bool = True
     mute_unknown_buttons: bool = False
     prevention: tuple[str, ...] = ("settings",)
@@ -72,6 +76,8 @@ class FixConfig:
 
 @dataclass(frozen=True)
 class DaemonConfig:
+    """The [daemon] table of the configuration file."""
+
     settle_delay: float = 0.2
     rescan_interval: float = 2.0
     backoff_initial: float = 1.0
@@ -96,6 +102,8 @@ class DeviceConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole configuration file, the defaults where it says nothing."""
+
     detection: DetectionConfig = DetectionConfig()
     fix: FixConfig = FixConfig()
     daemon: DaemonConfig = DaemonConfig()

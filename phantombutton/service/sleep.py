@@ -30,6 +30,8 @@ class SleepUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SleepEvent:
+    """The system is about to sleep, or resumed."""
+
     going_down: bool          # True: about to sleep; False: resumed
 
     def describe(self) -> str:
