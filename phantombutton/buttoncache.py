@@ -41,7 +41,7 @@ FORMAT = 1
 RECHECK = 60.0            # seconds before a WPID with no cache file is looked up again
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LearnedControl:
     """One REPROG_CONTROLS_V4 control as read from the mouse (getCidInfo)."""
 
@@ -60,7 +60,7 @@ class LearnedControl:
         return UNMAPPED_BUTTONS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ButtonMap:
     """A model's controls as read from one mouse (one cache file per WPID and firmware)."""
 

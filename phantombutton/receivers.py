@@ -63,7 +63,7 @@ class RegisterSet(str, Enum):
     NONE = "no pairing registers (27 MHz: 1-byte device ids)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReceiverFamily:
     """What one receiver family is and how the kernel and we handle it."""
 

@@ -25,7 +25,7 @@ from phantombutton.detect.findings import HeldButton, Thresholds
 DAY = 86400
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CaptureEnd:
     """Up to when a capture is known to have run, and how that is known."""
 

@@ -27,7 +27,7 @@ from phantombutton.detect.events import (
 )
 
 
-@dataclass(slots=True)
+@dataclass
 class Interval:
     """One hold of a button or key, from its press to its release."""
 
@@ -35,7 +35,7 @@ class Interval:
     end: float | None = None      # None: still held when the capture ends
 
 
-@dataclass(slots=True)
+@dataclass
 class Connection:
     """A link established or lost, a node added or removed."""
 
@@ -44,7 +44,7 @@ class Connection:
     text: str
 
 
-@dataclass(slots=True)
+@dataclass
 class DeviceTimeline:
     """One device's holds, connections and traffic over the capture."""
 
@@ -66,7 +66,7 @@ class DeviceTimeline:
         return list(rows)
 
 
-@dataclass(slots=True)
+@dataclass
 class Timeline:
     """Every device's timeline and the capture's end."""
 

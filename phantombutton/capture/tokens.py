@@ -28,7 +28,7 @@ FRAMES_BATCH = 512   # events read in one go from consecutive frames
 Bad = Callable[..., BadInput]   # bad(line number, why, content=True)
 
 
-@dataclass(slots=True)
+@dataclass
 class Line:
     """One line of a capture, with its place in the YAML structure."""
 
@@ -40,7 +40,7 @@ class Line:
     value: str      # after the `:`, a trailing ` # comment` dropped
 
 
-@dataclass(slots=True)
+@dataclass
 class Comment:
     """A comment line of a capture."""
 
@@ -54,7 +54,7 @@ class FrameEnd(Enum):
     EOF = "eof"       # the file ended inside it
 
 
-@dataclass(slots=True)
+@dataclass
 class Frames:
     """The evdev events of one `- evdev:` block, cut into SYN frames."""
 

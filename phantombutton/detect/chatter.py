@@ -44,7 +44,7 @@ class Kind(StrEnum):
     DRAG_BREAK = "spurious release during a drag"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChatterThresholds:
     """How fast a release -> press must be to count as a bounce, and over what window."""
 
@@ -54,7 +54,7 @@ class ChatterThresholds:
     window: float = 300.0       # seconds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Chatter:
     """One release-then-press too fast for a finger."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceInfo:
     """What we know of one pointer device; fields unknown to a source stay None."""
 
@@ -28,7 +28,7 @@ class DeviceInfo:
     settings: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceAdded:
     """A pointer device appeared (or was there when the source started)."""
 
@@ -39,7 +39,7 @@ class DeviceAdded:
     at_start: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceRemoved:
     """A pointer device's node went away."""
 
@@ -47,7 +47,7 @@ class DeviceRemoved:
     node: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KeyEvent:
     """EV_KEY from an event node (value 1 press, 0 release, 2 repeat)."""
 
@@ -57,7 +57,7 @@ class KeyEvent:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Motion:
     """Any EV_REL/EV_ABS activity of a pointer (motion, wheel): proof a human is there."""
 
@@ -69,7 +69,7 @@ class Motion:
     #                          tilt's turn: recovery/diversion.py verifies a thumb-wheel reset by it)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class WheelFrame:
     """One SYN frame's vertical wheel: REL_WHEEL_HI_RES (120 = a notch) and REL_WHEEL values.
     Sent besides the frame's Motion; detect/wheel.py judges the stream."""
@@ -80,7 +80,7 @@ class WheelFrame:
     low: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HeldState:
     """Keys held per EVIOCGKEY at a point in time (at attach, or a capture's start state)."""
 
@@ -89,7 +89,7 @@ class HeldState:
     codes: frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HidppTraffic:
     """One raw report seen on a receiver's (or child's) hidraw node."""
 
@@ -98,7 +98,7 @@ class HidppTraffic:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjInput:
     """One DJ mouse report (0x20, type 0x02) seen on a receiver's hidraw node, reduced to
     what the kernel would turn into events: `active` when it moves, scrolls or changes the
@@ -111,7 +111,7 @@ class DjInput:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class XButtons:
     """XI 1.x QueryDeviceState of one X device: the 1-based button numbers held."""
 

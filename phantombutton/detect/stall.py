@@ -28,7 +28,7 @@ WINDOW = 5.0         # older reports are forgotten (a mouse used now and then)
 Key = tuple[str, int]   # (receiver hidraw node, slot)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Stall:
     """A slot whose HID++ reports reach hidraw while its event node stays silent."""
 
@@ -45,7 +45,7 @@ class Stall:
                 f"{self.last - self.first:.1f} s, {where}")
 
 
-@dataclass(slots=True)
+@dataclass
 class _Slot:
     """The recent active reports of one receiver slot."""
 

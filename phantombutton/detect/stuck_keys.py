@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from phantombutton.keys import is_modifier
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StuckKey:
     """A key a virtual keyboard holds while no physical key is held."""
 

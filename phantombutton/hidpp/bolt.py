@@ -25,7 +25,7 @@ UNIQUE_ID = 0xFB        # long register: the receiver's serial
 PROTOCOL = 0x10         # 0x41 notification protocol byte of a Bolt link
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BoltPairing:
     """A Bolt receiver's pairing information for one slot."""
 

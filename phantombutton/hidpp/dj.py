@@ -62,7 +62,7 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value & (1 << (bits - 1)) else value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjMouseReport:
     """A DJ mouse report: buttons, motion and wheels of one slot."""
 
@@ -114,7 +114,7 @@ def build_mouse(devnum: int, buttons: int = 0, x: int = 0, y: int = 0, wheel: in
 # --- notifications and commands -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjDevicePaired:
     """0x41 in DJ framing: the answer to `get paired devices`, or a new pairing."""
 
@@ -125,14 +125,14 @@ class DjDevicePaired:
     more_expected: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjDeviceUnpaired:
     """DJ notification: the device in this slot was unpaired."""
 
     devnum: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjConnectionStatus:
     """DJ notification: the link to this slot was established or lost."""
 
@@ -140,7 +140,7 @@ class DjConnectionStatus:
     link_lost: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjError:
     """DJ error report (e.g. keepalive timeout)."""
 
@@ -148,7 +148,7 @@ class DjError:
     error_type: int       # 0x01 keepalive timeout
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjCommand:
     """A DJ command report with its parameters."""
 

@@ -45,7 +45,7 @@ RECEIVER = 0xFF
 VERY_LONG_MIN = 20
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HidppFrame:
     """One HID++ report. For HID++ 2.0, `sub_id` is the feature index and `address` is
     `function << 4 | software_id`; for HID++ 1.0 they are sub id and register."""
@@ -71,7 +71,7 @@ class HidppFrame:
         return self.to_bytes().hex(" ")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DjFrame:
     """One DJ report: `report_type` 0x01..0x1F are forwarded RF input reports (0x02 mouse),
     0x40..0x7F notifications, 0x80+ commands from the host."""

@@ -136,7 +136,7 @@ def write_request(devnum: int, register: int, value: bytes, *, long: bool = Fals
 # --- replies --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RegisterMessage:
     """A register request or reply (the two look alike; direction tells them apart)."""
 
@@ -193,7 +193,7 @@ def reply_value(frame: HidppFrame, request: bytes) -> bytes:
 # --- receiver pairing info (register 0xB5, long) ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReceiverInfo:
     """Register 0xB5 sub 0x03: the receiver's serial and how many devices it pairs."""
 
@@ -201,7 +201,7 @@ class ReceiverInfo:
     max_devices: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PairingRecord:
     """Register 0xB5 sub 0x20+n-1: what is paired in slot n."""
 
@@ -211,7 +211,7 @@ class PairingRecord:
     polling_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExtendedPairing:
     """Register 0xB5 sub 0x30+n-1: slot n's serial and power switch location."""
 
@@ -282,7 +282,7 @@ _LEVELS = {7: "full", 5: "good", 3: "low", 1: "critical"}
 _LEVEL_PERCENT = {7: 90, 5: 50, 3: 20, 1: 5}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Battery:
     """A HID++ 1.0 battery reading (register 0x07 or 0x0D)."""
 

@@ -84,14 +84,14 @@ CONNECTION_ENCRYPTED = 0x20
 CONNECTION_LINK_NOT_ESTABLISHED = 0x40
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceUnpaired:
     """HID++ 1.0 notification 0x40: a device was unpaired."""
 
     devnum: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceConnection:
     """HID++ 1.0 notification 0x41: a device connected or its link changed."""
 
@@ -108,7 +108,7 @@ class DeviceConnection:
         return kind_name(self.kind)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConnectionStatus:
     """HID++ 1.0 notification 0x42 (DJ connection status): the link was lost or is back."""
 
@@ -116,7 +116,7 @@ class ConnectionStatus:
     link_lost: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PairingLock:
     """HID++ 1.0 notification 0x4A: the pairing lock opened or closed."""
 
@@ -124,7 +124,7 @@ class PairingLock:
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PowerOn:
     """HID++ 1.0 notification 0x4B: a device's power state."""
 
@@ -132,7 +132,7 @@ class PowerOn:
     powered_on: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RawInput:
     """HID++ 1.0 notification 0x49: raw input of a device."""
 
@@ -140,7 +140,7 @@ class RawInput:
     address: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class OtherNotification:
     """A 1.0 notification sub id we do not model; kept so nothing is silently dropped."""
 
@@ -150,7 +150,7 @@ class OtherNotification:
     params: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RegisterNotification:
     """A HID++ 1.0 device reporting a register by itself (battery 0x07/0x0D)."""
 
@@ -159,7 +159,7 @@ class RegisterNotification:
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FeatureEvent:
     """HID++ 2.0 event (software id 0)."""
 

@@ -77,7 +77,7 @@ class XRefused(Exception):
     """The X server answered a request with an error (BadValue, BadDevice, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class XPointer:
     """An X pointer device (master or slave) as listed by XIQueryDevice."""
 

@@ -45,7 +45,7 @@ REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per th
 Key = tuple[str, int]     # (receiver node, slot)
 
 
-@dataclass(slots=True)
+@dataclass
 class DiversionEvent:
     """What the diversion guard found or did, for the UI and the journal."""
 
@@ -69,7 +69,7 @@ class DiversionEvent:
         return d
 
 
-@dataclass(slots=True)
+@dataclass
 class _Mouse:
     """What the diversion guard knows of one receiver mouse."""
 

@@ -27,7 +27,7 @@ AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.
                             Rule.HELD_AT_LINK_LOSS})
 
 
-@dataclass(slots=True)
+@dataclass
 class WatchEvent:
     """What the watcher found or did, for the UI and the journal."""
 

@@ -45,7 +45,7 @@ VERIFY_WINDOW = 10.0      # the next notches must show a whole notch within this
 Key = tuple[str, int]     # (receiver node, slot)
 
 
-@dataclass(slots=True)
+@dataclass
 class WheelEvent:
     """What the wheel guard found or did, for the UI and the journal."""
 

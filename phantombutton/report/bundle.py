@@ -18,7 +18,7 @@ from phantombutton.report.markdown import analysis_markdown, code, md
 SUMMARY = "summary.md"
 
 
-@dataclass(slots=True)
+@dataclass
 class Member:
     """One file of a bug report archive."""
 
@@ -27,7 +27,7 @@ class Member:
     what: str
 
 
-@dataclass(slots=True)
+@dataclass
 class Bundle:
     """The files of a bug report archive and what could not be collected."""
 

@@ -44,7 +44,7 @@ SENDERS = {              # HID++ lanes, in order
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Lane:
     """One horizontal lane of the timeline picture."""
 
@@ -54,7 +54,7 @@ class Lane:
     color: str           # its swatch colour (the kernel colour for button lanes)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Layout:
     """Where things are in the rendered picture (for tests and anyone placing it)."""
 
