@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError, Hidpp20Error
 from phantombutton.hidpp.frames import HidppFrame, build_long, build_short
@@ -81,8 +82,7 @@ def ping_request(devnum: int, software_id: int, mark: int = 0x5A) -> bytes:
     return request(devnum, ROOT_INDEX, 1, software_id, bytes((0, 0, mark)))
 
 
-@dataclass(frozen=True)
-class FeatureMessage:
+class FeatureMessage(NamedTuple):
     """A 2.0 request, reply or event (software id 0 = event)."""
 
     devnum: int
@@ -271,8 +271,7 @@ class ControlInfo:
         return bool(self.flags & ControlFlag.DIVERTABLE)
 
 
-@dataclass(frozen=True)
-class ControlReporting:
+class ControlReporting(NamedTuple):
     """REPROG_CONTROLS_V4 getCidReporting: is the control diverted, remapped."""
 
     cid: int
