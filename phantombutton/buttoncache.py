@@ -41,8 +41,10 @@ FORMAT = 1
 RECHECK = 60.0            # seconds before a WPID with no cache file is looked up again
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LearnedControl:
+    """One REPROG_CONTROLS_V4 control as read from the mouse (getCidInfo)."""
+
     cid: int
     task: int
     flags: int
@@ -58,8 +60,10 @@ class LearnedControl:
         return UNMAPPED_BUTTONS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ButtonMap:
+    """A model's controls as read from one mouse (one cache file per WPID and firmware)."""
+
     wpid: int
     firmware: str
     name: str

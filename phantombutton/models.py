@@ -35,7 +35,7 @@ SMOOTH_SCROLL = "smooth-scroll"
 DPI = "dpi"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Model:
     """One mouse model: its buttons, protocol and the settings it offers."""
 

@@ -63,8 +63,10 @@ class RegisterSet(str, Enum):
     NONE = "no pairing registers (27 MHz: 1-byte device ids)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReceiverFamily:
+    """What one receiver family is and how the kernel and we handle it."""
+
     family: Family
     name: str                    # what `solaar show` calls it
     hidpp_interface: int | None  # USB interface number of the HID++ collection (None: none)

@@ -25,8 +25,10 @@ from phantombutton.detect.findings import HeldButton, Thresholds
 DAY = 86400
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CaptureEnd:
+    """Up to when a capture is known to have run, and how that is known."""
+
     t: float          # capture time up to which the recording is known to have run
     how: str          # "end marker", "libinput's 'Current time' comments", "last event"
 

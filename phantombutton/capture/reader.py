@@ -37,8 +37,10 @@ _END_TIME = re.compile(r"time \[(\d+), (\d+)\]")
 _WALL_TIME = re.compile(r"# Current time is (\d\d):(\d\d):(\d\d)")
 
 
-@dataclass(slots=True)
+@dataclass
 class DeviceEntry:
+    """One device of a capture's `devices:` list, as the reader collects it."""
+
     node: str
     name: str = ""
     id: list[int] = field(default_factory=list)
@@ -346,7 +348,7 @@ _EXTRAS = {"xinput": Capture._on_xinput, "held": Capture._on_held, "device": Cap
            "evdev-node": Capture._on_evdev_node}
 
 
-@dataclass(slots=True)
+@dataclass
 class _State:
     """Where the parser is: the top-level key, the device and its key, the open entry."""
 

@@ -41,7 +41,7 @@ from phantombutton.outfile import OutputError, describe_os_error, streaming_outp
 END_MARKER = "# end of capture"
 
 
-@dataclass(slots=True)
+@dataclass
 class DeviceHeader:
     """What libinput record prints about an event node, plus what we know of the mouse."""
 
@@ -65,7 +65,7 @@ class DeviceHeader:
                           buttons=frozenset(c for c in self.codes.get(N.EV_KEY, ()) if c >= 0x100))
 
 
-@dataclass(slots=True)
+@dataclass
 class HidrawHeader:
     """A hidraw node whose reports we record (the receiver's HID++ interface, a child)."""
 
@@ -77,7 +77,7 @@ class HidrawHeader:
     firmware: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class CaptureMeta:
     """The phantombutton block. `extra` is free-form (receiver serial, paired list, ...)."""
 

@@ -27,21 +27,27 @@ from phantombutton.detect.events import (
 )
 
 
-@dataclass(slots=True)
+@dataclass
 class Interval:
+    """One hold of a button or key, from its press to its release."""
+
     start: float
     end: float | None = None      # None: still held when the capture ends
 
 
-@dataclass(slots=True)
+@dataclass
 class Connection:
+    """A link established or lost, a node added or removed."""
+
     t: float
     up: bool                      # link established / node added
     text: str
 
 
-@dataclass(slots=True)
+@dataclass
 class DeviceTimeline:
+    """One device's holds, connections and traffic over the capture."""
+
     info: DeviceInfo
     kernel: dict[int, list[Interval]] = field(default_factory=dict)   # evdev code -> holds
     x: dict[int, list[Interval]] = field(default_factory=dict)        # X button -> holds
@@ -60,8 +66,10 @@ class DeviceTimeline:
         return list(rows)
 
 
-@dataclass(slots=True)
+@dataclass
 class Timeline:
+    """Every device's timeline and the capture's end."""
+
     devices: list[DeviceTimeline]
     end: float
 

@@ -28,8 +28,10 @@ FRAMES_BATCH = 512   # events read in one go from consecutive frames
 Bad = Callable[..., BadInput]   # bad(line number, why, content=True)
 
 
-@dataclass(slots=True)
+@dataclass
 class Line:
+    """One line of a capture, with its place in the YAML structure."""
+
     n: int          # line number
     indent: int     # leading spaces
     item: bool      # a `- ` sequence item
@@ -38,8 +40,10 @@ class Line:
     value: str      # after the `:`, a trailing ` # comment` dropped
 
 
-@dataclass(slots=True)
+@dataclass
 class Comment:
+    """A comment line of a capture."""
+
     n: int
     text: str       # from the `#`, stripped
 
@@ -50,8 +54,10 @@ class FrameEnd(Enum):
     EOF = "eof"       # the file ended inside it
 
 
-@dataclass(slots=True)
+@dataclass
 class Frames:
+    """The evdev events of one `- evdev:` block, cut into SYN frames."""
+
     events: list[Event]
     end: FrameEnd         # how the last frame ended
     start: int            # the line its `- evdev:` is on

@@ -44,15 +44,17 @@ class Kind(StrEnum):
     DRAG_BREAK = "spurious release during a drag"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChatterThresholds:
+    """How fast a release -> press must be to count as a bounce, and over what window."""
+
     bounce_gap: float = 0.015   # release -> press of the same button faster than this: not a finger
     drag_hold: float = 0.150    # a hold this long with motion is a drag, not a click
     min_events: int = 2         # per button within `window` for a verdict
     window: float = 300.0       # seconds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Chatter:
     """One release-then-press too fast for a finger."""
 

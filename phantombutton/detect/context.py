@@ -41,7 +41,7 @@ DUPLICATE_WINDOW = 0.02     # the same frame on the receiver's and the child's n
 REGISTER_SUBS = frozenset({SubId.SET_SHORT, SubId.GET_SHORT, SubId.SET_LONG, SubId.GET_LONG})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Frame:
     """A HID++ frame as far as attribution needs it (kind and software id: hidpp/classify.py)."""
 

@@ -59,7 +59,7 @@ class Verdict(StrEnum):
     DOUBLED = "doubled"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Trigger:
     """The HID++ event that showed a diversion, and what it stood for, for the evidence."""
 
@@ -72,8 +72,10 @@ BUTTON_EVENT = Trigger("REPROG_CONTROLS_V4 diverted-button event", "the press", 
 THUMB_EVENT = Trigger("THUMB_WHEEL rotation event", "the turn", "the thumb wheel")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Judgement:
+    """The verdict on a diverted control, who reads it, and why."""
+
     verdict: Verdict
     owner: str | None
     evidence: tuple[str, ...]

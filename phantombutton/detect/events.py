@@ -8,9 +8,10 @@ CLOCK_MONOTONIC, the clock of evdev (EVIOCSCLOCKID) and of `libinput record --wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DeviceInfo:
     """What we know of one pointer device; fields unknown to a source stay None."""
 
@@ -28,8 +29,9 @@ class DeviceInfo:
     settings: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceAdded:
+class DeviceAdded(NamedTuple):
+    """A pointer device appeared (or was there when the source started)."""
+
     t: float
     device: DeviceInfo
     # True when the device was already there when the source started (initial enumeration,
@@ -37,14 +39,14 @@ class DeviceAdded:
     at_start: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceRemoved:
+class DeviceRemoved(NamedTuple):
+    """A pointer device's node went away."""
+
     t: float
     node: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeyEvent:
+class KeyEvent(NamedTuple):
     """EV_KEY from an event node (value 1 press, 0 release, 2 repeat)."""
 
     t: float
@@ -53,8 +55,7 @@ class KeyEvent:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
-class Motion:
+class Motion(NamedTuple):
     """Any EV_REL/EV_ABS activity of a pointer (motion, wheel): proof a human is there."""
 
     t: float
@@ -65,8 +66,7 @@ class Motion:
     #                          tilt's turn: recovery/diversion.py verifies a thumb-wheel reset by it)
 
 
-@dataclass(frozen=True, slots=True)
-class WheelFrame:
+class WheelFrame(NamedTuple):
     """One SYN frame's vertical wheel: REL_WHEEL_HI_RES (120 = a notch) and REL_WHEEL values.
     Sent besides the frame's Motion; detect/wheel.py judges the stream."""
 
@@ -76,8 +76,7 @@ class WheelFrame:
     low: int
 
 
-@dataclass(frozen=True, slots=True)
-class HeldState:
+class HeldState(NamedTuple):
     """Keys held per EVIOCGKEY at a point in time (at attach, or a capture's start state)."""
 
     t: float
@@ -85,8 +84,7 @@ class HeldState:
     codes: frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
-class HidppTraffic:
+class HidppTraffic(NamedTuple):
     """One raw report seen on a receiver's (or child's) hidraw node."""
 
     t: float
@@ -94,8 +92,7 @@ class HidppTraffic:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class DjInput:
+class DjInput(NamedTuple):
     """One DJ mouse report (0x20, type 0x02) seen on a receiver's hidraw node, reduced to
     what the kernel would turn into events: `active` when it moves, scrolls or changes the
     buttons against the slot's previous report (hid-logitech-dj forwards it to the child,
@@ -107,8 +104,7 @@ class DjInput:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class XButtons:
+class XButtons(NamedTuple):
     """XI 1.x QueryDeviceState of one X device: the 1-based button numbers held."""
 
     t: float

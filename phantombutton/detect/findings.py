@@ -22,8 +22,10 @@ class Layer(StrEnum):
     X = "x"             # held per XI 1.x QueryDeviceState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Thresholds:
+    """The detection rules' time limits."""
+
     connect_window: float = 1.0   # b) a press this soon after a (re)connection is suspect
     held_idle: float = 15.0       # c) seconds held with no motion before we call it stuck
     x_grace: float = 0.5          # d) X may lag the kernel by a poll or two; disagreement must last
@@ -32,7 +34,7 @@ class Thresholds:
     held_for: float = 0.25        # a) HID button 16 on a model we do not know: held this long
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Finding:
     """One phantom (or suspect) held button. `ended` is set on the copy emitted when it clears."""
 
@@ -95,7 +97,7 @@ class Finding:
         return d
 
 
-@dataclass(slots=True)
+@dataclass
 class DeviceView:
     """Held buttons of one device per layer, for the watch UI (a snapshot; do not keep)."""
 
@@ -109,7 +111,7 @@ class DeviceView:
     present: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HeldButton:
     """A button held at a point in time (the end of a capture), with or without a finding."""
 

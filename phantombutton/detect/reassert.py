@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ReassertPolicy:
+    """When a phantom back after a release re-asserts, and how the daemon backs off."""
+
     window: float = 30.0          # s: a phantom back within this time of a release re-asserts
     limit: int = 3                # re-asserts released at once; then the back-off
     backoff_initial: float = 1.0  # s, doubled per re-assert past the limit

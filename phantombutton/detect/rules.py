@@ -52,14 +52,18 @@ ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .
 FamilyOf = Callable[[int], "receivers.ReceiverFamily | None"]   # receiver product id -> family
 
 
-@dataclass(slots=True)
+@dataclass
 class _Hold:
+    """A button the kernel holds: since when and how we learnt it."""
+
     since: float
     how: str           # "pressed" (EV_KEY 1) or "held at start" (EVIOCGKEY)
 
 
-@dataclass(slots=True)
+@dataclass
 class _Device:
+    """What the Detector knows of one pointer device."""
+
     info: DeviceInfo
     holds: dict[int, _Hold] = field(default_factory=dict)
     last_motion: float | None = None

@@ -28,7 +28,7 @@ from phantombutton.receivers import RECEIVERS, ButtonPath
 MAX_SLOT = max(f.last_slot for f in RECEIVERS.values() if f.buttons is ButtonPath.RECEIVER_MOUSE_NODE)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Candidate:
     """A mouse paired to the receiver whose mouse node is shared."""
 
@@ -45,8 +45,10 @@ def is_shared(info: DeviceInfo) -> bool:
     return info.receiver_node is not None and info.slot is None
 
 
-@dataclass(slots=True)
+@dataclass
 class _Receiver:
+    """What is known of one receiver whose mice share a node."""
+
     candidates: list[Candidate] | None = None
     read: bool = False
     heard: dict[int, float] = field(default_factory=dict)            # slot -> last HID++ frame

@@ -28,8 +28,10 @@ WINDOW = 5.0         # older reports are forgotten (a mouse used now and then)
 Key = tuple[str, int]   # (receiver hidraw node, slot)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Stall:
+    """A slot whose HID++ reports reach hidraw while its event node stays silent."""
+
     receiver: str
     slot: int
     event_node: str | None
@@ -43,8 +45,10 @@ class Stall:
                 f"{self.last - self.first:.1f} s, {where}")
 
 
-@dataclass(slots=True)
+@dataclass
 class _Slot:
+    """The recent active reports of one receiver slot."""
+
     reports: deque = field(default_factory=deque)   # times of active reports
 
 

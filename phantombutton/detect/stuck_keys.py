@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from phantombutton.keys import is_modifier
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StuckKey:
+    """A key a virtual keyboard holds while no physical key is held."""
+
     node: str
     code: int
     since: float       # first sample that saw it held with no physical key held

@@ -41,7 +41,7 @@ class Mechanism(str, Enum):
     NONE = "none"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KernelRule:
     """What hid-logitech-hidpp does with this device's wheel at every connect."""
 
@@ -74,7 +74,7 @@ def kernel_rule(wpid: int | None, *, hidpp10: bool, features: frozenset[int] = f
     return KernelRule(Mechanism.NONE, 1, "HID++ 2.0 mouse with neither 0x2121 nor 0x2120")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class WheelMode:
     """The mouse's wheel mode as read over HID++."""
 
@@ -100,8 +100,10 @@ class Verdict(str, Enum):
     UNSCALED = "unscaled"  # the kernel does not scale this wheel: nothing to compare with
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Judgement:
+    """The verdict on a wheel's mode and what to write back."""
+
     verdict: Verdict
     message: str
     want_hires: bool | None = None   # the mode to write back, None = nothing to write
@@ -173,8 +175,10 @@ SUSPECT_SPAN = 2.0    # ... within this many seconds
 FAST_NOTCHES = 4      # whole notches in one burst of an unscaled wheel -> suspicion
 
 
-@dataclass(slots=True)
+@dataclass
 class _Frame:
+    """One wheel frame: its time and hi-res / low-res values."""
+
     t: float
     hi: int
     low: int

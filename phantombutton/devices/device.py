@@ -26,7 +26,7 @@ class DeviceOffline(PhantomError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Control:
     """A REPROG_CONTROLS_V4 control with its current reporting state."""
 

@@ -37,7 +37,7 @@ UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but cost
 _UNREAD = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReceiverDetails:
     """What `info` shows about the receiver itself."""
 
@@ -51,7 +51,7 @@ class ReceiverDetails:
     paired: int                   # register 0x02 byte 1, else the pairings found
 
 
-@dataclass(slots=True)
+@dataclass
 class Pairing:
     """A slot's entry in the receiver's pairing table (register 0xB5)."""
 

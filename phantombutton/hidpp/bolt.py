@@ -14,7 +14,7 @@ Pure parsing; the devices layer reads them (devices/pairing.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError
 
@@ -25,8 +25,9 @@ UNIQUE_ID = 0xFB        # long register: the receiver's serial
 PROTOCOL = 0x10         # 0x41 notification protocol byte of a Bolt link
 
 
-@dataclass(frozen=True, slots=True)
-class BoltPairing:
+class BoltPairing(NamedTuple):
+    """A Bolt receiver's pairing information for one slot."""
+
     slot: int
     wpid: int
     kind: int

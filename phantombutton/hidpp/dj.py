@@ -13,8 +13,8 @@ The DJ mouse report is what carries the phantom button:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from phantombutton.buttons import PHANTOM_HID_BUTTON, buttons_of
 from phantombutton.hidpp.errors import FrameError
@@ -62,8 +62,9 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value & (1 << (bits - 1)) else value
 
 
-@dataclass(frozen=True, slots=True)
-class DjMouseReport:
+class DjMouseReport(NamedTuple):
+    """A DJ mouse report: buttons, motion and wheels of one slot."""
+
     devnum: int
     buttons: int      # 16-bit mask, bit n-1 = HID button n
     x: int            # -2047..2047
@@ -112,8 +113,7 @@ def build_mouse(devnum: int, buttons: int = 0, x: int = 0, y: int = 0, wheel: in
 # --- notifications and commands -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DjDevicePaired:
+class DjDevicePaired(NamedTuple):
     """0x41 in DJ framing: the answer to `get paired devices`, or a new pairing."""
 
     devnum: int
@@ -123,25 +123,29 @@ class DjDevicePaired:
     more_expected: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DjDeviceUnpaired:
+class DjDeviceUnpaired(NamedTuple):
+    """DJ notification: the device in this slot was unpaired."""
+
     devnum: int
 
 
-@dataclass(frozen=True, slots=True)
-class DjConnectionStatus:
+class DjConnectionStatus(NamedTuple):
+    """DJ notification: the link to this slot was established or lost."""
+
     devnum: int
     link_lost: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DjError:
+class DjError(NamedTuple):
+    """DJ error report (e.g. keepalive timeout)."""
+
     devnum: int
     error_type: int       # 0x01 keepalive timeout
 
 
-@dataclass(frozen=True, slots=True)
-class DjCommand:
+class DjCommand(NamedTuple):
+    """A DJ command report with its parameters."""
+
     devnum: int
     command: DjReportType
     params: bytes

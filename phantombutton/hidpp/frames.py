@@ -11,8 +11,8 @@ Layout (docs/hidpp.md; hid-logitech-dj.c REPORT_ID_HIDPP_SHORT/LONG/VERY_LONG, R
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError
 
@@ -45,8 +45,7 @@ RECEIVER = 0xFF
 VERY_LONG_MIN = 20
 
 
-@dataclass(frozen=True, slots=True)
-class HidppFrame:
+class HidppFrame(NamedTuple):
     """One HID++ report. For HID++ 2.0, `sub_id` is the feature index and `address` is
     `function << 4 | software_id`; for HID++ 1.0 they are sub id and register."""
 
@@ -71,8 +70,7 @@ class HidppFrame:
         return self.to_bytes().hex(" ")
 
 
-@dataclass(frozen=True, slots=True)
-class DjFrame:
+class DjFrame(NamedTuple):
     """One DJ report: `report_type` 0x01..0x1F are forwarded RF input reports (0x02 mouse),
     0x40..0x7F notifications, 0x80+ commands from the host."""
 

@@ -8,8 +8,8 @@ Request `10 idx 81 <reg> p0 p1 p2` (get short), `10 idx 80 <reg> v0 v1 v2` (set 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError, Hidpp10Error
 from phantombutton.hidpp.frames import HidppFrame, ReportId, build_long, build_short
@@ -136,8 +136,7 @@ def write_request(devnum: int, register: int, value: bytes, *, long: bool = Fals
 # --- replies --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterMessage:
+class RegisterMessage(NamedTuple):
     """A register request or reply (the two look alike; direction tells them apart)."""
 
     devnum: int
@@ -193,16 +192,14 @@ def reply_value(frame: HidppFrame, request: bytes) -> bytes:
 # --- receiver pairing info (register 0xB5, long) ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiverInfo:
+class ReceiverInfo(NamedTuple):
     """Register 0xB5 sub 0x03: the receiver's serial and how many devices it pairs."""
 
     serial: str
     max_devices: int
 
 
-@dataclass(frozen=True, slots=True)
-class PairingRecord:
+class PairingRecord(NamedTuple):
     """Register 0xB5 sub 0x20+n-1: what is paired in slot n."""
 
     slot: int
@@ -211,8 +208,7 @@ class PairingRecord:
     polling_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class ExtendedPairing:
+class ExtendedPairing(NamedTuple):
     """Register 0xB5 sub 0x30+n-1: slot n's serial and power switch location."""
 
     slot: int
@@ -282,8 +278,7 @@ _LEVELS = {7: "full", 5: "good", 3: "low", 1: "critical"}
 _LEVEL_PERCENT = {7: 90, 5: 50, 3: 20, 1: 5}
 
 
-@dataclass(frozen=True, slots=True)
-class Battery:
+class Battery(NamedTuple):
     """A HID++ 1.0 battery reading (register 0x07 or 0x0D)."""
 
     percent: int | None

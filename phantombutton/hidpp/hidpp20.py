@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError, Hidpp20Error
 from phantombutton.hidpp.frames import HidppFrame, build_long, build_short
@@ -81,8 +82,7 @@ def ping_request(devnum: int, software_id: int, mark: int = 0x5A) -> bytes:
     return request(devnum, ROOT_INDEX, 1, software_id, bytes((0, 0, mark)))
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureMessage:
+class FeatureMessage(NamedTuple):
     """A 2.0 request, reply or event (software id 0 = event)."""
 
     devnum: int
@@ -136,7 +136,7 @@ def parse_ping_reply(params: bytes) -> tuple[int, int]:
 # --- root / feature set ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FeatureEntry:
     """One row of FEATURE_SET: a feature's index, id, flags and version."""
 
@@ -249,7 +249,7 @@ def control_name(cid: int) -> str:
     return CONTROL_NAMES.get(cid, f"control 0x{cid:04X}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ControlInfo:
     """REPROG_CONTROLS_V4 getCidInfo: one control (button) of the device."""
 
@@ -271,8 +271,7 @@ class ControlInfo:
         return bool(self.flags & ControlFlag.DIVERTABLE)
 
 
-@dataclass(frozen=True, slots=True)
-class ControlReporting:
+class ControlReporting(NamedTuple):
     """REPROG_CONTROLS_V4 getCidReporting: is the control diverted, remapped."""
 
     cid: int

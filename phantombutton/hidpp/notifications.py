@@ -19,8 +19,8 @@ same, only those two registers are read as notifications.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from phantombutton.hidpp.frames import HidppFrame, ReportId, build_short
 from phantombutton.hidpp.hidpp10 import Register, kind_name
@@ -84,13 +84,15 @@ CONNECTION_ENCRYPTED = 0x20
 CONNECTION_LINK_NOT_ESTABLISHED = 0x40
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceUnpaired:
+class DeviceUnpaired(NamedTuple):
+    """HID++ 1.0 notification 0x40: a device was unpaired."""
+
     devnum: int
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceConnection:
+class DeviceConnection(NamedTuple):
+    """HID++ 1.0 notification 0x41: a device connected or its link changed."""
+
     devnum: int
     protocol: int
     kind: int
@@ -104,32 +106,35 @@ class DeviceConnection:
         return kind_name(self.kind)
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus:
+class ConnectionStatus(NamedTuple):
+    """HID++ 1.0 notification 0x42 (DJ connection status): the link was lost or is back."""
+
     devnum: int
     link_lost: bool
 
 
-@dataclass(frozen=True, slots=True)
-class PairingLock:
+class PairingLock(NamedTuple):
+    """HID++ 1.0 notification 0x4A: the pairing lock opened or closed."""
+
     open: bool
     error: int
 
 
-@dataclass(frozen=True, slots=True)
-class PowerOn:
+class PowerOn(NamedTuple):
+    """HID++ 1.0 notification 0x4B: a device's power state."""
+
     devnum: int
     powered_on: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RawInput:
+class RawInput(NamedTuple):
+    """HID++ 1.0 notification 0x49: raw input of a device."""
+
     devnum: int
     address: int
 
 
-@dataclass(frozen=True, slots=True)
-class OtherNotification:
+class OtherNotification(NamedTuple):
     """A 1.0 notification sub id we do not model; kept so nothing is silently dropped."""
 
     devnum: int
@@ -138,8 +143,7 @@ class OtherNotification:
     params: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterNotification:
+class RegisterNotification(NamedTuple):
     """A HID++ 1.0 device reporting a register by itself (battery 0x07/0x0D)."""
 
     devnum: int
@@ -147,8 +151,7 @@ class RegisterNotification:
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureEvent:
+class FeatureEvent(NamedTuple):
     """HID++ 2.0 event (software id 0)."""
 
     devnum: int

@@ -44,7 +44,7 @@ XWAYLAND_DEVICE_PREFIX = "xwayland-"    # xwayland-pointer:13, xwayland-keyboard
 _LISTENING = 0x00010000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DesktopSession:
     """The session as far as it can be known; None = not known."""
 

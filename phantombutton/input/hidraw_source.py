@@ -57,7 +57,7 @@ def dj_input(t: float, node: str, report: bytes, last_buttons: dict[tuple[str, i
     return DjInput(t, node, m.devnum, bool(changed or m.x or m.y or m.wheel or m.pan))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HidrawTag:
     """Selector data of a hidraw fd (tells the owner's select loop whose fd it is)."""
 

@@ -21,8 +21,10 @@ from phantombutton.input.sysfs_map import _hex, _read, event_names, parse_bitmap
 
 BUS_VIRTUAL = 0x06
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KeyboardNode:
+    """One keyboard event node as sysfs describes it."""
+
     node: str              # /dev/input/eventN
     name: str
     bus: int | None
@@ -62,7 +64,7 @@ NAME_HINTS = (("logiops", "logid (logiops)"), ("solaar", "solaar"), ("input-rema
               ("xremap", "xremap"), ("evremap", "evremap"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Owner:
     """Who made a virtual device, and how sure we are."""
 

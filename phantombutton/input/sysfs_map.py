@@ -26,8 +26,10 @@ _HID_DIR = re.compile(r"^([0-9A-F]{4}):([0-9A-F]{4}):([0-9A-F]{4})\.[0-9A-F]{4}$
 _SLOT = re.compile(r":(\d)$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PointerNode:
+    """One pointer event node as sysfs describes it, with its receiver and slot."""
+
     node: str                      # /dev/input/eventN
     name: str
     vendor: int | None

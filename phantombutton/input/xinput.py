@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 import struct
 import time
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from phantombutton.input.bits import set_bits
+
+if TYPE_CHECKING:   # annotations only: socket loads with Xlib, in _x_socket
+    import socket
 
 
 class XDeviceUse(IntEnum):
@@ -74,7 +77,7 @@ class XRefused(Exception):
     """The X server answered a request with an error (BadValue, BadDevice, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class XPointer:
     """An X pointer device (master or slave) as listed by XIQueryDevice."""
 
@@ -203,6 +206,9 @@ def _x_socket(display_name: str, timeout: float) -> socket.socket | None:
     """A socket connected (within `timeout`) to the X server python-xlib would use for
     `display_name` (Xlib/support/unix_connect.py get_socket: a unix socket, abstract when
     the file is missing, TCP for a host); None when python-xlib should find the error."""
+    # socket here, not at the top: 6 ms (host) that --no-x and a session without X never use
+    import socket
+
     from Xlib import error as xerror
     from Xlib.support import connect
 

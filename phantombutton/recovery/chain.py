@@ -62,7 +62,7 @@ class Target:
     model_has_button: bool | None = None   # False: the model cannot press it (mute allowed)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Snapshot:
     """Who holds the button now; None = that layer could not be read."""
 
@@ -88,8 +88,10 @@ class Snapshot:
         return f"kernel {word(self.kernel)}, X slave {word(self.x_slave)}, X master {word(self.x_master)}"
 
 
-@dataclass(slots=True)
+@dataclass
 class Attempt:
+    """One step of the release chain and the state read back after it."""
+
     step: Step
     action: str
     after: Snapshot | None = None
@@ -104,8 +106,10 @@ class Attempt:
         return f"step {int(self.step)} ({STEP_NAMES[self.step]}): {self.action} -> {result}"
 
 
-@dataclass(slots=True)
+@dataclass
 class Outcome:
+    """A release: the state before it and each step tried."""
+
     target: Target
     before: Snapshot
     attempts: list[Attempt] = field(default_factory=list)

@@ -45,8 +45,10 @@ REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per th
 Key = tuple[str, int]     # (receiver node, slot)
 
 
-@dataclass(slots=True)
+@dataclass
 class DiversionEvent:
+    """What the diversion guard found or did, for the UI and the journal."""
+
     kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
     t: float
     device: str
@@ -67,8 +69,10 @@ class DiversionEvent:
         return d
 
 
-@dataclass(slots=True)
+@dataclass
 class _Mouse:
+    """What the diversion guard knows of one receiver mouse."""
+
     key: Key
     name: str
     event_node: str

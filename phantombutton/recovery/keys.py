@@ -29,7 +29,7 @@ XI_DEVICE_KEY_RELEASE = 2     # XI 1.x event offset (DeviceKeyPress 1, DeviceKey
 XI_SLAVE_KEYBOARD = 4         # XIUse SlaveKeyboard
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class KeyRelease:
     """The outcome of one release."""
 
@@ -85,7 +85,7 @@ def x_key_release(x, device_id: int, code: int) -> None:
         raise XRefused(f"X refused the XTest key release (device {device_id})")
 
 
-@dataclass(slots=True)
+@dataclass
 class KeyScan:
     """What the keyboards hold now, read in one pass."""
 

@@ -19,6 +19,8 @@ from phantombutton.transport.platform import Platform
 
 @dataclass
 class Session:
+    """An open source, the X session and the release layers of one command."""
+
     source: Source
     x: XSession | None        # X whose button state is evidence (Xorg), or None
     layers: LiveLayers

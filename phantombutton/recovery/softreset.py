@@ -28,6 +28,8 @@ class ResetFailed(PhantomError):
 
 @dataclass
 class ResetOutcome:
+    """What a receiver reset did, and what was there before and after."""
+
     ok: bool
     hid_id: str
     driver: str

@@ -27,8 +27,10 @@ AUTO_FIX_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.PRESS_AFTER_CONNECT, Rule.
                             Rule.HELD_AT_LINK_LOSS})
 
 
-@dataclass(slots=True)
+@dataclass
 class WatchEvent:
+    """What the watcher found or did, for the UI and the journal."""
+
     kind: str                 # "finding", "ended", "released", "not-released", "note"
     t: float
     finding: Finding | None = None

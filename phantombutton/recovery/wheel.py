@@ -45,8 +45,10 @@ VERIFY_WINDOW = 10.0      # the next notches must show a whole notch within this
 Key = tuple[str, int]     # (receiver node, slot)
 
 
-@dataclass(slots=True)
+@dataclass
 class WheelEvent:
+    """What the wheel guard found or did, for the UI and the journal."""
+
     kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "backoff", "note", "ok"
     t: float
     device: str
@@ -68,6 +70,8 @@ class WheelEvent:
 
 @dataclass
 class _State:
+    """What the wheel guard knows of one mouse."""
+
     name: str
     monitor: StreamMonitor = field(default_factory=StreamMonitor)
     must_check: str | None = "first wheel use since we started"

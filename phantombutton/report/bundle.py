@@ -18,15 +18,19 @@ from phantombutton.report.markdown import analysis_markdown, code, md
 SUMMARY = "summary.md"
 
 
-@dataclass(slots=True)
+@dataclass
 class Member:
+    """One file of a bug report archive."""
+
     name: str
     data: bytes
     what: str
 
 
-@dataclass(slots=True)
+@dataclass
 class Bundle:
+    """The files of a bug report archive and what could not be collected."""
+
     created: float = field(default_factory=time.time)
     members: list[Member] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)     # "what: why", shown to the user

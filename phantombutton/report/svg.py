@@ -44,15 +44,17 @@ SENDERS = {              # HID++ lanes, in order
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Lane:
+    """One horizontal lane of the timeline picture."""
+
     device: int          # index of the device block
     name: str            # "BTN_MIDDLE (X 2)", "wheel", "motion", "HID++ kernel", ...
     y: float             # top of the lane
     color: str           # its swatch colour (the kernel colour for button lanes)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Layout:
     """Where things are in the rendered picture (for tests and anyone placing it)."""
 

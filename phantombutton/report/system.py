@@ -29,7 +29,7 @@ LOG_LINE = re.compile(r"(?i)\bhid|logitech|unifying|hidraw|\binput\d*:|046d|uhid
 LOG_MAX_LINES = 800
 
 
-@dataclass(slots=True)
+@dataclass
 class Gathered:
     """One piece of the report: its text, and the problems met while gathering it."""
 

@@ -34,7 +34,6 @@ import math
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -55,6 +54,8 @@ _SERIAL = re.compile(r"[0-9A-Fa-f]{8}")
 
 @dataclass(frozen=True)
 class DetectionConfig:
+    """The [detection] table of the configuration file."""
+
     held_for: float = 0.25
     reassert_window: float = 30.0
     reassert_limit: int = 3
@@ -65,6 +66,8 @@ class DetectionConfig:
 
 @dataclass(frozen=True)
 class FixConfig:
+    """The [fix] table of the configuration file."""
+
     auto_release: bool = True
     mute_unknown_buttons: bool = False
     prevention: tuple[str, ...] = ("settings",)
@@ -73,6 +76,8 @@ class FixConfig:
 
 @dataclass(frozen=True)
 class DaemonConfig:
+    """The [daemon] table of the configuration file."""
+
     settle_delay: float = 0.2
     rescan_interval: float = 2.0
     backoff_initial: float = 1.0
@@ -97,6 +102,8 @@ class DeviceConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole configuration file, the defaults where it says nothing."""
+
     detection: DetectionConfig = DetectionConfig()
     fix: FixConfig = FixConfig()
     daemon: DaemonConfig = DaemonConfig()
@@ -213,6 +220,10 @@ def _read(p: Path) -> bytes:
 
 
 def parse(text: str, path: Path | str = "<config>") -> Config:
+    # tomllib here, not at the top: 6 ms (host) that status, release and watch pay for
+    # nothing when there is no configuration file (load() returns the defaults)
+    import tomllib
+
     path = Path(path)
     try:
         data = tomllib.loads(text)
@@ -512,6 +523,8 @@ def _unescape(body: str) -> str:
     """A basic string's body as TOML reads it ("a\\nb" is a newline), for the key lookup."""
     if "\\" not in body:
         return body
+    import tomllib   # deferred as in parse(), which is the only caller
+
     try:
         return tomllib.loads(f'k = "{body}"')["k"]
     except tomllib.TOMLDecodeError:

@@ -75,6 +75,8 @@ DAEMON_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.HELD_AT_LINK_LOSS})
 
 @dataclass
 class SlotState:
+    """What the daemon knows of one receiver slot."""
+
     wpid: int | None = None
     connected: bool = False
     buttons: int = 0                       # last DJ mouse button mask
@@ -83,6 +85,8 @@ class SlotState:
 
 @dataclass
 class Link:
+    """One receiver (or direct mouse) the daemon listens to."""
+
     node: str
     engine: Engine
     product: int | None = None             # the receiver's USB product id (its family)

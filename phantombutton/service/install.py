@@ -41,6 +41,8 @@ def shipped(name: str) -> str:
 
 @dataclass(frozen=True)
 class WriteFile:
+    """A file the installation writes."""
+
     path: Path
     content: str
     needs_root: bool
@@ -52,6 +54,8 @@ class WriteFile:
 
 @dataclass(frozen=True)
 class RunCommand:
+    """A command the installation runs."""
+
     argv: tuple[str, ...]
     needs_root: bool
 

@@ -32,6 +32,8 @@ from phantombutton.transport.platform import Platform
 
 @dataclass(frozen=True)
 class SettingOutcome:
+    """One setting applied on connect, read back."""
+
     name: str
     value: object                # read back after the write
     changed: bool                # False: it already had the wanted value, nothing written

@@ -28,8 +28,10 @@ class SleepUnavailable(Exception):
     """No system bus (a container, a CI box): the daemon relies on wheel activity instead."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SleepEvent:
+    """The system is about to sleep, or resumed."""
+
     going_down: bool          # True: about to sleep; False: resumed
 
     def describe(self) -> str:

@@ -38,6 +38,8 @@ UNIQUE_ID, FIRMWARE = 0xFB, 0xF1
 
 @dataclass(frozen=True)
 class FamilySpec:
+    """What tells one virtual receiver family from another."""
+
     product_id: int
     protocol: int          # 0x41 notification protocol byte
     serial: bytes          # 0xB5 0x03 (Unifying layout) or 0xFB (Bolt); b"" = none

@@ -20,6 +20,8 @@ FEATURES, FAST_SCROLL, FAST_SCROLL_UNITS = 0x01, 0x40, 8   # register 0x01 bit 0
 
 @dataclass(frozen=True)
 class Register:
+    """One HID++ 1.0 register of a virtual device."""
+
     power_on: bytes  # 3 bytes (short) or 16 (long)
     writable: bytes | None = None  # per-byte mask of bits a write keeps; None = read-only
     valid: range | None = None  # accepted values of byte 0 (e.g. DPI 0x81..0x8F), else error 03

@@ -31,6 +31,8 @@ WHEEL_TARGET, WHEEL_HIRES, WHEEL_INVERT = 0x01, 0x02, 0x04   # HIRES_WHEEL mode 
 
 @dataclass(frozen=True)
 class Feature:
+    """One HID++ 2.0 feature of a virtual device."""
+
     id: int
     flags: int = 0
     version: int = 0
@@ -38,6 +40,8 @@ class Feature:
 
 @dataclass
 class Control:
+    """One REPROG_CONTROLS_V4 control of a virtual device."""
+
     cid: int
     tid: int
     flags: int  # 0x01 mouse, 0x10 reprogrammable, 0x20 divertable, 0x40 persistently divertable
@@ -51,6 +55,8 @@ class Control:
 
 @dataclass
 class Firmware:
+    """One firmware entity of a virtual device."""
+
     kind: int  # 0 main application, 1 bootloader
     prefix: str
     number: int
@@ -61,6 +67,8 @@ class Firmware:
 
 @dataclass
 class Hidpp20Spec:
+    """A virtual HID++ 2.0 device: its features and their state."""
+
     features: list[Feature]
     name: str
     kind: int  # DEVICE_NAME type: 3 = mouse
