@@ -25,15 +25,24 @@ if TYPE_CHECKING:
     from phantombutton.devices.receiver import Pairing, Receiver
 
 
+def _unifying_record(receiver: Receiver, slot: int):
+    value = receiver._read(Register.PAIRING_INFO, bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
+    rec = hidpp10.parse_pairing(value, slot) if value is not None else None
+    return rec if rec is not None and rec.wpid else None
+
+
+def _bolt_record(receiver: Receiver, slot: int):
+    value = receiver._read(Register.PAIRING_INFO, bolt.pairing_params(slot), long=True)
+    rec = bolt.parse_pairing(value, slot) if value is not None else None
+    return rec if rec is not None and rec.wpid else None
+
+
 def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
     from phantombutton.devices.receiver import Pairing
 
     read = receiver._read
-    value = read(Register.PAIRING_INFO, bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
-    if value is None:
-        return None
-    rec = hidpp10.parse_pairing(value, slot)
-    if rec.wpid == 0:
+    rec = _unifying_record(receiver, slot)
+    if rec is None:
         return None
     pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
     ext = read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
@@ -49,11 +58,8 @@ def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
 def _bolt(receiver: Receiver, slot: int) -> Pairing | None:
     from phantombutton.devices.receiver import Pairing
 
-    value = receiver._read(Register.PAIRING_INFO, bolt.pairing_params(slot), long=True)
-    if value is None:
-        return None
-    rec = bolt.parse_pairing(value, slot)
-    if rec.wpid == 0:
+    rec = _bolt_record(receiver, slot)
+    if rec is None:
         return None
     # Bolt keeps no polling rate or power-switch location in its pairing record
     pairing = Pairing(slot, rec.wpid, rec.kind, 0, serial=rec.serial)
@@ -70,6 +76,16 @@ def read(receiver: Receiver, slot: int) -> Pairing | None:
     if registers is RegisterSet.NONE:
         return None
     return _unifying(receiver, slot)
+
+
+def wpid(receiver: Receiver, slot: int) -> int | None:
+    """The WPID in `slot` from the family's first pairing register only (one request; the
+    daemon's probe of which slots are paired), None when the slot is empty."""
+    registers = receiver.family.registers
+    if registers is RegisterSet.NONE:
+        return None
+    rec = (_bolt_record if registers is RegisterSet.BOLT else _unifying_record)(receiver, slot)
+    return rec.wpid if rec is not None else None
 
 
 def serial_and_max(receiver: Receiver) -> tuple[str | None, int | None]:

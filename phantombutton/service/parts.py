@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from phantombutton.devices import settings
+from phantombutton.devices import pairing, settings
 from phantombutton.devices.device import Device
 from phantombutton.devices.direct import friendly_name, unit_id
 from phantombutton.devices.receiver import Pairing, Receiver
-from phantombutton.hidpp import bolt, hidpp10
+from phantombutton.errors import DeviceGone, PhantomError
+from phantombutton.hidpp import hidpp10
+from phantombutton.hidpp.errors import HidppError
 from phantombutton.hidpp.frames import RECEIVER
-from phantombutton.hidpp.hidpp10 import PairingInfo, Register
+from phantombutton.hidpp.hidpp10 import Register
 from phantombutton.input.xinput import (
     X_TIMEOUT,
     XSession,
@@ -25,7 +27,7 @@ from phantombutton.input.xinput import (
 )
 from phantombutton.recovery.chain import Outcome, Target, run_chain
 from phantombutton.recovery.live import LiveLayers
-from phantombutton.receivers import RegisterSet
+from phantombutton.receivers import KernelDriver, family_of
 from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.platform import Platform
 
@@ -78,10 +80,10 @@ def device_identity(engine, slot: int, product: int | None = None) -> tuple[str 
     if slot == DIRECT_INDEX:
         device = connection_device(engine, slot, product)
         return unit_id(device), friendly_name(device)
-    pairing = _receiver(engine, product).pairing(slot)
-    if pairing is None:
+    record = _receiver(engine, product).pairing(slot)
+    if record is None:
         return None, None
-    return pairing.serial, pairing.name or None
+    return record.serial, record.name or None
 
 
 def enable_connection_notifications(engine, product: int | None) -> str | None:
@@ -91,8 +93,6 @@ def enable_connection_notifications(engine, product: int | None) -> str | None:
     runs. hid-logitech-dj sets them on the receivers it drives; there nothing is written.
     Read-modify-write of register 0x00 (only the wireless bit 0x000100), read back: what was
     done in words, or None when nothing needed doing. HidppError/PhantomError propagate."""
-    from phantombutton.receivers import KernelDriver, family_of
-
     family = family_of(product) if product is not None else None
     if family is None or family.kernel is not KernelDriver.GENERIC:
         return None
@@ -104,9 +104,7 @@ def enable_connection_notifications(engine, product: int | None) -> str | None:
     engine.write_register(RECEIVER, Register.NOTIFICATIONS, want.to_bytes(3, "big"))
     after = int.from_bytes(engine.read_register(RECEIVER, Register.NOTIFICATIONS)[:3], "big")
     if not after & hidpp10.NotificationFlag.WIRELESS:
-        from phantombutton.devices.settings import NotApplied
-
-        raise NotApplied(f"wrote wireless notifications on but register 0x00 reads back 0x{after:06X}")
+        raise settings.NotApplied(f"wrote wireless notifications on but register 0x00 reads back 0x{after:06X}")
     return (f"wireless notifications turned on (register 0x00 0x{flags:06X} -> 0x{after:06X}; "
             f"{family.kernel.value} does not, so a reconnect would go unseen)")
 
@@ -114,9 +112,6 @@ def enable_connection_notifications(engine, product: int | None) -> str | None:
 def paired_count(engine, product: int | None) -> int | None:
     """Register 0x02 byte 1 (how many devices are paired; devices/receiver.py), None when the
     receiver does not say (a HID++ error or no answer). DeviceGone propagates."""
-    from phantombutton.errors import DeviceGone, PhantomError
-    from phantombutton.hidpp.errors import HidppError
-
     try:
         return _receiver(engine, product).paired_count()
     except DeviceGone:
@@ -126,20 +121,9 @@ def paired_count(engine, product: int | None) -> int | None:
 
 
 def paired_wpid(engine, product: int | None, slot: int) -> int | None:
-    """The WPID in `slot` from the family's first pairing register only (Bolt: little-endian
-    in 0xB5 0x5n; the others big-endian in 0xB5 0x2n), None when the slot is empty.
-    HidppError/PhantomError propagate (the caller decides what a failure means)."""
-    receiver = _receiver(engine, product)
-    if receiver.family.registers is RegisterSet.BOLT:
-        value = engine.read_register(RECEIVER, Register.PAIRING_INFO, bolt.pairing_params(slot), long=True)
-        wpid = bolt.parse_pairing(value, slot).wpid
-    elif receiver.family.registers is RegisterSet.NONE:
-        return None
-    else:
-        value = engine.read_register(RECEIVER, Register.PAIRING_INFO,
-                                     bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
-        wpid = hidpp10.parse_pairing(value, slot).wpid
-    return wpid or None
+    """The WPID in `slot` from the family's first pairing register only (devices/pairing.py
+    `wpid`), None when the slot is empty or the receiver refuses the read."""
+    return pairing.wpid(_receiver(engine, product), slot)
 
 
 def chain_release(platform: Platform, x: KeptX, target: Target, *, allow_mute: bool) -> Outcome:
