@@ -88,12 +88,19 @@ class _Mouse:
     thumb_left_alone: bool = False           # diverted again after a repair: on purpose
 
 
+WATCH_HINT = "fix: phantombutton watch --fix, or phantombutton set {slot} diversions reset"
+
+
 class DiversionGuard:
+    """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
+
     def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
-                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True):
+                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
+                 unfixed_hint: str = WATCH_HINT):
         self.access = access
         self.listeners = listeners
         self.fix = fix
+        self.unfixed_hint = unfixed_hint
         self.clock = clock
         self.learn_buttons = learn_buttons
         self.mice: dict[str, _Mouse] = {}          # event node -> mouse
@@ -285,9 +292,8 @@ class DiversionGuard:
                                    f"{mouse.key[1]} diversions reset does it)", verdict.evidence)], False
         return [DiversionEvent("finding", t, mouse.name,
                                f"stale diversion: {names} diverted to HID++ with no program reading it "
-                               f"({trigger.part} is dead)" + ("" if self.fix else
-                                                              f"; fix: phantombutton watch --fix, or phantombutton "
-                                                              f"set {mouse.key[1]} diversions reset"),
+                               f"({trigger.part} is dead)"
+                               + ("" if self.fix else "; " + self.unfixed_hint.format(slot=mouse.key[1])),
                                verdict.evidence)], True
 
     # ---- the thumb wheel (THUMB_WHEEL 0x2150) --------------------------------------------------

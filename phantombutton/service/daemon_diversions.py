@@ -31,7 +31,9 @@ class DaemonDiversions:
         self.daemon = daemon
         self.guard = DiversionGuard(daemon.wheel._access, daemon.platform.listeners,
                                     fix=daemon.config.fix.reset_stale_diversions,
-                                    clock=daemon.clock, learn_buttons=False)
+                                    clock=daemon.clock, learn_buttons=False,
+                                    unfixed_hint="not reset: reset-stale-diversions is off in the configuration "
+                                                 "(phantombutton set DEVICE diversions reset)")
 
     def feed(self, obs) -> None:
         self._log(self.guard.feed(obs))
@@ -42,10 +44,6 @@ class DaemonDiversions:
     def _log(self, events: list[DiversionEvent]) -> None:
         journal = self.daemon.journal
         for e in events:
-            message = e.message
-            if e.kind == "finding" and not self.guard.fix and message.startswith("stale diversion"):
-                message = message.split("; fix:")[0] + ("; not reset: reset-stale-diversions is off in the "
-                                                        "configuration (phantombutton set DEVICE diversions reset)")
-            getattr(journal, _PRIORITY.get(e.kind, "info"))(f"{e.device}: {message}")
+            getattr(journal, _PRIORITY.get(e.kind, "info"))(f"{e.device}: {e.message}")
             for line in e.evidence:
                 journal.info(f"  {line}")
