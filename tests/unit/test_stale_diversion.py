@@ -23,8 +23,8 @@ def no_display(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
 
 
-def watch(capsys, *extra):
-    rc = main(["--virtual", "--profile", "stale-diversion", "watch", "--json", "--duration", "2.2",
+def watch(capsys, *extra, profile="stale-diversion"):
+    rc = main(["--virtual", "--profile", profile, "watch", "--json", "--duration", "2.2",
                "--poll-interval", "0.05", *extra])
     out, err = capsys.readouterr()
     assert rc == 0, err
@@ -230,12 +230,7 @@ def test_status_lists_diverted_controls_and_who_reads_them(capsys, monkeypatch):
 # --- the thumb wheel (THUMB_WHEEL 0x2150) ---------------------------------------------------
 
 def watch_thumb(capsys, *extra):
-    rc = main(["--virtual", "--profile", "stale-thumb-wheel", "watch", "--json", "--duration", "2.2",
-               "--poll-interval", "0.05", *extra])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    return [e for e in (json.loads(x) for x in out.splitlines() if x.startswith("{"))
-            if e["event"].startswith("diversion-")]
+    return watch(capsys, *extra, profile="stale-thumb-wheel")
 
 
 def test_watch_fix_resets_a_stale_thumb_wheel_reads_back_and_verifies_by_the_next_turn(capsys):

@@ -234,6 +234,23 @@ class Bridge:
             wait_for(lambda: not hidraw_nodes(RECEIVER_ID), 5, what="uhid device removal")
 
 
+def divert_and_exit(receiver: str, slot: int, thumb_wheel: bool = False) -> None:
+    """What a remapper that exited leaves behind: with Solaar's software id 0x0B, the middle
+    button (CID 0x52) diverted through REPROG_CONTROLS_V4 setCidReporting, and with
+    `thumb_wheel` the THUMB_WHEEL reporting set to HID++; then the node is closed."""
+    h = Hidraw(receiver)
+    try:
+        index = h.request(bytes([0x10, slot, 0x00, 0x0B, 0x1B, 0x04, 0x00]))[4]        # ROOT: 0x1B04
+        reply = h.request(bytes([0x11, slot, index, 0x3B, 0x00, 0x52, 0x03, 0x00, 0x00]) + bytes(11))
+        assert reply[6] & 0x01, reply.hex(" ")
+        if thumb_wheel:
+            thumb = h.request(bytes([0x10, slot, 0x00, 0x0B, 0x21, 0x50, 0x00]))[4]     # ROOT: 0x2150
+            reply = h.request(bytes([0x11, slot, thumb, 0x2B, 0x01, 0x00]) + bytes(14))
+            assert reply[4] & 0x01, reply.hex(" ")
+    finally:
+        h.close()
+
+
 # ------------------------------------------------------------------ phantombutton CLI
 def phantombutton(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """The CLI, its wall time added to out/cli-calls-stage<N>.tsv: a Python start costs about a

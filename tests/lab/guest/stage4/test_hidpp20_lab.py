@@ -24,7 +24,6 @@ EVENT = struct.Struct("=qqHHi")
 EV_KEY, BTN_MIDDLE = 1, 0x112
 EV_REL, REL_HWHEEL, REL_HWHEEL_HI_RES = 2, 0x06, 0x0C
 MIDDLE = 0x0004          # HID button 3 in the DJ mouse report
-CID_MIDDLE = 0x0052
 
 
 @pytest.fixture(scope="module")
@@ -107,15 +106,7 @@ def test_a_stale_diversion_is_found_reset_read_back_and_the_next_press_reaches_e
 
     bridge, node = mx
     receiver = labkit.receiver_node()
-    # a remapper (Solaar's software id 0x0B) diverts the middle button, then exits
-    h = labkit.Hidraw(receiver)
-    index = h.request(bytes([0x10, 0x01, 0x00, 0x0B, 0x1B, 0x04, 0x00]))[4]
-    reply = h.request(bytes([0x11, 0x01, index, 0x3B, 0x00, 0x52, 0x03, 0x00, 0x00]) + bytes(11))
-    assert reply[6] & 0x01, reply.hex(" ")
-    thumb = h.request(bytes([0x10, 0x01, 0x00, 0x0B, 0x21, 0x50, 0x00]))[4]     # THUMB_WHEEL
-    reply = h.request(bytes([0x11, 0x01, thumb, 0x2B, 0x01, 0x00]) + bytes(14))  # reporting: HID++
-    assert reply[4] & 0x01, reply.hex(" ")
-    h.close()
+    labkit.divert_and_exit(receiver, 1, thumb_wheel=True)
     fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK)
     w = Watch("--fix")
     try:
