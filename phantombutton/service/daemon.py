@@ -249,7 +249,7 @@ class Daemon:
             if count is not None and found >= count:
                 break
             try:
-                wpid = link.direct if link.direct is not None else self._read_wpid(link, slot)
+                wpid = self._read_wpid(link, slot)   # a direct mouse: its product id
                 found += wpid is not None
                 version = link.engine.ping(slot) if wpid is not None else None
             except DeviceGone:
