@@ -102,10 +102,9 @@ STAGE_QEMU = {"3": ["-device", "VGA", "-m", "1536"]}
 
 
 SIDE_BY_SIDE = 2   # guests booted at once (one vCPU each; this machine has 2 cores)
-# Side by side, the longest stages boot first so that the two lanes end together (a CI run:
-# stage 1 683 s, 2 544 s, 4 408 s, 3 271 s; in the order 1 2 3 4 the lab took 1100 s, not 955).
-# With one `solaar show` for all of stage 4's families and two stage-1 files moved to stage 4,
-# each booted alone: stage 1 636 s, stage 4 321 s + about 50 s for the moved files.
+# The longest stages boot first so that the two lanes end together. Side by side, with the CLI
+# children forked (guest/forkrun.py): stage 1 265 s, 2 370 s, 4 212 s, 3 141 s, so the lanes
+# are 1+4 477 s and 2+3 511 s (in the order 1 2 3 4 they would be 406 s and 582 s).
 LONGEST_FIRST = ("1", "2", "4", "3")
 
 

@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import forkrun  # noqa: E402
 import labkit  # noqa: E402
 
 MODULES = ("uhid", "uinput", "evdev", "hid-logitech-dj", "hid-logitech-hidpp")
+
+
+def pytest_sessionstart(session):
+    if labkit.in_guest():
+        forkrun.preload()   # the CLI and bridge children fork from here with it imported
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import forkrun
+
 REPO = Path(__file__).resolve().parents[3]
 PY = sys.executable  # the project's venv python (the runner starts pytest with it)
 OUT = Path(os.environ.get("PB_LAB_OUT", REPO / "tests" / "lab" / "out"))
@@ -40,8 +42,34 @@ def in_guest() -> bool:
     return os.environ.get("PB_LAB") == "1"
 
 
+def popen(argv, **kw) -> subprocess.Popen:
+    """subprocess.Popen; a `python -m|-c` forked from this process (forkrun), not a new
+    interpreter."""
+    return (forkrun.ForkedPython if forkrun.is_python(argv) else subprocess.Popen)(argv, **kw)
+
+
+def run(argv, *, input=None, timeout: float | None = None, check: bool = False,
+        capture_output: bool = False, **kw) -> subprocess.CompletedProcess:
+    """subprocess.run with `popen`."""
+    if capture_output:
+        kw["stdout"] = kw["stderr"] = subprocess.PIPE
+    if input is not None:
+        kw["stdin"] = subprocess.PIPE
+    with popen(argv, **kw) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    done = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+    if check:
+        done.check_returncode()
+    return done
+
+
 def sh(*cmd: str, check: bool = True, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout, **kw)
+    return run(cmd, check=check, capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def wait_for(pred, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
@@ -182,7 +210,7 @@ class Bridge:
 
     def start(self, wait_node: bool = True) -> "Bridge":
         self.log_path.unlink(missing_ok=True)
-        self.proc = subprocess.Popen(
+        self.proc = popen(
             [PY, "-m", "phantombutton.virtual.uhid", "--profile", self.profile,
              "--control", self.sock_path, "--log", str(self.log_path)],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -253,11 +281,11 @@ def divert_and_exit(receiver: str, slot: int, thumb_wheel: bool = False) -> None
 
 # ------------------------------------------------------------------ phantombutton CLI
 def phantombutton(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """The CLI, its wall time added to out/cli-calls-stage<N>.tsv: a Python start costs about a
-    second under TCG, and that file shows where a stage's minutes go."""
+    """The CLI (forked: see `popen`), its wall time added to out/cli-calls-stage<N>.tsv, which
+    shows where a stage's minutes go."""
     t0 = time.monotonic()
     try:
-        return subprocess.run([PY, "-m", "phantombutton.cli.main", *args], cwd=REPO,
+        return run([PY, "-m", "phantombutton.cli.main", *args], cwd=REPO,
                               capture_output=True, text=True, timeout=timeout)
     finally:
         with contextlib.suppress(OSError), open(OUT / f"cli-calls-stage{os.environ.get('PB_LAB_STAGE', '')}.tsv",
@@ -414,7 +442,7 @@ while True:
 """
 
     def __init__(self, x: XServer):
-        self.proc = subprocess.Popen([PY, "-c", self.SCRIPT], env=x.env(), stdout=subprocess.PIPE,
+        self.proc = popen([PY, "-c", self.SCRIPT], env=x.env(), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if line.strip() != "ready":

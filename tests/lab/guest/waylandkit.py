@@ -305,7 +305,7 @@ class XClient:
 
     def __init__(self, comp: Compositor, log: Path):
         self.env = comp.client_env()
-        self.proc = subprocess.Popen([labkit.PY, "-c", X_CLIENT], env=self.env,
+        self.proc = labkit.popen([labkit.PY, "-c", X_CLIENT], env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.out = Lines(self.proc.stdout, log)

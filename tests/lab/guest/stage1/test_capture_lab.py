@@ -20,7 +20,7 @@ CAPTURES = Path(os.environ.get("PB_LAB_CAPTURES", labkit.OUT / "captures"))   # 
 
 
 def _start_capture(path: Path, *args: str) -> subprocess.Popen:
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
                              "--no-x", *args], cwd=labkit.REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 20,
@@ -143,7 +143,7 @@ def test_killed_capture_is_readable(bridge, event_node):
 
 # -- hostile outputs and device names on the real kernel (adversarial review 2026-12-01) ----------
 def _capture(path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
+    return labkit.run([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
                            "--no-x", *args], cwd=labkit.REPO, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -155,7 +155,7 @@ def test_hid_recorder_export_keeps_the_capture(bridge, event_node, tmp_path):
     r = _capture(rec, "--format", "hid-recorder", "--duration", "1", event_node)
     assert r.returncode == 2 and "FILE.hid" in r.stderr and not rec.exists(), r.stderr
     yml = tmp_path / "rec.yml"
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(yml),
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(yml),
                              "--no-x", "--format", "hid-recorder", "--duration", "4", event_node],
                             cwd=labkit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     labkit.wait_for(lambda: yml.exists() and "  events:\n" in yml.read_text(), 20, what="header")

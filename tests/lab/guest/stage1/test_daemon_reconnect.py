@@ -27,7 +27,7 @@ class DaemonProcess:
         self.log = log
         env = dict(env or os.environ, PYTHONUNBUFFERED="1", JOURNAL_STREAM="")
         self.out = open(log, "w")
-        self.proc = subprocess.Popen(
+        self.proc = labkit.popen(
             [labkit.PY, "-m", "phantombutton.cli.main", "--debug", "daemon", "--config", str(config)],
             cwd=cwd, stdout=self.out, stderr=subprocess.STDOUT, env=env, text=True)
 

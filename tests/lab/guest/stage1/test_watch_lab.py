@@ -27,7 +27,7 @@ class Watch:
     """`phantombutton watch --json --no-x [--fix]` in the background, its output collected."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None):
-        self.proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--json",
+        self.proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--json",
                                       "--no-x", *args], cwd=labkit.REPO, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env)
         os.set_blocking(self.proc.stdout.fileno(), False)

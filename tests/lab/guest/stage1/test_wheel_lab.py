@@ -174,7 +174,7 @@ def test_daemon_repairs_on_scroll_and_rechecks_on_resume(fresh_bridge, system_bu
         # resume: the mode is lost in the sleep; no wheel use, no reconnection
         fresh_bridge.call("forget_wheel_mode", slot=1)
         t0 = time.monotonic()
-        subprocess.run([labkit.PY, "-c", EMIT, system_bus], check=True, timeout=30)
+        labkit.run([labkit.PY, "-c", EMIT, system_bus], check=True, timeout=30)
         d.wait("system resumed from sleep")
         d.wait("wheel put back in high resolution", n=2)
         bench(f"BENCH resume re-check: PrepareForSleep(false) -> wheel repaired {time.monotonic() - t0:.3f} s")
@@ -300,7 +300,7 @@ def test_reset_receiver_if_stuck_resets_when_the_mouse_gives_no_input(fresh_brid
     with open("/sys/bus/hid/drivers/logitech-hidpp-device/unbind", "w") as f:
         f.write(child)
     labkit.wait_for(lambda: not labkit.event_nodes(labkit.M705_NAME), what="the event node to go")
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "reset-receiver", "--if-stuck"],
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "reset-receiver", "--if-stuck"],
                             cwd=labkit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while proc.poll() is None:
         fresh_bridge.call("move", slot=1, dx=4, dy=2)

@@ -25,7 +25,7 @@ def _capture(xorg, name: str, script, settle: float = 0.6) -> Path:
     CAPTURES.mkdir(parents=True, exist_ok=True)
     path = CAPTURES / f"{name}-{xorg.driver}.yml"
     path.unlink(missing_ok=True)
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path),
                              xorg.event_node], cwd=labkit.REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=xorg.x.env())
     try:

@@ -28,7 +28,7 @@ def test_report_while_the_phantom_is_held(xorg, tmp_path):
     out = tmp_path / "report.tar.gz"
     env = {**xorg.x.env(), "TMPDIR": str(tmp_path)}   # the capture's work directory, to watch it
     t0 = time.monotonic()
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "report", "--duration", "3",
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "report", "--duration", "3",
                              "-o", str(out)], cwd=labkit.REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

@@ -17,7 +17,7 @@ from phantombutton.recovery.live import LiveLayers, uinput_click
 
 
 def pb(s, *args, timeout=60):
-    return subprocess.run([labkit.PY, "-m", "phantombutton.cli.main", *args], cwd=labkit.REPO,
+    return labkit.run([labkit.PY, "-m", "phantombutton.cli.main", *args], cwd=labkit.REPO,
                           env=s.x.env(), capture_output=True, text=True, timeout=timeout)
 
 
@@ -44,7 +44,7 @@ def test_watch_fix_releases_a_phantom_held_at_start(phantom_xorg):
 def test_watch_fix_releases_a_phantom_pressed_while_watching(xorg, capsys):
     s = xorg
     s.reset()
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--fix", "--json",
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--fix", "--json",
                              "--duration", "8"], cwd=labkit.REPO, env=s.x.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -40,7 +40,7 @@ class Watch:
     """`phantombutton watch --fix --json` as root inside the session, ready when watching."""
 
     def __init__(self, env: dict, duration: float = 30):
-        self.proc = subprocess.Popen(
+        self.proc = labkit.popen(
             [labkit.PY, "-m", "phantombutton.cli.main", "watch", "--fix", "--json",
              "--duration", str(duration)], cwd=labkit.REPO, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -127,7 +127,7 @@ def test_x_client_under_xwayland_status_and_release(clean):
         # as under sudo: DISPLAY reached us, WAYLAND_DISPLAY did not; the X devices tell
         env = dict(os.environ, DISPLAY=s.comp.display)
         env.pop("WAYLAND_DISPLAY", None)
-        r = subprocess.run([labkit.PY, "-m", "phantombutton.cli.main", "status", "--json"],
+        r = labkit.run([labkit.PY, "-m", "phantombutton.cli.main", "status", "--json"],
                            cwd=labkit.REPO, env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 3, r.stdout + r.stderr
         doc = json.loads(r.stdout)
@@ -137,7 +137,7 @@ def test_x_client_under_xwayland_status_and_release(clean):
         assert doc["session"]["kind"] == "wayland" and doc["session"]["xwayland"] is True
         assert doc["session"]["x_state_is_evidence"] is False
         assert r.stderr.count("NOT read as evidence") == 1, r.stderr
-        r = subprocess.run([labkit.PY, "-m", "phantombutton.cli.main", "release"],
+        r = labkit.run([labkit.PY, "-m", "phantombutton.cli.main", "release"],
                            cwd=labkit.REPO, env=s.comp.root_env(), capture_output=True, text=True,
                            timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -145,7 +145,7 @@ def test_x_client_under_xwayland_status_and_release(clean):
         xc.out.wait(lambda x: x == "release 20", 5, t0, "X ButtonRelease 20")
         assert wk.grab_probe(s.comp) == "GrabSuccess"
         assert not s.held()
-        r = subprocess.run([labkit.PY, "-m", "phantombutton.cli.main", "status"], cwd=labkit.REPO,
+        r = labkit.run([labkit.PY, "-m", "phantombutton.cli.main", "status"], cwd=labkit.REPO,
                            env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and "no phantom button held" in r.stdout, r.stdout + r.stderr
     finally:

@@ -67,7 +67,7 @@ def test_hidpp_driver_binds_the_bluetooth_mouse(mouse):
 def test_watch_fix_releases_hid_button_16(mouse, tmp_path):
     """The mouse reports HID button 16, which it does not have: watch --fix releases it."""
     node = mouse["event"]
-    w = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--json", "--no-x", "--fix",
+    w = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "watch", "--json", "--no-x", "--fix",
                           "--duration", "60"], cwd=labkit.REPO, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
     events: list[dict] = []

@@ -54,7 +54,7 @@ def test_daemon_reapplies_dpi_on_reconnect_on_bolt_and_lightspeed(lab_modules, u
     env = dict(os.environ, PYTHONUNBUFFERED="1", JOURNAL_STREAM="")
     # the daemon starts first (a Python start is seconds here) and finds the receivers by its
     # rescan when their uhid devices appear, as after a plug-in
-    proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "daemon", "--config", str(cfg)],
+    proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "daemon", "--config", str(cfg)],
                             cwd=labkit.REPO, stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
     bridges: dict = {}
 

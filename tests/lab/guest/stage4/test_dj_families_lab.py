@@ -197,7 +197,7 @@ def test_capture_analyze_and_mute_on_nano_and_bolts_shared_node(mice, tmp_path):
         mouse_hidraw = "/dev/" + sorted(os.listdir(f"{hid_dir}/hidraw"))[0]
         path = tmp_path / "families.yml"
         t0 = time.monotonic()
-        proc = subprocess.Popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path), "--no-x",
+        proc = labkit.popen([labkit.PY, "-m", "phantombutton.cli.main", "capture", "-o", str(path), "--no-x",
                                  nano["node"], shared], cwd=labkit.REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         labkit.wait_for(lambda: path.exists() and "  events:\n" in path.read_text(), 60, what="capture header")

@@ -52,7 +52,7 @@ class FamilyBridge(labkit.Bridge):
 
     def start(self, wait_node: bool = False) -> FamilyBridge:
         self.log_path.unlink(missing_ok=True)
-        self.proc = subprocess.Popen(
+        self.proc = labkit.popen(
             [labkit.PY, "-m", "phantombutton.virtual.uhid", "--profile", self.profile, "--phys", self.phys,
              "--control", self.sock_path, "--log", str(self.log_path)],
             cwd=labkit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
