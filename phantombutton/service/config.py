@@ -25,7 +25,8 @@
     [device."101B"]           # by WPID (4 hex digits), serial (8 hex digits) or name
     side-scroll = true
 
-A bad file is refused, never guessed at: BadInput names the file, the line and the key.
+A bad file is refused, never guessed at: BadInput names the file, the line and the key (the
+line a key was written on, and values printed as TOML: service/tomltext.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from typing import Any
 
 from phantombutton.detect.reassert import ReassertPolicy
 from phantombutton.errors import BadInput
+from phantombutton.service.tomltext import (
+    KeyLines, comment, deepest_line, dotted, escape, show, syntax_error, to_toml_value, too_deep,
+)
 
 SettingValue = bool | int | float | str
 
@@ -228,22 +232,22 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise _syntax_error(path, text, str(e)) from None
+        raise syntax_error(path, text, str(e)) from None
     except RecursionError:   # tomllib parses nested arrays and inline tables recursively
-        line = _deepest_line(text)
+        line = deepest_line(text)
         raise BadInput(f"{path}:{line}: TOML nested too deeply") from None
-    lines = _KeyLines(text)
+    lines = KeyLines(text)
 
     def bad(keypath: tuple[str, ...], problem: str) -> BadInput:
         line = lines.find(keypath)
         where = f"{path}:{line}" if line else f"{path}"
-        return BadInput(f"{where}: {_dotted(keypath)}: {problem}")
+        return BadInput(f"{where}: {dotted(keypath)}: {problem}")
 
     explicit: set[str] = set()
     sections: dict[str, Any] = {}
-    deep = _too_deep(data)
+    deep = too_deep(data, MAX_DEPTH)
     if deep is not None:
-        raise BadInput(f"{path}:{lines.find(deep) or _deepest_line(text)}: {_dotted(deep)}: "
+        raise BadInput(f"{path}:{lines.find(deep) or deepest_line(text)}: {dotted(deep)}: "
                        f"nested more than {MAX_DEPTH} deep")
     for name, value in data.items():
         if name == "device":
@@ -270,22 +274,6 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
     return cfg
 
 
-def _syntax_error(path: Path, text: str, message: str) -> BadInput:
-    """tomllib says "Invalid value (at line 2, column 16)": lead with file:line and the key."""
-    m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if not m:
-        return BadInput(f"{path}: TOML syntax error: {message}")
-    line, col = int(m.group(1)), int(m.group(2))
-    what = message[:m.start()]
-    all_lines = text.split("\n")   # tomllib counts "\n" only, not every splitlines() break
-    source = all_lines[line - 1] if 0 < line <= len(all_lines) else ""
-    key = _KeyLines._KEY.match(source)
-    header = _KeyLines._HEADER.match(source)
-    near = (f" in key {_dotted(_split_dotted(key.group(1)))}" if key
-            else f" in table [{_comment(header.group(1))}]" if header else "")
-    return BadInput(f"{path}:{line}:{col}: TOML syntax error{near}: {what.lower()}")
-
-
 def _section(cls: type, name: str, table: dict, bad) -> Any:
     by_key = {f.name.replace("_", "-"): f for f in fields(cls)}
     values = {}
@@ -296,24 +284,24 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
         default = f.default
         if isinstance(default, bool):
             if not isinstance(value, bool):
-                raise bad((name, key), f"expected true or false, got {_show(value)}")
+                raise bad((name, key), f"expected true or false, got {show(value)}")
         elif isinstance(default, int):
             low, _, high = _RANGES[f"{name}.{key}"]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise bad((name, key), f"expected a whole number from {low:g} to {high:g}, "
-                                       f"got {_show(value)}")
+                                       f"got {show(value)}")
         elif isinstance(default, float):
             low, low_ok, high = _RANGES[f"{name}.{key}"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value) or value < low or (value == low and not low_ok) \
                     or value > high:
                 raise bad((name, key), f"expected a number of seconds {'>=' if low_ok else '>'} "
-                                       f"{low:g} and <= {high:g}, got {_show(value)}")
+                                       f"{low:g} and <= {high:g}, got {show(value)}")
             value = float(value)
         elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(v in PREVENTIONS for v in value):
                 raise bad((name, key), f"expected a list of {', '.join(map(repr, PREVENTIONS))}, "
-                                       f"got {_show(value)}")
+                                       f"got {show(value)}")
             value = tuple(dict.fromkeys(value))
         values[f.name] = value
     return cls(**values)
@@ -337,7 +325,7 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
                                              "e.g. side-scroll")
         if isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             raise bad(("device", key, name), f"expected true/false, a number or a string, "
-                                             f"got {_show(value)}")
+                                             f"got {show(value)}")
         problem = _check_setting(name, value) or _check_model(kind, key, name, value)
         if problem:
             raise bad(("device", key, name), problem)
@@ -373,15 +361,15 @@ def _check_setting(name: str, value: SettingValue) -> str | None:
     if name == DPI:
         low, high = DPI_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return f"expected a whole number of dpi from {low} to {high}, got {_show(value)}"
+            return f"expected a whole number of dpi from {low} to {high}, got {show(value)}"
         return None
     choices = known[name]
     if set(choices) == {"on", "off"}:
-        return None if isinstance(value, bool) else f"expected true or false, got {_show(value)}"
+        return None if isinstance(value, bool) else f"expected true or false, got {show(value)}"
     text = str(value) if not isinstance(value, bool) else None
     if text not in choices or (choices[0].isdigit() and not isinstance(value, int)):
         shown = ", ".join(choices) if len(choices) <= 4 else f"{choices[0]}..{choices[-1]}"
-        return f"expected one of {shown}, got {_show(value)}"
+        return f"expected one of {shown}, got {show(value)}"
     return None
 
 
@@ -415,7 +403,7 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
                  if key.casefold() in m.name.casefold() or key.casefold() in m.full_name.casefold()]
         offered = tuple(dict.fromkeys(s for m in named for s in _model_settings(m)))
         if named and name not in offered:
-            return f'no "{_escape(key)}" model has setting {name}; their settings: ' \
+            return f'no "{escape(key)}" model has setting {name}; their settings: ' \
                    f"{', '.join(offered) or 'none'}"
     return None
 
@@ -426,147 +414,18 @@ def _check_hidpp10_dpi(m, name: str, value: SettingValue | None) -> str | None:
 
     if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
         c = DPI_SETTING.choices
-        return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {_show(value)}"
+        return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"
     return None
-
-
-def _too_deep(data: dict) -> tuple[str, ...] | None:
-    """The key path of a value nested more than MAX_DEPTH tables/arrays deep, or None."""
-    stack: list[tuple[Any, tuple[str, ...], int]] = [(data, (), 0)]
-    while stack:
-        value, keypath, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return keypath
-        if isinstance(value, dict):
-            stack.extend((v, keypath + (str(k),), depth + 1) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, keypath, depth + 1) for v in value)
-    return None
-
-
-def _deepest_line(text: str) -> int:
-    """The line (1-based) where brackets and braces are open deepest; a rough count (strings
-    are not skipped) only used to point at a value tomllib could not nest."""
-    depth = best = 0
-    best_line = line = 1
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            if depth > best:
-                best, best_line = depth, line
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-        elif ch == "\n":
-            line += 1
-    return best_line
-
-
-def _show(value: Any) -> str:
-    """A value as the message shows it: TOML, escaped, at most 60 characters."""
-    if isinstance(value, dict):
-        return "a table"
-    try:
-        text = to_toml_value(value)
-    except TypeError:          # dates and times: no TOML form of ours, Python's is clear
-        text = _comment(repr(value))
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _dotted(keypath: tuple[str, ...]) -> str:
-    out = []
-    for i, part in enumerate(keypath):
-        device_key = i == 1 and keypath[0] == "device"    # written [device."101B"]: keep quotes
-        out.append(part if re.fullmatch(r"[A-Za-z0-9_-]+", part) and not device_key
-                   else f'"{_escape(part)}"')
-    return ".".join(out)
-
-
-class _KeyLines:
-    """Finds the line (1-based) where a key was written; tomllib gives lines only for syntax.
-
-    Understands what this file format uses: [table] / [table."quoted"] headers and
-    `key = value` lines, with bare or quoted keys and dotted keys. Returns None when unsure.
-    """
-
-    _HEADER = re.compile(r'^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$')   # [t] and [[t]]
-    _KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
-                      r'(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\'))*)\s*=')
-
-    def __init__(self, text: str):
-        self._where: dict[tuple[str, ...], int] = {}
-        table: tuple[str, ...] = ()
-        for n, line in enumerate(text.splitlines(), 1):
-            m = self._HEADER.match(line)
-            if m:
-                table = _split_dotted(m.group(1))
-                self._where.setdefault(table, n)
-                continue
-            m = self._KEY.match(line)
-            if m:
-                full = table + _split_dotted(m.group(1))
-                for i in range(len(table) + 1, len(full) + 1):
-                    self._where.setdefault(full[:i], n)
-
-    def find(self, keypath: tuple[str, ...]) -> int | None:
-        for i in range(len(keypath), 0, -1):
-            if keypath[:i] in self._where:
-                return self._where[keypath[:i]]
-        return None
-
-
-def _split_dotted(s: str) -> tuple[str, ...]:
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', s)
-    return tuple(_unescape(a) if a else b or c for a, b, c in parts)
-
-
-def _unescape(body: str) -> str:
-    """A basic string's body as TOML reads it ("a\\nb" is a newline), for the key lookup."""
-    if "\\" not in body:
-        return body
-    import tomllib   # deferred as in parse(), which is the only caller
-
-    try:
-        return tomllib.loads(f'k = "{body}"')["k"]
-    except tomllib.TOMLDecodeError:
-        return body
 
 
 # --- printing the effective configuration -------------------------------------------------
-
-def to_toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + _escape(value) + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(to_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML form for {type(value).__name__}")
-
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}
-
-
-def _escape(text: str) -> str:
-    """A TOML basic string's body: backslash, quote and every control character escaped
-    (TOML 1.0 allows none of U+0000..U+001F or U+007F raw, bar tab)."""
-    return "".join(_ESCAPES.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F
-                                        else ch) for ch in text)
-
-
-def _comment(text: str) -> str:
-    """Text for a comment: control characters (a newline would end it) escaped."""
-    return "".join(f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
-
 
 def to_toml(cfg: Config) -> str:
     """The effective configuration as TOML; each value says whether it came from the file."""
     origin = str(cfg.path) if cfg.path else None
     out = ["# phantombutton effective configuration",
-           f"# file: {_comment(origin)}" if origin
-           else f"# file: none found at {_comment(str(default_path()))} (defaults)"]
+           f"# file: {comment(origin)}" if origin
+           else f"# file: none found at {comment(str(default_path()))} (defaults)"]
     for name, cls in _SECTIONS.items():
         section = getattr(cfg, name)
         out.append("")

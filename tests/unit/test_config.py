@@ -11,6 +11,7 @@ from phantombutton.cli.main import main
 from phantombutton.errors import BadInput
 from phantombutton.service import config
 from phantombutton.service.config import Config, DaemonConfig, DetectionConfig, FixConfig
+from phantombutton.service.tomltext import to_toml_value
 
 GOOD = """\
 # a user's file
@@ -319,7 +320,7 @@ def test_unreadable_file_exits_78(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("key", ["a\nb", "a\u0000b", "tab\there", 'q"uo\\te', "del\u007f", "é ü"])
 def test_config_prints_valid_toml_for_any_device_key(tmp_path, capsys, key):
-    escaped = config.to_toml_value(key)
+    escaped = to_toml_value(key)
     p = write(tmp_path, f"[device.{escaped}]\nside-scroll = true\n")
     assert main(["config", "--file", str(p)]) == 0
     printed = tomllib.loads(capsys.readouterr().out)
