@@ -14,12 +14,13 @@ udev node at each reconnect, picked up by the rescan). It:
   reason), then applies the configured settings with read-back (HID++ 1.0 registers by
   model, HID++ 2.0 by feature: dpi, wheel-resolution ...), once per connection (duplicate
   0x41s inside the delay merge);
-- feeds `watch`'s Detector (detect/rules.py) every HID++ report, DJ mouse reports' button
-  changes as the key events hid-input makes of them (no event node access needed), and the
-  kernel's held keys (EVIOCGKEY) at each connection and at link loss on receivers that do
-  not release then; it releases at once, by the verified recovery chain, what no hand holds:
-  a button the model lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held
-  across a link loss on a Nano, Lightspeed or Bolt receiver;
+- feeds `watch`'s Detector (detect/rules.py; service/daemon_phantoms.py) every HID++
+  report, DJ mouse reports' button changes as the key events hid-input makes of them (no
+  event node access needed), and the kernel's held keys (EVIOCGKEY) at each connection and
+  at link loss on receivers that do not release then; it releases at once, by the verified
+  recovery chain, what no hand holds: a button the model lacks (HID 16 = evdev 0x11F = X
+  button 20 on an M705), or one held across a link loss on a Nano, Lightspeed or Bolt
+  receiver;
 - re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
 - stale diversions (service/daemon_diversions.py): `watch`'s DiversionGuard on the same
   reports; reset only with `[fix] reset-stale-diversions = true`, never while another
@@ -35,29 +36,21 @@ in-process on a simulated clock.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
 import heapq
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from phantombutton import models, receivers
-from phantombutton.buttons import buttons_of, hid_button_for, hid_button_to_evdev, is_mouse_button, x_button_for
-from phantombutton.detect.events import (
-    DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Motion, Observation,
-)
-from phantombutton.detect.findings import Finding, Rule, Thresholds
-from phantombutton.detect.reassert import Releases
-from phantombutton.detect.rules import Detector, FamilyOf
+from phantombutton import receivers
+from phantombutton.detect.events import DeviceRemoved, HidppTraffic, Motion
+from phantombutton.detect.rules import FamilyOf
 from phantombutton.errors import DeviceGone, PhantomError
 from phantombutton.hidpp import dj, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
 from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
 from phantombutton.recovery.chain import Outcome, Target
-from phantombutton.recovery.watcher import target_for
 from phantombutton.service.config import Config
+from phantombutton.service.daemon_links import Link, SlotState
+from phantombutton.service.daemon_phantoms import DaemonPhantoms
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import (
     KeptX, apply_setting, chain_release, connection_device, device_identity, enable_connection_notifications,
@@ -68,42 +61,6 @@ from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 
-# What the daemon releases by itself: no hand holds these (detect/rules.py rules a and e).
-# The other rules (a press right after a reconnect, a long idle hold) may be a user's.
-DAEMON_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.HELD_AT_LINK_LOSS})
-
-
-@dataclass
-class SlotState:
-    """What the daemon knows of one receiver slot."""
-
-    wpid: int | None = None
-    connected: bool = False
-    buttons: int = 0                       # last DJ mouse button mask
-    identity: tuple[str | None, str | None] | None = None   # (serial, name), read lazily
-
-
-@dataclass
-class Link:
-    """One receiver (or direct mouse) the daemon listens to."""
-
-    node: str
-    engine: Engine
-    product: int | None = None             # the receiver's USB product id (its family)
-    direct: int | None = None              # a mouse without a receiver: its product id
-    slots: dict[int, SlotState] = field(default_factory=dict)
-    # slot -> its event node: hid-logitech-dj keeps a paired device's node across link losses,
-    # so a release need not walk sysfs again (forgotten when a release fails)
-    events: dict[int, str] = field(default_factory=dict)
-
-    def mouse(self, slot: int) -> str:
-        """The Detector's name for the mouse in `slot` (its event node is looked up when a
-        release needs it: the receiver node carries all the detection needs)."""
-        return f"{self.node}#{slot}"
-
-    def slot(self, n: int) -> SlotState:
-        return self.slots.setdefault(n, SlotState())
-
 
 class Daemon:
     def __init__(self, platform: Platform, config: Config, journal: Journal, *,
@@ -112,10 +69,6 @@ class Daemon:
                  family_of: FamilyOf = receivers.family_of):
         self.platform, self.config, self.journal = platform, config, journal
         self.family_of = family_of
-        self.detector = Detector(thresholds=Thresholds(held_for=config.detection.held_for),
-                                 family_of=family_of, explain=False)
-        self.releases = Releases(config.reassert)
-        self._mice: dict[str, tuple[Link, int, int | None]] = {}   # Detector node -> link, slot, WPID
         self.clock, self.sleep = clock, sleep
         self.nodes = platform.nodes      # the event nodes (EVIOCGKEY), there from the start
         self.x = KeptX(platform)
@@ -132,6 +85,7 @@ class Daemon:
         from phantombutton.service.daemon_wheel import DaemonWheel
         self.wheel = DaemonWheel(self, sleep=logind)   # wheel mode guard, resume re-check
         self.diversions = DaemonDiversions(self)       # stale diversions (reset if the config says)
+        self.phantoms = DaemonPhantoms(self)           # the Detector, and the releases it decides
 
     # ---- main loop -------------------------------------------------------------------
     def run(self, until: Callable[[], bool] = lambda: False) -> None:
@@ -169,10 +123,10 @@ class Daemon:
     def held_codes(self, receiver_node: str, slot: int) -> frozenset[int] | None:
         """EVIOCGKEY of the mouse's event node; None when it has none."""
         link = self.links.get(receiver_node)
-        node = self._event_node(link, slot) if link else self.platform.event_node(receiver_node, slot)
+        node = self.event_node(link, slot) if link else self.platform.event_node(receiver_node, slot)
         return None if node is None else self.nodes.held_keys(node)
 
-    def _event_node(self, link: Link, slot: int) -> str | None:
+    def event_node(self, link: Link, slot: int) -> str | None:
         node = link.events.get(slot) or self.platform.event_node(link.node, slot)
         if node is not None:
             link.events[slot] = node
@@ -270,8 +224,8 @@ class Daemon:
         with contextlib.suppress(OSError):   # the node may be gone already
             link.engine.transport.close()
         for slot in link.slots:
-            self._feed(DeviceRemoved(self.clock(), link.mouse(slot)))
-            self._mice.pop(link.mouse(slot), None)
+            self.phantoms.feed(DeviceRemoved(self.clock(), link.mouse(slot)))
+            self.phantoms.mice.pop(link.mouse(slot), None)
         if why:
             # Look again soon (replug, driver rebind), but a node that keeps failing is
             # reopened after 0.5 s, 1 s, 2 s ... 60 s: no busy loop, no flood of lines.
@@ -315,11 +269,11 @@ class Daemon:
                     self._on_link_lost(link, note.devnum, t)
                     if not self._releases_on_link_loss(link):
                         # the Detector judges the 0x41 against what the kernel holds now
-                        self._kernel_state(link, note.devnum, t, "at link loss")
+                        self.phantoms.kernel_state(link, note.devnum, t, "at link loss")
             elif isinstance(note, notifications.DeviceUnpaired):
                 if link.slots.pop(note.devnum, None) is not None:
-                    self._feed(DeviceRemoved(t, link.mouse(note.devnum)))
-            self._feed(HidppTraffic(t, link.node, raw))   # evidence, connections, rule e
+                    self.phantoms.feed(DeviceRemoved(t, link.mouse(note.devnum)))
+            self.phantoms.feed(HidppTraffic(t, link.node, raw))   # evidence, connections, rule e
             return
         if isinstance(frame, DjFrame):
             try:
@@ -327,7 +281,7 @@ class Daemon:
             except FrameError:
                 return
             if isinstance(msg, dj.DjMouseReport):
-                self._on_buttons(link, msg.devnum, msg.buttons, t)
+                self.phantoms.on_buttons(link, msg.devnum, msg.buttons, t)
                 self.wheel.report(link, msg.devnum, msg.wheel, t)
                 if msg.pan:    # AC Pan, hid-input's REL_HWHEEL: verifies a thumb-wheel reset
                     self.diversions.feed(Motion(t, link.mouse(msg.devnum), hwheel=True))
@@ -346,7 +300,7 @@ class Daemon:
         self._connect_due.pop((link.node, slot), None)
         if self._releases_on_link_loss(link):
             # hid-logitech-dj forwards an all-zero report on link loss: every button is up
-            self._on_buttons(link, slot, 0, t)
+            self.phantoms.on_buttons(link, slot, 0, t)
 
     def _on_connection(self, link: Link, slot: int, wpid: int | None) -> None:
         st = link.slot(slot)
@@ -355,11 +309,11 @@ class Daemon:
                 st.identity = None    # another device paired in this slot
             st.wpid = wpid
         st.connected = True
-        self._register(link, slot, at_start=False)
+        self.phantoms.register(link, slot, at_start=False)
         key = (link.node, slot)
         due = self.clock() + self.config.daemon.settle_delay
         if key not in self._connect_due:
-            self._at(due, link, lambda: self._connected(link, slot))
+            self.at(due, link, lambda: self._connected(link, slot))
         self._connect_due[key] = due   # a duplicate 0x41 pushes the same action back
 
     def _connected(self, link: Link, slot: int) -> None:
@@ -368,7 +322,7 @@ class Daemon:
         if due is None or self.links.get(link.node) is not link:
             return
         if due > self.clock():              # pushed back by a duplicate notification
-            self._at(due, link, lambda: self._connected(link, slot))
+            self.at(due, link, lambda: self._connected(link, slot))
             return
         del self._connect_due[key]
         st = link.slot(slot)
@@ -376,7 +330,7 @@ class Daemon:
             return
         if st.wpid is None:
             st.wpid = self._read_wpid(link, slot)
-        name = self._where(link, slot)
+        name = link.where(slot)
         self.journal.info(f"{name}: connected")
         # Release first, settings second: a phantom held right after the link came up is the
         # bug's signature, and a stuck pointer grab is what the user suffers from now. A
@@ -385,7 +339,7 @@ class Daemon:
         self._read(link, 0)
         if self.links.get(link.node) is not link:
             return
-        self._kernel_state(link, slot, self.clock(), "at connection")
+        self.phantoms.kernel_state(link, slot, self.clock(), "at connection")
         if self.links.get(link.node) is not link:
             return
         if "settings" in self.config.fix.prevention:
@@ -432,124 +386,8 @@ class Daemon:
             else:
                 self.journal.info(f"{name}: {setting} already {setting_text(out.value)}")
 
-    # ---- phantom buttons: the Detector's findings --------------------------------------
-    def _register(self, link: Link, slot: int, *, at_start: bool = True) -> str:
-        """Tell the Detector about the mouse in `slot` (again at each connection: its WPID,
-        and a connection that rule b measures from)."""
-        node = link.mouse(slot)
-        st = link.slot(slot)
-        if self._mice.get(node) != (link, slot, st.wpid) or not at_start:
-            self._mice[node] = (link, slot, st.wpid)
-            info = DeviceInfo(node=node, name=models.model_for(st.wpid).name, product=st.wpid, slot=slot,
-                              receiver_node=link.node, receiver_product=link.product)
-            self._feed(DeviceAdded(self.clock(), info, at_start=at_start))
-        return node
-
-    def _feed(self, obs: Observation) -> list[Finding]:
-        self.diversions.feed(obs)
-        findings = self.detector.feed(obs)
-        self._act(findings)
-        return findings
-
-    def _tick(self) -> None:
-        self._act(self.detector.tick(self.clock()))
-
-    def _on_buttons(self, link: Link, slot: int, buttons: int, t: float) -> None:
-        """A DJ mouse report's buttons, as the key events hid-input makes of their changes."""
-        st = link.slot(slot)
-        changed, st.buttons = st.buttons ^ buttons, buttons
-        if not changed:
-            return
-        node = self._register(link, slot)
-        pressed = False
-        for n in buttons_of(changed):
-            down = bool(buttons >> (n - 1) & 1)
-            pressed |= down
-            self._feed(KeyEvent(t, node, hid_button_to_evdev(n), int(down)))
-        if pressed:    # the Detector's wait for an ambiguous press ends then
-            self._at(t + self.config.detection.held_for, link, self._tick)
-
-    def _kernel_state(self, link: Link, slot: int, t: float, when: str) -> None:
-        """What the kernel holds on the mouse's event node (EVIOCGKEY), to the Detector."""
-        try:
-            codes = self.held_codes(link.node, slot)
-        except PhantomError as e:
-            self.journal.debug(f"{link.node} slot {slot}: cannot read held keys: {e}")
-            return
-        if codes is None:
-            return
-        findings = self.detector.feed(HeldState(t, self._register(link, slot), frozenset(codes)))
-        # at a connection, what is new to us; at link loss, every button still held
-        held = sorted(c for c in codes if is_mouse_button(c)) if when == "at link loss" else \
-            sorted(f.code for f in findings if f.active and f.code is not None)
-        if held:
-            self.journal.info(f"{link.node} slot {slot}: kernel holds "
-                              f"{', '.join(f'0x{c:03X}' for c in held)} {when}")
-        self._act(findings)
-
-    def _act(self, findings: list[Finding]) -> None:
-        for f in findings:
-            if not f.active or f.node not in self._mice or f.code is None:
-                continue
-            if f.rule not in DAEMON_RULES:
-                self.journal.debug(f"{f.headline()}: left alone (a hand may hold it)")
-                continue
-            link, slot, _ = self._mice[f.node]
-            now = self.clock()
-            if not self.config.fix.auto_release:
-                self.journal.warning(f"{self._where(link, slot)}: phantom button held "
-                                     f"(HID {hid_button_for(f.code)}); auto-release is off in the configuration")
-                continue
-            wait = self.releases.wait(f.key, now)
-            if wait > 0:
-                policy = self.config.reassert
-                self.journal.warning(
-                    f"{self._where(link, slot)}: phantom button re-asserted "
-                    f"{self.releases.recent(f.key, now)} times within {policy.window:g} s of a release; "
-                    f"backing off {self.releases.backoff(f.key, now):g} s (a mouse that keeps sending "
-                    "it may need `phantombutton mute`)")
-                self._at(now + wait, link, functools.partial(self._release_if_held, f.key))
-                continue
-            self._release(link, slot, f)
-
-    def _release_if_held(self, key: tuple) -> None:
-        f = next((a for a in self.detector.active() if a.key == key), None)
-        if f is not None and f.node in self._mice:
-            self._release(*self._mice[f.node][:2], f)
-
-    def _where(self, link: Link, slot: int) -> str:
-        if link.direct is not None:
-            return f"{link.node} ({link.direct:04X}, no receiver)"
-        wpid = link.slot(slot).wpid
-        return f"{link.node} slot {slot}" + (f" ({wpid:04X})" if wpid is not None else "")
-
-    def _release(self, link: Link, slot: int, f: Finding) -> None:
-        where = self._where(link, slot)
-        code = f.code if f.code is not None else 0
-        label = f"button 0x{code:03X} (HID {hid_button_for(code)}, X {x_button_for(code)})"
-        what = (f"phantom {label} held {self.clock() - f.since:.2f} s"
-                if f.rule is Rule.UNKNOWN_BUTTON else f"{label} held at link loss ({f.evidence[-1]})")
-        self.releases.record(f.key, self.clock())
-        target = dataclasses.replace(target_for(f), node=self._event_node(link, slot),
-                                     device=f"{models.model_for(link.slot(slot).wpid).name} slot {slot}")
-        try:
-            if target.node is None:
-                raise PhantomError(f"no event node found for slot {slot} behind {link.node}")
-            out = self.release(target)
-        except PhantomError as e:   # the event node, not the receiver, failed here
-            link.events.pop(slot, None)
-            self.journal.error(f"{where}: {what}; release failed: {e}")
-            return
-        if out.released:
-            self.journal.notice(f"{where}: {what}; released: {out.detail()}")
-            # the event node now reads up (EVIOCGKEY verified it): so does the Detector
-            self._feed(KeyEvent(self.clock(), link.mouse(slot), code, 0))
-        else:
-            link.events.pop(slot, None)
-            self.journal.error(f"{where}: {what}; release failed: {out.detail()}")
-
     # ---- timers ----------------------------------------------------------------------
-    def _at(self, due: float, link: Link, fn: Callable[[], None]) -> None:
+    def at(self, due: float, link: Link, fn: Callable[[], None]) -> None:
         heapq.heappush(self._timers, (due, next(self._seq), link, fn))
 
     def _next_due(self) -> float:

@@ -172,7 +172,7 @@ def test_daemon_without_dj_reports_finds_the_held_button_in_the_kernel_at_link_l
     0x02): what is held is read from the event node (EVIOCGKEY) when the link drops."""
     h = Harness(family_of=lambda p: RECEIVERS[NANO])
     nano_platform(h.platform)
-    h.daemon._on_buttons = lambda *args: None
+    h.daemon.phantoms.on_buttons = lambda *args: None
     h.run_until(lambda: h.writes() == 1)
     h.model.press(1, 0x0008)
     h.run(0.1)
