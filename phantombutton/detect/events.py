@@ -63,7 +63,7 @@ class Motion(NamedTuple):
     wheel: bool = False      # the frame had wheel events (REL_WHEEL, REL_HWHEEL, hi-res); set by
     pointer: bool = True     # the capture reader, for the timeline; pointer: any other axis
     hwheel: bool = False     # the frame had REL_HWHEEL or REL_HWHEEL_HI_RES (a thumb wheel's or a
-    #                          tilt's turn: recovery/diversion.py verifies a thumb-wheel reset by it)
+    #                          tilt's turn: recovery/thumbwheel.py verifies a thumb-wheel reset by it)
 
 
 class WheelFrame(NamedTuple):

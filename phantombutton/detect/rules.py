@@ -14,21 +14,18 @@ Rules:
   d) X holds a button the kernel released (for `x_grace`), or the master holds one no slave holds.
 One finding per held button and layer; a stronger rule (a, e > b > c) wins. When the button is
 released, a copy of the finding with `ended` set is emitted and it leaves `active()`.
+What the Detector keeps, and how a finding is built from it: detect/state.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
-from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
-from phantombutton import models, receivers
-from phantombutton.detect.context import HidppContext, connection_of, parse_frame
+from phantombutton.detect.context import connection_of, parse_frame
 from phantombutton.detect.events import (
     DeviceAdded,
-    DeviceInfo,
     DeviceRemoved,
     HeldState,
     HidppTraffic,
@@ -38,62 +35,22 @@ from phantombutton.detect.events import (
     XButtons,
 )
 from phantombutton.detect.explain import cause_and_fix
-from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule, Thresholds
-from phantombutton.detect.shared import Paired, SharedNodes, is_shared
+from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule
+from phantombutton.detect.shared import is_shared
+from phantombutton.detect.state import (
+    HIDRAW_CLOCK_SLACK, DetectorState, DeviceState, FamilyOf, Hold,
+)
+from phantombutton.models import BTN_PHANTOM   # 0x11F, X button 20
 
-# HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
-# the same wake-up as the press it explains may look a few ms later than that press.
-HIDRAW_CLOCK_SLACK = 0.005
-BTN_PHANTOM = B.hid_button_to_evdev(B.PHANTOM_HID_BUTTON)   # 0x11F, X button 20
+__all__ = ["Detector", "FamilyOf"]   # FamilyOf (detect/state.py): service/daemon.py imports it here
+
 WEAKER_THAN_A = (Rule.PRESS_AFTER_CONNECT, Rule.HELD_IDLE)   # a later, stronger finding replaces them
 TIME_SLACK = 1e-6   # a tick due at press + held-for may compute the difference a hair short
 
-ModelFor = Callable[[int], Any]   # wpid -> object with .has_button(code) (and .name), or None
-FamilyOf = Callable[[int], "receivers.ReceiverFamily | None"]   # receiver product id -> family
 
-
-@dataclass
-class _Hold:
-    """A button the kernel holds: since when and how we learnt it."""
-
-    since: float
-    how: str           # "pressed" (EV_KEY 1) or "held at start" (EVIOCGKEY)
-
-
-@dataclass
-class _Device:
-    """What the Detector knows of one pointer device."""
-
-    info: DeviceInfo
-    holds: dict[int, _Hold] = field(default_factory=dict)
-    last_motion: float | None = None
-    connected_at: float | None = None
-    kernel_known: bool = False      # we have a kernel view (events or EVIOCGKEY) of this node
-    present: bool = True
-    x_slave_id: int | None = None
-    added_at: float = 0.0
-
-
-class Detector:
-    def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
-                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
-                 explain: bool = True, paired: Paired | None = None):
-        self.model_for = model_for if model_for is not None else models.model_for
-        self.family_of = family_of
-        # False: findings without HID++ context, settings, cause and fix (the daemon acts on
-        # the rule and its evidence; decoding the context costs ~2 ms before the release)
-        self.explain = explain
-        self.t = thresholds or Thresholds()
-        self.context = HidppContext(self.t.context_window, own_software_id)
-        # a receiver's own mouse node (Bolt on hid-generic): its paired mice and their HID++
-        # activity (detect/shared.py); `paired` reads a receiver's candidates
-        self.shared = SharedNodes(paired)
-        self._devices: dict[str, _Device] = {}
-        self._connections: dict[tuple[str, int], float] = {}   # (hidraw node, slot) -> t
-        self._x: dict[int, XButtons] = {}                      # device id -> latest sample
-        self._x_pending: dict[tuple[int, int], float] = {}     # (device id, button) -> first seen
-        self._active: dict[tuple, Finding] = {}
-        self.now = 0.0
+class Detector(DetectorState):
+    """`Detector(model_for, thresholds, own_software_id, family_of=, explain=, paired=)`: its state
+    and finding builders are detect/state.py's; here the rules that fire them."""
 
     # -- public API ---------------------------------------------------------------------
     def feed(self, obs: Observation) -> list[Finding]:
@@ -186,15 +143,9 @@ class Detector:
         return {i: s.buttons for i, s in self._x.items() if s.is_master}
 
     # -- observations ----------------------------------------------------------------------
-    def _device(self, node: str) -> _Device:
-        dev = self._devices.get(node)
-        if dev is None:
-            dev = self._devices[node] = _Device(DeviceInfo(node=node))
-        return dev
-
     def _on_added(self, obs: DeviceAdded) -> list[Finding]:
         old = self._devices.get(obs.device.node)
-        dev = _Device(obs.device, x_slave_id=obs.device.x_slave_id or (old.x_slave_id if old else None),
+        dev = DeviceState(obs.device, x_slave_id=obs.device.x_slave_id or (old.x_slave_id if old else None),
                       added_at=obs.t)
         if old is not None and old.present:   # re-announced: keep what we know of its state
             dev.holds, dev.last_motion, dev.kernel_known = old.holds, old.last_motion, old.kernel_known
@@ -229,7 +180,7 @@ class Detector:
             return [f] if f else []
         if obs.value != 1 or obs.code in dev.holds:
             return []
-        hold = dev.holds[obs.code] = _Hold(obs.t, "pressed")
+        hold = dev.holds[obs.code] = Hold(obs.t, "pressed")
         self._kernel_agrees(dev, obs.code)
         f = self._unknown_button(dev, obs.code, hold)
         if f is None:
@@ -248,7 +199,7 @@ class Detector:
                     out.append(f)
         for code in sorted(obs.codes):
             if B.is_mouse_button(code) and code not in dev.holds:
-                hold = dev.holds[code] = _Hold(obs.t, "held at start")
+                hold = dev.holds[code] = Hold(obs.t, "held at start")
                 self._kernel_agrees(dev, code)
                 f = self._unknown_button(dev, code, hold)
                 if f:
@@ -292,7 +243,7 @@ class Detector:
                 self._x_pending.pop((obs.device_id, b), None)
         return out + self._x_check(obs.t)
 
-    def _kernel_agrees(self, dev: _Device, code: int) -> None:
+    def _kernel_agrees(self, dev: DeviceState, code: int) -> None:
         """The kernel holds `code` again: an earlier X sample that held it while the kernel did
         not is no longer evidence (captures from earlier builds recorded X only at changes,
         so quick clicks read as one long X hold). Only a later sample can start a new doubt."""
@@ -314,7 +265,7 @@ class Detector:
         KeyEvent: _on_key, HeldState: _on_held, HidppTraffic: _on_hidpp, XButtons: _on_x}
 
     # -- rules -----------------------------------------------------------------------------
-    def _model(self, dev: _Device):
+    def _model(self, dev: DeviceState):
         if dev.info.product is None:
             return None
         try:
@@ -322,7 +273,7 @@ class Detector:
         except (KeyError, LookupError):
             return None
 
-    def _has_button(self, dev: _Device, code: int) -> bool | None:
+    def _has_button(self, dev: DeviceState, code: int) -> bool | None:
         """models.py `has_button`'s question on the table given (None: the model is unknown,
         nothing can be ruled out)."""
         if is_shared(dev.info):   # every paired mouse reports here: all of them must lack it
@@ -332,7 +283,7 @@ class Detector:
             return None
         return bool(model.has_button(code))
 
-    def _unknown_button(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+    def _unknown_button(self, dev: DeviceState, code: int, hold: Hold) -> Finding | None:
         if self._has_button(dev, code) is not False:
             return None
         if is_shared(dev.info):
@@ -346,7 +297,7 @@ class Detector:
             f"the {name} (WPID {dev.info.product:04X}) has no such button",
         ], model_name=name)
 
-    def _model_unknown(self, dev: _Device, code: int) -> bool:
+    def _model_unknown(self, dev: DeviceState, code: int) -> bool:
         """A mouse paired to a receiver whose buttons we do not know."""
         return (dev.info.slot is not None or is_shared(dev.info)) and self._has_button(dev, code) is None
 
@@ -374,7 +325,7 @@ class Detector:
                 ]))
         return out
 
-    def _connected_at(self, dev: _Device, before: float) -> float | None:
+    def _connected_at(self, dev: DeviceState, before: float) -> float | None:
         times = [dev.connected_at] if dev.connected_at is not None else []
         if dev.info.slot is not None:
             for node in (dev.info.receiver_node, dev.info.hidpp_node):
@@ -387,7 +338,7 @@ class Detector:
         times = [t for t in times if t <= before + HIDRAW_CLOCK_SLACK]
         return max(times) if times else None
 
-    def _after_connect(self, dev: _Device, code: int, hold: _Hold) -> Finding | None:
+    def _after_connect(self, dev: DeviceState, code: int, hold: Hold) -> Finding | None:
         conn = self._connected_at(dev, hold.since)
         if conn is None:
             return None
@@ -446,67 +397,3 @@ class Detector:
                           f"{s.device_id}{' (' + s.device_node + ')' if s.device_node else ''}"
                           for s in slaves)),
             cause=cause, fix=fix)
-
-    # -- building findings -----------------------------------------------------------------
-    def _nodes(self, dev: _Device) -> tuple[str, ...]:
-        return tuple(n for n in (dev.info.receiver_node, dev.info.hidpp_node) if n)
-
-    def _settings(self, dev: _Device, before: float) -> list[str]:
-        """Settings known when the device appeared, then what the traffic showed since."""
-        out = [f"{k} {v} (when the device was seen at {dev.added_at:.3f} s)" for k, v in dev.info.settings]
-        seen = self.context.settings_for(self._nodes(dev), dev.info.slot, before)
-        return out + [f"{k} {v}" for k, v in seen.items()]
-
-    def _kernel_finding(self, rule: Rule, dev: _Device, code: int, hold: _Hold, evidence: list[str],
-                        model_name: str | None = None, extra: str = "") -> Finding:
-        xb = B.x_button_for(code)
-        ctx: list[str] = []
-        settings: list[str] = []
-        cause = fix = ""
-        shared = self._shared_lines(dev, hold.since)
-        wpid = dev.info.product
-        if shared:   # a receiver's product id, not a mouse's: name the likely mouse, no WPID setting
-            pick = self.shared.likely(dev.info.receiver_node or "", hold.since + HIDRAW_CLOCK_SLACK)
-            model_name, wpid = (pick[0].name if pick else "mouse"), None
-        elif wpid is not None and models.SIDE_SCROLL not in getattr(self.model_for(wpid), "hidpp10_settings", ()):
-            wpid = None   # `set WPID side-scroll on` prevents it only on a mouse that has the setting
-        if self.explain:
-            ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,
-                                     "the press" if hold.how == "pressed" else "the state read")
-            settings = self._settings(dev, hold.since)
-            cause, fix = cause_and_fix(rule, model=model_name or dev.info.name or None, code=code,
-                                       x_button=xb, node=dev.info.node, x_slave_id=dev.x_slave_id,
-                                       context=ctx, settings=settings, extra=extra, wpid=wpid,
-                                       sender="the receiver" if dev.info.receiver_node else "the mouse")
-        f = Finding(rule=rule, layer=Layer.KERNEL, device=dev.info.name or dev.info.node,
-                    node=dev.info.node, slot=dev.info.slot, x_slave_id=dev.x_slave_id, code=code,
-                    x_button=xb, since=hold.since, evidence=tuple(evidence + shared),
-                    hidpp_context=tuple(ctx),
-                    settings=tuple(settings), cause=cause, fix=fix,
-                    wpid=None if shared else dev.info.product)   # a shared node's is the receiver's
-        self._active[f.key] = f
-        return f
-
-    def _shared_lines(self, dev: _Device, before: float) -> list[str]:
-        """On a shared mouse node: the receiver, its paired mice and the likely one."""
-        if not is_shared(dev.info):
-            return []
-        product = dev.info.receiver_product
-        family = self.family_of(product) if product is not None else None
-        return self.shared.evidence(dev.info, before + HIDRAW_CLOCK_SLACK,
-                                    family.family.value if family is not None else "")
-
-    def _x_finding(self, dev: _Device, dev_id: int, b: int, code: int, first: float,
-                   evidence: list[str], extra: str) -> Finding:
-        settings = self._settings(dev, first)
-        cause, fix = cause_and_fix(Rule.X_MISMATCH, model=dev.info.name or None, code=code, x_button=b,
-                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings,
-                                   extra=extra)
-        return Finding(rule=Rule.X_MISMATCH, layer=Layer.X, device=dev.info.name or dev.info.node,
-                       node=dev.info.node, slot=dev.info.slot, x_slave_id=dev_id, code=code, x_button=b,
-                       since=first, evidence=tuple(evidence), settings=tuple(settings), cause=cause,
-                       fix=fix, wpid=dev.info.product)
-
-    def _end(self, key: tuple, t: float) -> Finding | None:
-        f = self._active.pop(key, None)
-        return replace(f, ended=t) if f else None

@@ -21,6 +21,8 @@ mouse reconnects (`caution` says so).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from phantombutton.errors import UsageProblem
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.hidpp20 import FeatureId, ReportingFlag, ThumbStatus, WheelModeBit
@@ -53,36 +55,49 @@ def _mode(device) -> int:
     return device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]
 
 
-def _write_mode_bit(device, bit: int, on: bool) -> int:
+class _ModeBit(NamedTuple):
+    """One bit of the wheel mode as a setting: its name, and its value when set and when clear."""
+
+    setting: str
+    bit: WheelModeBit
+    on: str
+    off: str
+
+
+_RESOLUTION = _ModeBit(WHEEL_RESOLUTION, WheelModeBit.HIRES, "high", "low")
+_TARGET = _ModeBit(WHEEL_TARGET, WheelModeBit.TARGET_HIDPP, "hidpp", "hid")
+
+
+def _read_bit(device, m: _ModeBit) -> str:
+    return m.on if _mode(device) & m.bit else m.off
+
+
+def _write_bit(device, m: _ModeBit, value: str) -> str:
     before = _mode(device)
-    new = (before | bit) if on else (before & ~bit & 0xFF)
+    new = (before | m.bit) if value == m.on else (before & ~m.bit & 0xFF)
     if new != before:   # only this bit changes; invert and the other bit stay as read
         device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes((new,)))
-    return _mode(device)
+    after = _mode(device)
+    shown = m.on if after & m.bit else m.off
+    if shown != value:
+        raise _not_applied(device, f"{m.setting} {value}", f"mode 0x{after:02X}")
+    return shown
 
 
 def read_resolution(device) -> str:
-    return "high" if _mode(device) & WheelModeBit.HIRES else "low"
+    return _read_bit(device, _RESOLUTION)
 
 
 def write_resolution(device, value: str) -> str:
-    after = _write_mode_bit(device, WheelModeBit.HIRES, value == "high")
-    shown = "high" if after & WheelModeBit.HIRES else "low"
-    if shown != value:
-        raise _not_applied(device, f"{WHEEL_RESOLUTION} {value}", f"mode 0x{after:02X}")
-    return shown
+    return _write_bit(device, _RESOLUTION, value)
 
 
 def read_target(device) -> str:
-    return "hidpp" if _mode(device) & WheelModeBit.TARGET_HIDPP else "hid"
+    return _read_bit(device, _TARGET)
 
 
 def write_target(device, value: str) -> str:
-    after = _write_mode_bit(device, WheelModeBit.TARGET_HIDPP, value == "hidpp")
-    shown = "hidpp" if after & WheelModeBit.TARGET_HIDPP else "hid"
-    if shown != value:
-        raise _not_applied(device, f"{WHEEL_TARGET} {value}", f"mode 0x{after:02X}")
-    return shown
+    return _write_bit(device, _TARGET, value)
 
 
 # --- ADJUSTABLE_DPI --------------------------------------------------------------------

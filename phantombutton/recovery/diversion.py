@@ -5,14 +5,13 @@ The rule and how we decide: detect/diversion.py.
 `DiversionGuard` is fed the same observations as the wheel guard: DeviceAdded (which event
 node is which receiver slot), HidppTraffic (the diverted-button and thumb-wheel events),
 KeyEvent (the native press: verification, doubled presses), Motion with `hwheel` (the native
-thumb-wheel turn: verification). HID++ requests it adds, per mouse:
-- the first event-like report from a slot: one ROOT getFeature(0x1B04) (then cached); the
-  first one that is not a REPROG_CONTROLS_V4 event: one ROOT getFeature(0x2150) (then cached);
+thumb-wheel turn: verification). The thumb wheel's part is recovery/thumbwheel.py
+(ThumbWheelPart, which this guard is), what both share recovery/diversion_base.py. HID++
+requests it adds, per mouse:
+- the first event-like report from a slot: one ROOT getFeature(0x1B04) (then cached);
 - a diverted-button event (at most once per CHECK_GAP): one getCidReporting per control in
   the event; with --fix and a stale verdict: one setCidReporting and one getCidReporting each.
-- a THUMB_WHEEL event (at most once per CHECK_GAP): one getThumbwheelStatus; with --fix and a
-  stale verdict: getThumbwheelStatus, setThumbwheelReporting(HID, invert as read),
-  getThumbwheelStatus (the read-back; devices/settings20.py write_thumb).
+- a THUMB_WHEEL event: recovery/thumbwheel.py.
 - a mouse missing from the model table, at attach: its buttons (devices/buttons20.py, cached
   per WPID and firmware), so "a button the model does not have" works for it.
 Nothing is read while no diverted-button or thumb-wheel event arrives.
@@ -21,90 +20,34 @@ Nothing is read while no diverted-button or thumb-wheel event arrives.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
 from phantombutton.buttons import hid_button_to_evdev
 from phantombutton.detect.diversion import (
-    BUTTON_EVENT, DOUBLE_WINDOW, FEATURE_REPROG, FEATURE_THUMB_WHEEL, THUMB_EVENT, THUMB_START, Trigger, Verdict,
-    diverted_event_cids, judge, judge_doubled, thumb_event,
+    BUTTON_EVENT, DOUBLE_WINDOW, FEATURE_REPROG, FEATURE_THUMB_WHEEL, diverted_event_cids, judge_doubled, owner_of,
+    thumb_event,
 )
 from phantombutton.detect.shared import MAX_SLOT
-from phantombutton.devices.settings20 import read_thumb, reset_control, write_thumb
+from phantombutton.devices.settings20 import reset_control
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
+from phantombutton.recovery.diversion_base import (
+    CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, WATCH_HINT, DiversionEvent, Key, Mouse,
+)
+from phantombutton.recovery.thumbwheel import ThumbWheelPart
 
-CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
-VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
-SETTLE = 1.0              # thumb-wheel events this soon after its reset (no new turn's start):
-#                           the rest of the turn that was repaired
-REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per this
-
-Key = tuple[str, int]     # (receiver node, slot)
-
-
-@dataclass
-class DiversionEvent:
-    """What the diversion guard found or did, for the UI and the journal."""
-
-    kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
-    t: float
-    device: str
-    message: str
-    evidence: tuple[str, ...] = ()
-    topic: str = "diversion"      # "buttons": the buttons read from a mouse at attach
-
-    def line(self) -> str:
-        tag = {"finding": "DIVERT ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED "}.get(self.kind, "note   ")
-        return tag + f"{self.device}: {self.message}" + "".join(f"\n          {e}" for e in self.evidence)
-
-    def to_dict(self) -> dict:
-        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
-             "message": self.message}
-        if self.evidence:
-            d["evidence"] = list(self.evidence)
-        return d
-
-
-@dataclass
-class _Mouse:
-    """What the diversion guard knows of one receiver mouse."""
-
-    key: Key
-    name: str
-    event_node: str
-    hidpp_node: str | None = None
-    indexes: dict[int, int] = field(default_factory=dict)   # feature -> index; 0: the mouse lacks it
-    checked_at: float = -1e9
-    said: dict[str, float] = field(default_factory=dict)          # verdict text -> when
-    diverted_at: dict[int, float] = field(default_factory=dict)   # cid -> last diverted event
-    pressed_at: dict[int, float] = field(default_factory=dict)    # evdev code -> last press
-    verify: dict[int, tuple[int, float]] = field(default_factory=dict)  # code -> (cid, repaired at)
-    thumb_checked_at: float = -1e9
-    thumb_reset_at: float | None = None      # the thumb wheel's repair, until a turn verifies it
-    thumb_left_alone: bool = False           # diverted again after a repair: on purpose
-
-
-WATCH_HINT = "fix: phantombutton watch --fix, or phantombutton set {slot} diversions reset"
-
-
-class DiversionGuard:
+class DiversionGuard(ThumbWheelPart):
     """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
 
     def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
                  *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
                  unfixed_hint: str = WATCH_HINT):
-        self.access = access
-        self.listeners = listeners
-        self.fix = fix
-        self.unfixed_hint = unfixed_hint
-        self.clock = clock
+        super().__init__(access, listeners, fix=fix, clock=clock, unfixed_hint=unfixed_hint)
         self.learn_buttons = learn_buttons
-        self.mice: dict[str, _Mouse] = {}          # event node -> mouse
-        self.by_key: dict[Key, _Mouse] = {}
+        self.mice: dict[str, Mouse] = {}           # event node -> mouse
+        self.by_key: dict[Key, Mouse] = {}
         self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
 
     # ---- observations ----------------------------------------------------------------------
@@ -129,7 +72,7 @@ class DiversionGuard:
             if info.slot is None or not info.receiver_node:
                 return []
             key = (info.receiver_node, info.slot)
-            mouse = _Mouse(key, f"{info.name or info.node} ({info.node})", info.node, info.hidpp_node)
+            mouse = Mouse(key, f"{info.name or info.node} ({info.node})", info.node, info.hidpp_node)
             self.mice[info.node] = self.by_key[key] = mouse
             return self._learn(mouse, info.product) if self.learn_buttons else []
         if isinstance(obs, DeviceRemoved):
@@ -152,15 +95,11 @@ class DiversionGuard:
                     out.append(DiversionEvent("note", now, mouse.name, (
                         f"{hidpp20.control_name(cid)}: not pressed within {VERIFY_WINDOW:g} s of the "
                         "repair; not verified by a press (the read-back showed it regular)")))
-            if mouse.thumb_reset_at is not None and now - mouse.thumb_reset_at > VERIFY_WINDOW:
-                mouse.thumb_reset_at = None
-                out.append(DiversionEvent("note", now, mouse.name, (
-                    f"thumb wheel: not turned within {VERIFY_WINDOW:g} s of the repair; not verified "
-                    "by a turn (the read-back showed it reporting to HID)")))
+            out += self._thumb_tick(mouse, now)
         return out
 
     # ---- internals -------------------------------------------------------------------------
-    def _learn(self, mouse: _Mouse, wpid: int | None) -> list[DiversionEvent]:
+    def _learn(self, mouse: Mouse, wpid: int | None) -> list[DiversionEvent]:
         from phantombutton import models
 
         if wpid is None or models.model_for(wpid).known:
@@ -182,18 +121,6 @@ class DiversionGuard:
                 "buttons read from the mouse (REPROG_CONTROLS_V4): "
                 + ", ".join(label(c) for c in sorted(bmap.codes()))), topic="buttons"))
         return out
-
-    def _index(self, mouse: _Mouse, feature: int) -> int:
-        if feature not in mouse.indexes:
-            try:
-                device = self.access(mouse.key)
-                index = device.feature_index(feature) if device is not None else None
-            except HidppError:
-                index = None      # a HID++ 1.0 mouse answers ROOT with an error: no feature, ever
-            except (PhantomError, OSError):
-                return 0          # the receiver is gone or busy: ask again at the next event
-            mouse.indexes[feature] = index or 0
-        return mouse.indexes[feature]
 
     def _traffic(self, obs) -> list[DiversionEvent]:
         data = obs.data
@@ -227,7 +154,7 @@ class DiversionGuard:
             out += self._check(mouse, cids, obs.t)
         return out
 
-    def _shared_mouse(self, node: str, slot: int) -> _Mouse | None:
+    def _shared_mouse(self, node: str, slot: int) -> Mouse | None:
         """The mouse in `slot` of a receiver whose mouse node is shared: its presses reach
         evdev on that node, so the press that verifies a repair is looked for there (the
         slot that sent the diverted event is the one repaired, and the node's next press)."""
@@ -241,24 +168,12 @@ class DiversionGuard:
                 name = f"{device.short_name} {device.wpid:04X} in slot {slot}"
         except (HidppError, PhantomError, OSError):
             pass          # named by its slot only
-        mouse = _Mouse((node, slot), f"{name} on {info.name or 'the receiver'} ({info.node})", info.node)
+        mouse = Mouse((node, slot), f"{name} on {info.name or 'the receiver'} ({info.node})", info.node)
         self.by_key[mouse.key] = mouse
         self.mice[info.node] = mouse   # the node's presses now verify this mouse's repair
         return mouse
 
-    def _nodes(self, mouse: _Mouse) -> tuple[str, ...]:
-        return tuple(n for n in (mouse.key[0], mouse.hidpp_node) if n)
-
-    def _who(self, mouse: _Mouse) -> tuple[str, ...] | None:
-        found: list[str] = []
-        for node in self._nodes(mouse):
-            held = self.listeners(node)
-            if held is None:
-                return None
-            found += [h for h in held if h not in found]
-        return tuple(found)
-
-    def _check(self, mouse: _Mouse, cids: tuple[int, ...], t: float) -> list[DiversionEvent]:
+    def _check(self, mouse: Mouse, cids: tuple[int, ...], t: float) -> list[DiversionEvent]:
         try:
             device = self.access(mouse.key)
             if device is None:
@@ -276,67 +191,7 @@ class DiversionGuard:
             out += self._repair(mouse, device, diverted, t)
         return out
 
-    def _judge(self, mouse: _Mouse, named: list[tuple[str, str]], t: float,
-               trigger: Trigger) -> tuple[list[DiversionEvent], bool]:
-        """The verdict on what `named` read back as diverted: its finding (an owned or unknown
-        one once per REPORT_GAP), and whether it is stale (to be repaired with --fix)."""
-        verdict = judge(named, self._who(mouse), self._nodes(mouse), t, trigger)
-        names = ", ".join(n for n, _ in named)
-        if verdict.verdict is not Verdict.STALE:
-            text = f"{names} diverted to HID++, {verdict.verdict}" + (
-                f" by {verdict.owner}" if verdict.owner else "")
-            if t - mouse.said.get(text, -1e9) < REPORT_GAP:
-                return [], False
-            mouse.said[text] = t
-            return [DiversionEvent("finding", t, mouse.name, text + "; not reset (phantombutton set "
-                                   f"{mouse.key[1]} diversions reset does it)", verdict.evidence)], False
-        return [DiversionEvent("finding", t, mouse.name,
-                               f"stale diversion: {names} diverted to HID++ with no program reading it "
-                               f"({trigger.part} is dead)"
-                               + ("" if self.fix else "; " + self.unfixed_hint.format(slot=mouse.key[1])),
-                               verdict.evidence)], True
-
-    # ---- the thumb wheel (THUMB_WHEEL 0x2150) --------------------------------------------------
-    def _thumb(self, mouse: _Mouse, t: float, status: int) -> list[DiversionEvent]:
-        """A THUMB_WHEEL event: the mouse sends it only while its thumb wheel is diverted."""
-        if mouse.thumb_reset_at is not None:
-            if status != THUMB_START and t - mouse.thumb_reset_at < SETTLE:
-                return []         # the rest of the turn that was repaired, sent before the reset
-            mouse.thumb_reset_at, mouse.thumb_left_alone = None, True
-            return [DiversionEvent("not-verified", t, mouse.name, (
-                "thumb wheel is diverted again after the repair: a program diverts it on purpose; "
-                "left alone from now on"))]
-        if mouse.thumb_left_alone or t - mouse.thumb_checked_at < CHECK_GAP:
-            return []
-        mouse.thumb_checked_at = t
-        try:
-            device = self.access(mouse.key)
-            if device is None or read_thumb(device) != "hidpp":
-                return []         # diverted a moment ago, native now: its program undid it
-        except (HidppError, PhantomError, OSError) as e:
-            return [DiversionEvent("note", t, mouse.name, f"thumb-wheel event, but its reporting mode "
-                                                          f"could not be read: {e}")]
-        out, stale = self._judge(mouse, [("thumb wheel", "diverted")], t, THUMB_EVENT)
-        if not (stale and self.fix):
-            return out
-        try:
-            after = write_thumb(device, "hid")   # the invert byte kept; raises unless it reads back hid
-        except (HidppError, PhantomError, OSError) as e:
-            return out + [DiversionEvent("failed", t, mouse.name, f"thumb wheel: reset refused or not "
-                                                                  f"applied: {e}")]
-        mouse.thumb_reset_at = t
-        return out + [DiversionEvent("repaired", t, mouse.name, (
-            f"thumb wheel: reporting mode set back to HID (read back: {after}); verifying with its "
-            "next turn"))]
-
-    def _turned(self, mouse: _Mouse, t: float) -> list[DiversionEvent]:
-        if mouse.thumb_reset_at is None:
-            return []
-        mouse.thumb_reset_at = None
-        return [DiversionEvent("verified", t, mouse.name, (
-            f"thumb wheel: its next turn reached evdev as REL_HWHEEL ({mouse.event_node})"))]
-
-    def _repair(self, mouse: _Mouse, device, diverted, t: float) -> list[DiversionEvent]:
+    def _repair(self, mouse: Mouse, device, diverted, t: float) -> list[DiversionEvent]:
         out = []
         for cid, flags in diverted:
             name = hidpp20.control_name(cid)
@@ -364,7 +219,7 @@ class DiversionGuard:
         raw = device.call(FEATURE_REPROG, 2, cid.to_bytes(2, "big"))
         return hidpp20.parse_control_reporting(raw).flags
 
-    def _press(self, mouse: _Mouse, code: int, t: float) -> list[DiversionEvent]:
+    def _press(self, mouse: Mouse, code: int, t: float) -> list[DiversionEvent]:
         out = []
         mouse.pressed_at[code] = t
         if code in mouse.verify:
@@ -376,14 +231,14 @@ class DiversionGuard:
                 out += self._say_doubled(mouse, cid, at, t)
         return out
 
-    def _doubled_by_event(self, mouse: _Mouse, cid: int, t: float) -> list[DiversionEvent]:
+    def _doubled_by_event(self, mouse: Mouse, cid: int, t: float) -> list[DiversionEvent]:
         code = _code_of(cid)
         at = mouse.pressed_at.get(code) if code is not None else None
         if at is None or abs(t - at) > DOUBLE_WINDOW:
             return []
         return self._say_doubled(mouse, cid, t, at)
 
-    def _say_doubled(self, mouse: _Mouse, cid: int, diverted_at: float, native_at: float) -> list[DiversionEvent]:
+    def _say_doubled(self, mouse: Mouse, cid: int, diverted_at: float, native_at: float) -> list[DiversionEvent]:
         name = hidpp20.control_name(cid)
         text = f"{name} fires twice: diverted to HID++ and still sent as a mouse button"
         t = max(diverted_at, native_at)
@@ -452,8 +307,6 @@ def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) 
         if held is None:
             who = f"who holds {key[0]} open is hidden (run as root to see)"
         elif held:
-            from phantombutton.detect.diversion import owner_of
-
             owner = owner_of(held)
             who = f"{key[0]} held open by {', '.join(held)}" + (f": owned by {owner}" if owner else "")
         else:

@@ -20,7 +20,8 @@ holds the node) and unknown (/proc does not tell) diversions are never reset.
 
 from __future__ import annotations
 
-from phantombutton.recovery.diversion import DiversionEvent, DiversionGuard
+from phantombutton.recovery.diversion import DiversionGuard
+from phantombutton.recovery.diversion_base import DiversionEvent
 
 _PRIORITY = {"finding": "warning", "failed": "error", "not-verified": "warning",
              "repaired": "notice", "verified": "notice", "learned": "info", "note": "info"}

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 
 from .profiles import PROFILE_RECEIVERS
-from .receiver import PAIRING_INFO, VirtualReceiver
+from .receiver import VirtualReceiver
+from .registers import PAIRING_INFO
 from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
 from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report, parse_high_res_mouse_report
 

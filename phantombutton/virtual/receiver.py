@@ -9,7 +9,8 @@ The same object serves the in-process `--virtual` platform and the /dev/uhid bri
 answers the kernel's DJ traffic too
 (docs/receivers.md "A Unifying receiver at probe"): switch to DJ mode (no answer), notification flags,
 enumerate (one DJ "device paired" report per device), 0xB5 serial and name, and the HID++
-driver's probe of each device.
+driver's probe of each device. The receiver's own registers and the reports that announce a
+device are virtual/registers.py's (ReceiverRegisters, which this model is).
 
 DJ mode: the model starts as the receiver node looks on a running system - the kernel has
 already switched it to DJ mode and set the notification flags 0x000900 - so mouse input
@@ -29,21 +30,16 @@ from collections import deque
 from dataclasses import dataclass
 
 from .device import VirtualDevice
-from .profiles import SCRIPTS, ReceiverSpec, Step, build
-from .wire import (
-    DJ_LONG, DJ_SHORT, RECEIVER, SHORT, Err10, Err20, Sub, dj_short, error10, error20, long,
-    mouse_params, short, well_formed,
-)
+from .profiles import SCRIPTS, Step, build
+from .registers import DJ_PAIRED, ReceiverRegisters
+from .wire import DJ_LONG, DJ_SHORT, RECEIVER, Err10, Err20, dj_short, error10, error20, mouse_params, well_formed
 
 PRODUCT_ID = 0xC52B
 LOG_MAX = 100_000
 DJ_SWITCH, DJ_ENUMERATE = 0x80, 0x81
-DJ_PAIRED, DJ_UNPAIRED, DJ_CONNECTION, DJ_MOUSE = 0x41, 0x40, 0x42, 0x02
+DJ_CONNECTION, DJ_MOUSE = 0x42, 0x02
 LINK_LOSS = 0x01
-LINK_DOWN, ENCRYPTED = 0x40, 0x20  # 0x41 notification info bits
-UNIFYING = 0x04  # 0x41 notification protocol byte
 WIRELESS_FLAG = 0x01  # byte 1 of the notification flags (0x000100)
-CONNECTION_STATE, PAIRING, ACTIVITY, PAIRING_INFO, FIRMWARE, NOTIFICATIONS = 0x02, 0xB2, 0xB3, 0xB5, 0xF1, 0x00
 
 GARBAGE = (
     b"\x10\x01",  # truncated short report
@@ -110,18 +106,14 @@ class Exchange:
     note: str = ""
 
 
-class VirtualReceiver:
+class VirtualReceiver(ReceiverRegisters):
     def __init__(self, profile: str = "default", *, dj_mode: bool = True, clock=time.monotonic,
                  kernel_wheel: bool = False, default_reader: bool = True):
+        super().__init__(build(profile), dj_mode)
         self.profile = profile
-        self.spec = ReceiverSpec()
-        self.devices: dict[int, VirtualDevice] = build(profile)
-        self.dj_mode = dj_mode
-        self.notification_flags = bytes([0x00, 0x09, 0x00]) if dj_mode else bytes(3)
         self.latency = 0.0  # seconds from a request to its reply (real M705: 10-50 ms)
         self.log: deque[Exchange] = deque(maxlen=LOG_MAX)
         self.unplugged = False
-        self.pairing_open = False
         self.product_id = PRODUCT_ID
         self._clock = clock
         self._cond = threading.Condition()
@@ -383,17 +375,6 @@ class VirtualReceiver:
             return paired or [dj_short(0, DJ_PAIRED, b"\x02")], "enumerate"  # 0x02: list empty
         return [], "ignored: unknown DJ command"
 
-    def _dj_paired(self, slot: int, device: VirtualDevice) -> bytes:
-        ident = device.identity
-        return dj_short(slot, DJ_PAIRED, bytes([0, ident.wpid & 0xFF, ident.wpid >> 8])
-                        + ident.rf_reports.to_bytes(4, "little"))
-
-    def _connection(self, slot: int, device: VirtualDevice, online: bool | None = None) -> bytes:
-        online = device.online if online is None else online
-        info = device.identity.kind | (ENCRYPTED if online else LINK_DOWN)
-        wpid = device.identity.wpid
-        return short(slot, Sub.DEVICE_CONNECTION, UNIFYING, bytes([info, wpid & 0xFF, wpid >> 8]))
-
     def _announce(self, slot: int, device: VirtualDevice, now: float | None = None) -> None:
         now = self._clock() if now is None else now
         if self.dj_mode:
@@ -424,76 +405,3 @@ class VirtualReceiver:
                      pan: int = 0) -> bytes:
         """One mouse report of the device in `slot` as this receiver sends it: a DJ report."""
         return dj_short(slot, DJ_MOUSE, mouse_params(buttons, dx, dy, wheel, pan))
-
-    # ---- the receiver's own registers ------------------------------------------------------
-    def _receiver_request(self, request: bytes) -> list[bytes]:
-        sub, reg, p = request[2], request[3], request[4:]
-        if sub == Sub.GET_REGISTER:
-            if reg == NOTIFICATIONS:
-                return [short(RECEIVER, sub, reg, self.notification_flags)]
-            if reg == CONNECTION_STATE:   # byte 1: paired devices, online or not (Solaar count())
-                return [short(RECEIVER, sub, reg, bytes([0, len(self.devices), 0]))]
-            if reg == FIRMWARE:
-                firmware = dict(self.spec.firmware)
-                if p[0] not in firmware:
-                    return [error10(request, Err10.INVALID_VALUE)]
-                return [short(RECEIVER, sub, reg, bytes([p[0]]) + firmware[p[0]])]
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        if sub == Sub.SET_REGISTER:
-            if request[0] != SHORT:
-                return [error10(request, Err10.INVALID_VALUE)]
-            if reg == NOTIFICATIONS:
-                self.notification_flags = bytes(p[:3])
-                return [short(RECEIVER, sub, reg)]
-            if reg == CONNECTION_STATE:
-                answers = [short(RECEIVER, sub, reg)]
-                if p[0] == 0x02:  # "fake device arrival": announce every paired device again
-                    answers += [self._connection(s, d) for s, d in sorted(self.devices.items())]
-                return answers
-            if reg == PAIRING:
-                return self._pairing(request)
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        if sub == Sub.GET_LONG_REGISTER:
-            if reg == PAIRING_INFO:
-                return self._pairing_info(request)
-            if reg == ACTIVITY:
-                counters = bytes(self.devices[s].identity.activity if s in self.devices else 0
-                                 for s in range(1, 7))
-                return [long(RECEIVER, sub, reg, counters)]
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        if sub == Sub.SET_LONG_REGISTER:
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        return [error10(request, Err10.INVALID_SUBID)]  # the receiver speaks HID++ 1.0 only
-
-    def _pairing(self, request: bytes) -> list[bytes]:
-        action, slot = request[4], request[5]
-        ack = short(RECEIVER, Sub.SET_REGISTER, PAIRING)
-        if action in (0x01, 0x02):  # open / close the pairing lock
-            self.pairing_open = action == 0x01
-            return [ack, short(RECEIVER, Sub.PAIRING_LOCK, 0x01 if self.pairing_open else 0x00)]
-        if action == 0x03 and slot in self.devices:  # unpair
-            del self.devices[slot]
-            answers = [ack, short(slot, Sub.DEVICE_UNPAIRED, 0x02)]
-            if self.dj_mode:
-                answers.append(dj_short(slot, DJ_UNPAIRED))
-            return answers
-        return [error10(request, Err10.INVALID_VALUE)]
-
-    def _pairing_info(self, request: bytes) -> list[bytes]:
-        which = request[4]
-        kind, n = which & 0xF0, (which & 0x0F) + 1
-        if which == 0x03:
-            value = bytes([which]) + self.spec.serial + bytes([0, self.spec.max_devices])
-        elif kind in (0x20, 0x30, 0x40) and n in self.devices:
-            ident = self.devices[n].identity
-            if kind == 0x20:  # polling interval, WPID (big-endian), device kind
-                value = bytes([which, 0, ident.polling_ms, ident.wpid >> 8, ident.wpid & 0xFF, 0, 0, ident.kind])
-            elif kind == 0x30:  # serial, report types, power switch location
-                value = (bytes([which]) + ident.serial + ident.rf_reports.to_bytes(4, "little")
-                         + bytes([ident.power_switch]))
-            else:  # name: length, ASCII
-                name = ident.name.encode()[:14]
-                value = bytes([which, len(name)]) + name
-        else:
-            return [error10(request, Err10.INVALID_VALUE)]
-        return [long(RECEIVER, Sub.GET_LONG_REGISTER, PAIRING_INFO, value)]

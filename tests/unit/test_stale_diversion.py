@@ -1,4 +1,4 @@
-"""Stale diversions (detect/diversion.py, recovery/diversion.py): a control diverted to HID++
+"""Stale diversions (detect/diversion.py, recovery/diversion.py and thumbwheel.py): a control diverted to HID++
 with nobody reading its events is found when pressed, reset with --fix (read back, then the
 next press reaches evdev); one owned by a remapper, or whose owner /proc hides, is left alone;
 a diverted event and a native press of one button together are "doubled"."""
