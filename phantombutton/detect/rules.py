@@ -38,11 +38,10 @@ from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule
 from phantombutton.detect.shared import is_shared
 from phantombutton.detect.state import (
-    HIDRAW_CLOCK_SLACK, DetectorState, DeviceState, FamilyOf, Hold,
+    HIDRAW_CLOCK_SLACK, DetectorState, DeviceState, Hold,
 )
 from phantombutton.models import BTN_PHANTOM   # 0x11F, X button 20
 
-__all__ = ["Detector", "FamilyOf"]   # FamilyOf (detect/state.py): service/daemon.py imports it here
 
 WEAKER_THAN_A = (Rule.PRESS_AFTER_CONNECT, Rule.HELD_IDLE)   # a later, stronger finding replaces them
 TIME_SLACK = 1e-6   # a tick due at press + held-for may compute the difference a hair short

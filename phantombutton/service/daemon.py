@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable
 from phantombutton import receivers
 from phantombutton.detect.events import DeviceRemoved, HidppTraffic, Motion
-from phantombutton.detect.rules import FamilyOf
+from phantombutton.detect.state import FamilyOf
 from phantombutton.errors import DeviceGone, PhantomError
 from phantombutton.hidpp import dj, notifications
 from phantombutton.hidpp.errors import FrameError, HidppError
