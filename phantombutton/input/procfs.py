@@ -40,7 +40,9 @@ def holders(matches: Callable[[str], bool], proc: str = "/proc",
         fd_dir = os.path.join(proc, pid, "fd")
         try:
             fds = os.listdir(fd_dir)
-        except OSError:
+        except (FileNotFoundError, ProcessLookupError):   # it ended since pids() listed it
+            continue
+        except OSError:   # EACCES: another user's process, unreadable without privileges
             hidden = True
             continue
         if any(matches(os.path.join(fd_dir, fd)) for fd in fds):

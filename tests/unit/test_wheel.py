@@ -258,3 +258,23 @@ def test_a_reconnected_device_is_read_over_its_receiver_opened_anew():
         opened[0].read(0.01)
     again = access(("rx", 1))
     assert again is not None and again is not first and len(opened) == 2
+
+
+def test_hidraw_listeners_skips_a_process_that_ended_during_the_scan(tmp_path):
+    """A process listed in /proc that is gone before its fds are read is not "unknown"
+    (None): only fds that cannot be read are."""
+    from phantombutton.recovery.wheel import hidraw_listeners
+
+    node = tmp_path / "hidraw9"
+    node.write_text("")
+    proc = tmp_path / "proc"
+    (proc / "100").mkdir(parents=True)                  # ended: no fd directory any more
+    (proc / "200" / "fd").mkdir(parents=True)
+    (proc / "200" / "comm").write_text("solaar\n")
+    (proc / "200" / "fd" / "3").symlink_to(node)
+    assert hidraw_listeners(str(node), str(proc)) == ("solaar[200]",)
+    (proc / "200" / "fd" / "3").unlink()
+    assert hidraw_listeners(str(node), str(proc)) == ()
+    (proc / "300").mkdir()
+    (proc / "300" / "fd").write_text("")                # unreadable as a directory: cannot tell
+    assert hidraw_listeners(str(node), str(proc)) is None
