@@ -7,19 +7,22 @@ import sys
 
 import click
 
+from phantombutton.capture.analysis import capture_end, held_at_end
+from phantombutton.capture.fields import one_line
+from phantombutton.capture.reader import Capture
+from phantombutton.detect.chatter import ChatterMonitor, verdict_line, verdict_of
+from phantombutton.detect.diversion import DiversionMonitor
+from phantombutton.detect.findings import Finding, Rule
+from phantombutton.detect.rules import Detector
+from phantombutton.detect.run import detect_all
+from phantombutton.errors import UsageProblem
+from phantombutton.report.markdown import analysis_markdown
+
 EXIT_PHANTOM = 3
 
 
 def analyze_file(path: str) -> dict:
     """Stream the capture through the same Detector `watch` uses; return the report."""
-    from phantombutton.capture.analysis import capture_end, held_at_end
-    from phantombutton.capture.reader import Capture
-    from phantombutton.detect.chatter import ChatterMonitor, verdict_of
-    from phantombutton.detect.findings import Finding
-    from phantombutton.detect.diversion import DiversionMonitor
-    from phantombutton.detect.rules import Detector
-    from phantombutton.detect.run import detect_all
-
     cap = Capture(path)
     # the paired mice behind a shared mouse node, as recorded (read before any device entry)
     detector = Detector(paired=lambda node: (cap.meta.get("paired") or {}).get(node))
@@ -78,9 +81,6 @@ def _print_json(report: dict) -> None:
 def _print_text(report: dict) -> None:
     echo = click.echo
     findings = report["findings"]
-    from phantombutton.capture.fields import one_line
-    from phantombutton.detect.findings import Rule
-
     devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")
     echo(f"  devices: {devs}")
@@ -96,8 +96,6 @@ def _print_text(report: dict) -> None:
              "its last complete frame")
     for h in report["held_at_end"]:
         echo(f"  held at the end: {h['sentence']}")
-    from phantombutton.detect.chatter import verdict_line
-
     echo(f"verdict: {verdict_line(findings)}")
     if not findings:
         return
@@ -136,20 +134,16 @@ def command(file: str, as_json: bool, markdown: bool, svg: str | None) -> int:
     Runs the detection rules of `watch` over the capture and prints the verdict, the likely
     cause with its evidence (timestamps, HID++ traffic) and the suggested fix.
     """
-    from phantombutton.errors import UsageProblem
-
     if markdown and as_json:
         raise UsageProblem("--json and --markdown: choose one")
     if svg == "-":
         raise UsageProblem("--svg needs a file name (standard output carries the verdict)")
     report = analyze_file(file)
     if svg:
-        from phantombutton.report.svg import write_timeline
+        from phantombutton.report.svg import write_timeline   # only with --svg: 12 ms to import
 
         write_timeline(file, report, svg)
     if markdown:
-        from phantombutton.report.markdown import analysis_markdown
-
         click.echo(analysis_markdown(report), nl=False)
     elif as_json:
         _print_json(report)

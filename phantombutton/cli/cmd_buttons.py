@@ -10,6 +10,13 @@ import json
 
 import click
 
+from phantombutton import buttoncache
+from phantombutton.buttons import label
+from phantombutton.devices.buttons20 import button_map
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.select import select_paired
+from phantombutton.hidpp.hidpp20 import control_name
+
 
 @click.command("buttons")
 @click.argument("device", required=False)
@@ -22,13 +29,6 @@ def command(options, device: str | None, refresh: bool, as_json: bool) -> None:
     A button the mouse does not have (HID button 16 on every Logitech mouse we know) held
     down is a phantom: watch --fix and the daemon release it at once.
     """
-    from phantombutton import buttoncache
-    from phantombutton.buttons import label
-    from phantombutton.devices.buttons20 import button_map
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.select import select_paired
-    from phantombutton.hidpp.hidpp20 import control_name
-
     notes: list[str] = []
     rows = []
     with open_receivers(options) as receivers:

@@ -10,7 +10,14 @@ import time
 
 import click
 
+from phantombutton.capture import live, meta as capture_meta
+from phantombutton.capture.record import CaptureWriter
 from phantombutton.cli.argtypes import SECONDS
+from phantombutton.detect.events import DeviceAdded
+from phantombutton.detect.rules import Detector
+from phantombutton.errors import UDEV_FIX, AccessDenied, BadInput, DeviceGone, UsageProblem
+from phantombutton.input.xinput import XSession, XUnavailable
+from phantombutton.outfile import atomic_output, check_output, streaming_output
 
 
 @click.command("capture", epilog="The file is a `libinput record` version 1 file (libinput's "
@@ -34,8 +41,6 @@ def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, 
 
     DEVICE is an event node (/dev/input/eventN); default: every Logitech receiver mouse.
     """
-    from phantombutton.errors import BadInput, UsageProblem
-
     if convert:
         if fmt != "hid-recorder":
             raise UsageProblem("--convert needs --format hid-recorder")
@@ -48,8 +53,6 @@ def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, 
         if not output or output == "-":
             raise UsageProblem("--format hid-recorder writes FILE.hid next to the capture: give -o FILE")
         hid_path = _hid_path(output)
-        from phantombutton.outfile import check_output
-
         check_output(hid_path, inputs=[output])   # before recording, not after a minute of it
     if duration is not None and duration <= 0:
         raise UsageProblem("--duration must be more than 0 seconds")
@@ -66,8 +69,6 @@ def command(options, devices, output, duration, show_keycodes, no_hidraw, no_x, 
 def _hid_path(output: str) -> str:
     """FILE.hid next to the capture FILE; refused up front when that is FILE itself, which the
     export would overwrite with its own input (the whole recording lost)."""
-    from phantombutton.errors import UsageProblem
-
     hid = os.path.splitext(output)[0] + ".hid"
     if os.path.normpath(hid) == os.path.normpath(output):
         raise UsageProblem(f"-o {output}: the capture goes to FILE and the hid-recorder export to "
@@ -78,8 +79,9 @@ def _hid_path(output: str) -> str:
 
 def _export(src: str, output: str | None) -> int:
     """Atomic: the export replaces `output` only once the whole capture was read and valid."""
+    # only with --convert or --format hid-recorder: capture/hidrecorder.py (and the capture
+    # reader it needs) cost 26 ms to import
     from phantombutton.capture.hidrecorder import export
-    from phantombutton.outfile import atomic_output
 
     with atomic_output(output, inputs=[src]) as out:
         export(src, out)
@@ -87,12 +89,6 @@ def _export(src: str, output: str | None) -> int:
 
 
 def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, options=None) -> str | None:
-    from phantombutton.capture import live, meta as capture_meta
-    from phantombutton.capture.record import CaptureWriter
-    from phantombutton.detect.events import DeviceAdded
-    from phantombutton.detect.rules import Detector
-    from phantombutton.errors import UDEV_FIX, AccessDenied, DeviceGone, UsageProblem
-
     nodes = devices or capture_meta.default_event_nodes()
     if not nodes:
         raise UsageProblem("no Logitech receiver mouse found under /dev/input; name an event node "
@@ -102,8 +98,6 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, optio
     x = None
     if with_x:
         try:
-            from phantombutton.input.xinput import XSession, XUnavailable
-
             x = live.XPoller(XSession())
         except XUnavailable as e:
             click.echo(f"phantombutton: {e}", err=True)
@@ -143,8 +137,6 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, optio
 
     stopping = []
     old = {s: signal.signal(s, lambda *_: stopping.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
-    from phantombutton.outfile import streaming_output
-
     # streamed, not atomic: a killed capture must leave what it recorded (README, Outputs)
     out = streaming_output(output)
     writer = CaptureWriter(out, headers, meta, show_keycodes=show_keycodes,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from phantombutton.service import config
+
 
 @click.command("config")
 @click.option("--file", "path", default=None, metavar="FILE",   # checked by config.load: exit 1
@@ -16,8 +18,6 @@ def command(path: str | None, show_path: bool) -> int:
     directory, not UTF-8, nonsense values) is reported with its file name, line and key
     (exit 1).
     """
-    from phantombutton.service import config
-
     if show_path:
         click.echo(str(path or config.default_path()))
         return 0

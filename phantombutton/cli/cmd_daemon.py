@@ -14,6 +14,11 @@ import time
 import click
 
 from phantombutton.cli.argtypes import POSITIVE_SECONDS
+from phantombutton.errors import BadInput
+from phantombutton.service import config
+from phantombutton.service.daemon import Daemon
+from phantombutton.service.journal import Journal
+from phantombutton.service.sleep import SleepUnavailable, SleepWatch
 
 EX_CONFIG = 78
 
@@ -30,11 +35,6 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
 
     Exit 0 on SIGTERM/SIGINT, 1 on failure, 78 for a bad configuration file.
     """
-    from phantombutton.errors import BadInput
-    from phantombutton.service import config
-    from phantombutton.service.daemon import Daemon
-    from phantombutton.service.journal import Journal
-
     # --for counts from the start, whatever the set-up below waits for (a silent X server)
     deadline = None if run_for is None else time.monotonic() + run_for
     journal = Journal(debug=bool(opts and opts.debug))
@@ -48,8 +48,6 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
         journal.info(f"configuration: {cfg.path}")
     if os.geteuid() == 0:
         journal.warning("running as root; the user unit runs unprivileged with the udev rule's access")
-
-    from phantombutton.service.sleep import SleepUnavailable, SleepWatch
 
     try:   # logind's PrepareForSleep: re-check every device on resume (service/sleep.py)
         sleep = SleepWatch()

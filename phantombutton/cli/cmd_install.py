@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from phantombutton.errors import PhantomError, UsageProblem
+from phantombutton.service import install
+
 
 @click.command("install-udev")
 @click.option("--print", "print_only", is_flag=True,
@@ -20,9 +23,6 @@ def command(print_only: bool, root: str | None) -> int:
     appears. Run with sudo: the unit goes to SUDO_USER's home. Exit 0 ok, 1 failure
     (also: not root, with the steps that need it).
     """
-    from phantombutton.errors import PhantomError, UsageProblem
-    from phantombutton.service import install
-
     if root is not None and not root.strip():
         # `--root "$DESTDIR"` with DESTDIR unset must not install onto the live system
         raise UsageProblem("--root needs a directory; an empty one would mean the live system "

@@ -10,15 +10,15 @@ import json
 
 import click
 
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.report import receivers_tree
+
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
 def command(options, as_json: bool) -> None:
     """List receivers and paired devices (slot, name, WPID, kind, protocol, serial)."""
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.report import receivers_tree
-
     with open_receivers(options) as receivers:
         data = receivers_tree(receivers, full=False)
     if as_json:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import click
 
+from phantombutton.buttons import hid_button_scancode
+from phantombutton.detect.events import DeviceAdded
+from phantombutton.detect.shared import is_shared
 from phantombutton.errors import UsageProblem
+from phantombutton.recovery.chain import Target
+from phantombutton.recovery.session import open_session, parse_button, pick_device
+from phantombutton.recovery.shared import mouse_has_button
 
 
 def _device(options, spec, all_mice):
-    from phantombutton.recovery.session import open_session, pick_device
-    from phantombutton.detect.events import DeviceAdded
-
     session = open_session(options, all_mice=all_mice, use_x=False)
     obs = session.source.start()
     devices = [o.device for o in obs if isinstance(o, DeviceAdded)]
@@ -28,16 +31,9 @@ def _device(options, spec, all_mice):
 
 
 def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> int:
-    from phantombutton.buttons import hid_button_scancode
-    from phantombutton.recovery.chain import Target
-    from phantombutton.recovery.session import parse_button
-
     code, xb = parse_button(button)
     session, d = _device(options, spec, all_mice)
     try:
-        from phantombutton.detect.shared import is_shared
-        from phantombutton.recovery.shared import mouse_has_button
-
         if mute and not force and mouse_has_button(session.platform, d, code):
             who = f"a mouse paired to the receiver of {d.node}" if is_shared(d) else d.name or d.node
             raise UsageProblem(f"{who} has button 0x{code:03X} (X {xb}); muting it would "

@@ -7,6 +7,12 @@ import json
 import click
 
 from phantombutton.errors import EXIT_FAILURE
+from phantombutton.models import has_button
+from phantombutton.recovery.chain import Target, run_chain
+from phantombutton.recovery.keys import key_watch
+from phantombutton.recovery.session import open_session, parse_button, pick_device, read_state
+from phantombutton.recovery.watcher import target_for
+from phantombutton.service.config import stuck_key_after
 
 
 @click.command(name="release")
@@ -31,11 +37,6 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
     release on its X slave, verified by EVIOCGKEY.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
-    from phantombutton.models import has_button
-    from phantombutton.recovery.chain import Target, run_chain
-    from phantombutton.recovery.session import open_session, parse_button, pick_device, read_state
-    from phantombutton.recovery.watcher import target_for
-
     code = xb = None
     if button is not None:
         code, xb = parse_button(button)
@@ -61,9 +62,6 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
                     targets.append(target_for(f, watcher.poller))
         keys = []
         if device is None and button is None:
-            from phantombutton.recovery.keys import key_watch
-            from phantombutton.service.config import stuck_key_after
-
             kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
             keys = kw.release_all(getattr(session, "x", None)) if kw else []
         if not targets and not keys:

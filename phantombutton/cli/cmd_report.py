@@ -22,7 +22,19 @@ import time
 
 import click
 
+from phantombutton.capture import meta as capture_meta
+from phantombutton.capture.reader import read_headers
+from phantombutton.cli.cmd_analyze import _print_text, analyze_file
+from phantombutton.cli.cmd_capture import _record
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.report import receivers_tree
 from phantombutton.errors import PhantomError, UsageProblem
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.outfile import atomic_output
+from phantombutton.report import system
+from phantombutton.report.bundle import Bundle
+from phantombutton.report.svg import timeline_svg
+from phantombutton.service import config
 
 
 def default_name(now: float | None = None, exists=os.path.lexists) -> str:
@@ -88,8 +100,6 @@ class _Ticker:
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
     if from_capture:
-        from phantombutton.capture.reader import read_headers
-
         shutil.copyfile(from_capture, path)
         try:
             if read_headers(path).meta.get("show_keycodes") is True:
@@ -102,10 +112,7 @@ def _capture(bundle, options, duration: float, from_capture: str | None, tmp: st
     if not options.platform.kernel:
         bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
         return None
-    from phantombutton.capture.meta import default_event_nodes
-    from phantombutton.cli.cmd_capture import _record
-
-    nodes = default_event_nodes()
+    nodes = capture_meta.default_event_nodes()
     if not nodes:
         bundle.lack("capture", "no Logitech receiver mouse found under /dev/input (is the receiver "
                                "plugged in and its mouse on?)")
@@ -122,9 +129,6 @@ def _capture(bundle, options, duration: float, from_capture: str | None, tmp: st
 
 
 def _analysis(bundle, path: str) -> None:
-    from phantombutton.cli.cmd_analyze import _print_text, analyze_file
-    from phantombutton.report.svg import timeline_svg
-
     try:
         report = analyze_file(path)
     except PhantomError as e:
@@ -145,10 +149,6 @@ def _analysis(bundle, path: str) -> None:
 
 def _info(bundle, options) -> list[str]:
     """info --json of every receiver; returns the hidraw nodes seen."""
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.report import receivers_tree
-    from phantombutton.hidpp.errors import HidppError
-
     try:
         with open_receivers(options) as receivers:
             tree = receivers_tree(receivers, full=True)
@@ -165,8 +165,6 @@ def _info(bundle, options) -> list[str]:
 
 
 def _config(bundle) -> None:
-    from phantombutton.service import config
-
     try:
         text = config.to_toml(config.load(None))
     except PhantomError as e:
@@ -177,8 +175,6 @@ def _config(bundle) -> None:
 
 def _capture_nodes(bundle, path: str) -> list[str]:
     """The nodes a capture names; what it could not record goes to the missing list."""
-    from phantombutton.capture.reader import read_headers
-
     try:
         cap = read_headers(path)
     except PhantomError:
@@ -198,9 +194,6 @@ def _capture_nodes(bundle, path: str) -> list[str]:
 
 
 def build(options, duration: float, from_capture: str | None, command: str):
-    from phantombutton.report import system
-    from phantombutton.report.bundle import Bundle
-
     bundle = Bundle(command=command)
     with tempfile.TemporaryDirectory(prefix="phantombutton-report-") as tmp:
         capture = _capture(bundle, options, duration, from_capture, tmp)
@@ -254,8 +247,6 @@ def build(options, duration: float, from_capture: str | None, command: str):
 @click.pass_obj
 def command(options, output: str | None, duration: float, from_capture: str | None, force: bool) -> int:
     """Gather everything a bug report needs into one archive."""
-    from phantombutton.outfile import atomic_output
-
     if not (0 < duration <= 3600):
         raise UsageProblem("--duration must be more than 0 and at most 3600 seconds")
     path = _check_output(output, force)

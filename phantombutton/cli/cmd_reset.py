@@ -15,6 +15,10 @@ from dataclasses import asdict
 
 import click
 
+from phantombutton.errors import UsageProblem
+from phantombutton.recovery.softreset import listen_for_stall, receiver_answers, soft_reset
+from phantombutton.transport.discovery import LOGITECH, find_receivers
+
 
 @click.command("reset-receiver")
 @click.argument("receiver", required=False)
@@ -27,10 +31,6 @@ import click
 def command(options, receiver, if_stuck, timeout, as_json):
     """Soft-reset a Unifying receiver: unbind and rebind it from its kernel driver, the step
     before unplugging it. RECEIVER: its hidraw node (the only one if omitted)."""
-    from phantombutton.errors import UsageProblem
-    from phantombutton.recovery.softreset import listen_for_stall, receiver_answers, soft_reset
-    from phantombutton.transport.discovery import LOGITECH, find_receivers
-
     if not options.platform.kernel:
         raise UsageProblem("reset-receiver acts on a kernel driver; it cannot run with --virtual")
     found = [r for r in find_receivers() if r.vendor == LOGITECH]
@@ -41,6 +41,7 @@ def command(options, receiver, if_stuck, timeout, as_json):
                            "several receivers; name one: " + ", ".join(r.node for r in found))
     rx = found[0]
     if if_stuck:
+        # only with --if-stuck: the request engine and hidraw transport cost 24 ms to import
         from phantombutton.transport.engine import Engine
         from phantombutton.transport.hidraw import HidrawTransport
 

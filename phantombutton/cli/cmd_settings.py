@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import click
 
+from phantombutton.devices import settings
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.select import select_paired
+from phantombutton.devices.settings20 import caution
+
 
 @click.command("get")
 @click.argument("device")
@@ -30,10 +35,6 @@ def get_command(options, device: str, setting: str) -> None:
       diversions     reset    HID++ 2.0 mice: controls (temporary, persistent, raw XY), thumb
                               wheel and wheel diverted to software
     """
-    from phantombutton.devices import settings
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.select import select_paired
-
     with open_receivers(options) as receivers:
         dev = select_paired(receivers, device)
         name = settings.lookup(dev, setting).name
@@ -54,17 +55,10 @@ def set_command(options, device: str, setting: str, value: str, force: bool) -> 
     Only the bit concerned changes (read-modify-write); nothing is written when the device
     already has the value. See `phantombutton get --help` for the settings.
     """
-    from phantombutton.devices import settings
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.select import select_paired
-
     with open_receivers(options) as receivers:
         dev = select_paired(receivers, device)
         name = settings.lookup(dev, setting).name
         read_back = settings.put(dev, name, value, force=force)
         click.echo(f"{name}: {read_back} (read back from {dev.label})")
-        if not dev.hidpp10:
-            from phantombutton.devices.settings20 import caution
-
-            if (note := caution(name)) is not None:
-                click.echo(f"phantombutton: {note}", err=True)
+        if not dev.hidpp10 and (note := caution(name)) is not None:
+            click.echo(f"phantombutton: {note}", err=True)

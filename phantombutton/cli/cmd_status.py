@@ -6,6 +6,12 @@ import json
 
 import click
 
+from phantombutton.buttons import x_button_for
+from phantombutton.recovery.diversion import diversion_report
+from phantombutton.recovery.keys import key_watch
+from phantombutton.recovery.session import open_session, read_state
+from phantombutton.recovery.wheel import session_guard
+from phantombutton.service.config import stuck_key_after
 
 EXIT_PHANTOM = 3
 
@@ -15,8 +21,6 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desk
     apart, so X-versus-kernel disagreements can be confirmed. `wheel`: a list that gets one
     wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents); `desktop_out`, a
     list, gets the DesktopSession appended (input.desktop)."""
-    from phantombutton.recovery.session import open_session, read_state
-
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
     notes = session.notes()
     if desktop_out is not None and session.desktop is not None:
@@ -24,13 +28,9 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desk
     try:
         watch = None
         if wheel is not None:
-            from phantombutton.recovery.wheel import session_guard
-
             watch = session_guard(session, fix=False)
         w, events = read_state(session, grace, wheel=watch)
         if watch is not None:
-            from phantombutton.recovery.diversion import diversion_report
-
             wheel += watch.check_all()
             wheel += diversion_report(watch, session.platform.listeners)
         session.raise_denied([v for v in w.detector.devices() if v.present])
@@ -54,15 +54,10 @@ def command(options, all_mice, as_json, no_x, show_keycodes):
     Exit codes: 0 nothing held, 3 a phantom or stuck key is held (see the finding), 1 failure,
     2 usage.
     """
-    from phantombutton.buttons import x_button_for
-
     wheel: list = []
     desktop: list = []
     notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
                                             wheel=wheel, desktop_out=desktop)
-    from phantombutton.recovery.keys import key_watch
-    from phantombutton.service.config import stuck_key_after
-
     kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
     stuck = [{k: v for k, v in h.items() if k != "code"} for h in kw.held_now()] if kw else []
     for n in notes:

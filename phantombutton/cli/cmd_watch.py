@@ -11,8 +11,21 @@ import time
 
 import click
 
+from phantombutton.buttons import x_button_for
 from phantombutton.cli.argtypes import SECONDS, Finite
+from phantombutton.detect.findings import Thresholds
+from phantombutton.detect.reassert import ReassertPolicy
+from phantombutton.detect.rules import Detector
+from phantombutton.detect.run import detect_all
 from phantombutton.errors import UsageProblem
+from phantombutton.recovery.diversion import with_diversions
+from phantombutton.recovery.keys import key_watch
+from phantombutton.recovery.prevent import SideScrollFixer
+from phantombutton.recovery.session import open_session
+from phantombutton.recovery.shared import paired_reader
+from phantombutton.recovery.watcher import WatchEvent, Watcher
+from phantombutton.recovery.wheel import session_guard
+from phantombutton.service import config
 
 
 class _Notifier:
@@ -63,8 +76,6 @@ class _Notifier:
 
 
 def _table(detector, actions: dict, x_on: bool) -> str:
-    from phantombutton.buttons import x_button_for
-
     active: dict[str | None, list] = {}     # event node (None: X only) -> its findings
     for f in detector.active():
         active.setdefault(f.node, []).append(f)
@@ -118,10 +129,7 @@ def _replay(path: str, speed: float, emit, redraw=None) -> int:
     """Feed a capture through the detector at its own pace (speed 0: at once), ticking on the
     capture's clock like `analyze` (detect.run.detect_all); `redraw` is called with the
     detector after every observation, for the terminal table. Returns the findings count."""
-    from phantombutton.capture.reader import read_observations
-    from phantombutton.detect.rules import Detector
-    from phantombutton.detect.run import detect_all
-    from phantombutton.recovery.watcher import WatchEvent
+    from phantombutton.capture.reader import read_observations   # only with --replay: 33-43 ms to import
 
     det = Detector()
     step = (lambda: redraw(det)) if redraw else None
@@ -199,17 +207,6 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         _replay(replay_file, speed, emit, redraw if tty else None)
         return 0
 
-    from phantombutton.detect.findings import Thresholds
-    from phantombutton.detect.reassert import ReassertPolicy
-    from phantombutton.detect.rules import Detector
-    from phantombutton.service import config
-    from phantombutton.recovery.prevent import SideScrollFixer
-    from phantombutton.recovery.keys import key_watch
-    from phantombutton.recovery.session import open_session
-    from phantombutton.recovery.watcher import WatchEvent, Watcher
-    from phantombutton.recovery.diversion import with_diversions
-    from phantombutton.recovery.wheel import session_guard
-
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
     fixer = SideScrollFixer(options) if fix else None
     try:
@@ -220,8 +217,6 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
                                    "session": session.desktop.as_dict()}))
         # with --fix, the daemon's configuration: its held-for wait and re-assert policy
         cfg = config.load() if fix else None
-        from phantombutton.recovery.shared import paired_reader
-
         # a receiver's shared mouse node (Bolt): its paired mice, read when a finding needs them
         paired = paired_reader(options.platform)
         detector = Detector(thresholds=Thresholds(held_for=cfg.detection.held_for) if cfg else None,

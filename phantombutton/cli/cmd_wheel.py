@@ -13,6 +13,10 @@ import json
 
 import click
 
+from phantombutton.devices.open import open_receivers
+from phantombutton.devices.select import select_paired
+from phantombutton.recovery.wheel import WheelGuard
+
 EXIT_MISMATCH = 3
 
 
@@ -24,10 +28,6 @@ EXIT_MISMATCH = 3
 def command(options, device, check, as_json):
     """Put DEVICE's wheel (every paired mouse without DEVICE) back in the resolution the kernel
     expects: fixes a wheel 8x too slow or too fast, or a dead wheel diverted to HID++."""
-    from phantombutton.devices.open import open_receivers
-    from phantombutton.devices.select import select_paired
-    from phantombutton.recovery.wheel import WheelGuard
-
     events = []
     with open_receivers(options) as receivers:
         if device:
