@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from phantombutton import buttons
 from phantombutton.devices import settings as settings_mod
+from phantombutton.devices.buttons20 import button_map
 from phantombutton.models import BTN_PHANTOM
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
@@ -57,8 +58,6 @@ def _buttons(device) -> dict:
     model = device.model
     source = "model table" if model.known else "assumed"
     if not model.known and device.online and not device.hidpp10:
-        from phantombutton.devices.buttons20 import button_map   # the mouse tells (cached)
-
         bmap = button_map(device)
         if bmap is not None:
             model, source = bmap.model(), "mouse"
