@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, replace
 
 from phantombutton.buttons import hid_button_to_evdev
+from phantombutton.models import GENERIC
+from phantombutton.outfile import OutputError, atomic_output, describe_os_error
 
 # controls that report no HID button when not diverted (see above)
 NO_HID_BUTTON = frozenset({0x005B, 0x005D, 0x00C3, 0x00C4, 0x00D7})
@@ -78,8 +80,6 @@ class ButtonMap:
         return any(c.hid_buttons == UNMAPPED_BUTTONS for c in self.controls)
 
     def model(self):
-        from phantombutton.models import GENERIC
-
         return replace(
             GENERIC, name=self.name or f"mouse {self.wpid:04X}", full_name=self.name or GENERIC.full_name,
             wpid=self.wpid, hidpp10=False, buttons=self.codes(), known=True,
@@ -159,8 +159,6 @@ def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = No
 
 def save(bmap: ButtonMap, env=None) -> str:
     """Write the map (atomically); returns its path. OutputError when it cannot be written."""
-    from phantombutton.outfile import OutputError, atomic_output, describe_os_error
-
     path = path_for(bmap.wpid, bmap.firmware, env)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

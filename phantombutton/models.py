@@ -140,7 +140,7 @@ def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
         return MODELS[wpid]
     if wpid is not None and not hidpp10:
         # a HID++ 2.0 mouse missing from the table: its buttons as it told them (buttoncache.py)
-        from phantombutton.buttoncache import cached_model
+        from phantombutton.buttoncache import cached_model   # cycle: buttoncache.py imports this module
 
         learned = cached_model(wpid)
         if learned is not None:

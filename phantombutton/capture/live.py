@@ -23,6 +23,7 @@ from phantombutton.detect.events import DeviceRemoved, HidppTraffic, XButtons
 from phantombutton.input import evdev_node as en
 from phantombutton.input.evdev_source import parse_events
 from phantombutton.input.frames import frames_to_observations
+from phantombutton.recovery.watcher import XPoller as StatePoller
 
 _READ_SIZE = 24 * 64   # 64 struct input_event at a time
 
@@ -93,8 +94,6 @@ class XPoller:
     at each poll: a capture records what X held, it does not save round trips."""
 
     def __init__(self, session):
-        from phantombutton.recovery.watcher import XPoller as StatePoller
-
         self.x = session
         self._state = StatePoller(session)
         self.last: dict[int, frozenset[int]] = {}

@@ -18,16 +18,22 @@ import time
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
 from phantombutton.detect.events import DeviceInfo, HeldState
 from phantombutton.detect.shared import is_shared
+from phantombutton.devices.device import Device
+from phantombutton.devices.receiver import Pairing, Receiver
+from phantombutton.devices.settings import SIDE_SCROLL_SETTING
 from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
+from phantombutton.input.sysfs_map import describe, hidraw_of, pointer_nodes
 from phantombutton.recovery.shared import paired_reader
 from phantombutton.transport.discovery import read_uevent
+from phantombutton.transport.engine import Engine
+from phantombutton.transport.hidraw import HidrawTransport
 
 UDEV_PREFIXES = ("ID_INPUT", "LIBINPUT", "EVDEV_ABS", "MOUSE_DPI", "POINTINGSTICK_")
 
 
 def _open_evdev(path: str):
-    import evdev
+    import evdev   # optional heavy: evdev, only when a capture opens an event node
 
     try:
         return evdev.InputDevice(path)
@@ -84,7 +90,6 @@ def evdev_header(path: str) -> DeviceHeader:
         name = dev.name
     finally:
         dev.close()
-    from phantombutton.input.sysfs_map import describe, hidraw_of
 
     base = os.path.basename(path)
     hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
@@ -129,8 +134,6 @@ def hidraw_header(node: str) -> HidrawHeader:
 
 def default_event_nodes() -> list[str]:
     """Pointer nodes of Logitech receiver children (the devices this tool is about)."""
-    from phantombutton.input.sysfs_map import pointer_nodes
-
     return [p.node for p in pointer_nodes()]
 
 
@@ -208,12 +211,6 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
     HID++ (reads only; nothing is written). Returns ({receiver node: firmware},
     {slot: {setting: value}}, problems). Best effort: a capture must not fail because a
     setting cannot be read; the problem is recorded instead."""
-    from phantombutton.devices.device import Device
-    from phantombutton.devices.receiver import Pairing, Receiver
-    from phantombutton.devices.settings import SIDE_SCROLL_SETTING
-    from phantombutton.transport.engine import Engine
-    from phantombutton.transport.hidraw import HidrawTransport
-
     firmware: dict[str, str] = {}
     settings: dict[int, dict[str, str]] = {}
     problems: list[str] = []

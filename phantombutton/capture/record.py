@@ -36,6 +36,9 @@ from phantombutton.capture.fields import one_line, scalar
 from phantombutton.detect.events import (
     DeviceAdded, DeviceInfo, DeviceRemoved, HeldState, HidppTraffic, KeyEvent, Observation, XButtons,
 )
+from phantombutton.hidpp.decode import describe
+from phantombutton.hidpp.errors import FrameError
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 from phantombutton.outfile import OutputError, describe_os_error, streaming_output
 
 END_MARKER = "# end of capture"
@@ -329,10 +332,6 @@ class CaptureWriter:
 
 
 def _default_describe():
-    from phantombutton.hidpp.decode import describe
-    from phantombutton.hidpp.errors import FrameError
-    from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
-
     ours = HIDPP_REPORT_IDS | DJ_REPORT_IDS
 
     def _d(data: bytes) -> str:

@@ -167,6 +167,7 @@ def side_scroll_of(f: Frame) -> bool | None:
 
 def _describe_raw(f: Frame) -> str:
     """hidpp/decode.py's one-line description, else hex."""
+    # start-up: only a finding's explanation needs the decoder; watch and status start ~4 ms sooner
     from phantombutton.hidpp.decode import describe
 
     try:

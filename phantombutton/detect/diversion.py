@@ -35,6 +35,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from phantombutton import SOFTWARE_ID
+from phantombutton.buttoncache import STANDARD_HID_BUTTON
+from phantombutton.buttons import hid_button_to_evdev, x_button_for
+from phantombutton.detect.events import DeviceAdded, HidppTraffic, KeyEvent
+from phantombutton.detect.findings import Finding, Layer, Rule
+from phantombutton.hidpp.classify import KERNEL_SW_IDS
+from phantombutton.hidpp.classify import owner as id_owner   # judge() has a local `owner`
+from phantombutton.hidpp.hidpp20 import CONTROL_NAMES, control_name
+
 DOUBLE_WINDOW = 0.05       # seconds between a diverted event and the native press of one button
 
 # Programs known to divert controls of Logitech mice (process comm, as /proc/PID/comm shows it:
@@ -175,8 +184,6 @@ class DiversionMonitor:
         self.programs: set[int] = set()                            # software ids of others' requests
 
     def feed(self, obs) -> None:
-        from phantombutton.detect.events import DeviceAdded, HidppTraffic, KeyEvent
-
         if isinstance(obs, DeviceAdded) and obs.device.slot is not None and obs.device.receiver_node:
             self.slots[obs.device.node] = (obs.device.receiver_node, obs.device.slot,
                                            obs.device.name or obs.device.node)
@@ -186,9 +193,6 @@ class DiversionMonitor:
             self._traffic(obs.node, obs.t, obs.data)
 
     def _traffic(self, node: str, t: float, d: bytes) -> None:
-        from phantombutton import SOFTWARE_ID
-        from phantombutton.hidpp.hidpp20 import CONTROL_NAMES
-
         if len(d) < 7 or d[0] not in (0x10, 0x11) or d[2] >= 0x80:
             return
         slot, sw = d[1], d[3] & 0x0F
@@ -218,16 +222,10 @@ class DiversionMonitor:
             self.diverted.setdefault((node, slot, cid), []).append(t)
 
     def findings(self) -> list:
-        from phantombutton.buttoncache import STANDARD_HID_BUTTON
-        from phantombutton.buttons import hid_button_to_evdev, x_button_for
-        from phantombutton.detect.findings import Finding, Layer, Rule
-        from phantombutton.hidpp.classify import KERNEL_SW_IDS, owner
-        from phantombutton.hidpp.hidpp20 import control_name
-
         out = []
         by_slot = {(n, s): (evdev, name) for evdev, (n, s, name) in self.slots.items()}
         # the kernel's requests (hid-logitech-hidpp) read no diverted-button events
-        others = sorted({f"{owner(sw)} (software id 0x{sw:X})" if owner(sw) == "unknown" else owner(sw)
+        others = sorted({f"{id_owner(sw)} (software id 0x{sw:X})" if id_owner(sw) == "unknown" else id_owner(sw)
                          for sw in self.programs if sw not in KERNEL_SW_IDS})
         for (node, slot, cid), times in sorted(self.diverted.items()):
             evdev, name = by_slot.get((node, slot), (None, f"slot {slot} on {node}"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from phantombutton.buttons import describe_button
+
 
 class Rule(StrEnum):
     UNKNOWN_BUTTON = "unknown-button"            # a) a button the model does not have
@@ -76,8 +78,6 @@ class Finding:
         return ids
 
     def headline(self) -> str:
-        from phantombutton.buttons import describe_button
-
         what = describe_button(self.code) if self.code is not None else f"X button {self.x_button}"
         where = self.device + (f" ({self.node})" if self.node and self.node != self.device else "")
         if self.rule is Rule.STALE_DIVERSION:   # presses diverted to HID++, not a hold

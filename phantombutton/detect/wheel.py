@@ -30,6 +30,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from phantombutton.detect.context import parse_frame, who
+
 NOTCH = 120   # REL_WHEEL_HI_RES units per detent (linux/input.h, libinput's wheel handling)
 REL_WHEEL, REL_WHEEL_HI_RES = 0x08, 0x0B
 
@@ -283,8 +285,6 @@ class WriterLog:
         self._ours[key] = t
 
     def note(self, t: float, node: str, data: bytes) -> None:
-        from phantombutton.detect.context import parse_frame, who
-
         f = parse_frame(t, node, data)
         if f is None or f.devnum == 0xFF:
             return

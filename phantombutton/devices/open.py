@@ -14,8 +14,12 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from phantombutton.devices.direct import DirectMouse
 from phantombutton.devices.receiver import Receiver
 from phantombutton.errors import NoReceiver, PhantomError
+from phantombutton.hidpp.errors import FrameError
+from phantombutton.transport.discovery import Skipped
+from phantombutton.transport.engine import Engine
 
 NO_RECEIVER = ("no Logitech receiver found (Unifying, Nano, Lightspeed or Bolt); plug one in "
                "(or check `ls /dev/hidraw*` and the udev rule), or try the virtual one: "
@@ -23,8 +27,6 @@ NO_RECEIVER = ("no Logitech receiver found (Unifying, Nano, Lightspeed or Bolt);
 
 
 def _receiver(transport, debug: bool, product: int, children: dict[int, str] | None = None) -> Receiver:
-    from phantombutton.transport.engine import Engine
-
     receiver = Receiver(Engine(transport), transport.node, product, children)
     if debug:
         receiver.engine.trace = _tracer(transport.node, receiver)
@@ -32,8 +34,8 @@ def _receiver(transport, debug: bool, product: int, children: dict[int, str] | N
 
 
 def _tracer(node: str, receiver):
+    # start-up: --debug only; the decoder (with hidpp/dj.py, notifications.py) costs info and list ~6 ms
     from phantombutton.hidpp.decode import describe
-    from phantombutton.hidpp.errors import FrameError
 
     def trace(direction: str, t: float, raw: bytes) -> None:
         try:
@@ -53,9 +55,6 @@ def _note(text: str) -> None:
 
 def _direct(platform, node, debug: bool):
     """A mouse without a receiver (devices/direct.py), over its own node."""
-    from phantombutton.devices.direct import DirectMouse
-    from phantombutton.transport.engine import Engine
-
     transport = platform.open_direct(node)  # AccessDenied names node, errno, fix
     mouse = DirectMouse(Engine(transport), node.node, node.product, node.bus, node.name)
     if debug:
@@ -65,8 +64,6 @@ def _direct(platform, node, debug: bool):
 
 def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
     """The platform's receivers, then its mice without a receiver (`direct_devices`)."""
-    from phantombutton.transport.discovery import Skipped
-
     skipped: list[Skipped] = []
     nodes = platform.receivers(skipped=skipped)
     direct = platform.direct_devices() if hasattr(platform, "direct_devices") else []

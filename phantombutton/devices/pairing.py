@@ -38,7 +38,7 @@ def _bolt_record(receiver: Receiver, slot: int):
 
 
 def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
-    from phantombutton.devices.receiver import Pairing
+    from phantombutton.devices.receiver import Pairing   # cycle: devices/receiver.py imports this module
 
     read = receiver._read
     rec = _unifying_record(receiver, slot)
@@ -56,7 +56,7 @@ def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
 
 
 def _bolt(receiver: Receiver, slot: int) -> Pairing | None:
-    from phantombutton.devices.receiver import Pairing
+    from phantombutton.devices.receiver import Pairing   # cycle: devices/receiver.py imports this module
 
     rec = _bolt_record(receiver, slot)
     if rec is None:

@@ -142,13 +142,13 @@ DPI_SETTING = Setting(DPI, "sensor resolution, register 0x63 (0x81..0x8F = 100..
 
 
 def _read_diversions(device) -> str:
-    from phantombutton.devices import settings20
+    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
     return settings20.read_diversions(device)
 
 
 def _reset_diversions(device, value: str) -> str:
-    from phantombutton.devices import settings20
+    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
     return settings20.reset_diversions(device, value)
 
@@ -167,7 +167,7 @@ def settings_for(device) -> dict[str, Setting]:
         return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
     # a 2.0 device's settings follow its feature table, which only an online device tells
     device.require_online()
-    from phantombutton.devices import settings20
+    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
     return settings20.settings_for(device)
 
@@ -212,7 +212,7 @@ def refusal(device, setting: Setting, value: str) -> str | None:
     cleared behind it, the mouse sends one unit per detent, so the wheel is 8x slow until
     the next reconnect, which sets the bit again anyway."""
     if not device.hidpp10:
-        from phantombutton.devices import settings20
+        from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
         return settings20.refusal(device, setting.name, value)
     if setting.name == SMOOTH_SCROLL and value == "off" and device.model.kernel_sets_smooth_scroll:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from phantombutton.devices.settings import DIVERSIONS_SETTING, NotApplied, Setting
 from phantombutton.errors import UsageProblem
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.hidpp20 import FeatureId, ReportingFlag, ThumbStatus, WheelModeBit
@@ -42,8 +43,6 @@ _REPORTING_STATE = (ReportingFlag.DIVERTED | ReportingFlag.PERSISTENTLY_DIVERTED
 
 
 def _not_applied(device, what: str, shown: str):
-    from phantombutton.devices.settings import NotApplied
-
     return NotApplied(f"{device.label}: wrote {what} but the device reads back {shown}; "
                       "the device or another program changed it")
 
@@ -191,8 +190,6 @@ def reset_diversions(device, value: str) -> str:
         write_target(device, "hid")
     after = read_diversions(device)
     if after != "none":
-        from phantombutton.devices.settings import NotApplied
-
         raise NotApplied(f"{device.label}: diversions still set after reset: {after}")
     return after
 
@@ -202,8 +199,6 @@ def reset_diversions(device, value: str) -> str:
 
 def settings_for(device) -> dict:
     """The 2.0 settings this (online) device's feature table offers."""
-    from phantombutton.devices.settings import Setting
-
     out = {}
     if device.feature_index(FeatureId.HIRES_WHEEL) is not None:
         out[WHEEL_RESOLUTION] = Setting(
@@ -221,8 +216,6 @@ def settings_for(device) -> dict:
             ("hid", "hidpp"), read_thumb, write_thumb)
     if any(device.feature_index(f) is not None
            for f in (FeatureId.REPROG_CONTROLS_V4, FeatureId.THUMB_WHEEL, FeatureId.HIRES_WHEEL)):
-        from phantombutton.devices.settings import DIVERSIONS_SETTING
-
         out[DIVERSIONS] = DIVERSIONS_SETTING
     return out
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from phantombutton.detect.wheel import KernelRule, Mechanism, WheelMode, kernel_rule
+from phantombutton.devices import settings
 from phantombutton.models import SMOOTH_SCROLL
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
@@ -50,8 +51,6 @@ def read_mode(device, rule: KernelRule) -> WheelMode:
 def write_mode(device, rule: KernelRule, hires: bool) -> WheelMode:
     """Put the wheel in hi-res (or low-res), HID target; returns the mode read back."""
     if rule.mechanism is Mechanism.REGISTER_01:
-        from phantombutton.devices import settings
-
         settings.put(device, SMOOTH_SCROLL, "on" if hires else "off")
     elif rule.mechanism is Mechanism.X2121:
         mode = device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]

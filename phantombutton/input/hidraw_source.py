@@ -29,6 +29,7 @@ from phantombutton.hidpp.classify import DJ_NOTIFICATION_FIRST
 from phantombutton.hidpp.dj import DjReportType, parse_mouse
 from phantombutton.hidpp.errors import FrameError
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, DjFrame, ReportId, parse
+from phantombutton.transport import discovery   # find_receivers looked up at each call, as service/platform.py does
 
 MAX_REPORTS_PER_READ = 256     # a burst is read in one go, bounded (the loop must go on)
 
@@ -65,9 +66,7 @@ class HidrawTag:
 
 
 def _receiver_nodes(sysfs: str) -> list[str]:
-    from phantombutton.transport.discovery import find_receivers
-
-    return [r.node for r in find_receivers(sysfs)]
+    return [r.node for r in discovery.find_receivers(sysfs)]
 
 
 def _open_read_only(node: str) -> int:

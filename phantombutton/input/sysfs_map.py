@@ -18,7 +18,9 @@ from dataclasses import dataclass, replace
 
 from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
+from phantombutton.receivers import RECEIVERS, ButtonPath
 from phantombutton.transport.direct import DIRECT_DRIVER
+from phantombutton.transport import discovery   # find_receivers looked up at each call, as service/platform.py does
 
 LOGITECH = 0x046D
 REL_X, REL_Y = 0, 1
@@ -138,13 +140,10 @@ def _shared_by(product: int, event_name: str, sysfs: str, dev: str) -> str | Non
     """The HID++ hidraw node of the receiver whose own mouse node `event_name` is (receivers.py
     `ButtonPath.RECEIVER_MOUSE_NODE`: Bolt on a kernel whose hid-logitech-dj lacks it), found as
     discovery finds its mouse nodes; None for any other node."""
-    from phantombutton.receivers import RECEIVERS, ButtonPath
-    from phantombutton.transport.discovery import find_receivers
-
     family = RECEIVERS.get(product)
     if family is None or family.buttons is not ButtonPath.RECEIVER_MOUSE_NODE:
         return None
-    for r in find_receivers(sysfs):
+    for r in discovery.find_receivers(sysfs):
         if r.product == product and any(os.path.basename(n) == event_name for n in r.mouse_nodes):
             return os.path.join(dev, os.path.basename(r.node))
     return None

@@ -26,6 +26,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from phantombutton.input.bits import set_bits
+from phantombutton.input.desktop import XWAYLAND_DEVICE_PREFIX
 
 if TYPE_CHECKING:   # annotations only: socket loads with Xlib, in _x_socket
     import socket
@@ -68,7 +69,7 @@ def x_errors() -> tuple[type[BaseException], ...]:
     """What a call on an X connection raises when the server fails or goes away (restart,
     logout): python-xlib's protocol, connection and display errors and the socket's. Catch
     these around X calls only; anything else is a bug and is shown as one."""
-    from Xlib import error as xerror
+    from Xlib import error as xerror   # optional heavy: Xlib
 
     return (OSError, xerror.XError, xerror.ConnectionClosedError, xerror.DisplayError, XUnavailable)
 
@@ -144,8 +145,8 @@ def _requests():
     global _REQ
     if _REQ is not None:
         return _REQ
-    from Xlib import X
-    from Xlib.protocol import rq
+    from Xlib import X   # optional heavy: Xlib
+    from Xlib.protocol import rq   # optional heavy: Xlib
 
     class _Rest(rq.ValueField):
         """The rest of a reply as bytes (class records parsed by parse_button_state)."""
@@ -209,8 +210,8 @@ def _x_socket(display_name: str, timeout: float) -> socket.socket | None:
     # socket here, not at the top: 6 ms (host) that --no-x and a session without X never use
     import socket
 
-    from Xlib import error as xerror
-    from Xlib.support import connect
+    from Xlib import error as xerror   # optional heavy: Xlib
+    from Xlib.support import connect   # optional heavy: Xlib
 
     try:
         _, protocol, host, dno, _ = connect.get_display(display_name)
@@ -268,8 +269,8 @@ class XSession:
             problem = session_problem()
             if problem:
                 raise XUnavailable(problem)
-        from Xlib import display as xdisplay
-        from Xlib import error as xerror
+        from Xlib import display as xdisplay   # optional heavy: Xlib
+        from Xlib import error as xerror   # optional heavy: Xlib
 
         shown = display_name or os.environ.get("DISPLAY")
         problem, probe = probe_display(display_name or os.environ.get("DISPLAY", ""), timeout)
@@ -304,8 +305,8 @@ class XSession:
         self._xwayland: bool | None = None
 
     def _announce_xi2(self, opcode: int) -> int:
-        from Xlib import error as xerror
-        from Xlib.ext import xinput
+        from Xlib import error as xerror   # optional heavy: Xlib
+        from Xlib.ext import xinput   # optional heavy: Xlib
 
         try:
             r = xinput.XIQueryVersion(display=self.display.display, opcode=opcode,
@@ -331,7 +332,7 @@ class XSession:
     # -- listing -------------------------------------------------------------------------
     def pointers(self) -> list[XPointer]:
         """Master and slave pointers (floating slaves too), with their "Device Node"."""
-        from Xlib.ext import xinput
+        from Xlib.ext import xinput   # optional heavy: Xlib
 
         reply = self.display.xinput_query_device(xinput.AllDevices)
         out = []
@@ -357,7 +358,7 @@ class XSession:
             return self._node_cache[device_id]
         node = None
         if self._atom_node:
-            from Xlib import X, error as xerror
+            from Xlib import X, error as xerror   # optional heavy: Xlib
 
             try:
                 r = self.display.xinput_get_device_property(device_id, self._atom_node,
@@ -372,15 +373,13 @@ class XSession:
         """Xwayland's devices are virtual and named `xwayland-*` (hw/xwayland/xwayland-input.c):
         their button state says nothing about the mouse. Decided once per connection."""
         if self._xwayland is None:
-            from phantombutton.input.desktop import XWAYLAND_DEVICE_PREFIX
-
             self._xwayland = any(p.name.startswith(XWAYLAND_DEVICE_PREFIX) for p in self.pointers())
         return self._xwayland
 
     def input_driver(self, pointers: list[XPointer]) -> str | None:
         """The Xorg input driver reading the mice: xf86-input-libinput names its device
         properties "libinput ...", xf86-input-evdev "Evdev ..." (their src/*.c prop names)."""
-        from Xlib import error as xerror
+        from Xlib import error as xerror   # optional heavy: Xlib
 
         for p in pointers:
             if p.is_master or not p.node:
@@ -401,8 +400,8 @@ class XSession:
         press/release events on the root window: the poller then queries state when X says
         something changed instead of on every tick. False if the server refuses (XI < 2.1
         would also lose raw events during grabs, so it counts as a refusal)."""
-        from Xlib import error as xerror
-        from Xlib.ext import xinput
+        from Xlib import error as xerror   # optional heavy: Xlib
+        from Xlib.ext import xinput   # optional heavy: Xlib
 
         if self.xi2_minor < 1:
             return False
@@ -416,7 +415,7 @@ class XSession:
 
     def drain_events(self) -> tuple[bool, bool]:
         """Read queued events without blocking: (hierarchy changed, a button went down/up)."""
-        from Xlib.ext import xinput
+        from Xlib.ext import xinput   # optional heavy: Xlib
 
         hierarchy = buttons = False
         # The usual answer is "nothing": find that out with one select() instead of
@@ -436,7 +435,7 @@ class XSession:
     # -- state -------------------------------------------------------------------------
     def query_buttons(self, device_id: int) -> tuple[int, frozenset[int]] | None:
         """(num_buttons, held buttons) per XI 1.x QueryDeviceState; None if the device is gone."""
-        from Xlib import error as xerror
+        from Xlib import error as xerror   # optional heavy: Xlib
 
         QueryDeviceState, _ = _requests()
         try:
@@ -448,7 +447,7 @@ class XSession:
     # -- actions -------------------------------------------------------------------------
     def fake_device_button(self, device_id: int, button: int, press: bool) -> None:
         """XTest device event from `device_id`; raises XUnavailable if the server refuses it."""
-        from Xlib import X, error as xerror
+        from Xlib import X, error as xerror   # optional heavy: Xlib
 
         if self._xtest_major is None:
             raise XUnavailable("the X server has no XTEST extension")
@@ -468,7 +467,7 @@ class XSession:
 
     def grab_probe(self) -> GrabStatus:
         """Try what another application would: XGrabPointer on the root; ungrab at once."""
-        from Xlib import X
+        from Xlib import X   # optional heavy: Xlib
 
         root = self.display.screen().root
         status = root.grab_pointer(False, X.ButtonPressMask, X.GrabModeAsync, X.GrabModeAsync,

@@ -22,14 +22,17 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from phantombutton import models
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
-from phantombutton.buttons import hid_button_to_evdev
+from phantombutton.buttons import hid_button_to_evdev, label
 from phantombutton.detect.diversion import (
     BUTTON_EVENT, DOUBLE_WINDOW, FEATURE_REPROG, FEATURE_THUMB_WHEEL, diverted_event_cids, judge_doubled, owner_of,
     thumb_event,
 )
+from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent, Motion
 from phantombutton.detect.shared import MAX_SLOT
-from phantombutton.devices.settings20 import reset_control
+from phantombutton.devices.buttons20 import button_map
+from phantombutton.devices.settings20 import diverted_parts, reset_control
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
@@ -37,6 +40,7 @@ from phantombutton.recovery.diversion_base import (
     CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, WATCH_HINT, DiversionEvent, Key, Mouse,
 )
 from phantombutton.recovery.thumbwheel import ThumbWheelPart
+
 
 class DiversionGuard(ThumbWheelPart):
     """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
@@ -52,8 +56,6 @@ class DiversionGuard(ThumbWheelPart):
 
     # ---- observations ----------------------------------------------------------------------
     def feed(self, obs) -> list[DiversionEvent]:
-        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent, Motion
-
         if isinstance(obs, HidppTraffic):
             return self._traffic(obs)
         if isinstance(obs, Motion) and obs.hwheel:
@@ -100,14 +102,10 @@ class DiversionGuard(ThumbWheelPart):
 
     # ---- internals -------------------------------------------------------------------------
     def _learn(self, mouse: Mouse, wpid: int | None) -> list[DiversionEvent]:
-        from phantombutton import models
-
         if wpid is None or models.model_for(wpid).known:
             return []
         notes: list[str] = []
         try:
-            from phantombutton.devices.buttons20 import button_map
-
             device = self.access(mouse.key)
             bmap = button_map(device, notes=notes) if device is not None else None
         except (HidppError, PhantomError, OSError) as e:
@@ -115,8 +113,6 @@ class DiversionGuard(ThumbWheelPart):
                                    topic="buttons")]
         out = [DiversionEvent("note", self.clock(), mouse.name, n, topic="buttons") for n in notes]
         if bmap is not None:
-            from phantombutton.buttons import label
-
             out.append(DiversionEvent("learned", self.clock(), mouse.name, (
                 "buttons read from the mouse (REPROG_CONTROLS_V4): "
                 + ", ".join(label(c) for c in sorted(bmap.codes()))), topic="buttons"))
@@ -287,8 +283,6 @@ def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) 
     """`status`: what each receiver mouse of a wheel watch (recovery/wheel.py WheelWatch) has
     diverted now, and who holds its node. One read of every control's reporting (and the thumb
     wheel and wheel target) per HID++ 2.0 mouse; nothing is written."""
-    from phantombutton.devices.settings20 import diverted_parts
-
     out: list[DiversionEvent] = []
     now = time.monotonic()
     for node, key in sorted(watch.keys.items()):

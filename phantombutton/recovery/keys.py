@@ -23,6 +23,7 @@ from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton import keys as KEYS
 from phantombutton.input import keyboards as K
 from phantombutton.input.evdev_node import held_keys, write_key
+from phantombutton.input.xinput import XRefused, XUnavailable, _requests
 
 X_KEYCODE_OFFSET = 8          # xf86-input-evdev / xf86-input-libinput: keycode = evdev code + 8
 XI_DEVICE_KEY_RELEASE = 2     # XI 1.x event offset (DeviceKeyPress 1, DeviceKeyRelease 2)
@@ -53,7 +54,7 @@ class KeyRelease:
 
 def x_keyboard_slave(x, node: str) -> int | None:
     """The X slave keyboard whose "Device Node" is `node` (input/xinput.XSession `x`)."""
-    from Xlib.ext import xinput
+    from Xlib.ext import xinput   # optional heavy: Xlib, only with an X session
 
     want = os.path.realpath(node)
     for d in x.display.xinput_query_device(xinput.AllDevices).devices:
@@ -67,13 +68,11 @@ def x_keyboard_slave(x, node: str) -> int | None:
 
 def x_key_release(x, device_id: int, code: int) -> None:
     """XTest DeviceKeyRelease from `device_id` (same request as input/xinput's button release)."""
-    from Xlib import X
-
-    from phantombutton.input.xinput import XRefused, XUnavailable, _requests
+    from Xlib import X   # optional heavy: Xlib, only with an X session
 
     if x._xtest_major is None:
         raise XUnavailable("the X server has no XTEST extension")
-    from Xlib import error as xerror
+    from Xlib import error as xerror   # optional heavy: Xlib
 
     _, FakeDeviceInput = _requests()
     catch = xerror.CatchError()

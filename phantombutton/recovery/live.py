@@ -11,7 +11,7 @@ import time
 from phantombutton.buttons import BTN_MOUSE_FIRST, BTN_MOUSE_LAST, code_for_x_button, hid_button_scancode
 from phantombutton.errors import PhantomError
 from phantombutton.input import evdev_node as en
-from phantombutton.input.xinput import x_errors
+from phantombutton.input.xinput import GrabStatus, x_errors
 from phantombutton.recovery.chain import Snapshot, Target
 from phantombutton.transport.platform import EventNodes
 
@@ -52,8 +52,6 @@ class LiveLayers:
             return False
 
     def _grabbed(self) -> bool | None:
-        from phantombutton.input.xinput import GrabStatus
-
         try:
             return self.x.grab_probe() == GrabStatus.ALREADY_GRABBED
         except Exception:  # noqa: BLE001 - Xwayland went away: unknown, not "free"
@@ -152,7 +150,7 @@ def _node_code(t: Target) -> tuple[str, int]:
 
 def uinput_click(code: int, x=None, wait: float = 2.0) -> None:
     """A new mouse (BTN 0x110-0x11F) that presses and releases `code` once X has added it."""
-    import evdev
+    import evdev   # optional heavy: evdev, only for the uinput click
     from evdev import ecodes
 
     try:

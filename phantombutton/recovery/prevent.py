@@ -7,6 +7,7 @@ write of that bit only, then read back), on the receiver slot of the device diag
 
 from __future__ import annotations
 
+from phantombutton.devices import settings
 from phantombutton.models import SIDE_SCROLL
 from phantombutton.devices.open import open_receivers
 from phantombutton.errors import PhantomError
@@ -15,8 +16,6 @@ M705_101B = 0x101B
 
 
 def _side_scroll_on(receiver, slot: int) -> str | None:
-    from phantombutton.devices import settings
-
     device = next((d for d in receiver.devices() if d.slot == slot), None)
     if device is None or device.wpid != M705_101B:
         return None

@@ -8,12 +8,17 @@ import os
 import time
 from dataclasses import dataclass
 
+from phantombutton.buttons import code_for_x_button, hid_button_to_evdev, is_mouse_button, x_button_for
+from phantombutton.detect.findings import Thresholds
+from phantombutton.detect.rules import Detector
 from phantombutton.errors import UsageProblem
 from phantombutton.input.desktop import DesktopSession, describe_session
 from phantombutton.input.source import Source
 from phantombutton.input.xinput import XSession, XUnavailable, x_errors
 from phantombutton.numbers import ascii_int, is_ascii_int
 from phantombutton.recovery.live import LiveLayers
+from phantombutton.recovery.shared import paired_reader
+from phantombutton.recovery.watcher import Watcher
 from phantombutton.transport.platform import Platform
 
 
@@ -95,13 +100,8 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
     """Read the current state through a Detector: start the source, then poll X twice,
     `grace` apart (default: the x_grace threshold), so X-versus-kernel disagreements can be
     confirmed. Returns (Watcher, the WatchEvents it produced)."""
-    from phantombutton.detect.findings import Thresholds
-    from phantombutton.detect.rules import Detector
-    from phantombutton.recovery.watcher import Watcher
-
     thresholds = Thresholds()
     grace = thresholds.x_grace + 0.05 if grace is None else grace
-    from phantombutton.recovery.shared import paired_reader
 
     detector = Detector(thresholds=thresholds, paired=paired_reader(session.platform))
     w = Watcher(session.source, detector, x=session.x, layers=None,
@@ -125,8 +125,6 @@ def _where(d) -> str:
 
 def parse_button(text: str) -> tuple[int, int]:
     """'20' (X button), '0x11f' / 'BTN_...' code, or 'hid16' -> (evdev code, X button)."""
-    from phantombutton.buttons import code_for_x_button, hid_button_to_evdev, is_mouse_button, x_button_for
-
     t = text.strip().lower()
     try:   # ascii_int: "٣" is not button 3, "0x_1f" not 0x1f
         if t.startswith("hid"):

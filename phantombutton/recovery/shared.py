@@ -11,16 +11,16 @@ import contextlib
 from phantombutton import models
 from phantombutton.detect.events import DeviceInfo
 from phantombutton.detect.shared import Candidate, Paired, SharedNodes, is_shared
+from phantombutton.devices.buttons20 import button_map
+from phantombutton.devices.receiver import Receiver
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
+from phantombutton.transport.engine import Engine
 
 
 def paired_reader(platform) -> Paired:
     """receiver hidraw node -> its paired mice (None when it cannot be read: unknown node,
     no permission, the receiver gone or silent). Reads only the paired slots' records."""
-    from phantombutton.devices.receiver import Receiver
-    from phantombutton.transport.engine import Engine
-
     def paired(node: str) -> list[Candidate] | None:
         try:
             found = [r for r in platform.receivers() if r.node == node]
@@ -50,8 +50,6 @@ def paired_reader(platform) -> Paired:
 def _learn(device) -> None:
     """Read and cache an unknown HID++ 2.0 mouse's buttons; an offline or HID++ 1.0 mouse, or
     one that does not answer, stays unknown (nothing is ruled out for it)."""
-    from phantombutton.devices.buttons20 import button_map
-
     if models.model_for(device.wpid).known:
         return
     with contextlib.suppress(PhantomError, HidppError, OSError):

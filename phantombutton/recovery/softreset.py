@@ -17,7 +17,16 @@ import select
 import time
 from dataclasses import dataclass, field
 
+from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
+from phantombutton.detect.stall import GRACE, StallRule
 from phantombutton.errors import AccessDenied, PhantomError
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.hidpp.frames import RECEIVER
+from phantombutton.hidpp.hidpp10 import Register
+from phantombutton.input.evdev_node import INPUT_EVENT
+from phantombutton.input.hidraw_source import dj_input
+from phantombutton.input.sysfs_map import pointer_nodes
+from phantombutton.recovery.wheel import WheelEvent
 
 _HID_ID = re.compile(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$")
 
@@ -118,10 +127,6 @@ def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
 def receiver_answers(engine) -> bool:
     """Does the receiver itself answer (register 0x02, connection state)? The soft reset's
     trigger: a receiver that no longer answers."""
-    from phantombutton.hidpp.errors import HidppError
-    from phantombutton.hidpp.frames import RECEIVER
-    from phantombutton.hidpp.hidpp10 import Register
-
     try:
         engine.read_register(RECEIVER, Register.CONNECTION_STATE)
         return True
@@ -141,8 +146,6 @@ class StuckReceiver:
         self.last: dict[str, float] = {}
 
     def __call__(self, key, error) -> list:
-        from phantombutton.recovery.wheel import WheelEvent
-
         node = key[0]
         engine = self.access.engines.get(node)
         now = self.clock()
@@ -172,8 +175,6 @@ class InputStallGuard:
 
     def __init__(self, *, fix: bool, sysfs: str = "/sys", last: dict[str, float] | None = None,
                  access=None, rule=None, reset=None):
-        from phantombutton.detect.stall import StallRule
-
         self.fix, self.sysfs, self.access = fix, sysfs, access
         self.rule = rule or StallRule()
         self.last = last if last is not None else {}
@@ -183,8 +184,6 @@ class InputStallGuard:
         self.rule.feed(obs)
 
     def tick(self, now: float) -> list:
-        from phantombutton.recovery.wheel import WheelEvent
-
         out = []
         for s in self.rule.check(now):
             what, evidence = f"receiver {s.receiver}", (s.evidence(),)
@@ -219,12 +218,6 @@ def listen_for_stall(receiver: str, seconds: float = LISTEN, *, sysfs: str = "/s
     """`reset-receiver --if-stuck` on a receiver that answers: read its hidraw node (read-only)
     and its children's event nodes for `seconds` and apply detect/stall.py. Needs the mouse to
     move meanwhile. Returns the Stalls found (empty: no stall seen, or no input at all)."""
-    from phantombutton.detect.events import DeviceAdded, DeviceInfo, Motion
-    from phantombutton.detect.stall import GRACE, StallRule
-    from phantombutton.input.evdev_node import INPUT_EVENT
-    from phantombutton.input.hidraw_source import dj_input
-    from phantombutton.input.sysfs_map import pointer_nodes
-
     rule = StallRule()
     fds: dict[int, str | None] = {}                    # fd -> event node, None for the receiver
     last_buttons: dict[tuple[str, int], int] = {}

@@ -18,8 +18,9 @@ from phantombutton.detect.reassert import ReassertPolicy, Releases
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
 from phantombutton.input.source import Source
-from phantombutton.input.xinput import x_errors
+from phantombutton.input.xinput import find_slave, x_errors
 from phantombutton.detect.rules import Detector
+from phantombutton.models import has_button
 from phantombutton.recovery.chain import Layers, Outcome, Target, run_chain
 
 _WAKING = (KeyEvent, HeldState, DeviceAdded)   # observations that end the idle pace
@@ -157,8 +158,6 @@ class XPoller:
         return st
 
     def slave_for(self, node: str):
-        from phantombutton.input.xinput import find_slave
-
         return find_slave(self._pointers, node) if node else None
 
 
@@ -167,7 +166,6 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-    from phantombutton.models import has_button
 
     return has_button(f.wpid, f.code)
 

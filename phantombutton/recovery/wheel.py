@@ -24,15 +24,19 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
+from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
 from phantombutton.detect.wheel import (
     NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WheelMode, WriterLog, judge,
 )
-
-if TYPE_CHECKING:   # annotations only: devices and the engine are imported when a wheel is read
-    from phantombutton.devices.device import Device
-    from phantombutton.transport.engine import Engine
+from phantombutton.devices.device import Device, DeviceOffline
+from phantombutton.devices.receiver import Pairing, Receiver
+from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for, write_mode
+from phantombutton.errors import PhantomError
+from phantombutton.hidpp.errors import HidppError
+from phantombutton.input import procfs
+from phantombutton.transport.engine import Engine
 
 SUSPECT_GAP = 60.0
 PERIODIC = 600.0
@@ -167,11 +171,6 @@ class WheelGuard:
 
     def check(self, key: Key, t: float | None = None, reason: str = "asked") -> list[WheelEvent]:
         """Read the mode now, judge it, repair it with `fix`."""
-        from phantombutton.devices.device import DeviceOffline
-        from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for
-        from phantombutton.errors import PhantomError
-        from phantombutton.hidpp.errors import HidppError
-
         t = self.clock() if t is None else t
         st = self.state(key)
         st.last_read = t
@@ -228,10 +227,6 @@ class WheelGuard:
 
     def _repair(self, key: Key, st: _State, device, verdict: Judgement, mode: WheelMode,
                 t: float) -> list[WheelEvent]:
-        from phantombutton.devices.wheel import write_mode
-        from phantombutton.errors import PhantomError
-        from phantombutton.hidpp.errors import HidppError
-
         assert st.rule is not None   # check() set it before judging
         if t < st.backoff_until:
             return []
@@ -277,9 +272,6 @@ class EngineAccess:
         self.wpids: dict[Key, int] = {}
 
     def __call__(self, key: Key):
-        from phantombutton.devices.device import Device
-        from phantombutton.devices.receiver import Pairing, Receiver
-
         device = self.devices.get(key)
         if device is None:
             node, slot = key
@@ -324,8 +316,6 @@ class WheelWatch:
         self.keys: dict[str, Key] = {}
 
     def feed(self, obs) -> list[WheelEvent]:
-        from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
-
         if self.stall is not None:
             self.stall.feed(obs)
 
@@ -368,8 +358,6 @@ def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
     """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
     (other users' fds are unreadable without privileges). A program that diverted the wheel
     reads its HID++ events there; none left means nobody is listening."""
-    from phantombutton.input import procfs
-
     match = procfs.same_file(node)
     if match is None:
         return None
@@ -382,8 +370,6 @@ def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
 def session_guard(session, *, fix: bool) -> WheelWatch:
     """The guard for a watch/status session: each receiver of the session's platform opened
     read-write on demand; on a real kernel a receiver that stopped answering is reset."""
-    from phantombutton.transport.engine import Engine
-
     platform = session.platform
     products: dict[str, int] = {}
 
@@ -399,6 +385,7 @@ def session_guard(session, *, fix: bool) -> WheelWatch:
 
     if not platform.kernel:
         return WheelWatch(WheelGuard(access, fix=fix, listeners=listeners))
+    # cycle: recovery/softreset.py imports this module (WheelEvent) at its top
     from phantombutton.recovery.softreset import InputStallGuard, StuckReceiver
 
     stuck = StuckReceiver(access, fix=fix)

@@ -7,6 +7,8 @@ escaped so they cannot open HTML, close a table cell or a code span.
 
 from __future__ import annotations
 
+from phantombutton.detect.chatter import verdict_line
+
 
 def md(s: object) -> str:
     """Text safe in a Markdown paragraph or table cell."""
@@ -42,8 +44,6 @@ def analysis_markdown(report: dict, heading: str = "###") -> str:
     """cli/cmd_analyze.analyze_file's dict as Markdown."""
     findings = report["findings"]
     name = str(report["file"]).rsplit("/", 1)[-1]
-    from phantombutton.detect.chatter import verdict_line
-
     verdict = verdict_line(findings, "**")
     out = [f"{heading} phantombutton analyze: {code(name)}", "", f"Verdict: {verdict}", ""]
     devs = ", ".join(f"{md(d['name'] or '?')} ({code(d['node'])})" for d in report["devices"]) or "none"

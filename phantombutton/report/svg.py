@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from phantombutton.capture.timeline import DeviceTimeline, Interval, Timeline
+from phantombutton.capture.timeline import DeviceTimeline, Interval, Timeline, build
 from phantombutton import buttons as B
+from phantombutton.detect.chatter import verdict_line
+from phantombutton.outfile import atomic_output
 from phantombutton.detect.context import Sender
 
 WIDTH = 860
@@ -227,8 +229,6 @@ def render(timeline: Timeline, report: dict) -> tuple[str, Layout]:
     c = _Canvas(end)
     name = str(report.get("file", "")).rsplit("/", 1)[-1]
     findings = report.get("findings") or []
-    from phantombutton.detect.chatter import verdict_line
-
     verdict = verdict_line(findings)
     c.text(LABEL_X, 18, f"phantombutton timeline: {name}", 14, "#000", ' font-weight="bold"')
     sub = [f"verdict: {verdict}", f"{end:.3f} s"]
@@ -256,15 +256,11 @@ def render(timeline: Timeline, report: dict) -> tuple[str, Layout]:
 
 
 def timeline_svg(path: str, report: dict) -> tuple[str, Layout]:
-    from phantombutton.capture.timeline import build
-
     return render(build(path, float(report.get("end", {}).get("t") or 0.0)), report)
 
 
 def write_timeline(path: str, report: dict, output: str) -> None:
     """`analyze --svg FILE`: the picture, written atomically (outfile.py)."""
-    from phantombutton.outfile import atomic_output
-
     svg, _ = timeline_svg(path, report)
     with atomic_output(output, inputs=[path]) as out:
         out.write(svg)

@@ -41,7 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from phantombutton.detect.reassert import ReassertPolicy
+from phantombutton.devices.settings import (
+    DIVERSIONS, DIVERSIONS_SETTING, DPI, DPI_SETTING, SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING,
+)
+from phantombutton.devices.settings20 import WHEEL_RESOLUTION
 from phantombutton.errors import BadInput
+from phantombutton.models import MODELS, model_for
 from phantombutton.service.tomltext import (
     KeyLines, comment, deepest_line, dotted, escape, show, syntax_error, to_toml_value, too_deep,
 )
@@ -343,18 +348,13 @@ def _known_settings() -> dict[str, tuple[str, ...]]:
     """Setting name -> accepted values, from devices/settings.py and settings20.py (the one
     place they live). wheel-resolution: only `high` - `low` makes the wheel slow until the
     next connect (settings20.refusal), so only `set --force` writes it."""
-    from phantombutton.devices import settings as s
-    from phantombutton.devices.settings20 import WHEEL_RESOLUTION
-
-    known = {x.name: x.choices for x in (s.SIDE_SCROLL_SETTING, s.SMOOTH_SCROLL_SETTING,
-                                         s.DPI_SETTING, s.DIVERSIONS_SETTING)}
+    known = {x.name: x.choices for x in (SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING, DPI_SETTING,
+                                         DIVERSIONS_SETTING)}
     known[WHEEL_RESOLUTION] = ("high",)
     return known
 
 
 def _check_setting(name: str, value: SettingValue) -> str | None:
-    from phantombutton.devices.settings import DPI
-
     known = _known_settings()
     if name not in known:
         return f"unknown setting; valid settings: {', '.join(known)}"
@@ -378,9 +378,6 @@ def _model_settings(m) -> tuple[str, ...]:
     a 2.0 model (known or not) the feature-based settings the daemon applies (dpi,
     wheel-resolution: whether the mouse has ADJUSTABLE_DPI / HIRES_WHEEL only it can say, at
     the connect) and diversions (an unknown 1.0 device gets no settings)."""
-    from phantombutton.devices.settings import DIVERSIONS, DPI
-    from phantombutton.devices.settings20 import WHEEL_RESOLUTION
-
     if m.hidpp10 and m.known:
         return m.hidpp10_settings
     return (DPI, WHEEL_RESOLUTION, DIVERSIONS)
@@ -389,8 +386,6 @@ def _model_settings(m) -> tuple[str, ...]:
 def _check_model(kind: str, key: str, name: str, value: SettingValue | None = None) -> str | None:
     """A setting the models this key can name do not have (dpi on an M705): the daemon would
     only find out at the next connection, so it is refused now. Serials name no model."""
-    from phantombutton.models import MODELS, model_for
-
     if kind == "wpid":
         m = model_for(int(key, 16))
         offered = _model_settings(m)
@@ -410,8 +405,6 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
 
 def _check_hidpp10_dpi(m, name: str, value: SettingValue | None) -> str | None:
     """dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)."""
-    from phantombutton.devices.settings import DPI, DPI_SETTING
-
     if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
         c = DPI_SETTING.choices
         return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"

@@ -49,8 +49,10 @@ from phantombutton.hidpp.errors import FrameError, HidppError
 from phantombutton.hidpp.frames import DjFrame, HidppFrame, parse
 from phantombutton.recovery.chain import Outcome, Target
 from phantombutton.service.config import Config
+from phantombutton.service.daemon_diversions import DaemonDiversions
 from phantombutton.service.daemon_links import Link, SlotState
 from phantombutton.service.daemon_phantoms import DaemonPhantoms
+from phantombutton.service.daemon_wheel import DaemonWheel
 from phantombutton.service.journal import Journal
 from phantombutton.service.parts import (
     KeptX, apply_setting, chain_release, connection_device, device_identity, enable_connection_notifications,
@@ -81,8 +83,6 @@ class Daemon:
         self._open_failed: dict[str, str] = {}
         self._reopen: dict[str, tuple[float, float]] = {}   # node -> (not before, last delay)
         self.stopped = False
-        from phantombutton.service.daemon_diversions import DaemonDiversions
-        from phantombutton.service.daemon_wheel import DaemonWheel
         self.wheel = DaemonWheel(self, sleep=logind)   # wheel mode guard, resume re-check
         self.diversions = DaemonDiversions(self)       # stale diversions (reset if the config says)
         self.phantoms = DaemonPhantoms(self)           # the Detector, and the releases it decides

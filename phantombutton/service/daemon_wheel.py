@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 from phantombutton.detect.wheel import HIDPP10_MULTIPLIER, NOTCH
+from phantombutton.devices.device import Device
+from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.recovery.wheel import WheelEvent, WheelGuard
 
 _PRIORITY = {"finding": "warning", "backoff": "warning", "failed": "error", "not-verified": "error",
@@ -29,9 +31,6 @@ class DaemonWheel:
 
     # ---- wheel -------------------------------------------------------------------------------
     def _access(self, key):
-        from phantombutton.devices.device import Device
-        from phantombutton.devices.receiver import Pairing, Receiver
-
         link = self.daemon.links.get(key[0])
         if link is None:
             return None

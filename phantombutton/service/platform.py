@@ -37,7 +37,8 @@ class HardwarePlatform:
         return direct.LongOnlyTransport(transport) if direct.long_only(node.sysfs) else transport
 
     def listeners(self, node: str) -> tuple[str, ...] | None:
-        from phantombutton.recovery.wheel import hidraw_listeners   # only the wheel guard asks
+        # start-up: only the wheel guard asks; at the top it would cost info and list ~18 ms
+        from phantombutton.recovery.wheel import hidraw_listeners
 
         return hidraw_listeners(node)
 
@@ -45,12 +46,12 @@ class HardwarePlatform:
         return event_node_for(receiver_node, slot, self.sysfs)
 
     def source(self, *, all_mice: bool = False, hidpp: bool = False):
-        from phantombutton.input.evdev_source import EvdevSource
+        from phantombutton.input.evdev_source import EvdevSource   # start-up: not for info, list (~13 ms)
 
         return EvdevSource(all_mice, hidpp=hidpp, sysfs=self.sysfs)
 
     def x_session(self, timeout: float | None = None, display: str | None = None):
-        from phantombutton.input.xinput import X_TIMEOUT, XSession   # not for info, list, set
+        from phantombutton.input.xinput import X_TIMEOUT, XSession   # start-up: not for info, list, set (~5 ms)
 
         return XSession(display, check_session=display is None,
                         timeout=X_TIMEOUT if timeout is None else timeout)

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jeepney import MatchRule, MessageType, message_bus
+from jeepney.io.blocking import open_dbus_connection
+from jeepney.low_level import HeaderFields
+
 LOGIN1_PATH = "/org/freedesktop/login1"
 LOGIN1_MANAGER = "org.freedesktop.login1.Manager"
 SIGNAL = "PrepareForSleep"
@@ -40,9 +44,6 @@ class SleepEvent:
 
 class SleepWatch:
     def __init__(self, bus: str = "SYSTEM"):
-        from jeepney import MatchRule, message_bus
-        from jeepney.io.blocking import open_dbus_connection
-
         try:
             self.conn = open_dbus_connection(bus=bus)
         except Exception as e:   # no socket, refused, auth: one line, the caller goes on without
@@ -60,9 +61,6 @@ class SleepWatch:
     def poll(self, timeout: float = 0.0) -> list[SleepEvent]:
         """PrepareForSleep signals that arrived (waiting at most `timeout` for the first).
         jeepney's receive() returns buffered messages first and waits only for new data."""
-        from jeepney import MessageType
-        from jeepney.low_level import HeaderFields
-
         out: list[SleepEvent] = []
         wait = max(0.0, timeout)
         while True:

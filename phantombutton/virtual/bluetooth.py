@@ -16,6 +16,7 @@ its buttons and motion are plain HID mouse reports (report id 2), as a Bluetooth
 from __future__ import annotations
 
 from .device import Identity
+from .families import make_receiver
 from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
 from .profiles import DIRECT_PROFILES
 from .receiver import VirtualReceiver
@@ -158,6 +159,4 @@ class VirtualDirect(VirtualReceiver):
 
 def make_model(profile: str = "default", **kw) -> VirtualReceiver:
     """The model of a profile: a receiver with its devices, or (DIRECT_PROFILES) a mouse alone."""
-    from .families import make_receiver   # families imports profiles, as this module does
-
     return VirtualDirect(profile, **kw) if profile in DIRECT_PROFILES else make_receiver(profile, **kw)

@@ -23,7 +23,6 @@ from phantombutton import receivers
 from phantombutton.buttons import (
     BTN_MOUSE_FIRST, BTN_MOUSE_LAST, HID_BUTTON_PAGE, HID_BUTTONS, hid_button_to_evdev,
 )
-from phantombutton.errors import PhantomError
 from phantombutton.detect.events import (
     DeviceAdded,
     DeviceInfo,
@@ -35,8 +34,12 @@ from phantombutton.detect.events import (
     WheelFrame,
 )
 from phantombutton.detect.wheel import ScrollCounter, kernel_rule
+from phantombutton.errors import PhantomError
 from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
+from phantombutton.virtual.bluetooth import DIRECT_INDEX
+from phantombutton.virtual.families import parse_mouse_interface_report
+from phantombutton.virtual.wire import parse_high_res_mouse_report
 
 KEY_RESERVED = 0           # input-event-codes.h
 MOUSE_REPORT = 0x02        # hid-logitech-dj.c REPORT_TYPE_MOUSE (a non-DJ receiver's mouse input)
@@ -253,8 +256,6 @@ class VirtualKernel:
     def _shared_mouse(self, report: bytes, t: float) -> list[Observation]:
         """A report of the receiver's own mouse interface (virtual/families.py): hid-generic's
         one node for every paired mouse, with no slot in it."""
-        from phantombutton.virtual.families import parse_mouse_interface_report
-
         parsed = parse_mouse_interface_report(report)
         if parsed is None:
             return []
@@ -268,9 +269,6 @@ class VirtualKernel:
 
     def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:
         """A direct mouse's own HID report (hid-input, no DJ routing): virtual/bluetooth.py."""
-        from phantombutton.virtual.bluetooth import DIRECT_INDEX
-        from phantombutton.virtual.wire import parse_high_res_mouse_report
-
         parsed = parse_high_res_mouse_report(report)
         if parsed is None:
             return []

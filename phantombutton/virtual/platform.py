@@ -16,6 +16,7 @@ from phantombutton.transport import virtual as vt
 from phantombutton.receivers import RECEIVERS, ButtonPath, KernelDriver
 from phantombutton.transport.discovery import LOGITECH, HidppNode, Skipped
 
+from .bluetooth import BT_NAME, BUS_BLUETOOTH, DIRECT_INDEX, make_model
 from .receiver import VirtualReceiver
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ class VirtualPlatform:
                  clock=time.monotonic, kernel_wheel: bool = True):
         # unknown profile: UsageProblem naming the valid ones; kernel_wheel: the wheel as the
         # kernel leaves it at connect (hi-res on), as on a running system
-        from .bluetooth import make_model   # "bluetooth": a mouse without a receiver
 
         self.model = receiver or make_model(profile, kernel_wheel=kernel_wheel, clock=clock,
                                             default_reader=False)
@@ -48,7 +48,7 @@ class VirtualPlatform:
         """The kernel model, made at first use (`info` and `set` need none); from then on it
         reads every report through its own reader."""
         if self._kernel is None:
-            from .kernel import VirtualKernel
+            from .kernel import VirtualKernel   # start-up: not for info, list, set (~15 ms)
 
             self._kernel = VirtualKernel(self.model, self.clock)
         return self._kernel
@@ -94,7 +94,6 @@ class VirtualPlatform:
         """The mouse of a direct profile ("bluetooth"), as transport/direct.py finds one."""
         if self.model.unplugged or not self.direct:
             return []
-        from .bluetooth import BT_NAME, BUS_BLUETOOTH, DIRECT_INDEX
 
         return [HidppNode(node=direct_node(self.model.product_id), bus=BUS_BLUETOOTH, vendor=LOGITECH,
                           product=self.model.product_id, name=f"Logitech {BT_NAME} (virtual)", phys="",
@@ -115,7 +114,7 @@ class VirtualPlatform:
     def x_session(self, timeout: float | None = None, display: str | None = None):
         """The session's X server, if any: the virtual mice are not in it, but what X holds
         (and how the tools cope with a silent or lost server) is the same."""
-        from phantombutton.input.xinput import X_TIMEOUT, XSession
+        from phantombutton.input.xinput import X_TIMEOUT, XSession   # start-up: not for info, list, set (~6 ms)
 
         return XSession(display, check_session=display is None,
                         timeout=X_TIMEOUT if timeout is None else timeout)

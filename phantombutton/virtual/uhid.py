@@ -30,6 +30,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import cast
 
+from phantombutton.errors import PhantomError
+from phantombutton.virtual.bluetooth import make_model
+from phantombutton.virtual.families import uhid_interfaces
+
 from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
 
 EVENT_SIZE = 4376  # sizeof(struct uhid_event): u32 type + the largest member (create2_req)
@@ -338,15 +342,12 @@ def main(argv: list[str] | None = None) -> int:
                          f"family's HID++ interface)")
     ap.add_argument("--log", metavar="FILE", help="append every report with its direction")
     args = ap.parse_args(argv)
-    from phantombutton.errors import PhantomError
-    from phantombutton.virtual.bluetooth import make_model
 
     try:
         model = make_model(args.profile)
     except (PhantomError, KeyError, ValueError) as e:  # unknown profile: the message names them
         print(f"phantombutton.virtual.uhid: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 2)
-    from phantombutton.virtual.families import uhid_interfaces
 
     phys, interfaces = uhid_interfaces(model, args.phys)
     try:
