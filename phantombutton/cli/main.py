@@ -95,7 +95,7 @@ class Options:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="phantombutton")
-@click.option("--virtual", is_flag=True, help="Use the built-in virtual Unifying receiver.")
+@click.option("--virtual", is_flag=True, help="Use a built-in virtual receiver or mouse (see --profile).")
 @click.option(
     "--profile",
     default="default",
@@ -106,7 +106,7 @@ class Options:
 @click.option("--debug", is_flag=True, help="Show tracebacks and HID++ traffic on stderr.")
 @click.pass_context
 def cli(ctx: click.Context, virtual: bool, profile: str, debug: bool) -> None:
-    """Diagnose and release phantom held buttons of Logitech mice on Unifying receivers.
+    """Diagnose and repair Logitech mice: phantom held buttons, wheels, diversions, settings.
 
     Exit codes: 0 ok, 1 failure, 2 usage error; `status` and `analyze` document theirs.
     """
