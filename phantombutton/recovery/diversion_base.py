@@ -70,7 +70,9 @@ class Mouse:
 
 
 class GuardBase:
-    """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
+    """The guards' shared part: the mouse's access, the listeners of its nodes, feature
+    indexes and the verdict. `unfixed_hint`: what a stale finding says when `fix` is off
+    ({slot} is filled in)."""
 
     def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
                  *, fix: bool = False, clock=time.monotonic, unfixed_hint: str = WATCH_HINT):

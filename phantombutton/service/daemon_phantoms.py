@@ -31,6 +31,8 @@ DAEMON_RULES = frozenset({Rule.UNKNOWN_BUTTON, Rule.HELD_AT_LINK_LOSS})
 
 
 class DaemonPhantoms:
+    """The daemon's Detector and what it does with the findings (see the module doc)."""
+
     def __init__(self, daemon):
         self.daemon = daemon
         config = daemon.config
