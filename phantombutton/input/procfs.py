@@ -74,3 +74,16 @@ def same_file(path: str) -> Callable[[str], bool] | None:
             return False
         return (st.st_rdev, st.st_ino) == (target.st_rdev, target.st_ino)
     return match
+
+
+def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
+    """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
+    (other users' fds are unreadable without privileges). A program that diverted the wheel
+    reads its HID++ events there; none left means nobody is listening."""
+    match = same_file(node)
+    if match is None:
+        return None
+    found, hidden = holders(match, proc, skip_self=True)
+    if found:
+        return tuple(f"{name}[{pid}]" for pid, name in found)
+    return None if hidden else ()

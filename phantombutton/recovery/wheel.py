@@ -35,7 +35,6 @@ from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for, write_mode
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.input import procfs
 from phantombutton.transport.engine import Engine
 
 SUSPECT_GAP = 60.0
@@ -352,19 +351,6 @@ class WheelWatch:
         for key in sorted(set(self.keys.values())):
             out += self.guard.check(key, reason=reason)
         return out
-
-
-def hidraw_listeners(node: str, proc: str = "/proc") -> tuple[str, ...] | None:
-    """Other processes holding a hidraw node open ("name[pid]"); None when /proc cannot tell
-    (other users' fds are unreadable without privileges). A program that diverted the wheel
-    reads its HID++ events there; none left means nobody is listening."""
-    match = procfs.same_file(node)
-    if match is None:
-        return None
-    found, hidden = procfs.holders(match, proc, skip_self=True)
-    if found:
-        return tuple(f"{name}[{pid}]" for pid, name in found)
-    return None if hidden else ()
 
 
 def session_guard(session, *, fix: bool) -> WheelWatch:

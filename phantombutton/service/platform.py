@@ -4,7 +4,7 @@ what a Platform is; cli/main.py chooses one."""
 
 from __future__ import annotations
 
-from phantombutton.input import evdev_node
+from phantombutton.input import evdev_node, procfs
 from phantombutton.input.sysfs_map import event_node_for
 from phantombutton.transport.base import Transport
 from phantombutton.receivers import handled_products
@@ -37,10 +37,7 @@ class HardwarePlatform:
         return direct.LongOnlyTransport(transport) if direct.long_only(node.sysfs) else transport
 
     def listeners(self, node: str) -> tuple[str, ...] | None:
-        # start-up: only the wheel guard asks; at the top it would cost info and list ~18 ms
-        from phantombutton.recovery.wheel import hidraw_listeners
-
-        return hidraw_listeners(node)
+        return procfs.hidraw_listeners(node)
 
     def event_node(self, receiver_node: str, slot: int) -> str | None:
         return event_node_for(receiver_node, slot, self.sysfs)

@@ -204,7 +204,7 @@ def test_hidraw_listeners_names_other_processes(tmp_path):
     import subprocess
     import sys
 
-    from phantombutton.recovery.wheel import hidraw_listeners
+    from phantombutton.input.procfs import hidraw_listeners
 
     node = tmp_path / "hidraw9"
     node.write_text("")
@@ -263,7 +263,7 @@ def test_a_reconnected_device_is_read_over_its_receiver_opened_anew():
 def test_hidraw_listeners_skips_a_process_that_ended_during_the_scan(tmp_path):
     """A process listed in /proc that is gone before its fds are read is not "unknown"
     (None): only fds that cannot be read are."""
-    from phantombutton.recovery.wheel import hidraw_listeners
+    from phantombutton.input.procfs import hidraw_listeners
 
     node = tmp_path / "hidraw9"
     node.write_text("")
