@@ -38,11 +38,10 @@ from phantombutton.errors import PhantomError
 from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 from phantombutton.virtual.bluetooth import DIRECT_INDEX
-from phantombutton.virtual.families import parse_mouse_interface_report
-from phantombutton.virtual.wire import parse_high_res_mouse_report
+from phantombutton.virtual.wire import MOUSE_REPORT, parse_high_res_mouse_report
 
 KEY_RESERVED = 0           # input-event-codes.h
-MOUSE_REPORT = 0x02        # hid-logitech-dj.c REPORT_TYPE_MOUSE (a non-DJ receiver's mouse input)
+MOUSE_BUTTONS = frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1))
 
 VIRTUAL_PREFIX = "virtual:"
 
@@ -54,6 +53,10 @@ def virtual_node(slot: int) -> str:
 # The receiver's own mouse node (Bolt under hid-generic: receivers.py RECEIVER_MOUSE_NODE), as
 # virtual/platform.py lists it in `mouse_nodes`; its key state is kept under SHARED_KEY.
 SHARED_NODE, SHARED_KEY = "virtual:mouse", 0
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte > 127 else byte
 
 
 def slot_of(node: str) -> int | None:
@@ -74,7 +77,7 @@ class VirtualKernel:
         # the hidraw node its reports come from: the receiver's, or a direct mouse's own
         self.direct = getattr(receiver, "direct", False)
         # the node virtual/platform.py names: virtual:c52b, virtual:c548, or a direct mouse's own
-        self.node = "virtual:c52b" if receiver.product_id == 0xC52B else f"virtual:{receiver.product_id:04x}"
+        self.node = f"virtual:{receiver.product_id:04x}"
         # what the driver does at link loss follows the receiver's family (receivers.py); a
         # test may pass another family in to see the receiver's link loss as a Nano's
         self.family = receivers.family_of(receiver.product_id)
@@ -93,20 +96,17 @@ class VirtualKernel:
         if self.shared:   # hid-generic names it after the receiver: "<name> Mouse"
             info = DeviceInfo(node=SHARED_NODE, name="Logitech USB Receiver Mouse", vendor=0x046D,
                               product=self.receiver.product_id, receiver_node=self.node,
-                              receiver_product=self.receiver.product_id,
-                              buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+                              receiver_product=self.receiver.product_id, buttons=MOUSE_BUTTONS)
             return [DeviceAdded(t, info, at_start=True), HeldState(t, SHARED_NODE, self.held_keys(SHARED_NODE))]
         for slot, dev in sorted(self.receiver.devices.items()):
             ident = dev.identity
             if self.direct:   # hid-logitech-hidpp names it "Logitech " + DEVICE_NAME; no receiver
                 info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {dev.spec.name}", vendor=0x046D,
-                                  product=ident.wpid, hidpp_node=self.node,
-                                  buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+                                  product=ident.wpid, hidpp_node=self.node, buttons=MOUSE_BUTTONS)
             else:
                 info = DeviceInfo(node=virtual_node(slot), name=f"Logitech {ident.name}", vendor=0x046D,
                                   product=ident.wpid, slot=slot, receiver_node=self.node,
-                                  receiver_product=self.receiver.product_id,
-                                  buttons=frozenset(range(BTN_MOUSE_FIRST, BTN_MOUSE_LAST + 1)))
+                                  receiver_product=self.receiver.product_id, buttons=MOUSE_BUTTONS)
             out += [DeviceAdded(t, info, at_start=True), HeldState(t, info.node, self.held_keys(info.node))]
         return out
 
@@ -209,25 +209,21 @@ class VirtualKernel:
         if len(report) < 3:
             return []
         rid, slot, rtype = report[0], report[1], report[2]
-        if self.direct and rid not in HIDPP_REPORT_IDS:
-            return self._direct_mouse(report, t)
+        if self.direct and rid not in HIDPP_REPORT_IDS:   # its own HID report: virtual/bluetooth.py
+            return self._hid_mouse(DIRECT_INDEX, virtual_node(DIRECT_INDEX), report, t)
         if rid == MOUSE_REPORT and self.family is not None and self.family.buttons is receivers.ButtonPath.CHILD_HIDRAW:
             return self._forwarded_mouse(report, t)
         if rid in HIDPP_REPORT_IDS:
             return [HidppTraffic(t, self.node, bytes(report))]
-        if self.shared:
-            return self._shared_mouse(report, t)
+        if self.shared:   # the receiver's own mouse interface (virtual/families.py): no slot in it
+            return self._hid_mouse(SHARED_KEY, SHARED_NODE, report, t)
         if rid not in DJ_REPORT_IDS:
             return []
         if rtype == DjReportType.MOUSE and len(report) >= 5:
-            node = virtual_node(slot)
-            out: list[Observation] = [KeyEvent(t, node, c, v)
-                                      for c, v in self._report(slot, report[3] | report[4] << 8)]
-            if any(report[5:10]):      # report[9]: AC Pan, hid-input's REL_HWHEEL
-                out.append(Motion(t, node, hwheel=len(report) > 9 and bool(report[9])))
-            if len(report) > 8 and report[8]:
-                out.append(self._wheel(slot, node, report[8] - 256 if report[8] > 127 else report[8], t))
-            return out
+            wheel = _signed(report[8]) if len(report) > 8 else 0
+            hwheel = len(report) > 9 and bool(report[9])     # report[9]: AC Pan, hid-input's REL_HWHEEL
+            return self._mouse(slot, virtual_node(slot), report[3] | report[4] << 8, any(report[5:9]), hwheel,
+                               wheel, t)
         if (rtype == DjReportType.NOTIF_CONNECTION_STATUS and len(report) > 3 and report[3] & STATUS_LINK_LOSS
                 and (self.family is None or self.family.releases_on_link_loss)):
             # link loss: hid-logitech-dj forwards an all-zero report
@@ -239,46 +235,31 @@ class VirtualKernel:
         """A non-DJ receiver's report 0x02 (virtual/wire.py `mouse_report`): it names no slot,
         and hid-logitech-dj.c `logi_dj_recv_forward_input_report` gives it to the first paired
         device that takes mouse reports; X/Y are 16-bit on Lightspeed, 12-bit on Nano."""
-        if not self.receiver.devices or len(report) < 3:
+        if not self.receiver.devices:
             return []
         slot = min(self.receiver.devices)
         high_res = self.family is not None and self.family.family is receivers.Family.LIGHTSPEED
         wheel_at = 7 if high_res else 6
-        node = virtual_node(slot)
-        out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(slot, report[1] | report[2] << 8)]
-        if any(report[3:wheel_at]):
-            out.append(Motion(t, node))
-        if len(report) > wheel_at and report[wheel_at]:
-            units = report[wheel_at]
-            out.append(self._wheel(slot, node, units - 256 if units > 127 else units, t))
-        return out
+        wheel = _signed(report[wheel_at]) if len(report) > wheel_at else 0
+        return self._mouse(slot, virtual_node(slot), report[1] | report[2] << 8, any(report[3:wheel_at]), False,
+                           wheel, t)
 
-    def _shared_mouse(self, report: bytes, t: float) -> list[Observation]:
-        """A report of the receiver's own mouse interface (virtual/families.py): hid-generic's
-        one node for every paired mouse, with no slot in it."""
-        parsed = parse_mouse_interface_report(report)
-        if parsed is None:
-            return []
-        mask, moved, wheel = parsed
-        out: list[Observation] = [KeyEvent(t, SHARED_NODE, c, v) for c, v in self._report(SHARED_KEY, mask)]
-        if moved or report[8]:      # report[8]: AC Pan (the 9-byte layout), REL_HWHEEL
-            out.append(Motion(t, SHARED_NODE, hwheel=bool(report[8])))
-        if wheel:
-            out.append(WheelFrame(t, SHARED_NODE, wheel * 120, wheel))
-        return out
-
-    def _direct_mouse(self, report: bytes, t: float) -> list[Observation]:
-        """A direct mouse's own HID report (hid-input, no DJ routing): virtual/bluetooth.py."""
+    def _hid_mouse(self, key: int, node: str, report: bytes, t: float) -> list[Observation]:
+        """A plain HID mouse report in the 9-byte layout (wire.py `mouse_report(high_res=True)`)."""
         parsed = parse_high_res_mouse_report(report)
         if parsed is None:
             return []
         mask, moved, wheel = parsed
-        node = virtual_node(DIRECT_INDEX)
-        out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(DIRECT_INDEX, mask)]
-        if moved or report[8]:      # report[8]: AC Pan (the 9-byte layout), REL_HWHEEL
-            out.append(Motion(t, node, hwheel=bool(report[8])))
+        return self._mouse(key, node, mask, moved, bool(report[8]), wheel, t)   # report[8]: AC Pan
+
+    def _mouse(self, key: int, node: str, mask: int, moved: bool, hwheel: bool, wheel: int,
+               t: float) -> list[Observation]:
+        """One mouse report's buttons, motion (REL_HWHEEL when `hwheel`) and wheel units."""
+        out: list[Observation] = [KeyEvent(t, node, c, v) for c, v in self._report(key, mask)]
+        if moved or hwheel:
+            out.append(Motion(t, node, hwheel=hwheel))
         if wheel:
-            out.append(self._wheel(DIRECT_INDEX, node, wheel, t))
+            out.append(self._wheel(key, node, wheel, t))
         return out
 
     def _wheel(self, slot: int, node: str, units: int, t: float) -> WheelFrame:
