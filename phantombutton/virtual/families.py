@@ -24,40 +24,27 @@ Guesses are marked "guess".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 
-from .profiles import PROFILE_RECEIVERS
+from .profiles import PROFILE_RECEIVERS, ReceiverSpec
 from .receiver import VirtualReceiver
 from .registers import PAIRING_INFO
 from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
 from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report, parse_high_res_mouse_report
 
-UNIQUE_ID, FIRMWARE = 0xFB, 0xF1
+UNIQUE_ID = 0xFB
 
 
-@dataclass(frozen=True)
-class FamilySpec:
-    """What tells one virtual receiver family from another."""
-
-    product_id: int
-    protocol: int          # 0x41 notification protocol byte
-    serial: bytes          # 0xB5 0x03 (Unifying layout) or 0xFB (Bolt); b"" = none
-    max_devices: int
-    firmware: tuple[tuple[int, bytes], ...]   # 0xF1 sub-register -> 2 bytes; () = errors
-
-
-SPECS: dict[int, FamilySpec] = {
+SPECS: dict[int, ReceiverSpec] = {
     # Nano-Receiver-C534.txt: firmware 29.01.B0016 only, no serial, 2 devices;
     # protocol 0x0A ("eQUAD nano Lite") is a guess
-    0xC534: FamilySpec(0xC534, 0x0A, b"", 2, ((0x01, bytes([0x29, 0x01])), (0x02, bytes([0x00, 0x16])))),
+    0xC534: ReceiverSpec(0x0A, b"", 2, ((0x01, bytes([0x29, 0x01])), (0x02, bytes([0x00, 0x16])))),
     # Lightspeed-Receiver-C539.txt; protocol 0x0C ("eQUAD Lightspeed 1") is a guess
-    0xC539: FamilySpec(0xC539, 0x0C, bytes.fromhex("C1469DD4"), 1, (
+    0xC539: ReceiverSpec(0x0C, bytes.fromhex("C1469DD4"), 1, (
         (0x01, bytes([0x39, 0x06])), (0x02, bytes([0x00, 0x40])),
         (0x03, bytes([0xAA, 0xBE])), (0x04, bytes([0x02, 0x09])))),
     # Bolt-Receiver-C548.txt: the 16-byte unique id is its serial; no firmware shown
-    0xC548: FamilySpec(0xC548, 0x10, bytes.fromhex("38423638313332394241363434313837"), 6, ()),
+    0xC548: ReceiverSpec(0x10, bytes.fromhex("38423638313332394241363434313837"), 6, ()),
 }
 
 
@@ -69,7 +56,7 @@ class FamilyReceiver(VirtualReceiver):
         super().__init__(profile, **kwargs)
         self.product_id = product_id
         self.family = RECEIVERS[product_id]
-        self.fspec = SPECS[product_id]
+        self.spec = SPECS[product_id]
         bolt = self.family.registers is RegisterSet.BOLT
         self.notification_flags = bytes(3) if bolt else bytes([0x00, 0x09, 0x00])
         # what the uhid bridge declares on the HID++ interface: Nano's also carries the mouse
@@ -92,36 +79,15 @@ class FamilyReceiver(VirtualReceiver):
     def _dj_command(self, report: bytes) -> tuple[list[bytes], str]:
         return [], "ignored: not a DJ receiver"
 
-    def _connection(self, slot, device, online=None) -> bytes:
-        report = super()._connection(slot, device, online)
-        return report[:3] + bytes([self.fspec.protocol]) + report[4:]
-
     def _receiver_request(self, request: bytes) -> list[bytes]:
         sub, reg = request[2], request[3]
-        if sub == Sub.GET_REGISTER and reg == FIRMWARE:
-            firmware = dict(self.fspec.firmware)
-            if request[4] not in firmware:
-                return [error10(request, Err10.INVALID_ADDRESS if not firmware else Err10.INVALID_VALUE)]
-            return [request[:4] + bytes([request[4]]) + firmware[request[4]]]
-        if sub == Sub.GET_LONG_REGISTER and reg == UNIQUE_ID:
-            if self.family.registers is not RegisterSet.BOLT:
-                return [error10(request, Err10.INVALID_ADDRESS)]
-            return [long(RECEIVER, sub, reg, self.fspec.serial)]
+        if sub == Sub.GET_LONG_REGISTER and reg == UNIQUE_ID and self.family.registers is RegisterSet.BOLT:
+            return [long(RECEIVER, sub, reg, self.spec.serial)]
         return super()._receiver_request(request)
 
     def _pairing_info(self, request: bytes) -> list[bytes]:
-        which = request[4]
-        registers = self.family.registers
-        if registers is RegisterSet.BOLT:
-            return self._bolt_info(request)
-        if which == 0x03:
-            if not self.fspec.serial:        # Nano: no serial
-                return [error10(request, Err10.INVALID_VALUE)]
-            value = bytes([which]) + self.fspec.serial + bytes([0, self.fspec.max_devices])
-            return [long(RECEIVER, Sub.GET_LONG_REGISTER, PAIRING_INFO, value)]
-        return super()._pairing_info(request)
-
-    def _bolt_info(self, request: bytes) -> list[bytes]:
+        if self.family.registers is not RegisterSet.BOLT:
+            return super()._pairing_info(request)
         which, part = request[4], request[5]
         kind, n = which & 0xF0, which & 0x0F
         device = self.devices.get(n)
@@ -167,9 +133,6 @@ NANO_MOUSE_COLLECTION = bytes.fromhex(
     "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
     "05 01 16 01 f8 26 ff 07 75 0c 95 02 09 30 09 31 81 06"
     "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
-
-
-MOUSE_REPORT_ID = 0x02   # MOUSE_INTERFACE_DESCRIPTOR's mouse report
 
 
 def mouse_interface_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> bytes:

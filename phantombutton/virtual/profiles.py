@@ -56,11 +56,13 @@ class UnknownProfile(UsageProblem, ValueError):
 
 @dataclass(frozen=True)
 class ReceiverSpec:
-    """The C52B of Unifying-Receiver-C52B.txt."""
+    """What tells one receiver from another (virtual/families.py SPECS); the defaults are the
+    C52B of Unifying-Receiver-C52B.txt."""
 
-    serial: bytes = bytes.fromhex("E0662192")
+    protocol: int = 0x04   # 0x41 notification protocol byte: Unifying
+    serial: bytes = bytes.fromhex("E0662192")   # 0xB5 0x03 (Unifying layout) or 0xFB (Bolt); b"" = none
     max_devices: int = 6
-    firmware: tuple[tuple[int, bytes], ...] = (  # 0xF1 sub-register -> 2 bytes
+    firmware: tuple[tuple[int, bytes], ...] = (  # 0xF1 sub-register -> 2 bytes; () = errors
         (0x01, bytes([0x24, 0x11])),  # firmware 24.11
         (0x02, bytes([0x00, 0x36])),  # build B0036
         (0x03, bytes([0xAA, 0xAC])),  # "Other: AA.AC"

@@ -18,7 +18,6 @@ from .wire import RECEIVER, SHORT, Err10, Sub, dj_short, error10, long, short
 
 DJ_PAIRED, DJ_UNPAIRED = 0x41, 0x40
 LINK_DOWN, ENCRYPTED = 0x40, 0x20  # 0x41 notification info bits
-UNIFYING = 0x04  # 0x41 notification protocol byte
 CONNECTION_STATE, PAIRING, ACTIVITY, PAIRING_INFO, FIRMWARE, NOTIFICATIONS = 0x02, 0xB2, 0xB3, 0xB5, 0xF1, 0x00
 
 
@@ -43,7 +42,7 @@ class ReceiverRegisters:
         online = device.online if online is None else online
         info = device.identity.kind | (ENCRYPTED if online else LINK_DOWN)
         wpid = device.identity.wpid
-        return short(slot, Sub.DEVICE_CONNECTION, UNIFYING, bytes([info, wpid & 0xFF, wpid >> 8]))
+        return short(slot, Sub.DEVICE_CONNECTION, self.spec.protocol, bytes([info, wpid & 0xFF, wpid >> 8]))
 
     # ---- the registers ------------------------------------------------------------------------
     def _receiver_request(self, request: bytes) -> list[bytes]:
@@ -55,8 +54,8 @@ class ReceiverRegisters:
                 return [short(RECEIVER, sub, reg, bytes([0, len(self.devices), 0]))]
             if reg == FIRMWARE:
                 firmware = dict(self.spec.firmware)
-                if p[0] not in firmware:
-                    return [error10(request, Err10.INVALID_VALUE)]
+                if p[0] not in firmware:   # a receiver that shows no firmware has no 0xF1
+                    return [error10(request, Err10.INVALID_VALUE if firmware else Err10.INVALID_ADDRESS)]
                 return [short(RECEIVER, sub, reg, bytes([p[0]]) + firmware[p[0]])]
             return [error10(request, Err10.INVALID_ADDRESS)]
         if sub == Sub.SET_REGISTER:
@@ -102,7 +101,7 @@ class ReceiverRegisters:
     def _pairing_info(self, request: bytes) -> list[bytes]:
         which = request[4]
         kind, n = which & 0xF0, (which & 0x0F) + 1
-        if which == 0x03:
+        if which == 0x03 and self.spec.serial:   # a Nano keeps no serial: error
             value = bytes([which]) + self.spec.serial + bytes([0, self.spec.max_devices])
         elif kind in (0x20, 0x30, 0x40) and n in self.devices:
             ident = self.devices[n].identity
