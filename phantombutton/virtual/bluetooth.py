@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .device import Identity
 from .families import make_receiver
-from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
+from .hidpp20_device import HIDDEN, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
 from .profiles import DIRECT_PROFILES
 from .receiver import VirtualReceiver
 from .wire import LONG, SHORT, mouse_report, well_formed
@@ -51,16 +51,15 @@ DESCRIPTOR = bytes.fromhex(
 
 def mx_master_3_bt() -> Hidpp20Device:
     """Wireless Mouse MX Master 3 over Bluetooth, HID++ 4.5: MX-Master-3-Wireless-Mouse-B023.txt."""
-    ih = HIDDEN | INTERNAL
     features = [
         Feature(0x0000), Feature(0x0001, version=1), Feature(0x0003, version=2), Feature(0x0005),
         Feature(0x1D4B), Feature(0x0020), Feature(0x0021), Feature(0x0007),
         Feature(0x1000), Feature(0x1B04, version=4), Feature(0x1814), Feature(0x2250),
         Feature(0x2201), Feature(0x2110), Feature(0x2121, version=1), Feature(0x2150),
         Feature(0x2251), Feature(0x00C2),
-        *(Feature(fid, ih) for fid in (0x1802, 0x1803, 0x1806, 0x1813, 0x1805, 0x1830, 0x18A1)),
+        *hidden(0x1802, 0x1803, 0x1806, 0x1813, 0x1805, 0x1830, 0x18A1),
         Feature(0x1E00, HIDDEN),
-        *(Feature(fid, ih) for fid in (0x1EB0, 0x1861, 0x9300, 0x9001)),
+        *hidden(0x1EB0, 0x1861, 0x9300, 0x9001),
     ]
     mse, divertable = 0x01, 0x31   # mouse; mouse|reprogrammable|divertable
     controls = [
@@ -86,15 +85,14 @@ def mx_master_3_bt() -> Hidpp20Device:
         battery=(100, 50, 0),
         controls=controls,
         wheel_multiplier=15,
-        extra={"friendly_name": FRIENDLY_NAME},
+        friendly_name=FRIENDLY_NAME,
     )
     identity = Identity(wpid=PRODUCT_ID, name=FRIENDLY_NAME, serial=spec.unit_id)
     return BluetoothMouse(identity, spec)
 
 
 class BluetoothMouse(Hidpp20Device):
-    """Adds DEVICE_FRIENDLY_NAME (0x0007), which `solaar show` reads for the codename, and
-    answers DEVICE_FW_VERSION getFwInfo with each entity's own bytes after the build (the
+    """Answers DEVICE_FW_VERSION getFwInfo with each entity's own bytes after the build (the
     dump: "00006A9CA89D" for the bootloader, "B0236A9CA89D" for the firmware)."""
 
     def _f0003(self, fn: int, p: bytes):
@@ -103,14 +101,6 @@ class BluetoothMouse(Hidpp20Device):
             return (bytes([fw.kind]) + fw.prefix.encode() + bytes([fw.number, fw.revision])
                     + fw.build.to_bytes(2, "big") + bytes([0]) + fw.extra)
         return super()._f0003(fn, p)
-
-    def _f0007(self, fn: int, p: bytes):
-        name = self.spec.extra["friendly_name"].encode()
-        if fn == 0:   # getFriendlyNameLen: length, max length, default name's length
-            return bytes([len(name), 32, len(name)])
-        if fn in (1, 2):   # get(Default)FriendlyName(byte index): the index, then 15 bytes
-            return bytes([p[0]]) + name[p[0]:p[0] + 15]
-        return 7   # Err20.INVALID_FUNCTION
 
 
 class VirtualDirect(VirtualReceiver):

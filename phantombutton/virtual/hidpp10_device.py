@@ -28,8 +28,6 @@ class Register:
 
 
 class Hidpp10Device(VirtualDevice):
-    protocol = (1, 0)
-
     def __init__(self, identity: Identity, registers: dict[int, Register],
                  long_registers: dict[int, Register] | None = None, firmware: dict[int, bytes] | None = None):
         super().__init__(identity)

@@ -10,15 +10,12 @@ error 01 (invalid sub-id) - a guess; no dump shows what a 2.0 mouse answers ther
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .device import Identity, VirtualDevice
 from .wire import Err10, Err20, error10, error20, long
 
-ROOT, FEATURE_SET, FW_VERSION, DEVICE_NAME = 0x0000, 0x0001, 0x0003, 0x0005
-BATTERY_STATUS, REPROG_CONTROLS_V4, POINTER_SPEED, VERTICAL_SCROLLING, HIRES_WHEEL = (
-    0x1000, 0x1B04, 0x2205, 0x2100, 0x2121)
-THUMB_WHEEL = 0x2150
+REPROG_CONTROLS_V4, HIRES_WHEEL, THUMB_WHEEL = 0x1B04, 0x2121, 0x2150
 THUMB_NATIVE_RES, THUMB_DIVERTED_RES = 18, 120   # getThumbwheelInfo (a guess: not in the dump)
 THUMB_START, THUMB_STOP = 1, 3                   # thumbwheel event rotation status
 HIDDEN, INTERNAL = 0x40, 0x20
@@ -26,7 +23,7 @@ DIVERTABLE, PERSIST_DIVERTABLE = 0x20, 0x40
 # setCidReporting flag bits and the "valid" bit that must accompany each
 DIVERT, PERSIST, RAW_XY = 0x01, 0x04, 0x10
 VALID = {DIVERT: 0x02, PERSIST: 0x08, RAW_XY: 0x20}
-WHEEL_TARGET, WHEEL_HIRES, WHEEL_INVERT = 0x01, 0x02, 0x04   # HIRES_WHEEL mode bits
+WHEEL_TARGET, WHEEL_HIRES = 0x01, 0x02   # HIRES_WHEEL mode bits (0x04: invert)
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,11 @@ class Feature:
     id: int
     flags: int = 0
     version: int = 0
+
+
+def hidden(*ids: int, flags: int = HIDDEN | INTERNAL) -> list[Feature]:
+    """Features the dumps list as hidden and internal (Solaar's show: "hidden, internal")."""
+    return [Feature(fid, flags) for fid in ids]
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Hidpp20Spec:
     dpi: int = 1000
     dpi_list: tuple[int, ...] = (200, 0xE000 | 50, 8000)
     thumb_mode: int = 0x00  # THUMB_WHEEL status: byte 0 bit0 diverted to HID++, byte 1 bit0 inverted
-    extra: dict = field(default_factory=dict)
+    friendly_name: str = ""   # DEVICE_FRIENDLY_NAME when it is not `name`
 
 
 class Hidpp20Device(VirtualDevice):
@@ -242,11 +244,11 @@ class Hidpp20Device(VirtualDevice):
 
     # What `solaar show` reads without guarding against an error reply (solaar/cli/show.py
     # _print_device): each answers as the dumps show.
-    def _f0007(self, fn: int, p: bytes):  # DEVICE_FRIENDLY_NAME: length, then chunks at offset
-        name = self.spec.name.encode()
-        if fn == 0:
+    def _f0007(self, fn: int, p: bytes):  # DEVICE_FRIENDLY_NAME
+        name = (self.spec.friendly_name or self.spec.name).encode()
+        if fn == 0:   # getFriendlyNameLen: length, max length, default name's length
             return bytes([len(name), 32, len(name)])
-        if fn == 1:
+        if fn in (1, 2):   # get(Default)FriendlyName(byte index): the index, then 15 bytes
             return bytes([p[0]]) + name[p[0] : p[0] + 15]
         return Err20.INVALID_FUNCTION
 

@@ -23,7 +23,7 @@ The gesture button and Smart Shift report no HID button of their own when not di
 from __future__ import annotations
 
 from .device import Identity
-from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec
+from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
 
 MSE, REPROG, DIVERTABLE, VIRTUAL = 0x01, 0x10, 0x20, 0x80
 RAW_XY, FORCE_RAW_XY, ANALYTICS = 0x01, 0x02, 0x04       # getCidInfo byte 8
@@ -105,20 +105,15 @@ def mx_master_3s_stale_thumb_wheel() -> Hidpp20Device:
     return device
 
 
-def _hidden(*ids: int, flags: int = HIDDEN | INTERNAL | ENG) -> list[Feature]:
-    return [Feature(fid, flags) for fid in ids]
-
-
 def g305() -> Hidpp20Device:
     """G305 Lightspeed Wireless Gaming Mouse 4074 on a Lightspeed receiver, HID++ 4.2."""
-    ih = HIDDEN | INTERNAL
     features = [
         Feature(0x0000), Feature(0x0001), Feature(0x0003, version=2), Feature(0x0005),
         Feature(0x1D4B), Feature(0x1000), Feature(0x8070, version=6), Feature(0x8100),
         Feature(0x8110), Feature(0x8060), Feature(0x8090, version=1), Feature(0x00C2),
-        *_hidden(0x1802, 0x1803, flags=ih), Feature(0x1806, ih, 4),
-        *_hidden(0x1811, 0x1805, 0x1830, 0x1890, 0x1DF3, flags=ih), Feature(0x1E00, HIDDEN),
-        *_hidden(0x1EB0, 0x1861, 0x18B1, 0x1E22, 0x1801, flags=ih),
+        *hidden(0x1802, 0x1803), Feature(0x1806, HIDDEN | INTERNAL, 4),
+        *hidden(0x1811, 0x1805, 0x1830, 0x1890, 0x1DF3), Feature(0x1E00, HIDDEN),
+        *hidden(0x1EB0, 0x1861, 0x18B1, 0x1E22, 0x1801),
         Feature(0x2201, version=1),
     ]
     spec = Hidpp20Spec(
@@ -135,12 +130,11 @@ def g305() -> Hidpp20Device:
 
 def m185n() -> Hidpp20Device:
     """Wireless Mouse M185 new 4054 on a Nano receiver C534, HID++ 4.5, 19 features."""
-    ih = HIDDEN | INTERNAL
     features = [
         Feature(0x0000), Feature(0x0001), Feature(0x0003), Feature(0x0005), Feature(0x0020),
         Feature(0x1B04), Feature(0x1D4B), Feature(0x2130), Feature(0x2205),
-        *_hidden(0x1802, 0x1810, 0x1830, 0x1850, 0x1869, 0x1890, 0x18B1, 0x1DF3, flags=ih),
-        Feature(0x1E00, HIDDEN), Feature(0x1F03, ih),
+        *hidden(0x1802, 0x1810, 0x1830, 0x1850, 0x1869, 0x1890, 0x18B1, 0x1DF3),
+        Feature(0x1E00, HIDDEN), *hidden(0x1F03),
     ]
     controls = [
         Control(0x0050, 0x0038, 0x11, 1, 0x01, hid_button=1),   # Left Button

@@ -42,9 +42,7 @@ from typing import Callable
 from ..errors import UsageProblem
 from .device import Identity, VirtualDevice
 from .hidpp10_device import Hidpp10Device, Register
-from .hidpp20_device import (
-    HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec,
-)
+from .hidpp20_device import HIDDEN, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
 from .mice import g305, m185n, mx_master_3s, mx_master_3s_stale_diversion, mx_master_3s_stale_thumb_wheel
 
 ANY = b"\xff\xff\xff"
@@ -109,14 +107,13 @@ def performance_mx() -> VirtualDevice:
 
 def m705_406d() -> VirtualDevice:
     """Marathon Mouse M705 (M-R0073), HID++ 4.5: Marathon-Mouse-M705-406D.txt (27-feature table)."""
-    ih = HIDDEN | INTERNAL
     features = [
         Feature(0x0000), Feature(0x0001, version=1), Feature(0x0003, version=2), Feature(0x0005),
         Feature(0x1D4B), Feature(0x0020), Feature(0x1000), Feature(0x1B04, version=4),
         Feature(0x2205), Feature(0x2100), Feature(0x00C2),
-        *(Feature(fid, ih) for fid in (0x1802, 0x1803, 0x1806, 0x1810, 0x1830, 0x1890, 0x18A1, 0x1DF3)),
+        *hidden(0x1802, 0x1803, 0x1806, 0x1810, 0x1830, 0x1890, 0x18A1, 0x1DF3),
         Feature(0x1E00, HIDDEN),
-        *(Feature(fid, ih) for fid in (0x1EB0, 0x1861, 0x18B1, 0x1850, 0x1F03, 0x18C0)),
+        *hidden(0x1EB0, 0x1861, 0x18B1, 0x1850, 0x1F03, 0x18C0),
         Feature(0x2121, version=1),
     ]
     extra = bytes.fromhex("5F5048B901")
