@@ -26,6 +26,7 @@ import socket
 import struct
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import cast
@@ -34,7 +35,9 @@ from phantombutton.errors import PhantomError
 from phantombutton.virtual.bluetooth import make_model
 from phantombutton.virtual.families import uhid_interfaces
 
-from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
+# Interface 2 of a real C52B as hid-logitech-dj describes it (`hidpp_descriptor`, 98 bytes in
+# 6.1; tests/unit/test_uhid_packing.py compares it with the installed module's rodata).
+from .descriptors import HIDPP_RECEIVER_DESCRIPTOR as HIDPP_DESCRIPTOR
 
 EVENT_SIZE = 4376  # sizeof(struct uhid_event): u32 type + the largest member (create2_req)
 DATA_MAX = 4096
@@ -45,10 +48,6 @@ PRODUCT_UNIFYING = 0xC52B
 # to the last '/', and children get "<phys>:<slot>".
 DEFAULT_PHYS = "usb-0000:00:14.0-1/input2"
 DEFAULT_NAME = "Logitech USB Receiver"
-
-# Interface 2 of a real C52B as hid-logitech-dj describes it (`hidpp_descriptor`, 98 bytes in
-# 6.1; tests/unit/test_uhid_packing.py compares it with the installed module's rodata).
-HIDPP_DESCRIPTOR = HIDPP_RECEIVER_DESCRIPTOR
 HIDPP_OR_DJ = frozenset({0x10, 0x11, 0x20, 0x21})   # report ids of the HID++/DJ interface
 
 
@@ -183,15 +182,16 @@ class UhidBridge:
             os.write(fd, pack_create2(descriptor, phys=iphys, product=product))
 
     # -- kernel side
-    def _from_kernel(self) -> None:
-        ev = parse_event(os.read(self.fd, EVENT_SIZE))
+    def _from_kernel(self, fd: int) -> None:
+        """One event of the HID++ device (`self.fd`) or of an interface that carries no HID++."""
+        ev = parse_event(os.read(fd, EVENT_SIZE))
         if ev.kind == UhidEvent.SET_REPORT:
             # ack first: the driver blocks until the reply, and the model's answer is an input
-            os.write(self.fd, pack_set_report_reply(ev.request_id, 0))
+            os.write(fd, pack_set_report_reply(ev.request_id, 0))
         elif ev.kind == UhidEvent.GET_REPORT:
-            os.write(self.fd, pack_get_report_reply(ev.request_id, errno.EIO))
+            os.write(fd, pack_get_report_reply(ev.request_id, errno.EIO))
             return
-        if ev.kind in (UhidEvent.OUTPUT, UhidEvent.SET_REPORT) and ev.data:
+        if fd == self.fd and ev.kind in (UhidEvent.OUTPUT, UhidEvent.SET_REPORT) and ev.data:
             via = "output" if ev.kind == UhidEvent.OUTPUT else "set_report"
             self.stats.note("out", ev.data, via)
             self._trace("out", ev.data, f" via {via}")
@@ -217,13 +217,6 @@ class UhidBridge:
         if self.log:
             print(f"{time.monotonic():.6f} {direction} {report.hex(' ')}{extra}",
                   file=self.log, flush=True)
-
-    def _from_interface(self, fd: int) -> None:
-        ev = parse_event(os.read(fd, EVENT_SIZE))
-        if ev.kind == UhidEvent.SET_REPORT:
-            os.write(fd, pack_set_report_reply(ev.request_id, 0))
-        elif ev.kind == UhidEvent.GET_REPORT:
-            os.write(fd, pack_get_report_reply(ev.request_id, errno.EIO))
 
     # -- control side
     def control(self, req: dict):
@@ -292,10 +285,8 @@ class UhidBridge:
                 except InterruptedError:
                     continue
                 for r in ready:
-                    if r is self.fd:
-                        self._from_kernel()
-                    elif r in self.extra_fds:
-                        self._from_interface(r)
+                    if r == self.fd or r in self.extra_fds:
+                        self._from_kernel(r)
                     elif r is self.listener:
                         conn, _ = self.listener.accept()
                         self.clients[conn.fileno()] = (conn, bytearray())
@@ -315,20 +306,12 @@ class UhidBridge:
             self.listener = None
             if path and os.path.exists(path):
                 os.unlink(path)
-        for fd in self.extra_fds:
-            try:
+        for fd in self.extra_fds + ([self.fd] if self.fd >= 0 else []):
+            with suppress(OSError):
                 os.write(fd, pack_destroy())
-            except OSError:
-                pass
             os.close(fd)
         self.extra_fds = []
-        if self.fd >= 0:
-            try:
-                os.write(self.fd, pack_destroy())
-            except OSError:
-                pass
-            os.close(self.fd)
-            self.fd = -1
+        self.fd = -1
 
 
 def main(argv: list[str] | None = None) -> int:
