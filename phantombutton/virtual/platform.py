@@ -22,14 +22,6 @@ from .receiver import VirtualReceiver
 if TYPE_CHECKING:
     from .kernel import VirtualKernel
 
-RECEIVER_NODE = "virtual:c52b"
-
-
-def direct_node(product: int) -> str:
-    """The hidraw node of a virtual mouse without a receiver, e.g. virtual:b023."""
-    return f"virtual:{product:04x}"
-
-
 class VirtualPlatform:
     kernel = False
 
@@ -37,7 +29,6 @@ class VirtualPlatform:
                  clock=time.monotonic, kernel_wheel: bool = True):
         # unknown profile: UsageProblem naming the valid ones; kernel_wheel: the wheel as the
         # kernel leaves it at connect (hi-res on), as on a running system
-
         self.model = receiver or make_model(profile, kernel_wheel=kernel_wheel, clock=clock,
                                             default_reader=False)
         self.clock = clock
@@ -66,11 +57,16 @@ class VirtualPlatform:
     def direct(self) -> bool:
         return getattr(self.model, "direct", False)
 
+    @property
+    def _node(self) -> str:
+        """The hidraw node of the receiver, or of a mouse without one: virtual:c52b, virtual:b023."""
+        return f"virtual:{self.model.product_id:04x}"
+
     def receivers(self, skipped: list[Skipped] | None = None) -> list[HidppNode]:
         if self.model.unplugged or self.direct:
             return []
         product = self.model.product_id
-        node = RECEIVER_NODE if product == 0xC52B else f"virtual:{product:04x}"
+        node = self._node
         family = RECEIVERS.get(product)
         receiver = HidppNode(node=node, bus=3, vendor=LOGITECH, product=product,
                              name="Logitech USB Receiver (virtual)", phys="",
@@ -94,8 +90,7 @@ class VirtualPlatform:
         """The mouse of a direct profile ("bluetooth"), as transport/direct.py finds one."""
         if self.model.unplugged or not self.direct:
             return []
-
-        return [HidppNode(node=direct_node(self.model.product_id), bus=BUS_BLUETOOTH, vendor=LOGITECH,
+        return [HidppNode(node=self._node, bus=BUS_BLUETOOTH, vendor=LOGITECH,
                           product=self.model.product_id, name=f"Logitech {BT_NAME} (virtual)", phys="",
                           driver="logitech-hidpp-device", sysfs="", slot=DIRECT_INDEX)]
 

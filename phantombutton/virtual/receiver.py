@@ -65,11 +65,16 @@ class Reader:
                 ready.append(heapq.heappop(self._queue)[2])
             return ready
 
+    def _due(self) -> float | None:
+        """The ready time of the next report here or of the next script step (lock held)."""
+        script = self._rx._script
+        due = [t for t in (self._queue[0][0] if self._queue else None, script[0][0] if script else None)
+               if t is not None]
+        return min(due, default=None)
+
     def next_at(self) -> float | None:
         with self._rx._cond:
-            due = [t for t in (self._queue[0][0] if self._queue else None, self._rx._script_due())
-                   if t is not None]
-            return min(due, default=None)
+            return self._due()
 
     def wait(self, timeout: float) -> bool:
         """Wait until some input is ready (or the receiver is unplugged); False on timeout."""
@@ -85,9 +90,9 @@ class Reader:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                for due in (self._queue[0][0] if self._queue else None, rx._script_due()):
-                    if due is not None:
-                        remaining = min(remaining, max(0.0, due - now))
+                due = self._due()
+                if due is not None:
+                    remaining = min(remaining, max(0.0, due - now))
                 rx._cond.wait(remaining)
 
     def close(self) -> None:
@@ -294,9 +299,6 @@ class VirtualReceiver(ReceiverRegisters):
             self._cond.notify_all()
 
     # ---- internals ---------------------------------------------------------------------------
-    def _script_due(self) -> float | None:
-        return self._script[0][0] if self._script else None
-
     def _advance(self, now: float) -> None:
         """Run the script steps due by `now` (called with the lock held)."""
         while self._script and self._script[0][0] <= now:

@@ -6,6 +6,7 @@ under test (a packing mistake shared by both sides would pass every test)."""
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
 SHORT, LONG, DJ_SHORT, DJ_LONG = 0x10, 0x11, 0x20, 0x21
@@ -65,13 +66,15 @@ def dj_short(devnum: int, report_type: int, params: bytes = b"") -> bytes:
     return bytes([DJ_SHORT, devnum, report_type]) + bytes(params[:12]).ljust(12, b"\0")
 
 
+def _clamp(value: int, limit: int) -> int:
+    return max(-limit, min(limit, value))
+
+
 def mouse_params(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> bytes:
     """DJ mouse report payload: 16 buttons, X/Y 12-bit two's complement packed, wheel, pan."""
-    dx = max(-2047, min(2047, dx)) & 0xFFF
-    dy = max(-2047, min(2047, dy)) & 0xFFF
-    xy = dx | dy << 12
-    return bytes([buttons & 0xFF, buttons >> 8 & 0xFF, xy & 0xFF, xy >> 8 & 0xFF, xy >> 16 & 0xFF,
-                  max(-127, min(127, wheel)) & 0xFF, max(-127, min(127, pan)) & 0xFF])
+    xy = _clamp(dx, 2047) & 0xFFF | (_clamp(dy, 2047) & 0xFFF) << 12
+    return (struct.pack("<H", buttons & 0xFFFF) + xy.to_bytes(3, "little")
+            + struct.pack("<bb", _clamp(wheel, 127), _clamp(pan, 127)))
 
 
 def well_formed(report: bytes) -> bool:
@@ -90,10 +93,8 @@ def mouse_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: in
     (recvr_type_gaming_hidpp, Lightspeed) has 16-bit X/Y, 9 bytes."""
     if not high_res:
         return bytes([MOUSE_REPORT]) + mouse_params(buttons, dx, dy, wheel, pan)
-    dx = max(-32767, min(32767, dx)) & 0xFFFF
-    dy = max(-32767, min(32767, dy)) & 0xFFFF
-    return bytes([MOUSE_REPORT, buttons & 0xFF, buttons >> 8 & 0xFF, dx & 0xFF, dx >> 8, dy & 0xFF, dy >> 8,
-                  max(-127, min(127, wheel)) & 0xFF, max(-127, min(127, pan)) & 0xFF])
+    return struct.pack("<BHhhbb", MOUSE_REPORT, buttons & 0xFFFF, _clamp(dx, 32767), _clamp(dy, 32767),
+                       _clamp(wheel, 127), _clamp(pan, 127))
 
 
 def parse_high_res_mouse_report(report: bytes) -> tuple[int, bool, int] | None:
@@ -101,6 +102,5 @@ def parse_high_res_mouse_report(report: bytes) -> tuple[int, bool, int] | None:
     (Lightspeed's children, Bolt's mouse interface, a Bluetooth mouse); None for any other."""
     if len(report) != 9 or report[0] != MOUSE_REPORT:
         return None
-    moved = any(report[3:7])
-    wheel = report[7] - 256 if report[7] > 127 else report[7]
-    return report[1] | report[2] << 8, moved, wheel
+    _, buttons, dx, dy, wheel, _ = struct.unpack("<BHhhbb", report)
+    return buttons, bool(dx or dy), wheel
