@@ -15,6 +15,7 @@ its buttons and motion are plain HID mouse reports (report id 2), as a Bluetooth
 
 from __future__ import annotations
 
+from .descriptors import HIGH_RES_MOUSE_COLLECTION
 from .device import Identity
 from .families import make_receiver
 from .hidpp20_device import HIDDEN, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
@@ -37,16 +38,8 @@ BT_UNIQ = "d1:8e:3e:b8:02:3b"      # the mouse's address (made up)
 # vendor page 0xFF43 that Logitech Bluetooth devices use, without the short report 0x10:
 # hid-logitech-hidpp then sends its short requests long (hidpp_validate_device,
 # hidpp_send_rap_command_sync).
-DESCRIPTOR = bytes.fromhex(
-    "05 01 09 02 a1 01 85 02 09 01 a1 00"                  # Generic Desktop, Mouse, report 2, Pointer
-    " 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"     # 16 buttons
-    " 05 01 16 01 80 26 ff 7f 75 10 95 02 09 30 09 31 81 06"   # X, Y: 16-bit relative
-    " 15 81 25 7f 75 08 95 01 09 38 81 06"                 # wheel
-    " 05 0c 0a 38 02 95 01 81 06"                          # AC Pan
-    " c0 c0"
-    " 06 43 ff 0a 02 02 a1 01 85 11 75 08 95 13 15 00 26 ff 00"   # HID++ long on 0xFF43
-    " 09 02 81 00 09 02 91 00 c0"
-)
+DESCRIPTOR = HIGH_RES_MOUSE_COLLECTION + bytes.fromhex(
+    "06 43 ff 0a 02 02 a1 01 85 11 75 08 95 13 15 00 26 ff 00 09 02 81 00 09 02 91 00 c0")
 
 
 def mx_master_3_bt() -> Hidpp20Device:
@@ -109,14 +102,11 @@ class VirtualDirect(VirtualReceiver):
     direct = True
 
     def __init__(self, profile: str = "bluetooth", **kw):
-        kernel_wheel = kw.get("kernel_wheel", False)
-        super().__init__("empty", **kw)
+        super().__init__("empty", dj_mode=False, **kw)
         self.profile = profile
-        self.dj_mode = False
-        self.notification_flags = bytes(3)
         self.devices = {DIRECT_INDEX: mx_master_3_bt()}
         self.product_id = PRODUCT_ID
-        if kernel_wheel:
+        if self.kernel_wheel:
             self.devices[DIRECT_INDEX].kernel_wheel_setup()
 
     def uhid_create(self) -> dict:

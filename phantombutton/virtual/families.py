@@ -29,7 +29,7 @@ from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 from .profiles import PROFILE_RECEIVERS, ReceiverSpec
 from .receiver import VirtualReceiver
 from .registers import PAIRING_INFO
-from .descriptors import HIDPP_RECEIVER_DESCRIPTOR
+from .descriptors import HIDPP_RECEIVER_DESCRIPTOR, HIGH_RES_MOUSE_COLLECTION
 from .wire import RECEIVER, Err10, Sub, error10, long, mouse_report, parse_high_res_mouse_report
 
 UNIQUE_ID = 0xFB
@@ -113,15 +113,11 @@ def make_receiver(profile: str = "default", **kwargs) -> VirtualReceiver:
     return FamilyReceiver(profile, product, **kwargs)
 
 
-# The receiver's own mouse interface under hid-generic (Bolt on 6.1): report 2, 16 buttons,
-# 16-bit X/Y, wheel, AC pan - the layout of hid-logitech-dj.c `mse_high_res_descriptor`,
-# written out here. hid-generic names its input "<name> Mouse".
+# The receiver's own mouse interface under hid-generic (Bolt on 6.1): the high-res mouse as
+# report 2; hid-generic names its input "<name> Mouse".
 # A Consumer Control application (report 3) follows, as on the real interface: with more than
 # one application hid-input names each node by it ("... Mouse", "... Consumer Control").
-MOUSE_INTERFACE_DESCRIPTOR = bytes.fromhex(
-    "05 01 09 02 a1 01 85 02 09 01 a1 00 05 09 19 01 29 10 15 00 25 01 95 10 75 01 81 02"
-    "05 01 16 01 80 26 ff 7f 75 10 95 02 09 30 09 31 81 06"
-    "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0"
+MOUSE_INTERFACE_DESCRIPTOR = HIGH_RES_MOUSE_COLLECTION + bytes.fromhex(
     "05 0c 09 01 a1 01 85 03 75 10 95 02 15 01 26 ff 02 19 01 2a ff 02 81 00 c0")
 
 

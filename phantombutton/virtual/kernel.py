@@ -166,16 +166,12 @@ class VirtualKernel:
         muted = self.muted.get(slot, set())
         for n in range(1, HID_BUTTONS + 1):
             bit = 1 << (n - 1)
-            if (old ^ mask) & bit:   # hid-input reports changes of its own cache only
-                code = hid_button_to_evdev(n)
-                if code in muted:
-                    continue
-                if mask & bit and code not in keys:
-                    keys.add(code)
-                    out.append((code, 1))
-                elif not mask & bit and code in keys:
-                    keys.discard(code)
-                    out.append((code, 0))
+            code = hid_button_to_evdev(n)
+            pressed = bool(mask & bit)
+            # hid-input reports changes of its own cache only; the core drops a repeated state
+            if (old ^ mask) & bit and code not in muted and pressed != (code in keys):
+                (keys.add if pressed else keys.discard)(code)
+                out.append((code, int(pressed)))
         return out
 
     def pump(self) -> None:

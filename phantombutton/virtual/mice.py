@@ -69,12 +69,8 @@ def mx_master_3s_spec() -> Hidpp20Spec:
         transports=0x02,           # btleid only ("Transport IDs: {'btleid': 'B034'}")
         battery=(25, 0, 0),        # 25 %, discharging
         controls=controls,
-        roller=(3, 24, 0),
-        wheel_multiplier=15,
-        wheel_flags=0x0C,
+        wheel_multiplier=15,       # roller (3, 24, 0), wheel flags 0x0C, dpi 1000 and its list: the defaults
         wheel_mode=0x00,           # low resolution, HID notification (as dumped)
-        dpi=1000,
-        dpi_list=(200, 0xE000 | 50, 8000),
     )
 
 
