@@ -20,8 +20,6 @@ FEATURES, FAST_SCROLL, FAST_SCROLL_UNITS = 0x01, 0x40, 8   # register 0x01 bit 0
 
 @dataclass(frozen=True)
 class Register:
-    """One HID++ 1.0 register of a virtual device."""
-
     power_on: bytes  # 3 bytes (short) or 16 (long)
     writable: bytes | None = None  # per-byte mask of bits a write keeps; None = read-only
     valid: range | None = None  # accepted values of byte 0 (e.g. DPI 0x81..0x8F), else error 03
@@ -44,16 +42,17 @@ class Hidpp10Device(VirtualDevice):
 
     def kernel_wheel_setup(self) -> None:
         # hidpp10_enable_scrolling_acceleration, for the mice with HIDPP_QUIRK_HI_RES_SCROLL_1P0
-        if self.identity.wpid in (0x1017, 0x101A, 0x101B) and FEATURES in self.registers:
-            self._set_bit(FAST_SCROLL, True)
+        if self.identity.wpid in (0x1017, 0x101A, 0x101B):
+            self._fast_scroll(True)
 
     def forget_wheel_mode(self) -> None:
-        if FEATURES in self.registers:
-            self._set_bit(FAST_SCROLL, False)
+        self._fast_scroll(False)
 
-    def _set_bit(self, bit: int, on: bool) -> None:
-        v = self.registers[FEATURES]
-        self.registers[FEATURES] = bytes([(v[0] | bit) if on else (v[0] & ~bit & 0xFF)]) + v[1:]
+    def _fast_scroll(self, on: bool) -> None:
+        if FEATURES in self.registers:
+            v = self.registers[FEATURES]
+            first = (v[0] | FAST_SCROLL) if on else (v[0] & ~FAST_SCROLL & 0xFF)
+            self.registers[FEATURES] = bytes([first]) + v[1:]
 
     def wheel_units(self) -> tuple[int, bool]:
         fast = FEATURES in self.registers and self.registers[FEATURES][0] & FAST_SCROLL

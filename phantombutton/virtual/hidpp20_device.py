@@ -28,8 +28,6 @@ WHEEL_TARGET, WHEEL_HIRES = 0x01, 0x02   # HIRES_WHEEL mode bits (0x04: invert)
 
 @dataclass(frozen=True)
 class Feature:
-    """One HID++ 2.0 feature of a virtual device."""
-
     id: int
     flags: int = 0
     version: int = 0
@@ -57,8 +55,6 @@ class Control:
 
 @dataclass
 class Firmware:
-    """One firmware entity of a virtual device."""
-
     kind: int  # 0 main application, 1 bootloader
     prefix: str
     number: int
@@ -69,7 +65,7 @@ class Firmware:
 
 @dataclass
 class Hidpp20Spec:
-    """A virtual HID++ 2.0 device: its features and their state."""
+    """A virtual HID++ 2.0 device: its features and their state at power-on."""
 
     features: list[Feature]
     name: str

@@ -59,13 +59,6 @@ def _signed(byte: int) -> int:
     return byte - 256 if byte > 127 else byte
 
 
-def slot_of(node: str) -> int | None:
-    if node == SHARED_NODE:
-        return SHARED_KEY
-    rest = node[len(VIRTUAL_PREFIX):]
-    return int(rest) if node.startswith(VIRTUAL_PREFIX) and rest.isdigit() else None
-
-
 class VirtualKernel:
     def __init__(self, receiver, clock=time.monotonic):
         self.receiver = receiver
@@ -143,7 +136,8 @@ class VirtualKernel:
         return self.get_keycode(node, scancode)
 
     def _slot(self, node: str) -> int:
-        slot = slot_of(node)
+        rest = node.removeprefix(VIRTUAL_PREFIX)
+        slot = SHARED_KEY if node == SHARED_NODE else int(rest) if rest != node and rest.isdigit() else None
         if slot == SHARED_KEY and self.shared:
             return slot
         if slot is None or slot not in self.receiver.devices:

@@ -23,9 +23,11 @@ The gesture button and Smart Shift report no HID button of their own when not di
 from __future__ import annotations
 
 from .device import Identity
-from .hidpp20_device import HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
+from .hidpp20_device import (
+    DIVERTABLE, HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden,
+)
 
-MSE, REPROG, DIVERTABLE, VIRTUAL = 0x01, 0x10, 0x20, 0x80
+MSE, REPROG, VIRTUAL = 0x01, 0x10, 0x80
 RAW_XY, FORCE_RAW_XY, ANALYTICS = 0x01, 0x02, 0x04       # getCidInfo byte 8
 
 CID_MIDDLE, CID_BACK, CID_FORWARD, CID_GESTURE = 0x0052, 0x0053, 0x0056, 0x00C3

@@ -53,10 +53,6 @@ HIDPP_OR_DJ = frozenset({0x10, 0x11, 0x20, 0x21})   # report ids of the HID++/DJ
 
 class UhidEvent(IntEnum):
     DESTROY = 1
-    START = 2
-    STOP = 3
-    OPEN = 4
-    CLOSE = 5
     OUTPUT = 6
     GET_REPORT = 9
     GET_REPORT_REPLY = 10
@@ -89,8 +85,8 @@ def pack_set_report_reply(request_id: int, err: int = 0) -> bytes:
     return _event(UhidEvent.SET_REPORT_REPLY, struct.pack("<IH", request_id, err))
 
 
-def pack_get_report_reply(request_id: int, err: int, data: bytes = b"") -> bytes:
-    return _event(UhidEvent.GET_REPORT_REPLY, struct.pack("<IHH", request_id, err, len(data)) + data)
+def pack_get_report_reply(request_id: int, err: int) -> bytes:
+    return _event(UhidEvent.GET_REPORT_REPLY, struct.pack("<IHH", request_id, err, 0))   # no data
 
 
 def pack_destroy() -> bytes:
