@@ -69,9 +69,10 @@ def mx_master_3_bt() -> Hidpp20Device:
         features=features,
         name="Wireless Mouse MX Master 3",
         kind=3,
-        # the dump's third entity ("Other", empty) is left out
-        firmware=[Firmware(1, "BOT", 0x95, 0x01, 0x0015, bytes.fromhex("00006A9CA89D")),
-                  Firmware(0, "MPM", 0x19, 0x01, 0x0015, bytes.fromhex("B0236A9CA89D"))],
+        # the dump's third entity ("Other", empty) is left out; after the build the dump shows
+        # "00006A9CA89D" for the bootloader (no WPID), "B0236A9CA89D" for the firmware
+        firmware=[Firmware(1, "BOT", 0x95, 0x01, 0x0015, bytes.fromhex("6A9CA89D"), wpid=0),
+                  Firmware(0, "MPM", 0x19, 0x01, 0x0015, bytes.fromhex("6A9CA89D"))],
         unit_id=bytes.fromhex("198E3EB8"),
         model_id=bytes.fromhex("B02340820000"),
         transports=0x06,      # btleid 0x02 + wpid 0x04: model id B023 4082 (Solaar get_ids)
@@ -81,19 +82,7 @@ def mx_master_3_bt() -> Hidpp20Device:
         friendly_name=FRIENDLY_NAME,
     )
     identity = Identity(wpid=PRODUCT_ID, name=FRIENDLY_NAME, serial=spec.unit_id)
-    return BluetoothMouse(identity, spec)
-
-
-class BluetoothMouse(Hidpp20Device):
-    """Answers DEVICE_FW_VERSION getFwInfo with each entity's own bytes after the build (the
-    dump: "00006A9CA89D" for the bootloader, "B0236A9CA89D" for the firmware)."""
-
-    def _f0003(self, fn: int, p: bytes):
-        if fn == 1 and p[0] < len(self.spec.firmware):
-            fw = self.spec.firmware[p[0]]
-            return (bytes([fw.kind]) + fw.prefix.encode() + bytes([fw.number, fw.revision])
-                    + fw.build.to_bytes(2, "big") + bytes([0]) + fw.extra)
-        return super()._f0003(fn, p)
+    return Hidpp20Device(identity, spec)
 
 
 class VirtualDirect(VirtualReceiver):

@@ -24,6 +24,8 @@ Guesses are marked "guess".
 
 from __future__ import annotations
 
+from functools import partial
+
 from phantombutton.receivers import RECEIVERS, ButtonPath, Family, RegisterSet
 
 from .profiles import PROFILE_RECEIVERS, ReceiverSpec
@@ -131,14 +133,9 @@ NANO_MOUSE_COLLECTION = bytes.fromhex(
     "15 81 25 7f 75 08 95 01 09 38 81 06 05 0c 0a 38 02 95 01 81 06 c0 c0")
 
 
-def mouse_interface_report(buttons: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0) -> bytes:
-    """One report of the receiver's mouse interface (MOUSE_INTERFACE_DESCRIPTOR): id 2, 16
-    buttons, X and Y as 16-bit signed, wheel and AC pan as 8-bit signed - the layout of
-    hid-logitech-dj.c `mse_high_res_descriptor` (virtual/wire.py `mouse_report`)."""
-    return mouse_report(buttons, dx, dy, wheel, pan, high_res=True)
-
-
-# (buttons, moved, wheel) of a mouse_interface_report; None for any other report
+# One report of the receiver's mouse interface (MOUSE_INTERFACE_DESCRIPTOR), and its
+# (buttons, moved, wheel); None for any other report
+mouse_interface_report = partial(mouse_report, high_res=True)
 parse_mouse_interface_report = parse_high_res_mouse_report
 
 

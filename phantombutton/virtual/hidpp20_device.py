@@ -61,6 +61,7 @@ class Firmware:
     revision: int
     build: int
     extra: bytes = b""
+    wpid: int | None = None   # the 2 bytes between the build and `extra`; None = the device's WPID
 
 
 @dataclass
@@ -155,8 +156,9 @@ class Hidpp20Device(VirtualDevice):
             if p[0] >= len(self.spec.firmware):
                 return Err20.OUT_OF_RANGE
             fw = self.spec.firmware[p[0]]
+            wpid = self.identity.wpid if fw.wpid is None else fw.wpid
             return (bytes([fw.kind]) + fw.prefix.encode() + bytes([fw.number, fw.revision])
-                    + fw.build.to_bytes(2, "big") + bytes([0]) + self.identity.wpid.to_bytes(2, "big") + fw.extra)
+                    + fw.build.to_bytes(2, "big") + bytes([0]) + wpid.to_bytes(2, "big") + fw.extra)
         return Err20.INVALID_FUNCTION
 
     def _f0005(self, fn: int, p: bytes):  # DEVICE_NAME

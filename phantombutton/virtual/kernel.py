@@ -263,9 +263,7 @@ class VirtualKernel:
             rule = kernel_rule(dev.identity.wpid if dev else None, hidpp10=hidpp10, features=features)
             mult = rule.multiplier or int(getattr(spec, "wheel_multiplier", 1))
             counter = self._counters[slot] = ScrollCounter(mult if rule.scales else 1)
-        if counter.multiplier == 1:
-            return WheelFrame(t, node, units * 120, units)
-        hi, low = counter.feed(units, t)
+        hi, low = counter.feed(units, t)   # unscaled: (units * 120, units)
         return WheelFrame(t, node, hi, low)
 
     def close(self) -> None:

@@ -47,6 +47,8 @@ class ReceiverRegisters:
     # ---- the registers ------------------------------------------------------------------------
     def _receiver_request(self, request: bytes) -> list[bytes]:
         sub, reg, p = request[2], request[3], request[4:]
+        if sub not in (Sub.GET_REGISTER, Sub.SET_REGISTER, Sub.GET_LONG_REGISTER, Sub.SET_LONG_REGISTER):
+            return [error10(request, Err10.INVALID_SUBID)]  # the receiver speaks HID++ 1.0 only
         if sub == Sub.GET_REGISTER:
             if reg == NOTIFICATIONS:
                 return [short(RECEIVER, sub, reg, self.notification_flags)]
@@ -57,7 +59,6 @@ class ReceiverRegisters:
                 if p[0] not in firmware:   # a receiver that shows no firmware has no 0xF1
                     return [error10(request, Err10.INVALID_VALUE if firmware else Err10.INVALID_ADDRESS)]
                 return [short(RECEIVER, sub, reg, bytes([p[0]]) + firmware[p[0]])]
-            return [error10(request, Err10.INVALID_ADDRESS)]
         if sub == Sub.SET_REGISTER:
             if request[0] != SHORT:
                 return [error10(request, Err10.INVALID_VALUE)]
@@ -71,7 +72,6 @@ class ReceiverRegisters:
                 return answers
             if reg == PAIRING:
                 return self._pairing(request)
-            return [error10(request, Err10.INVALID_ADDRESS)]
         if sub == Sub.GET_LONG_REGISTER:
             if reg == PAIRING_INFO:
                 return self._pairing_info(request)
@@ -79,10 +79,7 @@ class ReceiverRegisters:
                 counters = bytes(self.devices[s].identity.activity if s in self.devices else 0
                                  for s in range(1, 7))
                 return [long(RECEIVER, sub, reg, counters)]
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        if sub == Sub.SET_LONG_REGISTER:
-            return [error10(request, Err10.INVALID_ADDRESS)]
-        return [error10(request, Err10.INVALID_SUBID)]  # the receiver speaks HID++ 1.0 only
+        return [error10(request, Err10.INVALID_ADDRESS)]   # SET_LONG_REGISTER: none is writable
 
     def _pairing(self, request: bytes) -> list[bytes]:
         action, slot = request[4], request[5]
