@@ -54,8 +54,7 @@ class FamilyReceiver(VirtualReceiver):
     """A non-DJ receiver of `product_id` with the devices of `profile`."""
 
     def __init__(self, profile: str, product_id: int, **kwargs):
-        kwargs["dj_mode"] = False
-        super().__init__(profile, **kwargs)
+        super().__init__(profile, dj_mode=False, **kwargs)
         self.product_id = product_id
         self.family = RECEIVERS[product_id]
         self.spec = SPECS[product_id]

@@ -257,10 +257,10 @@ class VirtualKernel:
         counter = self._counters.get(slot)
         if counter is None:
             dev = self.receiver.devices.get(slot)
-            spec = getattr(dev, "spec", None)
             hidpp10 = getattr(dev, "protocol", (1, 0)) == (1, 0)
-            features = frozenset(f.id for f in getattr(spec, "features", ())) if not hidpp10 else frozenset()
+            features = frozenset(getattr(dev, "index", ()))   # a HID++ 2.0 mouse's feature ids
             rule = kernel_rule(dev.identity.wpid if dev else None, hidpp10=hidpp10, features=features)
+            spec = getattr(dev, "spec", None)
             mult = rule.multiplier or int(getattr(spec, "wheel_multiplier", 1))
             counter = self._counters[slot] = ScrollCounter(mult if rule.scales else 1)
         hi, low = counter.feed(units, t)   # unscaled: (units * 120, units)
