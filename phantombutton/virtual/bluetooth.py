@@ -68,7 +68,6 @@ def mx_master_3_bt() -> Hidpp20Device:
     spec = Hidpp20Spec(
         features=features,
         name="Wireless Mouse MX Master 3",
-        kind=3,
         # the dump's third entity ("Other", empty) is left out; after the build the dump shows
         # "00006A9CA89D" for the bootloader (no WPID), "B0236A9CA89D" for the firmware
         firmware=[Firmware(1, "BOT", 0x95, 0x01, 0x0015, bytes.fromhex("6A9CA89D"), wpid=0),

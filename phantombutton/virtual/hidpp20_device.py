@@ -70,13 +70,13 @@ class Hidpp20Spec:
 
     features: list[Feature]
     name: str
-    kind: int  # DEVICE_NAME type: 3 = mouse
     firmware: list[Firmware]
     unit_id: bytes
     model_id: bytes  # 6 bytes
     transports: int  # bit 0x04 = wpid
     battery: tuple[int, int, int]  # level %, next level %, status
     controls: list[Control]
+    kind: int = 3  # DEVICE_NAME type: 3 = mouse
     pointer_speed: int = 0x0100
     roller: tuple[int, int, int] = (3, 24, 0)
     wheel_multiplier: int = 8

@@ -62,7 +62,6 @@ def mx_master_3s_spec() -> Hidpp20Spec:
     return Hidpp20Spec(
         features=features,
         name="MX Master 3S",
-        kind=3,
         firmware=[Firmware(1, "BL1", 0x69, 0x00, 0x0003, extra), Firmware(0, "RBM", 0x22, 0x00, 0x0003, extra)],
         unit_id=bytes.fromhex("CD2A6BB7"),
         model_id=bytes.fromhex("B03400000000"),
@@ -113,7 +112,7 @@ def g305() -> Hidpp20Device:
         Feature(0x2201, version=1),
     ]
     spec = Hidpp20Spec(
-        features=features, name="G305 Lightspeed Wireless Gaming Mouse", kind=3,
+        features=features, name="G305 Lightspeed Wireless Gaming Mouse",
         firmware=[Firmware(1, "BOT", 0x69, 0x02, 0x0021), Firmware(0, "RQM", 0x68, 0x02, 0x0021)],
         unit_id=bytes.fromhex("F074D567"), model_id=bytes.fromhex("407400000000"),
         transports=0x04, battery=(50, 30, 0), controls=[], protocol=(4, 2),
@@ -138,7 +137,7 @@ def m185n() -> Hidpp20Device:
         Control(0x0052, 0x003A, 0x31, 2, 0x03, hid_button=3),   # Middle Button, divertable
     ]
     spec = Hidpp20Spec(
-        features=features, name="Wireless Mouse", kind=3,
+        features=features, name="Wireless Mouse",
         firmware=[Firmware(0, "RQM", 0x64, 0x00, 0x0008)],
         unit_id=bytes(4), model_id=bytes(6), transports=0x00,
         battery=(0, 0, 0),        # no battery feature ("Battery status unavailable")

@@ -131,7 +131,6 @@ def m705_406d() -> VirtualDevice:
     spec = Hidpp20Spec(
         features=features,
         name="Marathon Mouse/Performance Plus M705",
-        kind=3,
         firmware=[Firmware(1, "BOT", 0x59, 0x00, 0x0002, extra), Firmware(0, "RQM", 0x67, 0x01, 0x0005, extra)],
         unit_id=bytes.fromhex("5E1A15B8"),
         model_id=bytes.fromhex("406D00000000"),
