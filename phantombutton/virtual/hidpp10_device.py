@@ -32,8 +32,6 @@ class Hidpp10Device(VirtualDevice):
         self.spec = dict(registers)
         self.long_spec = dict(long_registers or {})
         self.firmware = dict(firmware or {})  # 0xF1 sub-register -> 2 bytes
-        self.registers: dict[int, bytes] = {}
-        self.long_registers: dict[int, bytes] = {}
         self.power_on()
 
     def power_on(self) -> None:

@@ -85,9 +85,7 @@ def mx_master_3s_stale_diversion() -> Hidpp20Device:
     HID++ (temporary divert, which lasts until the mouse powers off), so its presses arrive
     only as REPROG_CONTROLS_V4 event 0 and never as a mouse report."""
     device = mx_master_3s()
-    for control in device.controls:
-        if control.cid == CID_MIDDLE:
-            control.reporting = 0x01
+    next(c for c in device.controls if c.cid == CID_MIDDLE).reporting = 0x01
     return device
 
 

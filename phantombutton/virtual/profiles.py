@@ -226,9 +226,7 @@ def profile_names() -> list[str]:
 
 def build(profile: str) -> dict[int, VirtualDevice]:
     """Fresh devices of a profile, by slot. Unknown name: UnknownProfile naming the valid ones."""
-    try:
-        factory = PROFILES[profile]
-    except KeyError:
+    if profile not in PROFILES:
         raise UnknownProfile(f"unknown virtual profile {profile!r}; choose one of: "
-                             f"{', '.join(profile_names())}") from None
-    return factory()
+                             f"{', '.join(profile_names())}")
+    return PROFILES[profile]()
