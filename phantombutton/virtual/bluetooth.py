@@ -21,7 +21,7 @@ from .families import make_receiver
 from .hidpp20_device import HIDDEN, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
 from .profiles import DIRECT_PROFILES
 from .receiver import VirtualReceiver
-from .wire import LONG, SHORT, mouse_report, well_formed
+from .wire import LONG, SHORT, long, mouse_report, well_formed
 
 PRODUCT_ID = 0xB023
 DIRECT_INDEX = 0xFF
@@ -115,8 +115,7 @@ class VirtualDirect(VirtualReceiver):
         reconnection), which hid-logitech-hidpp takes as a connect (hidpp_report_is_connect_event)."""
         index = device.index.get(0x1D4B)
         if device.online and index is not None:
-            self._push(bytes([LONG, DIRECT_INDEX, index, 0x00, 1, 0, 0]).ljust(20, b"\0"),
-                       self._clock() if now is None else now)
+            self._push(long(DIRECT_INDEX, index, 0x00, bytes([1])), self._clock() if now is None else now)
 
     def _mouse(self, slot: int, dx: int = 0, dy: int = 0, wheel: int = 0, pan: int = 0,
                at: float | None = None) -> None:
