@@ -80,7 +80,6 @@ class _State:
     must_check: str | None = "first wheel use since we started"
     last_read: float = -1e9
     false_alarm: float = -1e9        # a suspicion the read disproved
-    verdict: Verdict | None = None
     rule: KernelRule | None = None
     multiplier: int | None = None    # units per notch the kernel divides by, once read
     repairs: deque = field(default_factory=deque)
@@ -102,7 +101,6 @@ class WheelGuard:
         self.clock = clock or time.monotonic
         self.states: dict[Key, _State] = {}
         self.reads = 0            # mode checks made (each is 1 to 3 HID++ requests)
-        self.first_slow: dict[Key, float] = {}
 
     def state(self, key: Key, name: str = "") -> _State:
         st = self.states.get(key)
@@ -161,7 +159,6 @@ class WheelGuard:
             reason = st.must_check
         elif suspicion and t - st.false_alarm >= SUSPECT_GAP and since >= 0.5:
             reason = f"the stream looks desynced: {suspicion}"
-            self.first_slow.setdefault(key, st.monitor.steps[0].t if st.monitor.steps else t)
         elif since >= PERIODIC and st.monitor.frames:
             reason = "periodic check"
         if reason is None:
@@ -210,7 +207,6 @@ class WheelGuard:
         # who holds the HID++ node matters only for a diverted wheel (a /proc scan: not on every read)
         listeners = self.listeners(key) if mode.diverted else None
         verdict = judge(st.rule, mode, listeners=listeners, kernel_scales=st.monitor.scaled)
-        st.verdict = verdict.verdict
         evidence = (f"why read: {reason}", f"mouse: {mode.describe()}", f"kernel rule: {st.rule.why}")
         if not verdict.needs_repair:
             if verdict.verdict is Verdict.UNSCALED:
@@ -250,7 +246,7 @@ class WheelGuard:
         st.repairs.append(t)
         if after.hires != verdict.want_hires or after.diverted:
             return [WheelEvent("failed", t, st.name, f"wrote the wheel mode but it reads back {after.describe()}")]
-        st.verdict, st.verify_since = Verdict.OK, self.clock()
+        st.verify_since = self.clock()
         st.monitor.reset()
         want = "high" if verdict.want_hires else "low"
         return [WheelEvent("repaired", self.clock(), st.name, f"wheel put back in {want} resolution, "
