@@ -15,6 +15,7 @@ from typing import Any, Callable
 from phantombutton.detect.diversion import Trigger, Verdict, judge
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
+from phantombutton.recovery.wheel import WheelEvent
 
 CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
 VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
@@ -26,27 +27,16 @@ WATCH_HINT = "fix: phantombutton watch --fix, or phantombutton set {slot} divers
 
 
 @dataclass
-class DiversionEvent:
-    """What the diversion guard found or did, for the UI and the journal."""
+class DiversionEvent(WheelEvent):
+    """What the diversion guard found or did ("finding", "repaired", "verified", "not-verified",
+    "failed", "note"), for the UI and the journal; its line also shows the evidence."""
 
-    kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
-    t: float
-    device: str
-    message: str
-    evidence: tuple[str, ...] = ()
     topic: str = "diversion"      # "buttons": the buttons read from a mouse at attach
 
-    def line(self) -> str:
-        tag = {"finding": "DIVERT ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED "}.get(self.kind, "note   ")
-        return tag + f"{self.device}: {self.message}" + "".join(f"\n          {e}" for e in self.evidence)
+    tags = {**WheelEvent.tags, "finding": "DIVERT "}
 
-    def to_dict(self) -> dict:
-        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
-             "message": self.message}
-        if self.evidence:
-            d["evidence"] = list(self.evidence)
-        return d
+    def line(self) -> str:
+        return super().line() + "".join(f"\n          {e}" for e in self.evidence)
 
 
 @dataclass

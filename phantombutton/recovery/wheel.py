@@ -50,21 +50,23 @@ Key = tuple[str, int]     # (receiver node, slot)
 
 @dataclass
 class WheelEvent:
-    """What the wheel guard found or did, for the UI and the journal."""
+    """What the wheel guard (or a receiver's soft reset) found or did, for the UI and the journal."""
 
     kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "backoff", "note", "ok"
     t: float
     device: str
     message: str
     evidence: tuple[str, ...] = ()
+    topic: str = "wheel"  # the JSON event is "<topic>-<kind>"
+
+    tags = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
+            "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}
 
     def line(self) -> str:
-        tag = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}.get(self.kind, "note   ")
-        return tag + f"{self.device}: {self.message}"
+        return self.tags.get(self.kind, "note   ") + f"{self.device}: {self.message}"
 
     def to_dict(self) -> dict:
-        d = {"event": f"wheel-{self.kind}", "t": round(self.t, 6), "device": self.device,
+        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
              "message": self.message}
         if self.evidence:
             d["evidence"] = list(self.evidence)
