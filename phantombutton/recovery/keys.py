@@ -23,10 +23,9 @@ from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton import keys as KEYS
 from phantombutton.input import keyboards as K
 from phantombutton.input.evdev_node import held_keys, write_key
-from phantombutton.input.xinput import XRefused, XUnavailable, _requests
+from phantombutton.input.xinput import XI_DEVICE_KEY_RELEASE
 
 X_KEYCODE_OFFSET = 8          # xf86-input-evdev / xf86-input-libinput: keycode = evdev code + 8
-XI_DEVICE_KEY_RELEASE = 2     # XI 1.x event offset (DeviceKeyPress 1, DeviceKeyRelease 2)
 XI_SLAVE_KEYBOARD = 4         # XIUse SlaveKeyboard
 
 
@@ -67,21 +66,8 @@ def x_keyboard_slave(x, node: str) -> int | None:
 
 
 def x_key_release(x, device_id: int, code: int) -> None:
-    """XTest DeviceKeyRelease from `device_id` (same request as input/xinput's button release)."""
-    from Xlib import X   # optional heavy: Xlib, only with an X session
-
-    if x._xtest_major is None:
-        raise XUnavailable("the X server has no XTEST extension")
-    from Xlib import error as xerror   # optional heavy: Xlib
-
-    _, FakeDeviceInput = _requests()
-    catch = xerror.CatchError()
-    FakeDeviceInput(display=x.display.display, onerror=catch, opcode=x._xtest_major,
-                    event_type=x._xi_first_event + XI_DEVICE_KEY_RELEASE, detail=code + X_KEYCODE_OFFSET,
-                    time=X.CurrentTime, root=X.NONE, x=0, y=0, deviceid=device_id)
-    x.display.sync()
-    if catch.get_error() is not None:
-        raise XRefused(f"X refused the XTest key release (device {device_id})")
+    """XTest DeviceKeyRelease from `device_id` (the request of input/xinput's button release)."""
+    x.fake_device_event(device_id, XI_DEVICE_KEY_RELEASE, code + X_KEYCODE_OFFSET, f"key {code}")
 
 
 @dataclass
