@@ -275,8 +275,7 @@ class WithDiversions:
 
 def with_diversions(wheel, session, *, fix: bool) -> WithDiversions:
     """`wheel` (recovery/wheel.py session_guard) plus a DiversionGuard sharing its engines."""
-    platform = session.platform
-    return WithDiversions(wheel, DiversionGuard(wheel.guard.access, platform.listeners, fix=fix))
+    return WithDiversions(wheel, DiversionGuard(wheel.guard.access, session.platform.listeners, fix=fix))
 
 
 def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) -> list[DiversionEvent]:

@@ -108,11 +108,6 @@ class XPoller:
         """Something is held in X, or X reported activity we have not queried yet."""
         return self._held
 
-    def _list(self, now: float) -> None:
-        self._pointers = self.x.pointers()
-        self._listed = now
-        self.listings += 1
-
     def poll(self, now: float, suspect: bool = False) -> list[XButtons]:
         changed = False
         if self.watched:
@@ -121,7 +116,8 @@ class XPoller:
                 self._listed = -1e9
         full = False
         if now - self._listed >= self.relist:
-            self._list(now)
+            self._pointers, self._listed = self.x.pointers(), now
+            self.listings += 1
             full = changed = True
         if not (changed or suspect or self._held or now - self._checked >= self.check):
             return []         # X says nothing happened and nothing is held: no round trip
@@ -166,7 +162,6 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-
     return has_button(f.wpid, f.code)
 
 
@@ -271,8 +266,8 @@ class Watcher:
             out += [_wheel_event(e) for e in self.wheel.tick(now)]
         if self.keys is not None:
             x = self.poller.x if self.poller is not None else None
-            out += [WatchEvent(kind, now, message=line, keys=d or None) if kind != "note"
-                    else WatchEvent("note", now, message=line) for kind, line, d in self.keys.tick(now, x)]
+            out += [WatchEvent(kind, now, message=line, keys=d or None)
+                    for kind, line, d in self.keys.tick(now, x)]
         if self._deferred:
             out += self._retry_deferred(now)
         idle = self._event_driven and not self._busy()

@@ -94,12 +94,12 @@ class WheelGuard:
     """`access(key)` -> a devices.device.Device (or raises / returns None when unreachable)."""
 
     def __init__(self, access: Callable[[Key], Device | None], *, fix: bool = False,
-                 writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
-                 clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
+                 listeners: Callable[[Key], tuple[str, ...] | None] | None = None, clock=None,
+                 unreachable: Callable[[Key, Exception], list] | None = None):
         self.access, self.fix = access, fix
-        self.writers = writers or WriterLog()
+        self.writers = WriterLog()
         self.listeners = listeners or (lambda key: None)
-        self.unreachable = unreachable    # a read timed out: is the receiver itself stuck?
+        self.unreachable = unreachable or (lambda key, error: [])   # a read timed out: is the receiver stuck?
         self.clock = clock or time.monotonic
         self.states: dict[Key, _State] = {}
         self.reads = 0            # mode checks made (each is 1 to 3 HID++ requests)
@@ -182,10 +182,10 @@ class WheelGuard:
             if not device.online:
                 st.must_check = "first wheel use after the mouse was offline"
                 st.last_read = t + RETRY_GAP
-                out = [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
-                                  f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
                 # no answer to a ping may also be the receiver itself (it answers for asleep mice)
-                return out + (self.unreachable(key, DeviceOffline(st.name)) if self.unreachable else [])
+                return [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
+                                   f"read; asked again at the next wheel use after {RETRY_GAP:g} s"),
+                        *self.unreachable(key, DeviceOffline(st.name))]
             st.rule = st.rule or rule_for(device)
             mode = read_mode(device, st.rule)
             st.multiplier = mode.multiplier or st.rule.multiplier
@@ -197,11 +197,8 @@ class WheelGuard:
         except (PhantomError, HidppError) as e:
             st.must_check = "first wheel use after a failed read"
             st.last_read = t + RETRY_GAP
-            out = [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
-                              f"wheel use after {RETRY_GAP:g} s")]
-            if self.unreachable is not None:
-                out += self.unreachable(key, e)
-            return out
+            return [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
+                               f"wheel use after {RETRY_GAP:g} s")] + self.unreachable(key, e)
         index: dict[int, int] = getattr(device, "known_features", lambda: {})()
         for i, fid in index.items():
             if fid == 0x2121:
