@@ -258,7 +258,7 @@ def _code_of(cid: int) -> int | None:
 
 class WithDiversions:
     """The wheel watch and the diversion guard as one `wheel=` part of the Watcher: both are
-    fed every observation and ticked; anything else (check_all, guard) is the wheel watch's."""
+    fed every observation and ticked."""
 
     def __init__(self, wheel, diversions: DiversionGuard):
         self.wheel, self.diversions = wheel, diversions
@@ -268,9 +268,6 @@ class WithDiversions:
 
     def tick(self, now: float) -> list:
         return self.wheel.tick(now) + self.diversions.tick(now)
-
-    def __getattr__(self, name):
-        return getattr(self.wheel, name)
 
 
 def with_diversions(wheel, session, *, fix: bool) -> WithDiversions:

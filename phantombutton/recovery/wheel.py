@@ -124,19 +124,18 @@ class WheelGuard:
             st.must_check = why
             st.monitor.reset()
 
-    def frame(self, key: Key, t: float, hi: int, low: int = 0, name: str = "") -> list[WheelEvent]:
+    def frame(self, key: Key, t: float, hi: int, low: int = 0) -> list[WheelEvent]:
         """One evdev frame (REL_WHEEL_HI_RES, REL_WHEEL) - or raw units scaled to 120/notch."""
-        st = self.state(key, name)
+        st = self.state(key)
         suspicion = st.monitor.feed(t, hi, low)
-        out: list[WheelEvent] = []
         if st.verify_since is not None and st.monitor.whole_notch():
-            out.append(WheelEvent("verified", t, st.name, f"verified: a notch gives a whole notch again "
+            verified = WheelEvent("verified", t, st.name, f"verified: a notch gives a whole notch again "
                                   f"({NOTCH} REL_WHEEL_HI_RES, one REL_WHEEL), {t - st.verify_since:.2f} s "
-                                  "after the repair"))
+                                  "after the repair")
             st.verify_since = None
             st.monitor.reset()
-            return out
-        return out + self._maybe_check(key, st, t, suspicion)
+            return [verified]
+        return self._maybe_check(key, st, t, suspicion)
 
     def tick(self, now: float) -> list[WheelEvent]:
         out: list[WheelEvent] = []
@@ -163,9 +162,7 @@ class WheelGuard:
             reason = f"the stream looks desynced: {suspicion}"
         elif since >= PERIODIC and st.monitor.frames:
             reason = "periodic check"
-        if reason is None:
-            return []
-        return self.check(key, t, reason)
+        return [] if reason is None else self.check(key, t, reason)
 
     def check(self, key: Key, t: float | None = None, reason: str = "asked") -> list[WheelEvent]:
         """Read the mode now, judge it, repair it with `fix`."""
