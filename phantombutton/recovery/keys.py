@@ -102,13 +102,12 @@ class KeyWatch:
 
     def __init__(self, *, fix: bool = False, threshold: float = 3.0, show_keycodes: bool = False,
                  sysfs: str = "/sys", dev: str = "/dev", proc: str = "/proc", rescan: float = 5.0,
-                 read_held: Callable = held_keys, write: Callable = write_key, clock=time.monotonic):
+                 read_held: Callable = held_keys, write: Callable = write_key):
         self.fix, self.show_keycodes = fix, show_keycodes
         self.sysfs, self.dev, self.proc = sysfs, dev, proc
         self.rule = StuckKeyRule(threshold)
         self.rescan = rescan
         self.read_held, self.write = read_held, write
-        self.clock = clock
         self._kbs: list[K.KeyboardNode] | None = None
         self._listed = -1e18
         self._denied_told = False
@@ -165,9 +164,9 @@ class KeyWatch:
                         "owner": owner, "code": code})
         return out
 
-    def release_all(self, x=None, confirm: float = 0.5) -> list[KeyRelease]:
+    def release_all(self, x=None) -> list[KeyRelease]:
         return [release(h["node"], h["code"], h["device"], h["key"], h["owner"], x=x,
-                        read_held=self.read_held, write=self.write) for h in self.held_now(confirm)]
+                        read_held=self.read_held, write=self.write) for h in self.held_now()]
 
 
 def release(node: str, code: int, device: str, key: str, owner: str, *, x=None,

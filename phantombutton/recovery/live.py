@@ -22,10 +22,9 @@ class LiveLayers:
     """`nodes`: the platform's event nodes (transport/platform.py EventNodes); a real
     node's by default."""
 
-    def __init__(self, x=None, *, nodes: EventNodes = en, uinput_wait: float = 2.0):
+    def __init__(self, x=None, *, nodes: EventNodes = en):
         self.x = x                       # phantombutton.input.xinput.XSession or None
         self.nodes = nodes
-        self.uinput_wait = uinput_wait
 
     # -- reading -------------------------------------------------------------------------
     def snapshot(self, t: Target) -> Snapshot:
@@ -137,7 +136,7 @@ class LiveLayers:
             code = code_for_x_button(t.x_button)
         if code is None:   # X buttons 4..7 are scroll: no evdev button to click
             raise PhantomError("; ".join(tried + [f"X button {t.x_button} has no evdev code to press and release"]))
-        uinput_click(code, self.x, self.uinput_wait)
+        uinput_click(code, self.x)
         return "; ".join(tried + [f"uinput mouse pressed and released 0x{code:03X}"])
 
 

@@ -84,7 +84,7 @@ def _write(path: str, value: str) -> None:
 
 
 def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
-               expect_children: bool = True, clock=time.monotonic, sleep=time.sleep) -> ResetOutcome:
+               clock=time.monotonic, sleep=time.sleep) -> ResetOutcome:
     """Unbind and rebind the receiver behind `hidraw_sysfs`; wait for it (and its children)
     to come back. Raises AccessDenied without root; a receiver that does not come back
     within `timeout` gives ok=False (the caller then advises unplugging it)."""
@@ -105,7 +105,7 @@ def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
     while clock() - start < timeout:
         out.children_after, out.nodes_after = _children(hid_dir), _hidraw(hid_dir)
         back = _driver(hid_dir) == driver and out.nodes_after
-        if back and (not expect_children or len(out.children_after) >= len(out.children_before)):
+        if back and len(out.children_after) >= len(out.children_before):
             out.ok = True
             break
         sleep(0.05)
@@ -174,9 +174,9 @@ class InputStallGuard:
     `last` - else say what to run. `feed` takes every observation, `tick` returns WheelEvents."""
 
     def __init__(self, *, fix: bool, sysfs: str = "/sys", last: dict[str, float] | None = None,
-                 access=None, rule=None, reset=None):
+                 access=None, reset=None):
         self.fix, self.sysfs, self.access = fix, sysfs, access
-        self.rule = rule or StallRule()
+        self.rule = StallRule()
         self.last = last if last is not None else {}
         self.reset = reset or (lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs))
 
