@@ -32,7 +32,7 @@ from phantombutton.detect.diversion import (
 from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent, Motion
 from phantombutton.detect.shared import MAX_SLOT
 from phantombutton.devices.buttons20 import button_map
-from phantombutton.devices.settings20 import diverted_parts, reset_control
+from phantombutton.devices.settings20 import DIVERT_STATE, diverted_parts, reset_control
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
@@ -178,7 +178,7 @@ class DiversionGuard(ThumbWheelPart):
         except (HidppError, PhantomError, OSError) as e:
             return [DiversionEvent("note", t, mouse.name, f"diverted-button event, but its controls "
                                                           f"could not be read: {e}")]
-        diverted = [(cid, flags) for cid, flags in states if flags & _DIVERT_STATE]
+        diverted = [(cid, flags) for cid, flags in states if flags & DIVERT_STATE]
         if not diverted:
             return []             # diverted a moment ago, regular now: its program undid it
         named = [(hidpp20.control_name(cid), ", ".join(hidpp20.reporting_names(f))) for cid, f in diverted]
@@ -197,7 +197,7 @@ class DiversionGuard(ThumbWheelPart):
             except (HidppError, PhantomError, OSError) as e:
                 out.append(DiversionEvent("failed", t, mouse.name, f"{name}: reset refused: {e}"))
                 continue
-            if after & _DIVERT_STATE:
+            if after & DIVERT_STATE:
                 out.append(DiversionEvent("failed", t, mouse.name, (
                     f"{name}: still {', '.join(hidpp20.reporting_names(after))} after the reset "
                     f"(read back flags 0x{after:02X})")))
@@ -245,10 +245,6 @@ class DiversionGuard(ThumbWheelPart):
         return [DiversionEvent("finding", t, mouse.name, text + (f" (owner: {verdict.owner})" if verdict.owner else "")
                                + f"; not reset (phantombutton set {mouse.key[1]} diversions reset does it)",
                                verdict.evidence)]
-
-
-_DIVERT_STATE = (hidpp20.ReportingFlag.DIVERTED | hidpp20.ReportingFlag.PERSISTENTLY_DIVERTED
-                 | hidpp20.ReportingFlag.RAW_XY | hidpp20.ReportingFlag.FORCE_RAW_XY)
 
 
 def _code_of(cid: int) -> int | None:
