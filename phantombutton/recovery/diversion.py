@@ -20,7 +20,7 @@ Nothing is read while no diverted-button or thumb-wheel event arrives.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from phantombutton import models
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
@@ -36,23 +36,13 @@ from phantombutton.devices.settings20 import DIVERT_STATE, diverted_parts, reset
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.recovery.diversion_base import (
-    CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, WATCH_HINT, DiversionEvent, Key, Mouse,
-)
+from phantombutton.recovery.diversion_base import CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, DiversionEvent, Mouse
 from phantombutton.recovery.thumbwheel import ThumbWheelPart
 
 
 class DiversionGuard(ThumbWheelPart):
-    """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
-
-    def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
-                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
-                 unfixed_hint: str = WATCH_HINT):
-        super().__init__(access, listeners, fix=fix, clock=clock, unfixed_hint=unfixed_hint)
-        self.learn_buttons = learn_buttons
-        self.mice: dict[str, Mouse] = {}           # event node -> mouse
-        self.by_key: dict[Key, Mouse] = {}
-        self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
+    """Fed every observation and ticked (the module docstring says what it reads); built
+    as GuardBase (recovery/diversion_base.py) says."""
 
     # ---- observations ----------------------------------------------------------------------
     def feed(self, obs) -> list[DiversionEvent]:

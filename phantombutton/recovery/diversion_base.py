@@ -15,13 +15,11 @@ from typing import Any, Callable
 from phantombutton.detect.diversion import Trigger, Verdict, judge
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.recovery.wheel import WheelEvent
+from phantombutton.recovery.wheel import Key, WheelEvent
 
 CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
 VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
 REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per this
-
-Key = tuple[str, int]     # (receiver node, slot)
 
 WATCH_HINT = "fix: phantombutton watch --fix, or phantombutton set {slot} diversions reset"
 
@@ -60,17 +58,22 @@ class Mouse:
 
 
 class GuardBase:
-    """The guards' shared part: the mouse's access, the listeners of its nodes, feature
+    """The guards' shared part: the mice, their access, the listeners of their nodes, feature
     indexes and the verdict. `unfixed_hint`: what a stale finding says when `fix` is off
-    ({slot} is filled in)."""
+    ({slot} is filled in); `learn_buttons`: read an unknown mouse's buttons at attach."""
 
     def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
-                 *, fix: bool = False, clock=time.monotonic, unfixed_hint: str = WATCH_HINT):
+                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
+                 unfixed_hint: str = WATCH_HINT):
         self.access = access
         self.listeners = listeners
         self.fix = fix
         self.unfixed_hint = unfixed_hint
         self.clock = clock
+        self.learn_buttons = learn_buttons
+        self.mice: dict[str, Mouse] = {}           # event node -> mouse
+        self.by_key: dict[Key, Mouse] = {}
+        self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
 
     def _index(self, mouse: Mouse, feature: int) -> int:
         if feature not in mouse.indexes:
