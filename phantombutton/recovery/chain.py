@@ -97,10 +97,6 @@ class Attempt:
     after: Snapshot | None = None
     error: str | None = None
 
-    @property
-    def released(self) -> bool:
-        return self.after is not None and not self.after.held
-
     def line(self) -> str:
         result = f"error: {self.error}" if self.error else (self.after.describe() if self.after else "")
         return f"step {int(self.step)} ({STEP_NAMES[self.step]}): {self.action} -> {result}"

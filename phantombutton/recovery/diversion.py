@@ -125,10 +125,12 @@ class DiversionGuard(ThumbWheelPart):
             return []
         out: list[DiversionEvent] = []
         for cid in cids:
-            if cid not in mouse.diverted_at or obs.t - mouse.diverted_at[cid] > 0.001:
-                out += self._doubled_by_event(mouse, cid, obs.t)
-            mouse.diverted_at[cid] = obs.t
             code = _code_of(cid)
+            pressed = mouse.pressed_at.get(code) if code is not None else None
+            if ((cid not in mouse.diverted_at or obs.t - mouse.diverted_at[cid] > 0.001)
+                    and pressed is not None and abs(obs.t - pressed) <= DOUBLE_WINDOW):
+                out += self._say_doubled(mouse, cid, obs.t, pressed)
+            mouse.diverted_at[cid] = obs.t
             if code is not None and code in mouse.verify:
                 del mouse.verify[code]
                 out.append(DiversionEvent("not-verified", obs.t, mouse.name, (
@@ -216,13 +218,6 @@ class DiversionGuard(ThumbWheelPart):
             if _code_of(cid) == code and abs(t - at) <= DOUBLE_WINDOW:
                 out += self._say_doubled(mouse, cid, at, t)
         return out
-
-    def _doubled_by_event(self, mouse: Mouse, cid: int, t: float) -> list[DiversionEvent]:
-        code = _code_of(cid)
-        at = mouse.pressed_at.get(code) if code is not None else None
-        if at is None or abs(t - at) > DOUBLE_WINDOW:
-            return []
-        return self._say_doubled(mouse, cid, t, at)
 
     def _say_doubled(self, mouse: Mouse, cid: int, diverted_at: float, native_at: float) -> list[DiversionEvent]:
         name = hidpp20.control_name(cid)
