@@ -130,10 +130,7 @@ class Outcome:
     @property
     def step(self) -> Step | None:
         """The step that made the button up everywhere, None if none did (or none was needed)."""
-        for a in self.attempts:
-            if a.after is not None and not self.pending(a.after):
-                return a.step
-        return None
+        return next((a.step for a in self.attempts if a.after is not None and not self.pending(a.after)), None)
 
     def summary(self) -> str:
         t = self.target

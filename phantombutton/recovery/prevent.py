@@ -44,8 +44,5 @@ class SideScrollFixer:
             return None
         self._done.add((f.node, f.slot))
         with open_receivers(self._options) as receivers:
-            for r in receivers:   # the slot's device must also be an M705 101B (checked inside)
-                msg = _side_scroll_on(r, f.slot)
-                if msg:
-                    return msg
-        return None
+            # the slot's device must also be an M705 101B (checked inside)
+            return next(filter(None, (_side_scroll_on(r, f.slot) for r in receivers)), None)

@@ -123,35 +123,29 @@ class XPoller:
             return []         # X says nothing happened and nothing is held: no round trip
         self._checked = now
         masters = [p for p in self._pointers if p.is_master]
-        master_out = []
-        for p in masters:
-            st = self._query(p.id)
-            if st is not None:   # None: gone since the listing, listed again next tick
-                master_out.append(XButtons(now, p.id, None, True, st[1]))
+        master_out = self._query(now, masters)
         full = (full or suspect or self._slaves_held or any(s.buttons for s in master_out)
                 or not masters or now - self._swept >= self.sweep)
         self._held = any(s.buttons for s in master_out)
         if not full:
             return master_out
         self._swept = now
-        slave_out = []
-        for p in self._pointers:
-            if p.is_master:
-                continue
-            st = self._query(p.id)
-            if st is not None:
-                slave_out.append(XButtons(now, p.id, p.node, False, st[1]))
+        slave_out = self._query(now, [p for p in self._pointers if not p.is_master])
         self._slaves_held = any(s.buttons for s in slave_out)
         self._held = self._held or self._slaves_held
         # slaves first: the detector judges a master sample against fresh slave samples
         return slave_out + master_out
 
-    def _query(self, device_id: int):
-        self.queries += 1
-        st = self.x.query_buttons(device_id)
-        if st is None:
-            self._listed = -1e9
-        return st
+    def _query(self, now: float, pointers: list) -> list[XButtons]:
+        out = []
+        for p in pointers:
+            self.queries += 1
+            st = self.x.query_buttons(p.id)
+            if st is None:   # gone since the listing: listed again next tick
+                self._listed = -1e9
+            else:
+                out.append(XButtons(now, p.id, None if p.is_master else p.node, p.is_master, st[1]))
+        return out
 
     def slave_for(self, node: str):
         return find_slave(self._pointers, node) if node else None
