@@ -199,6 +199,4 @@ def release(node: str, code: int, device: str, key: str, owner: str, *, x=None,
 def key_watch(platform, *, threshold: float, fix: bool = False, show_keycodes: bool = False) -> KeyWatch | None:
     """The KeyWatch of `watch`, `status` and `release` on a real kernel's devices (None on the
     virtual platform: it has no keyboards). `threshold`: [detection] stuck-key-after."""
-    if not platform.kernel:
-        return None
-    return KeyWatch(fix=fix, threshold=threshold, show_keycodes=show_keycodes)
+    return KeyWatch(fix=fix, threshold=threshold, show_keycodes=show_keycodes) if platform.kernel else None

@@ -27,9 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
-from phantombutton.detect.wheel import (
-    NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WheelMode, WriterLog, judge,
-)
+from phantombutton.detect.wheel import NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WriterLog, judge
 from phantombutton.devices.device import Device, DeviceOffline
 from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for, write_mode
@@ -213,11 +211,10 @@ class WheelGuard:
             return [WheelEvent("ok", t, st.name, verdict.message, evidence)]
         out = [WheelEvent("finding", t, st.name, verdict.message, evidence)]
         if self.fix:
-            out += self._repair(key, st, device, verdict, mode, t)
+            out += self._repair(key, st, device, verdict, t)
         return out
 
-    def _repair(self, key: Key, st: _State, device, verdict: Judgement, mode: WheelMode,
-                t: float) -> list[WheelEvent]:
+    def _repair(self, key: Key, st: _State, device, verdict: Judgement, t: float) -> list[WheelEvent]:
         assert st.rule is not None   # check() set it before judging
         if t < st.backoff_until:
             return []
