@@ -102,10 +102,9 @@ class LiveLayers:
         return (f"muted scancode 0x{scancode:08X} on {node} (read back KEY_RESERVED); "
                 f"undo: phantombutton unmute {node} {t.x_button or hex(code)}")
 
-    def unmute(self, t: Target) -> str:
-        node, code = _node_code(t)
-        scancode = self._map(t, code)
-        return f"scancode 0x{scancode:08X} on {node} maps to 0x{code:03X} again (read back)"
+    def unmute(self, t: Target) -> None:
+        """Map the button's HID usage back to its code (cmd_mute.py says what it did)."""
+        self._map(t, _node_code(t)[1])
 
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
