@@ -173,7 +173,7 @@ class WheelGuard:
             device = self.access(key)
             if device is None:
                 return [WheelEvent("note", t, st.name, "device not reachable over HID++; not checked")]
-            st.name = getattr(device, "label", st.name)
+            st.name = device.label
             if not device.online:
                 st.must_check = "first wheel use after the mouse was offline"
                 st.last_read = t + RETRY_GAP
@@ -194,8 +194,7 @@ class WheelGuard:
             st.last_read = t + RETRY_GAP
             return [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
                                f"wheel use after {RETRY_GAP:g} s")] + self.unreachable(key, e)
-        index: dict[int, int] = getattr(device, "known_features", lambda: {})()
-        for i, fid in index.items():
+        for i, fid in device.known_features().items():
             if fid == 0x2121:
                 self.writers.index[key] = i
         # who holds the HID++ node matters only for a diverted wheel (a /proc scan: not on every read)
