@@ -168,14 +168,14 @@ class Layers(Protocol):
     def orphan_release(self, t: Target) -> str: ...
 
 
-def _verify(layers: Layers, t: Target, settle: float, pending, poll: float = 0.01) -> Snapshot:
+def _verify(layers: Layers, t: Target, settle: float, pending) -> Snapshot:
     """Re-read state until released or `settle` seconds passed (X lags the kernel a little)."""
     deadline = time.monotonic() + settle
     while True:
         s = layers.snapshot(t)
         if not pending(s) or time.monotonic() >= deadline:
             return s
-        time.sleep(poll)
+        time.sleep(0.01)
 
 
 # Xwayland's grab ends only after the compositor has read the release through libinput and
