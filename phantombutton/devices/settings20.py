@@ -38,7 +38,7 @@ DIVERSIONS = "diversions"
 _GET_MODE, _SET_MODE = 1, 2                 # HIRES_WHEEL
 _DPI_LIST, _DPI_GET, _DPI_SET = 1, 2, 3     # ADJUSTABLE_DPI
 _THUMB_GET, _THUMB_SET = 1, 2               # THUMB_WHEEL
-_REPORTING_STATE = (ReportingFlag.DIVERTED | ReportingFlag.PERSISTENTLY_DIVERTED
+DIVERT_STATE = (ReportingFlag.DIVERTED | ReportingFlag.PERSISTENTLY_DIVERTED
                     | ReportingFlag.RAW_XY | ReportingFlag.FORCE_RAW_XY)
 
 
@@ -163,7 +163,7 @@ def diverted_parts(device) -> list[str]:
     """What is diverted to software now: controls with their flags, the thumb wheel, the
     wheel's HID++ target. Each item is one read of the device's state."""
     out = [f"{c.name} ({c.diversion()})" for c in device.controls()
-           if c.reporting is not None and c.reporting.flags & _REPORTING_STATE]
+           if c.reporting is not None and c.reporting.flags & DIVERT_STATE]
     if device.feature_index(FeatureId.THUMB_WHEEL) is not None and read_thumb(device) == "hidpp":
         out.append("thumb wheel (diverted)")
     if device.feature_index(FeatureId.HIRES_WHEEL) is not None and read_target(device) == "hidpp":
@@ -182,7 +182,7 @@ def reset_control(device, cid: int, flags: int) -> None:
 
 def reset_diversions(device, value: str) -> str:
     for control in device.controls():
-        if control.reporting is not None and control.reporting.flags & _REPORTING_STATE:
+        if control.reporting is not None and control.reporting.flags & DIVERT_STATE:
             reset_control(device, control.info.cid, control.reporting.flags)
     if device.feature_index(FeatureId.THUMB_WHEEL) is not None and read_thumb(device) == "hidpp":
         write_thumb(device, "hid")

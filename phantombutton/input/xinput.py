@@ -52,7 +52,9 @@ class GrabStatus(IntEnum):
     FROZEN = 4
 
 
-# XI 1.x event offsets from the extension's first_event (XI.h: XI_DeviceButtonPress = 3).
+# XI 1.x event offsets from the extension's first_event (XI.h: XI_DeviceKeyRelease = 2,
+# XI_DeviceButtonPress = 3).
+XI_DEVICE_KEY_RELEASE = 2
 XI_DEVICE_BUTTON_PRESS = 3
 XI_DEVICE_BUTTON_RELEASE = 4
 # XI 1.x minor opcodes / classes
@@ -446,24 +448,28 @@ class XSession:
 
     # -- actions -------------------------------------------------------------------------
     def fake_device_button(self, device_id: int, button: int, press: bool) -> None:
-        """XTest device event from `device_id`; raises XUnavailable if the server refuses it."""
+        """XTest device button event from `device_id` (fake_device_event)."""
+        offset = XI_DEVICE_BUTTON_PRESS if press else XI_DEVICE_BUTTON_RELEASE
+        self.fake_device_event(device_id, offset, button, f"button {button}")
+
+    def fake_device_event(self, device_id: int, offset: int, detail: int, what: str) -> None:
+        """XTest FakeInput of the XI 1.x device event `offset` from `device_id` (`what` names
+        `detail` in the error); raises XUnavailable without XTEST, XRefused if the server
+        refuses it."""
         from Xlib import X, error as xerror   # optional heavy: Xlib
 
         if self._xtest_major is None:
             raise XUnavailable("the X server has no XTEST extension")
         _, FakeDeviceInput = _requests()
-        offset = XI_DEVICE_BUTTON_PRESS if press else XI_DEVICE_BUTTON_RELEASE
         catch = xerror.CatchError()
         FakeDeviceInput(display=self.display.display, onerror=catch, opcode=self._xtest_major,
-                        event_type=self._xi_first_event + offset, detail=button,
+                        event_type=self._xi_first_event + offset, detail=detail,
                         time=X.CurrentTime, root=X.NONE, x=0, y=0, deviceid=device_id)
         # FakeInput has no reply: a round trip surfaces BadValue/BadDevice now, not later.
         self.display.sync()
         err = catch.get_error()
         if err is not None:
-            kind = type(err).__name__
-            raise XRefused(f"X refused the XTest device event (device {device_id}, button "
-                           f"{button}): {kind}")
+            raise XRefused(f"X refused the XTest device event (device {device_id}, {what}): {type(err).__name__}")
 
     def grab_probe(self) -> GrabStatus:
         """Try what another application would: XGrabPointer on the root; ungrab at once."""

@@ -97,10 +97,6 @@ class Attempt:
     after: Snapshot | None = None
     error: str | None = None
 
-    @property
-    def released(self) -> bool:
-        return self.after is not None and not self.after.held
-
     def line(self) -> str:
         result = f"error: {self.error}" if self.error else (self.after.describe() if self.after else "")
         return f"step {int(self.step)} ({STEP_NAMES[self.step]}): {self.action} -> {result}"
@@ -134,10 +130,7 @@ class Outcome:
     @property
     def step(self) -> Step | None:
         """The step that made the button up everywhere, None if none did (or none was needed)."""
-        for a in self.attempts:
-            if a.after is not None and not self.pending(a.after):
-                return a.step
-        return None
+        return next((a.step for a in self.attempts if a.after is not None and not self.pending(a.after)), None)
 
     def summary(self) -> str:
         t = self.target
@@ -175,14 +168,14 @@ class Layers(Protocol):
     def orphan_release(self, t: Target) -> str: ...
 
 
-def _verify(layers: Layers, t: Target, settle: float, pending, poll: float = 0.01) -> Snapshot:
+def _verify(layers: Layers, t: Target, settle: float, pending) -> Snapshot:
     """Re-read state until released or `settle` seconds passed (X lags the kernel a little)."""
     deadline = time.monotonic() + settle
     while True:
         s = layers.snapshot(t)
         if not pending(s) or time.monotonic() >= deadline:
             return s
-        time.sleep(poll)
+        time.sleep(0.01)
 
 
 # Xwayland's grab ends only after the compositor has read the release through libinput and

@@ -20,7 +20,7 @@ Nothing is read while no diverted-button or thumb-wheel event arrives.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from phantombutton import models
 from phantombutton.buttoncache import STANDARD_HID_BUTTON
@@ -32,27 +32,17 @@ from phantombutton.detect.diversion import (
 from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, KeyEvent, Motion
 from phantombutton.detect.shared import MAX_SLOT
 from phantombutton.devices.buttons20 import button_map
-from phantombutton.devices.settings20 import diverted_parts, reset_control
+from phantombutton.devices.settings20 import DIVERT_STATE, diverted_parts, reset_control
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import HidppError
-from phantombutton.recovery.diversion_base import (
-    CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, WATCH_HINT, DiversionEvent, Key, Mouse,
-)
+from phantombutton.recovery.diversion_base import CHECK_GAP, REPORT_GAP, VERIFY_WINDOW, DiversionEvent, Mouse
 from phantombutton.recovery.thumbwheel import ThumbWheelPart
 
 
 class DiversionGuard(ThumbWheelPart):
-    """`unfixed_hint`: what a stale finding says when `fix` is off ({slot} is filled in)."""
-
-    def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
-                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
-                 unfixed_hint: str = WATCH_HINT):
-        super().__init__(access, listeners, fix=fix, clock=clock, unfixed_hint=unfixed_hint)
-        self.learn_buttons = learn_buttons
-        self.mice: dict[str, Mouse] = {}           # event node -> mouse
-        self.by_key: dict[Key, Mouse] = {}
-        self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
+    """Fed every observation and ticked (the module docstring says what it reads); built
+    as GuardBase (recovery/diversion_base.py) says."""
 
     # ---- observations ----------------------------------------------------------------------
     def feed(self, obs) -> list[DiversionEvent]:
@@ -135,10 +125,12 @@ class DiversionGuard(ThumbWheelPart):
             return []
         out: list[DiversionEvent] = []
         for cid in cids:
-            if cid not in mouse.diverted_at or obs.t - mouse.diverted_at[cid] > 0.001:
-                out += self._doubled_by_event(mouse, cid, obs.t)
-            mouse.diverted_at[cid] = obs.t
             code = _code_of(cid)
+            pressed = mouse.pressed_at.get(code) if code is not None else None
+            if ((cid not in mouse.diverted_at or obs.t - mouse.diverted_at[cid] > 0.001)
+                    and pressed is not None and abs(obs.t - pressed) <= DOUBLE_WINDOW):
+                out += self._say_doubled(mouse, cid, obs.t, pressed)
+            mouse.diverted_at[cid] = obs.t
             if code is not None and code in mouse.verify:
                 del mouse.verify[code]
                 out.append(DiversionEvent("not-verified", obs.t, mouse.name, (
@@ -178,7 +170,7 @@ class DiversionGuard(ThumbWheelPart):
         except (HidppError, PhantomError, OSError) as e:
             return [DiversionEvent("note", t, mouse.name, f"diverted-button event, but its controls "
                                                           f"could not be read: {e}")]
-        diverted = [(cid, flags) for cid, flags in states if flags & _DIVERT_STATE]
+        diverted = [(cid, flags) for cid, flags in states if flags & DIVERT_STATE]
         if not diverted:
             return []             # diverted a moment ago, regular now: its program undid it
         named = [(hidpp20.control_name(cid), ", ".join(hidpp20.reporting_names(f))) for cid, f in diverted]
@@ -197,7 +189,7 @@ class DiversionGuard(ThumbWheelPart):
             except (HidppError, PhantomError, OSError) as e:
                 out.append(DiversionEvent("failed", t, mouse.name, f"{name}: reset refused: {e}"))
                 continue
-            if after & _DIVERT_STATE:
+            if after & DIVERT_STATE:
                 out.append(DiversionEvent("failed", t, mouse.name, (
                     f"{name}: still {', '.join(hidpp20.reporting_names(after))} after the reset "
                     f"(read back flags 0x{after:02X})")))
@@ -227,13 +219,6 @@ class DiversionGuard(ThumbWheelPart):
                 out += self._say_doubled(mouse, cid, at, t)
         return out
 
-    def _doubled_by_event(self, mouse: Mouse, cid: int, t: float) -> list[DiversionEvent]:
-        code = _code_of(cid)
-        at = mouse.pressed_at.get(code) if code is not None else None
-        if at is None or abs(t - at) > DOUBLE_WINDOW:
-            return []
-        return self._say_doubled(mouse, cid, t, at)
-
     def _say_doubled(self, mouse: Mouse, cid: int, diverted_at: float, native_at: float) -> list[DiversionEvent]:
         name = hidpp20.control_name(cid)
         text = f"{name} fires twice: diverted to HID++ and still sent as a mouse button"
@@ -247,10 +232,6 @@ class DiversionGuard(ThumbWheelPart):
                                verdict.evidence)]
 
 
-_DIVERT_STATE = (hidpp20.ReportingFlag.DIVERTED | hidpp20.ReportingFlag.PERSISTENTLY_DIVERTED
-                 | hidpp20.ReportingFlag.RAW_XY | hidpp20.ReportingFlag.FORCE_RAW_XY)
-
-
 def _code_of(cid: int) -> int | None:
     button = STANDARD_HID_BUTTON.get(cid)
     return hid_button_to_evdev(button) if button else None
@@ -258,7 +239,7 @@ def _code_of(cid: int) -> int | None:
 
 class WithDiversions:
     """The wheel watch and the diversion guard as one `wheel=` part of the Watcher: both are
-    fed every observation and ticked; anything else (check_all, guard) is the wheel watch's."""
+    fed every observation and ticked."""
 
     def __init__(self, wheel, diversions: DiversionGuard):
         self.wheel, self.diversions = wheel, diversions
@@ -269,14 +250,10 @@ class WithDiversions:
     def tick(self, now: float) -> list:
         return self.wheel.tick(now) + self.diversions.tick(now)
 
-    def __getattr__(self, name):
-        return getattr(self.wheel, name)
-
 
 def with_diversions(wheel, session, *, fix: bool) -> WithDiversions:
     """`wheel` (recovery/wheel.py session_guard) plus a DiversionGuard sharing its engines."""
-    platform = session.platform
-    return WithDiversions(wheel, DiversionGuard(wheel.guard.access, platform.listeners, fix=fix))
+    return WithDiversions(wheel, DiversionGuard(wheel.guard.access, session.platform.listeners, fix=fix))
 
 
 def diversion_report(watch, listeners: Callable[[str], tuple[str, ...] | None]) -> list[DiversionEvent]:

@@ -15,38 +15,26 @@ from typing import Any, Callable
 from phantombutton.detect.diversion import Trigger, Verdict, judge
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.errors import HidppError
+from phantombutton.recovery.wheel import Key, WheelEvent
 
 CHECK_GAP = 5.0           # seconds between two checks of one mouse's diversions
 VERIFY_WINDOW = 30.0      # a repaired control's next press must reach evdev within this
 REPORT_GAP = 60.0         # an owned/unknown/doubled verdict is said once per this
 
-Key = tuple[str, int]     # (receiver node, slot)
-
 WATCH_HINT = "fix: phantombutton watch --fix, or phantombutton set {slot} diversions reset"
 
 
 @dataclass
-class DiversionEvent:
-    """What the diversion guard found or did, for the UI and the journal."""
+class DiversionEvent(WheelEvent):
+    """What the diversion guard found or did ("finding", "repaired", "verified", "not-verified",
+    "failed", "note"), for the UI and the journal; its line also shows the evidence."""
 
-    kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "note"
-    t: float
-    device: str
-    message: str
-    evidence: tuple[str, ...] = ()
     topic: str = "diversion"      # "buttons": the buttons read from a mouse at attach
 
-    def line(self) -> str:
-        tag = {"finding": "DIVERT ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED "}.get(self.kind, "note   ")
-        return tag + f"{self.device}: {self.message}" + "".join(f"\n          {e}" for e in self.evidence)
+    tags = {**WheelEvent.tags, "finding": "DIVERT "}
 
-    def to_dict(self) -> dict:
-        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
-             "message": self.message}
-        if self.evidence:
-            d["evidence"] = list(self.evidence)
-        return d
+    def line(self) -> str:
+        return super().line() + "".join(f"\n          {e}" for e in self.evidence)
 
 
 @dataclass
@@ -70,17 +58,22 @@ class Mouse:
 
 
 class GuardBase:
-    """The guards' shared part: the mouse's access, the listeners of its nodes, feature
+    """The guards' shared part: the mice, their access, the listeners of their nodes, feature
     indexes and the verdict. `unfixed_hint`: what a stale finding says when `fix` is off
-    ({slot} is filled in)."""
+    ({slot} is filled in); `learn_buttons`: read an unknown mouse's buttons at attach."""
 
     def __init__(self, access: Callable[[Key], Any], listeners: Callable[[str], tuple[str, ...] | None],
-                 *, fix: bool = False, clock=time.monotonic, unfixed_hint: str = WATCH_HINT):
+                 *, fix: bool = False, clock=time.monotonic, learn_buttons: bool = True,
+                 unfixed_hint: str = WATCH_HINT):
         self.access = access
         self.listeners = listeners
         self.fix = fix
         self.unfixed_hint = unfixed_hint
         self.clock = clock
+        self.learn_buttons = learn_buttons
+        self.mice: dict[str, Mouse] = {}           # event node -> mouse
+        self.by_key: dict[Key, Mouse] = {}
+        self.shared: dict[str, Any] = {}           # receiver node -> its shared mouse node's DeviceInfo
 
     def _index(self, mouse: Mouse, feature: int) -> int:
         if feature not in mouse.indexes:

@@ -23,10 +23,9 @@ from phantombutton.errors import AccessDenied, DeviceGone
 from phantombutton import keys as KEYS
 from phantombutton.input import keyboards as K
 from phantombutton.input.evdev_node import held_keys, write_key
-from phantombutton.input.xinput import XRefused, XUnavailable, _requests
+from phantombutton.input.xinput import XI_DEVICE_KEY_RELEASE
 
 X_KEYCODE_OFFSET = 8          # xf86-input-evdev / xf86-input-libinput: keycode = evdev code + 8
-XI_DEVICE_KEY_RELEASE = 2     # XI 1.x event offset (DeviceKeyPress 1, DeviceKeyRelease 2)
 XI_SLAVE_KEYBOARD = 4         # XIUse SlaveKeyboard
 
 
@@ -67,21 +66,8 @@ def x_keyboard_slave(x, node: str) -> int | None:
 
 
 def x_key_release(x, device_id: int, code: int) -> None:
-    """XTest DeviceKeyRelease from `device_id` (same request as input/xinput's button release)."""
-    from Xlib import X   # optional heavy: Xlib, only with an X session
-
-    if x._xtest_major is None:
-        raise XUnavailable("the X server has no XTEST extension")
-    from Xlib import error as xerror   # optional heavy: Xlib
-
-    _, FakeDeviceInput = _requests()
-    catch = xerror.CatchError()
-    FakeDeviceInput(display=x.display.display, onerror=catch, opcode=x._xtest_major,
-                    event_type=x._xi_first_event + XI_DEVICE_KEY_RELEASE, detail=code + X_KEYCODE_OFFSET,
-                    time=X.CurrentTime, root=X.NONE, x=0, y=0, deviceid=device_id)
-    x.display.sync()
-    if catch.get_error() is not None:
-        raise XRefused(f"X refused the XTest key release (device {device_id})")
+    """XTest DeviceKeyRelease from `device_id` (the request of input/xinput's button release)."""
+    x.fake_device_event(device_id, XI_DEVICE_KEY_RELEASE, code + X_KEYCODE_OFFSET, f"key {code}")
 
 
 @dataclass
@@ -116,13 +102,12 @@ class KeyWatch:
 
     def __init__(self, *, fix: bool = False, threshold: float = 3.0, show_keycodes: bool = False,
                  sysfs: str = "/sys", dev: str = "/dev", proc: str = "/proc", rescan: float = 5.0,
-                 read_held: Callable = held_keys, write: Callable = write_key, clock=time.monotonic):
+                 read_held: Callable = held_keys, write: Callable = write_key):
         self.fix, self.show_keycodes = fix, show_keycodes
         self.sysfs, self.dev, self.proc = sysfs, dev, proc
         self.rule = StuckKeyRule(threshold)
         self.rescan = rescan
         self.read_held, self.write = read_held, write
-        self.clock = clock
         self._kbs: list[K.KeyboardNode] | None = None
         self._listed = -1e18
         self._denied_told = False
@@ -179,9 +164,9 @@ class KeyWatch:
                         "owner": owner, "code": code})
         return out
 
-    def release_all(self, x=None, confirm: float = 0.5) -> list[KeyRelease]:
+    def release_all(self, x=None) -> list[KeyRelease]:
         return [release(h["node"], h["code"], h["device"], h["key"], h["owner"], x=x,
-                        read_held=self.read_held, write=self.write) for h in self.held_now(confirm)]
+                        read_held=self.read_held, write=self.write) for h in self.held_now()]
 
 
 def release(node: str, code: int, device: str, key: str, owner: str, *, x=None,
@@ -214,6 +199,4 @@ def release(node: str, code: int, device: str, key: str, owner: str, *, x=None,
 def key_watch(platform, *, threshold: float, fix: bool = False, show_keycodes: bool = False) -> KeyWatch | None:
     """The KeyWatch of `watch`, `status` and `release` on a real kernel's devices (None on the
     virtual platform: it has no keyboards). `threshold`: [detection] stuck-key-after."""
-    if not platform.kernel:
-        return None
-    return KeyWatch(fix=fix, threshold=threshold, show_keycodes=show_keycodes)
+    return KeyWatch(fix=fix, threshold=threshold, show_keycodes=show_keycodes) if platform.kernel else None

@@ -22,10 +22,9 @@ class LiveLayers:
     """`nodes`: the platform's event nodes (transport/platform.py EventNodes); a real
     node's by default."""
 
-    def __init__(self, x=None, *, nodes: EventNodes = en, uinput_wait: float = 2.0):
+    def __init__(self, x=None, *, nodes: EventNodes = en):
         self.x = x                       # phantombutton.input.xinput.XSession or None
         self.nodes = nodes
-        self.uinput_wait = uinput_wait
 
     # -- reading -------------------------------------------------------------------------
     def snapshot(self, t: Target) -> Snapshot:
@@ -103,10 +102,9 @@ class LiveLayers:
         return (f"muted scancode 0x{scancode:08X} on {node} (read back KEY_RESERVED); "
                 f"undo: phantombutton unmute {node} {t.x_button or hex(code)}")
 
-    def unmute(self, t: Target) -> str:
-        node, code = _node_code(t)
-        scancode = self._map(t, code)
-        return f"scancode 0x{scancode:08X} on {node} maps to 0x{code:03X} again (read back)"
+    def unmute(self, t: Target) -> None:
+        """Map the button's HID usage back to its code (cmd_mute.py says what it did)."""
+        self._map(t, _node_code(t)[1])
 
     def _map(self, t: Target, want: int) -> int:
         """EVIOCSKEYCODE the button's HID usage to `want`, checked by reading it back."""
@@ -137,7 +135,7 @@ class LiveLayers:
             code = code_for_x_button(t.x_button)
         if code is None:   # X buttons 4..7 are scroll: no evdev button to click
             raise PhantomError("; ".join(tried + [f"X button {t.x_button} has no evdev code to press and release"]))
-        uinput_click(code, self.x, self.uinput_wait)
+        uinput_click(code, self.x)
         return "; ".join(tried + [f"uinput mouse pressed and released 0x{code:03X}"])
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from phantombutton.devices import settings
 from phantombutton.models import SIDE_SCROLL
 from phantombutton.devices.open import open_receivers
-from phantombutton.errors import PhantomError
 
 M705_101B = 0x101B
 
@@ -33,7 +32,8 @@ class SideScrollFixer:
     It opens the platform's receivers only when a finding asks for prevention, and closes them
     at once. Kept open for the session, a reader on a receiver unplugged meanwhile would hold
     the dead node (and its hidraw minor: hidraw.c drop_ref frees it at the last close) and
-    write nowhere; a receiver it could not open makes its message say why."""
+    write nowhere. A receiver it cannot open raises PhantomError: the Watcher says
+    "prevention not applied" and why."""
 
     def __init__(self, options):
         self._options = options
@@ -43,12 +43,6 @@ class SideScrollFixer:
         if f.wpid != M705_101B or f.slot is None or (f.node, f.slot) in self._done:
             return None
         self._done.add((f.node, f.slot))
-        try:
-            with open_receivers(self._options) as receivers:
-                for r in receivers:   # the slot's device must also be an M705 101B (checked inside)
-                    msg = _side_scroll_on(r, f.slot)
-                    if msg:
-                        return msg
-        except PhantomError as e:
-            return f"prevention not applied: {e}"
-        return None
+        with open_receivers(self._options) as receivers:
+            # the slot's device must also be an M705 101B (checked inside)
+            return next(filter(None, (_side_scroll_on(r, f.slot) for r in receivers)), None)

@@ -75,9 +75,7 @@ def open_x(platform: Platform, environ=None, proc: str = "/proc"):
     treated the same way."""
     env = os.environ if environ is None else environ
     desktop = describe_session(env, proc)
-    if not env.get("DISPLAY"):
-        return None, None, desktop, None
-    if desktop.kind == "wayland" and not desktop.xwayland:
+    if not env.get("DISPLAY") or (desktop.kind == "wayland" and not desktop.xwayland):
         return None, None, desktop, None
     try:
         x = platform.x_session(display=env["DISPLAY"])
@@ -91,9 +89,7 @@ def open_x(platform: Platform, environ=None, proc: str = "/proc"):
         with contextlib.suppress(*x_errors()):
             x.close()
         return None, None, desktop, f"X server {env['DISPLAY']}: {type(e).__name__}: {e}"
-    if desktop.xwayland:
-        return None, x, desktop, None
-    return x, None, desktop, None
+    return (None, x, desktop, None) if desktop.xwayland else (x, None, desktop, None)
 
 
 def read_state(session: Session, grace: float | None = None, wheel=None):
@@ -104,8 +100,7 @@ def read_state(session: Session, grace: float | None = None, wheel=None):
     grace = thresholds.x_grace + 0.05 if grace is None else grace
 
     detector = Detector(thresholds=thresholds, paired=paired_reader(session.platform))
-    w = Watcher(session.source, detector, x=session.x, layers=None,
-                poll_interval=grace, wheel=wheel)
+    w = Watcher(session.source, detector, x=session.x, poll_interval=grace, wheel=wheel)
     events = w.start()
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline + 0.01:

@@ -36,7 +36,11 @@ def paired_reader(platform) -> Paired:
         try:
             out = [Candidate(p.slot, p.wpid, p.name or p.short_name) for p in receiver.pairings()]
             for device in receiver.devices():
-                _learn(device)
+                # an unknown HID++ 2.0 mouse's buttons, read and cached; an offline or HID++ 1.0
+                # mouse, or one that does not answer, stays unknown (nothing is ruled out for it)
+                if not models.model_for(device.wpid).known:
+                    with contextlib.suppress(PhantomError, HidppError, OSError):
+                        button_map(device)
             return out
         except (PhantomError, HidppError, OSError):
             return None
@@ -45,15 +49,6 @@ def paired_reader(platform) -> Paired:
                 transport.close()
 
     return paired
-
-
-def _learn(device) -> None:
-    """Read and cache an unknown HID++ 2.0 mouse's buttons; an offline or HID++ 1.0 mouse, or
-    one that does not answer, stays unknown (nothing is ruled out for it)."""
-    if models.model_for(device.wpid).known:
-        return
-    with contextlib.suppress(PhantomError, HidppError, OSError):
-        button_map(device)
 
 
 def mouse_has_button(platform, info: DeviceInfo, code: int) -> bool | None:

@@ -31,10 +31,6 @@ from phantombutton.recovery.wheel import WheelEvent
 _HID_ID = re.compile(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$")
 
 
-class ResetFailed(PhantomError):
-    pass
-
-
 @dataclass
 class ResetOutcome:
     """What a receiver reset did, and what was there before and after."""
@@ -53,11 +49,6 @@ class ResetOutcome:
         return (f"{head}: {'; '.join(self.steps)}; children before {', '.join(self.children_before) or 'none'}, "
                 f"after {', '.join(self.children_after) or 'none'}; hidraw {', '.join(self.nodes_after) or 'none'} "
                 f"({self.seconds:.2f} s)")
-
-
-def hid_device_of(hidraw_sysfs: str) -> str:
-    """The HID device directory behind a hidraw's sysfs dir (/sys/class/hidraw/hidrawN)."""
-    return os.path.realpath(os.path.join(hidraw_sysfs, "device"))
 
 
 def _driver(hid_dir: str) -> str | None:
@@ -89,19 +80,19 @@ def _write(path: str, value: str) -> None:
         raise AccessDenied(path, "EACCES", "the soft reset writes to the driver's unbind/bind "
                            "files: run it as root (sudo phantombutton reset-receiver)") from e
     except OSError as e:
-        raise ResetFailed(f"writing {value} to {path} failed: {e.strerror or e}") from e
+        raise PhantomError(f"writing {value} to {path} failed: {e.strerror or e}") from e
 
 
 def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
-               expect_children: bool = True, clock=time.monotonic, sleep=time.sleep) -> ResetOutcome:
+               clock=time.monotonic, sleep=time.sleep) -> ResetOutcome:
     """Unbind and rebind the receiver behind `hidraw_sysfs`; wait for it (and its children)
     to come back. Raises AccessDenied without root; a receiver that does not come back
     within `timeout` gives ok=False (the caller then advises unplugging it)."""
-    hid_dir = hid_device_of(hidraw_sysfs)
+    hid_dir = os.path.realpath(os.path.join(hidraw_sysfs, "device"))   # the HID device behind hidrawN
     hid_id = os.path.basename(hid_dir)
     driver = _driver(hid_dir)
     if not _HID_ID.match(hid_id) or driver is None:
-        raise ResetFailed(f"{hidraw_sysfs}: no HID device bound to a driver behind it ({hid_dir})")
+        raise PhantomError(f"{hidraw_sysfs}: no HID device bound to a driver behind it ({hid_dir})")
     out = ResetOutcome(False, hid_id, driver, children_before=_children(hid_dir))
     drivers = os.path.join(sysfs, "bus", "hid", "drivers", driver)
     start = clock()
@@ -114,7 +105,7 @@ def soft_reset(hidraw_sysfs: str, *, sysfs: str = "/sys", timeout: float = 10.0,
     while clock() - start < timeout:
         out.children_after, out.nodes_after = _children(hid_dir), _hidraw(hid_dir)
         back = _driver(hid_dir) == driver and out.nodes_after
-        if back and (not expect_children or len(out.children_after) >= len(out.children_before)):
+        if back and len(out.children_after) >= len(out.children_before):
             out.ok = True
             break
         sleep(0.05)
@@ -135,6 +126,24 @@ def receiver_answers(engine) -> bool:
 
 
 RESET_GAP = 600.0   # one soft reset per receiver per 10 minutes at most: never a reset loop
+UNPLUG = "unplug the receiver and plug it in again"
+
+
+def _reset_event(reset, receiver: str, sysfs: str, access, t: float, heads: tuple[str, str],
+                 evidence: tuple[str, ...] = ()) -> WheelEvent:
+    """A guard's soft reset of `receiver` as one event: heads[0] says why before a reset not
+    done, heads[1] before the outcome. The reset re-creates the receiver's nodes, so `access`
+    opens them again at the next use."""
+    what = f"receiver {receiver}"
+    try:
+        done = reset(os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver)))
+    except PhantomError as e:
+        return WheelEvent("failed", t, what, f"{heads[0]}; soft reset not done: {e}; {UNPLUG}", evidence)
+    if access is not None:
+        access.close()
+    tail = "" if done.ok else f"; {UNPLUG}"
+    return WheelEvent("repaired" if done.ok else "failed", t + done.seconds, what,
+                      f"{heads[1]}: {done.summary()}{tail}", evidence)
 
 
 class StuckReceiver:
@@ -152,20 +161,11 @@ class StuckReceiver:
         if engine is None or now - self.last.get(node, -1e9) < RESET_GAP or receiver_answers(engine):
             return []
         self.last[node] = now
-        what = f"receiver {node}"
         if not self.fix:
-            return [WheelEvent("finding", now, what, "the receiver does not answer HID++; a soft reset "
-                               f"may bring it back: sudo phantombutton reset-receiver {node}")]
-        hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(node))
-        try:
-            out = soft_reset(hidraw, sysfs=self.sysfs)
-        except PhantomError as e:
-            return [WheelEvent("failed", now, what, f"the receiver does not answer HID++; soft reset not "
-                               f"done: {e}; unplug the receiver and plug it in again")]
-        self.access.close()   # its nodes were re-created: open them again at the next use
-        kind = "repaired" if out.ok else "failed"
-        tail = "" if out.ok else "; unplug the receiver and plug it in again"
-        return [WheelEvent(kind, self.clock(), what, "the receiver did not answer HID++: " + out.summary() + tail)]
+            return [WheelEvent("finding", now, f"receiver {node}", "the receiver does not answer HID++; a soft "
+                               f"reset may bring it back: sudo phantombutton reset-receiver {node}")]
+        return [_reset_event(lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs), node, self.sysfs, self.access,
+                             now, ("the receiver does not answer HID++", "the receiver did not answer HID++"))]
 
 
 class InputStallGuard:
@@ -174,9 +174,9 @@ class InputStallGuard:
     `last` - else say what to run. `feed` takes every observation, `tick` returns WheelEvents."""
 
     def __init__(self, *, fix: bool, sysfs: str = "/sys", last: dict[str, float] | None = None,
-                 access=None, rule=None, reset=None):
+                 access=None, reset=None):
         self.fix, self.sysfs, self.access = fix, sysfs, access
-        self.rule = rule or StallRule()
+        self.rule = StallRule()
         self.last = last if last is not None else {}
         self.reset = reset or (lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs))
 
@@ -186,28 +186,17 @@ class InputStallGuard:
     def tick(self, now: float) -> list:
         out = []
         for s in self.rule.check(now):
-            what, evidence = f"receiver {s.receiver}", (s.evidence(),)
-            head = "a mouse online but giving no input (" + s.evidence() + ")"
             if now - self.last.get(s.receiver, -1e9) < RESET_GAP:
                 continue    # reset a moment ago (or reported): never a loop
             self.last[s.receiver] = now
-            if not self.fix:
-                out.append(WheelEvent("finding", now, what, f"{head}: the kernel's input path is stuck; "
-                                      f"a soft reset may bring it back: sudo phantombutton reset-receiver "
-                                      f"{s.receiver}", evidence))
-                continue
-            hidraw = os.path.join(self.sysfs, "class", "hidraw", os.path.basename(s.receiver))
-            try:
-                done = self.reset(hidraw)
-            except PhantomError as e:
-                out.append(WheelEvent("failed", now, what, f"{head}; soft reset not done: {e}; unplug the "
-                                      "receiver and plug it in again", evidence))
-                continue
-            if self.access is not None:
-                self.access.close()   # the receiver's nodes were re-created
-            kind = "repaired" if done.ok else "failed"
-            tail = "" if done.ok else "; unplug the receiver and plug it in again"
-            out.append(WheelEvent(kind, now + done.seconds, what, f"{head}: {done.summary()}{tail}", evidence))
+            evidence = (s.evidence(),)
+            head = f"a mouse online but giving no input ({s.evidence()})"
+            if self.fix:
+                out.append(_reset_event(self.reset, s.receiver, self.sysfs, self.access, now, (head, head), evidence))
+            else:
+                out.append(WheelEvent("finding", now, f"receiver {s.receiver}", f"{head}: the kernel's input path "
+                                      "is stuck; a soft reset may bring it back: sudo phantombutton "
+                                      f"reset-receiver {s.receiver}", evidence))
         return out
 
 

@@ -108,11 +108,6 @@ class XPoller:
         """Something is held in X, or X reported activity we have not queried yet."""
         return self._held
 
-    def _list(self, now: float) -> None:
-        self._pointers = self.x.pointers()
-        self._listed = now
-        self.listings += 1
-
     def poll(self, now: float, suspect: bool = False) -> list[XButtons]:
         changed = False
         if self.watched:
@@ -121,41 +116,36 @@ class XPoller:
                 self._listed = -1e9
         full = False
         if now - self._listed >= self.relist:
-            self._list(now)
+            self._pointers, self._listed = self.x.pointers(), now
+            self.listings += 1
             full = changed = True
         if not (changed or suspect or self._held or now - self._checked >= self.check):
             return []         # X says nothing happened and nothing is held: no round trip
         self._checked = now
         masters = [p for p in self._pointers if p.is_master]
-        master_out = []
-        for p in masters:
-            st = self._query(p.id)
-            if st is not None:   # None: gone since the listing, listed again next tick
-                master_out.append(XButtons(now, p.id, None, True, st[1]))
+        master_out = self._query(now, masters)
         full = (full or suspect or self._slaves_held or any(s.buttons for s in master_out)
                 or not masters or now - self._swept >= self.sweep)
         self._held = any(s.buttons for s in master_out)
         if not full:
             return master_out
         self._swept = now
-        slave_out = []
-        for p in self._pointers:
-            if p.is_master:
-                continue
-            st = self._query(p.id)
-            if st is not None:
-                slave_out.append(XButtons(now, p.id, p.node, False, st[1]))
+        slave_out = self._query(now, [p for p in self._pointers if not p.is_master])
         self._slaves_held = any(s.buttons for s in slave_out)
         self._held = self._held or self._slaves_held
         # slaves first: the detector judges a master sample against fresh slave samples
         return slave_out + master_out
 
-    def _query(self, device_id: int):
-        self.queries += 1
-        st = self.x.query_buttons(device_id)
-        if st is None:
-            self._listed = -1e9
-        return st
+    def _query(self, now: float, pointers: list) -> list[XButtons]:
+        out = []
+        for p in pointers:
+            self.queries += 1
+            st = self.x.query_buttons(p.id)
+            if st is None:   # gone since the listing: listed again next tick
+                self._listed = -1e9
+            else:
+                out.append(XButtons(now, p.id, None if p.is_master else p.node, p.is_master, st[1]))
+        return out
 
     def slave_for(self, node: str):
         return find_slave(self._pointers, node) if node else None
@@ -166,7 +156,6 @@ def model_has(f: Finding) -> bool | None:
         return False
     if f.wpid is None or f.code is None:
         return None
-
     return has_button(f.wpid, f.code)
 
 
@@ -271,8 +260,8 @@ class Watcher:
             out += [_wheel_event(e) for e in self.wheel.tick(now)]
         if self.keys is not None:
             x = self.poller.x if self.poller is not None else None
-            out += [WatchEvent(kind, now, message=line, keys=d or None) if kind != "note"
-                    else WatchEvent("note", now, message=line) for kind, line, d in self.keys.tick(now, x)]
+            out += [WatchEvent(kind, now, message=line, keys=d or None)
+                    for kind, line, d in self.keys.tick(now, x)]
         if self._deferred:
             out += self._retry_deferred(now)
         idle = self._event_driven and not self._busy()

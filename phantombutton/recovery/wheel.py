@@ -27,9 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phantombutton.detect.events import DeviceAdded, DeviceRemoved, HidppTraffic, WheelFrame
-from phantombutton.detect.wheel import (
-    NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WheelMode, WriterLog, judge,
-)
+from phantombutton.detect.wheel import NOTCH, Judgement, KernelRule, StreamMonitor, Verdict, WriterLog, judge
 from phantombutton.devices.device import Device, DeviceOffline
 from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.devices.wheel import WheelUnsupported, read_mode, rule_for, write_mode
@@ -50,21 +48,23 @@ Key = tuple[str, int]     # (receiver node, slot)
 
 @dataclass
 class WheelEvent:
-    """What the wheel guard found or did, for the UI and the journal."""
+    """What the wheel guard (or a receiver's soft reset) found or did, for the UI and the journal."""
 
     kind: str             # "finding", "repaired", "verified", "not-verified", "failed", "backoff", "note", "ok"
     t: float
     device: str
     message: str
     evidence: tuple[str, ...] = ()
+    topic: str = "wheel"  # the JSON event is "<topic>-<kind>"
+
+    tags = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
+            "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}
 
     def line(self) -> str:
-        tag = {"finding": "WHEEL  ", "repaired": "fixed  ", "verified": "fixed  ", "failed": "FAILED ",
-               "not-verified": "FAILED ", "backoff": "WHEEL  ", "ok": "wheel  "}.get(self.kind, "note   ")
-        return tag + f"{self.device}: {self.message}"
+        return self.tags.get(self.kind, "note   ") + f"{self.device}: {self.message}"
 
     def to_dict(self) -> dict:
-        d = {"event": f"wheel-{self.kind}", "t": round(self.t, 6), "device": self.device,
+        d = {"event": f"{self.topic}-{self.kind}", "t": round(self.t, 6), "device": self.device,
              "message": self.message}
         if self.evidence:
             d["evidence"] = list(self.evidence)
@@ -80,7 +80,6 @@ class _State:
     must_check: str | None = "first wheel use since we started"
     last_read: float = -1e9
     false_alarm: float = -1e9        # a suspicion the read disproved
-    verdict: Verdict | None = None
     rule: KernelRule | None = None
     multiplier: int | None = None    # units per notch the kernel divides by, once read
     repairs: deque = field(default_factory=deque)
@@ -93,16 +92,15 @@ class WheelGuard:
     """`access(key)` -> a devices.device.Device (or raises / returns None when unreachable)."""
 
     def __init__(self, access: Callable[[Key], Device | None], *, fix: bool = False,
-                 writers: WriterLog | None = None, listeners: Callable[[Key], tuple[str, ...] | None] | None = None,
-                 clock=None, unreachable: Callable[[Key, Exception], list] | None = None):
+                 listeners: Callable[[Key], tuple[str, ...] | None] | None = None, clock=None,
+                 unreachable: Callable[[Key, Exception], list] | None = None):
         self.access, self.fix = access, fix
-        self.writers = writers or WriterLog()
+        self.writers = WriterLog()
         self.listeners = listeners or (lambda key: None)
-        self.unreachable = unreachable    # a read timed out: is the receiver itself stuck?
+        self.unreachable = unreachable or (lambda key, error: [])   # a read timed out: is the receiver stuck?
         self.clock = clock or time.monotonic
         self.states: dict[Key, _State] = {}
         self.reads = 0            # mode checks made (each is 1 to 3 HID++ requests)
-        self.first_slow: dict[Key, float] = {}
 
     def state(self, key: Key, name: str = "") -> _State:
         st = self.states.get(key)
@@ -124,19 +122,18 @@ class WheelGuard:
             st.must_check = why
             st.monitor.reset()
 
-    def frame(self, key: Key, t: float, hi: int, low: int = 0, name: str = "") -> list[WheelEvent]:
+    def frame(self, key: Key, t: float, hi: int, low: int = 0) -> list[WheelEvent]:
         """One evdev frame (REL_WHEEL_HI_RES, REL_WHEEL) - or raw units scaled to 120/notch."""
-        st = self.state(key, name)
+        st = self.state(key)
         suspicion = st.monitor.feed(t, hi, low)
-        out: list[WheelEvent] = []
         if st.verify_since is not None and st.monitor.whole_notch():
-            out.append(WheelEvent("verified", t, st.name, f"verified: a notch gives a whole notch again "
+            verified = WheelEvent("verified", t, st.name, f"verified: a notch gives a whole notch again "
                                   f"({NOTCH} REL_WHEEL_HI_RES, one REL_WHEEL), {t - st.verify_since:.2f} s "
-                                  "after the repair"))
+                                  "after the repair")
             st.verify_since = None
             st.monitor.reset()
-            return out
-        return out + self._maybe_check(key, st, t, suspicion)
+            return [verified]
+        return self._maybe_check(key, st, t, suspicion)
 
     def tick(self, now: float) -> list[WheelEvent]:
         out: list[WheelEvent] = []
@@ -161,12 +158,9 @@ class WheelGuard:
             reason = st.must_check
         elif suspicion and t - st.false_alarm >= SUSPECT_GAP and since >= 0.5:
             reason = f"the stream looks desynced: {suspicion}"
-            self.first_slow.setdefault(key, st.monitor.steps[0].t if st.monitor.steps else t)
         elif since >= PERIODIC and st.monitor.frames:
             reason = "periodic check"
-        if reason is None:
-            return []
-        return self.check(key, t, reason)
+        return [] if reason is None else self.check(key, t, reason)
 
     def check(self, key: Key, t: float | None = None, reason: str = "asked") -> list[WheelEvent]:
         """Read the mode now, judge it, repair it with `fix`."""
@@ -179,14 +173,14 @@ class WheelGuard:
             device = self.access(key)
             if device is None:
                 return [WheelEvent("note", t, st.name, "device not reachable over HID++; not checked")]
-            st.name = getattr(device, "label", st.name)
+            st.name = device.label
             if not device.online:
                 st.must_check = "first wheel use after the mouse was offline"
                 st.last_read = t + RETRY_GAP
-                out = [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
-                                  f"read; asked again at the next wheel use after {RETRY_GAP:g} s")]
                 # no answer to a ping may also be the receiver itself (it answers for asleep mice)
-                return out + (self.unreachable(key, DeviceOffline(st.name)) if self.unreachable else [])
+                return [WheelEvent("note", t, st.name, "offline (asleep or switched off): wheel mode not "
+                                   f"read; asked again at the next wheel use after {RETRY_GAP:g} s"),
+                        *self.unreachable(key, DeviceOffline(st.name))]
             st.rule = st.rule or rule_for(device)
             mode = read_mode(device, st.rule)
             st.multiplier = mode.multiplier or st.rule.multiplier
@@ -198,19 +192,14 @@ class WheelGuard:
         except (PhantomError, HidppError) as e:
             st.must_check = "first wheel use after a failed read"
             st.last_read = t + RETRY_GAP
-            out = [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
-                              f"wheel use after {RETRY_GAP:g} s")]
-            if self.unreachable is not None:
-                out += self.unreachable(key, e)
-            return out
-        index: dict[int, int] = getattr(device, "known_features", lambda: {})()
-        for i, fid in index.items():
+            return [WheelEvent("note", t, st.name, f"wheel mode not read ({e}); asked again at the next "
+                               f"wheel use after {RETRY_GAP:g} s")] + self.unreachable(key, e)
+        for i, fid in device.known_features().items():
             if fid == 0x2121:
                 self.writers.index[key] = i
         # who holds the HID++ node matters only for a diverted wheel (a /proc scan: not on every read)
         listeners = self.listeners(key) if mode.diverted else None
         verdict = judge(st.rule, mode, listeners=listeners, kernel_scales=st.monitor.scaled)
-        st.verdict = verdict.verdict
         evidence = (f"why read: {reason}", f"mouse: {mode.describe()}", f"kernel rule: {st.rule.why}")
         if not verdict.needs_repair:
             if verdict.verdict is Verdict.UNSCALED:
@@ -221,11 +210,10 @@ class WheelGuard:
             return [WheelEvent("ok", t, st.name, verdict.message, evidence)]
         out = [WheelEvent("finding", t, st.name, verdict.message, evidence)]
         if self.fix:
-            out += self._repair(key, st, device, verdict, mode, t)
+            out += self._repair(key, st, device, verdict, t)
         return out
 
-    def _repair(self, key: Key, st: _State, device, verdict: Judgement, mode: WheelMode,
-                t: float) -> list[WheelEvent]:
+    def _repair(self, key: Key, st: _State, device, verdict: Judgement, t: float) -> list[WheelEvent]:
         assert st.rule is not None   # check() set it before judging
         if t < st.backoff_until:
             return []
@@ -250,7 +238,7 @@ class WheelGuard:
         st.repairs.append(t)
         if after.hires != verdict.want_hires or after.diverted:
             return [WheelEvent("failed", t, st.name, f"wrote the wheel mode but it reads back {after.describe()}")]
-        st.verdict, st.verify_since = Verdict.OK, self.clock()
+        st.verify_since = self.clock()
         st.monitor.reset()
         want = "high" if verdict.want_hires else "low"
         return [WheelEvent("repaired", self.clock(), st.name, f"wheel put back in {want} resolution, "
