@@ -99,6 +99,8 @@ def target_user(env: Mapping[str, str] | None = None, euid: int | None = None) -
 
 
 _SYSTEMD_SAFE = re.compile(r"[A-Za-z0-9_@+=:,./-]+", re.ASCII)
+_SYSTEMD_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | str.maketrans(
+    {'"': '\\"', "\\": "\\\\", "\n": "\\n"})
 
 
 def systemd_quote(word: str, *, executable: bool = False) -> str:
@@ -111,17 +113,7 @@ def systemd_quote(word: str, *, executable: bool = False) -> str:
         doubled = doubled.replace("$", "$$")
     if _SYSTEMD_SAFE.fullmatch(word):
         return doubled
-    out = []
-    for ch in doubled:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return '"' + doubled.translate(_SYSTEMD_ESCAPES) + '"'
 
 
 def exec_line(argv: list[str] | tuple[str, ...]) -> str:
