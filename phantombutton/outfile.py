@@ -16,6 +16,7 @@ the command's inputs; every OS error becomes one line naming the path (exit 1).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -67,14 +68,9 @@ def _check_destination(path: str, inputs: Iterable[str]) -> os.stat_result | Non
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(describe_os_error(path, OSError(errno.EISDIR, "directory")))
         for source in inputs:
-            try:
-                src = os.stat(source)
-            except OSError:
-                continue
-            if (src.st_dev, src.st_ino) == (st.st_dev, st.st_ino):
-                raise OutputError(
-                    f"{path}: is also the input ({source}); write the output to another file"
-                )
+            with contextlib.suppress(OSError):   # an input that cannot be stat'ed is not this file
+                if os.path.samestat(os.stat(source), st):
+                    raise OutputError(f"{path}: is also the input ({source}); write the output to another file")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         raise OutputError(describe_os_error(path, OSError(errno.ENOENT, "no directory")))
@@ -115,11 +111,7 @@ def atomic_output(
         # A FIFO or a device (/dev/null): write to it directly; renaming over it would
         # replace the node itself.
         try:
-            fp = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")
-        except OSError as exc:
-            raise OutputError(describe_os_error(path, exc)) from None
-        try:
-            with fp:
+            with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as fp:
                 yield fp
         except OSError as exc:
             raise OutputError(describe_os_error(path, exc)) from None
@@ -143,10 +135,8 @@ def atomic_output(
         raise OutputError(describe_os_error(path, exc)) from None
     finally:
         if not done:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def streaming_output(path: str | None, *, inputs: Iterable[str] = ()) -> IO[str]:

@@ -17,6 +17,7 @@ tests pass the address of a private bus.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from jeepney import MatchRule, MessageType, message_bus
@@ -75,7 +76,5 @@ class SleepWatch:
                 out.append(SleepEvent(bool(msg.body[0])))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.conn.close()
-        except Exception:
-            pass
