@@ -9,26 +9,21 @@ docs/hidpp.md. Wheel tilt is reported as AC Pan (REL_HWHEEL)
 while register 0x01 bit 0x02 ("side-scroll", special button function) is on, the power-on
 default of the HID++ 1.0 mice; with it off the tilt sends plain HID buttons. Which button
 numbers it then uses is not in our dumps: `tilt_codes` lists HID buttons 6/7
-(BTN_FORWARD 0x115 / BTN_BACK 0x116) as the likely pair and `tilt_codes_verified` says so.
+(BTN_FORWARD 0x115 / BTN_BACK 0x116) as the likely pair, not verified.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from phantombutton.buttons import PHANTOM_HID_BUTTON, Btn, hid_button_to_evdev
 
 BTN_LEFT = int(Btn.LEFT)
-BTN_RIGHT = int(Btn.RIGHT)
-BTN_MIDDLE = int(Btn.MIDDLE)
-BTN_SIDE = int(Btn.SIDE)        # HID button 4, "back" on Logitech mice
 BTN_EXTRA = int(Btn.EXTRA)      # HID button 5, "forward"
-BTN_FORWARD = int(Btn.FORWARD)  # HID button 6
-BTN_BACK = int(Btn.BACK)        # HID button 7
 BTN_TASK = int(Btn.TASK)        # HID button 8
 BTN_PHANTOM = hid_button_to_evdev(PHANTOM_HID_BUTTON)   # 0x11F, HID button 16 = X button 20
 
-FIVE_BUTTONS = frozenset({BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA})
+FIVE_BUTTONS = frozenset(range(BTN_LEFT, BTN_EXTRA + 1))   # HID buttons 1..5: left .. forward
 
 SIDE_SCROLL = "side-scroll"
 SMOOTH_SCROLL = "smooth-scroll"
@@ -45,13 +40,12 @@ class Model:
     hidpp10: bool                     # HID++ 1.0 (registers) or 2.0+ (features)
     buttons: frozenset[int]           # evdev codes of physical buttons, always present
     tilt_codes: frozenset[int] = frozenset()   # codes the tilt sends when side-scroll is off
-    tilt_codes_verified: bool = False
     hidpp10_settings: tuple[str, ...] = ()
     kernel_sets_smooth_scroll: bool = False    # hid-logitech-hidpp writes 0x40 on connect
     controls: tuple[str, ...] = ()             # REPROG_CONTROLS_V4 controls (2.0 models)
     known: bool = True
     notes: str = ""
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = ()
 
     def has_button(self, code: int) -> bool:
         """Can this model ever report evdev `code`? (False for 0x11F on every known model.)"""
@@ -62,7 +56,7 @@ class Model:
         return "HID++ 1.0" if self.hidpp10 else "HID++ 2.0"
 
 
-_TILT_PAIR = frozenset({BTN_FORWARD, BTN_BACK})
+_TILT_PAIR = frozenset({int(Btn.FORWARD), int(Btn.BACK)})   # HID buttons 6 and 7
 
 M705_101B = Model(
     name="M705", full_name="Marathon Mouse M705 (M-R0009)", wpid=0x101B, hidpp10=True,
