@@ -214,18 +214,13 @@ def _read(p: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"{p}: not a regular file (a device, FIFO or socket); "
                            "give a configuration file")
-        chunks, size = [], 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_BYTES:
-            raise BadInput(f"{p}: larger than {MAX_BYTES >> 20} MiB; not a configuration file")
-        return b"".join(chunks)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_BYTES + 1)   # a buffered read loops over short reads until EOF
     finally:
         os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise BadInput(f"{p}: larger than {MAX_BYTES >> 20} MiB; not a configuration file")
+    return data
 
 
 def parse(text: str, path: Path | str = "<config>") -> Config:
@@ -344,26 +339,24 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
 DPI_RANGE = (50, 32000)
 
 
-def _known_settings() -> dict[str, tuple[str, ...]]:
-    """Setting name -> accepted values, from devices/settings.py and settings20.py (the one
-    place they live). wheel-resolution: only `high` - `low` makes the wheel slow until the
-    next connect (settings20.refusal), so only `set --force` writes it."""
-    known = {x.name: x.choices for x in (SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING, DPI_SETTING,
-                                         DIVERSIONS_SETTING)}
-    known[WHEEL_RESOLUTION] = ("high",)
-    return known
+# Setting name -> accepted values, from devices/settings.py and settings20.py (the one place
+# they live). wheel-resolution: only `high` - `low` makes the wheel slow until the next
+# connect (settings20.refusal), so only `set --force` writes it.
+_KNOWN_SETTINGS: dict[str, tuple[str, ...]] = {
+    **{x.name: x.choices for x in (SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING, DPI_SETTING, DIVERSIONS_SETTING)},
+    WHEEL_RESOLUTION: ("high",),
+}
 
 
 def _check_setting(name: str, value: SettingValue) -> str | None:
-    known = _known_settings()
-    if name not in known:
-        return f"unknown setting; valid settings: {', '.join(known)}"
+    if name not in _KNOWN_SETTINGS:
+        return f"unknown setting; valid settings: {', '.join(_KNOWN_SETTINGS)}"
     if name == DPI:
         low, high = DPI_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             return f"expected a whole number of dpi from {low} to {high}, got {show(value)}"
         return None
-    choices = known[name]
+    choices = _KNOWN_SETTINGS[name]
     if set(choices) == {"on", "off"}:
         return None if isinstance(value, bool) else f"expected true or false, got {show(value)}"
     text = str(value) if not isinstance(value, bool) else None
@@ -389,10 +382,13 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
     if kind == "wpid":
         m = model_for(int(key, 16))
         offered = _model_settings(m)
-        if name in offered:
-            return _check_hidpp10_dpi(m, name, value)
-        which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
-        return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
+        if name not in offered:
+            which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
+            return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
+        if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
+            # dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)
+            c = DPI_SETTING.choices
+            return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"
     if kind == "name":
         named = [m for m in MODELS.values()
                  if key.casefold() in m.name.casefold() or key.casefold() in m.full_name.casefold()]
@@ -400,14 +396,6 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
         if named and name not in offered:
             return f'no "{escape(key)}" model has setting {name}; their settings: ' \
                    f"{', '.join(offered) or 'none'}"
-    return None
-
-
-def _check_hidpp10_dpi(m, name: str, value: SettingValue | None) -> str | None:
-    """dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)."""
-    if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
-        c = DPI_SETTING.choices
-        return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"
     return None
 
 
@@ -421,15 +409,12 @@ def to_toml(cfg: Config) -> str:
            else f"# file: none found at {comment(str(default_path()))} (defaults)"]
     for name, cls in _SECTIONS.items():
         section = getattr(cfg, name)
-        out.append("")
-        out.append(f"[{name}]")
+        out += ["", f"[{name}]"]
         for f in fields(cls):
             key = f.name.replace("_", "-")
             src = "from file" if f"{name}.{key}" in cfg.explicit else "default"
             out.append(f"{key} = {to_toml_value(getattr(section, f.name))}  # {src}")
     for dev in cfg.devices:
-        out.append("")
-        out.append(f'[device.{to_toml_value(dev.key)}]  # by {dev.kind}')
-        for key, value in dev.settings.items():
-            out.append(f"{key} = {to_toml_value(value)}  # from file")
+        out += ["", f'[device.{to_toml_value(dev.key)}]  # by {dev.kind}']
+        out += [f"{key} = {to_toml_value(value)}  # from file" for key, value in dev.settings.items()]
     return "\n".join(out) + "\n"
