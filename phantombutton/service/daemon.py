@@ -63,6 +63,13 @@ from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
 
+GONE = "unplugged (device gone)"
+
+
+def _failure(e: PhantomError, what: str = "failed") -> str:
+    """Why a link is dropped: DeviceGone is an unplug, any other error says what failed."""
+    return GONE if isinstance(e, DeviceGone) else f"{what} ({e})"
+
 
 class Daemon:
     def __init__(self, platform: Platform, config: Config, journal: Journal, *,
@@ -172,7 +179,7 @@ class Daemon:
                     if done:
                         self.journal.notice(f"{node}: {done}")
                 except DeviceGone:
-                    self._drop(self.links[node], "unplugged (device gone)")
+                    self._drop(self.links[node], GONE)
                     continue
                 except (HidppError, PhantomError) as e:
                     self.journal.error(f"{node}: cannot turn its connection notifications on ({e}); "
@@ -196,7 +203,7 @@ class Daemon:
         try:
             count = None if link.direct is not None else paired_count(link.engine, link.product)
         except DeviceGone:
-            self._drop(link, "unplugged (device gone)")
+            self._drop(link, GONE)
             return
         found = 0
         for slot in slots:
@@ -206,11 +213,8 @@ class Daemon:
                 wpid = self._read_wpid(link, slot)   # a direct mouse: its product id
                 found += wpid is not None
                 version = link.engine.ping(slot) if wpid is not None else None
-            except DeviceGone:
-                self._drop(link, "unplugged (device gone)")
-                return
             except PhantomError as e:
-                self._drop(link, f"failed ({e})")
+                self._drop(link, _failure(e))
                 return
             except HidppError:
                 continue
@@ -246,12 +250,10 @@ class Daemon:
             while item is not None:
                 self._handle(link, item.raw, item.time)
                 item = link.engine.poll(0)
-        except DeviceGone:
-            self._drop(link, "unplugged (device gone)")
         except PhantomError as e:
             # hidapi does not always say "gone" when the node vanishes (uhid destroy reads
             # as "read error Success"): any read failure drops the link; the rescan decides.
-            self._drop(link, f"read failed ({e})")
+            self._drop(link, _failure(e, "read failed"))
 
     # ---- incoming reports ------------------------------------------------------------
     def _handle(self, link: Link, raw: bytes, t: float) -> None:
@@ -359,8 +361,7 @@ class Daemon:
     def _apply_settings(self, link: Link, slot: int, st: SlotState, name: str) -> None:
         cfg = self.config
         wanted = cfg.settings_for(st.wpid)
-        needs_identity = any(d.kind in ("serial", "name") for d in cfg.devices)
-        if needs_identity:
+        if any(d.kind in ("serial", "name") for d in cfg.devices):
             if st.identity is None:
                 try:
                     st.identity = device_identity(link.engine, slot, link.product or link.direct)
@@ -400,9 +401,7 @@ class Daemon:
                 continue                  # its receiver was dropped meanwhile
             try:
                 fn()
-            except DeviceGone:
-                self._drop(link, "unplugged (device gone)")
             except PhantomError as e:
-                self._drop(link, f"failed ({e})")
+                self._drop(link, _failure(e))
             except Exception as e:   # a bug of ours must not stop the fixes for every device
                 self.journal.error(f"{link.node}: internal error: {type(e).__name__}: {e}")

@@ -169,10 +169,8 @@ class KeptX:
         return None
 
     def session(self) -> tuple[XSession | None, str]:
-        if self.x is None:
-            self.x, problem = self._open(X_TIMEOUT)
-            return self.x, f" [X: {problem}]" if problem else ""
-        return self.x, ""
+        problem = self.connect()
+        return self.x, f" [X: {problem}]" if problem else ""
 
     def _open(self, timeout: float) -> tuple[XSession | None, str | None]:
         try:
