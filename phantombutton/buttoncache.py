@@ -116,9 +116,8 @@ def _hex16(text) -> int:
     return int(text, 16)
 
 
-def cache_dir(env=None) -> str:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+def cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "phantombutton")
 
 
@@ -126,8 +125,8 @@ def _firmware_key(firmware: str) -> str:
     return re.sub(r"[^0-9A-Za-z.]+", "_", firmware).strip("_") or "unknown"
 
 
-def path_for(wpid: int, firmware: str, env=None) -> str:
-    return os.path.join(cache_dir(env), f"buttons-{wpid:04X}-{_firmware_key(firmware)}.json")
+def path_for(wpid: int, firmware: str) -> str:
+    return os.path.join(cache_dir(), f"buttons-{wpid:04X}-{_firmware_key(firmware)}.json")
 
 
 def _read(path: str, notes: list[str] | None) -> ButtonMap | None:
@@ -143,12 +142,12 @@ def _read(path: str, notes: list[str] | None) -> ButtonMap | None:
         return None
 
 
-def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = None, env=None) -> ButtonMap | None:
+def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = None) -> ButtonMap | None:
     """The cached map of this WPID and firmware; firmware None: the newest of this WPID."""
     if firmware is not None:
-        found = _read(path_for(wpid, firmware, env), notes)
+        found = _read(path_for(wpid, firmware), notes)
         return found if found is not None and found.wpid == wpid else None
-    directory = cache_dir(env)
+    directory = cache_dir()
     try:
         names = [n for n in os.listdir(directory) if n.startswith(f"buttons-{wpid:04X}-") and n.endswith(".json")]
     except OSError:
@@ -157,9 +156,9 @@ def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = No
     return max(maps, key=lambda m: m.read_at, default=None)
 
 
-def save(bmap: ButtonMap, env=None) -> str:
+def save(bmap: ButtonMap) -> str:
     """Write the map (atomically); returns its path. OutputError when it cannot be written."""
-    path = path_for(bmap.wpid, bmap.firmware, env)
+    path = path_for(bmap.wpid, bmap.firmware)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     except OSError as e:

@@ -146,8 +146,7 @@ class Daemon:
     def rescan(self) -> None:
         try:
             found = {r.node: (r, False) for r in self.platform.receivers()}
-            direct = getattr(self.platform, "direct_devices", None)
-            found.update({d.node: (d, True) for d in (direct() if direct else ())})
+            found.update({d.node: (d, True) for d in self.platform.direct_devices()})
         except PhantomError as e:
             self.journal.warning(f"receiver scan failed: {e}")
             return

@@ -150,9 +150,6 @@ def plan(root: Path | None = None, target: Target | None = None,
     target = target or target_user()
     command = command or exec_start()
 
-    if root is not None and not root.is_absolute():
-        raise PhantomError(f"--root {root}: must be an absolute path")
-
     def prefixed(p: Path) -> Path:
         return root / p.relative_to(p.anchor) if root is not None else p
 
