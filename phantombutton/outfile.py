@@ -80,8 +80,7 @@ def _check_destination(path: str, inputs: Iterable[str]) -> os.stat_result | Non
 def check_output(path: str | None, *, inputs: Iterable[str] = ()) -> None:
     """The checks of both openers, alone: refuse a bad destination before long work (a
     live capture) instead of after it."""
-    if path not in (None, STDOUT):
-        assert path is not None
+    if path is not None and path != STDOUT:
         _check_destination(path, inputs)
 
 
@@ -97,7 +96,7 @@ def atomic_output(
     path: str | None, *, inputs: Iterable[str] = (), binary: bool = False
 ) -> Iterator[IO]:
     """Yield a file object; on a clean exit its content replaces `path` in one rename."""
-    if path in (None, STDOUT):
+    if path is None or path == STDOUT:
         stream = _stdout(binary)
         try:
             yield stream
@@ -105,7 +104,6 @@ def atomic_output(
         except OSError as exc:
             raise OutputError(describe_os_error("standard output", exc)) from None
         return
-    assert path is not None
     st = _check_destination(path, inputs)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # A FIFO or a device (/dev/null): write to it directly; renaming over it would
@@ -141,9 +139,8 @@ def atomic_output(
 
 def streaming_output(path: str | None, *, inputs: Iterable[str] = ()) -> IO[str]:
     """Open `path` for a live, flushed-as-it-goes text stream (the caller closes it)."""
-    if path in (None, STDOUT):
+    if path is None or path == STDOUT:
         return _stdout(False)
-    assert path is not None
     _check_destination(path, inputs)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     try:

@@ -20,9 +20,9 @@ _PRIORITY = {"finding": "warning", "backoff": "warning", "failed": "error", "not
 
 
 class DaemonWheel:
-    def __init__(self, daemon, *, fix: bool = True, sleep=None):
+    def __init__(self, daemon, *, sleep=None):
         self.daemon = daemon
-        self.guard = WheelGuard(self._access, fix=fix, clock=daemon.clock,
+        self.guard = WheelGuard(self._access, fix=True, clock=daemon.clock,
                                 listeners=lambda key: daemon.platform.listeners(key[0]))
         self.devices: dict = {}
         self.sleep = sleep            # service/sleep.py SleepWatch, or None
