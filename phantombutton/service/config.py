@@ -175,12 +175,11 @@ def default_path(env: Mapping[str, str] | None = None) -> Path:
 def load(path: Path | str | None = None) -> Config:
     """Read the configuration; a missing default file means defaults, a bad one BadInput
     (whatever is wrong: the daemon turns every BadInput into exit 78)."""
-    explicit_path = path is not None
     p = Path(path) if path is not None else default_path()
     try:
         data = _read(p)
     except FileNotFoundError:
-        if explicit_path:
+        if path is not None:
             raise BadInput(f"{p}: configuration file not found") from None
         return Config()
     except OSError as e:
@@ -245,8 +244,7 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
 
     explicit: set[str] = set()
     sections: dict[str, Any] = {}
-    deep = too_deep(data, MAX_DEPTH)
-    if deep is not None:
+    if (deep := too_deep(data, MAX_DEPTH)) is not None:
         raise BadInput(f"{path}:{lines.find(deep) or deepest_line(text)}: {dotted(deep)}: "
                        f"nested more than {MAX_DEPTH} deep")
     for name, value in data.items():
@@ -310,14 +308,9 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
 def _device(key: str, table: Any, bad) -> DeviceConfig:
     if not isinstance(table, dict):
         raise bad(("device", key), "must be a table of settings, e.g. side-scroll = true")
-    if _WPID.fullmatch(key):
-        kind = "wpid"
-    elif _SERIAL.fullmatch(key):
-        kind = "serial"
-    elif key.strip():
-        kind = "name"
-    else:
+    if not key.strip():
         raise bad(("device", key), "empty device key; use a WPID (101B), serial or name")
+    kind = "wpid" if _WPID.fullmatch(key) else "serial" if _SERIAL.fullmatch(key) else "name"
     settings: dict[str, SettingValue] = {}
     for name, value in table.items():
         if not _SETTING_NAME.match(name):

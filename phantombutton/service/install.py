@@ -126,8 +126,7 @@ def exec_start() -> str:
     candidates = [Path(sys.executable).parent / "phantombutton"]
     if sys.argv and os.path.basename(sys.argv[0]) == "phantombutton":
         candidates.append(Path(os.path.abspath(sys.argv[0])))
-    found = shutil.which("phantombutton")
-    if found:
+    if found := shutil.which("phantombutton"):
         candidates.append(Path(found))
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):

@@ -96,8 +96,7 @@ def enable_connection_notifications(engine, product: int | None) -> str | None:
     family = family_of(product) if product is not None else None
     if family is None or family.kernel is not KernelDriver.GENERIC:
         return None
-    before = engine.read_register(RECEIVER, Register.NOTIFICATIONS)
-    flags = int.from_bytes(before[:3], "big")
+    flags = int.from_bytes(engine.read_register(RECEIVER, Register.NOTIFICATIONS)[:3], "big")
     if flags & hidpp10.NotificationFlag.WIRELESS:
         return None
     want = flags | hidpp10.NotificationFlag.WIRELESS
