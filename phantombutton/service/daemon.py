@@ -174,8 +174,7 @@ class Daemon:
                 self.journal.info(f"{node}: receiver attached; listening for connections "
                                   f"({family.family.value if family else 'unknown family'})")
                 try:
-                    done = enable_connection_notifications(engine, found_node.product)
-                    if done:
+                    if done := enable_connection_notifications(engine, found_node.product):
                         self.journal.notice(f"{node}: {done}")
                 except DeviceGone:
                     self._drop(self.links[node], GONE)
