@@ -181,19 +181,15 @@ def format_plan(steps: list[Step]) -> str:
             end = "EOF"
             while end in s.content.splitlines():
                 end += "_"
-            out.append(f"cat > {shlex.quote(str(s.path))} <<'{end}'")
-            out.append(s.content.rstrip("\n"))
-            out.append(end)
+            out += [f"cat > {shlex.quote(str(s.path))} <<'{end}'", s.content.rstrip("\n"), end]
         else:
-            out.append(f"# {s.describe()}{root}")
-            out.append(shlex.join(s.argv))
+            out += [f"# {s.describe()}{root}", shlex.join(s.argv)]
         out.append("")
     return "\n".join(out)
 
 
-def missing_privilege(steps: list[Step], euid: int | None = None) -> list[Step]:
-    euid = os.geteuid() if euid is None else euid
-    return [] if euid == 0 else [s for s in steps if s.needs_root]
+def missing_privilege(steps: list[Step]) -> list[Step]:
+    return [] if os.geteuid() == 0 else [s for s in steps if s.needs_root]
 
 
 def execute(steps: list[Step], log=print) -> None:
