@@ -14,17 +14,11 @@ udev node at each reconnect, picked up by the rescan). It:
   reason), then applies the configured settings with read-back (HID++ 1.0 registers by
   model, HID++ 2.0 by feature: dpi, wheel-resolution ...), once per connection (duplicate
   0x41s inside the delay merge);
-- feeds `watch`'s Detector (detect/rules.py; service/daemon_phantoms.py) every HID++
-  report, DJ mouse reports' button changes as the key events hid-input makes of them (no
-  event node access needed), and the kernel's held keys (EVIOCGKEY) at each connection and
-  at link loss on receivers that do not release then; it releases at once, by the verified
-  recovery chain, what no hand holds: a button the model lacks (HID 16 = evdev 0x11F = X
-  button 20 on an M705), or one held across a link loss on a Nano, Lightspeed or Bolt
-  receiver;
-- re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
-- stale diversions (service/daemon_diversions.py): `watch`'s DiversionGuard on the same
-  reports; reset only with `[fix] reset-stale-diversions = true`, never while another
-  program holds the node;
+- releases at once, by the verified recovery chain, what no hand holds: a button the model
+  lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held across a link loss on a
+  Nano, Lightspeed or Bolt receiver (`watch`'s Detector and re-assert policy on the reports
+  read here, no event node access needed: service/daemon_phantoms.py);
+- stale diversions: service/daemon_diversions.py (reset only when the configuration says);
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
