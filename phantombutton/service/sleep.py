@@ -56,9 +56,6 @@ class SleepWatch:
             self.conn.close()
             raise SleepUnavailable(f"cannot subscribe to {SIGNAL} ({type(e).__name__}: {e})") from None
 
-    def fileno(self) -> int:
-        return self.conn.sock.fileno()
-
     def poll(self, timeout: float = 0.0) -> list[SleepEvent]:
         """PrepareForSleep signals that arrived (waiting at most `timeout` for the first).
         jeepney's receive() returns buffered messages first and waits only for new data."""
