@@ -36,7 +36,6 @@ from phantombutton.transport.platform import Platform
 class SettingOutcome:
     """One setting applied on connect, read back."""
 
-    name: str
     value: object                # read back after the write
     changed: bool                # False: it already had the wanted value, nothing written
 
@@ -67,9 +66,8 @@ def apply_setting(device: Device, name: str, value) -> SettingOutcome:
     want = setting_text(value)
     before = settings.get(device, name)
     if before == want:
-        return SettingOutcome(name, before, changed=False)
-    after = settings.put(device, name, want)
-    return SettingOutcome(name, after, changed=True)
+        return SettingOutcome(before, changed=False)
+    return SettingOutcome(settings.put(device, name, want), changed=True)   # the value read back
 
 
 def device_identity(engine, slot: int, product: int | None = None) -> tuple[str | None, str | None]:
