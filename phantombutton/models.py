@@ -45,7 +45,6 @@ class Model:
     controls: tuple[str, ...] = ()             # REPROG_CONTROLS_V4 controls (2.0 models)
     known: bool = True
     notes: str = ""
-    aliases: tuple[str, ...] = ()
 
     def has_button(self, code: int) -> bool:
         """Can this model ever report evdev `code`? (False for 0x11F on every known model.)"""
@@ -63,7 +62,6 @@ M705_101B = Model(
     buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
     hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL), kernel_sets_smooth_scroll=True,
     notes="register 0x01 reads 02 00 00 at power-on; the kernel makes it 42 00 00",
-    aliases=("marathon",),
 )
 M705_406D = Model(
     name="M705", full_name="Marathon Mouse/Performance Plus M705 (M-R0073)", wpid=0x406D, hidpp10=False,
@@ -71,7 +69,6 @@ M705_406D = Model(
     controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
               "Left Tilt", "Right Tilt"),
     notes="HID++ 4.5; tilt is AC Pan unless diverted through REPROG_CONTROLS_V4",
-    aliases=("marathon",),
 )
 PERFORMANCE_MX_101A = Model(
     name="Performance MX", full_name="Performance Mouse MX", wpid=0x101A, hidpp10=True,
@@ -91,7 +88,6 @@ MX_MASTER_3_4082 = Model(
     controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
               "Mouse Gesture Button", "Smart Shift", "Virtual Gesture Button"),
     notes="gesture button and Smart Shift act through HID++ diversion, not as evdev buttons",
-    aliases=("master",),
 )
 # The same mouse over Bluetooth, seen by its product id (MX-Master-3-Wireless-Mouse-B023.txt:
 # "Transport IDs: {'btleid': 'B023', 'wpid': '4082'}", the same 8 controls).

@@ -71,7 +71,6 @@ class Target:
     """The user whose systemd directory receives the unit."""
 
     name: str
-    home: Path
     uid: int
     gid: int
     unit_dir: Path
@@ -88,14 +87,13 @@ def target_user(env: Mapping[str, str] | None = None, euid: int | None = None) -
         except KeyError:
             raise PhantomError(f"SUDO_USER={sudo_user} is not a known user") from None
         # sudo resets the environment: the user's XDG_CONFIG_HOME is unknown, use the default.
-        home = Path(pw.pw_dir)
-        return Target(sudo_user, home, pw.pw_uid, pw.pw_gid, home / ".config/systemd/user")
+        return Target(sudo_user, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir) / ".config/systemd/user")
     pw = pwd.getpwuid(euid)
     # A relative HOME means nothing to systemd (and cannot be put under --root): ignore it,
     # as the XDG spec says of a relative XDG_CONFIG_HOME.
     env_home = env.get("HOME", "")
     home = Path(env_home if os.path.isabs(env_home) else pw.pw_dir)
-    return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
+    return Target(pw.pw_name, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
 
 
 _SYSTEMD_SAFE = re.compile(r"[A-Za-z0-9_@+=:,./-]+", re.ASCII)
