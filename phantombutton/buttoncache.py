@@ -83,9 +83,7 @@ class ButtonMap:
         return replace(
             GENERIC, name=self.name or f"mouse {self.wpid:04X}", full_name=self.name or GENERIC.full_name,
             wpid=self.wpid, hidpp10=False, buttons=self.codes(), known=True,
-            controls=tuple(f"0x{c.cid:04X}" for c in self.controls),
-            notes=(f"buttons read from the mouse (REPROG_CONTROLS_V4, firmware {self.firmware or '?'})"
-                   + ("; HID buttons 6-8 assumed for controls with no standard button" if self.guessed() else "")))
+            controls=tuple(f"0x{c.cid:04X}" for c in self.controls))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "wpid": f"{self.wpid:04X}", "firmware": self.firmware, "name": self.name,

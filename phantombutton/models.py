@@ -44,7 +44,6 @@ class Model:
     kernel_sets_smooth_scroll: bool = False    # hid-logitech-hidpp writes 0x40 on connect
     controls: tuple[str, ...] = ()             # REPROG_CONTROLS_V4 controls (2.0 models)
     known: bool = True
-    notes: str = ""
 
     def has_button(self, code: int) -> bool:
         """Can this model ever report evdev `code`? (False for 0x11F on every known model.)"""
@@ -57,37 +56,36 @@ class Model:
 
 _TILT_PAIR = frozenset({int(Btn.FORWARD), int(Btn.BACK)})   # HID buttons 6 and 7
 
+# register 0x01 reads 02 00 00 at power-on; the kernel makes it 42 00 00
 M705_101B = Model(
     name="M705", full_name="Marathon Mouse M705 (M-R0009)", wpid=0x101B, hidpp10=True,
     buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
     hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL), kernel_sets_smooth_scroll=True,
-    notes="register 0x01 reads 02 00 00 at power-on; the kernel makes it 42 00 00",
 )
+# HID++ 4.5; tilt is AC Pan unless diverted through REPROG_CONTROLS_V4
 M705_406D = Model(
     name="M705", full_name="Marathon Mouse/Performance Plus M705 (M-R0073)", wpid=0x406D, hidpp10=False,
     buttons=FIVE_BUTTONS,
     controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
               "Left Tilt", "Right Tilt"),
-    notes="HID++ 4.5; tilt is AC Pan unless diverted through REPROG_CONTROLS_V4",
 )
+# DPI in register 0x63 (0x81..0x8F = 100..1500); the thumb (zoom) button's code is not in our dumps
 PERFORMANCE_MX_101A = Model(
     name="Performance MX", full_name="Performance Mouse MX", wpid=0x101A, hidpp10=True,
     buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
     hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL, DPI), kernel_sets_smooth_scroll=True,
-    notes="DPI in register 0x63 (0x81..0x8F = 100..1500); the thumb (zoom) button's code is not "
-          "in our dumps",
 )
 ANYWHERE_MX_1017 = Model(
     name="Anywhere MX", full_name="Anywhere Mouse MX", wpid=0x1017, hidpp10=True,
     buttons=FIVE_BUTTONS, tilt_codes=_TILT_PAIR,
     hidpp10_settings=(SIDE_SCROLL, SMOOTH_SCROLL), kernel_sets_smooth_scroll=True,
 )
+# gesture button and Smart Shift act through HID++ diversion, not as evdev buttons
 MX_MASTER_3_4082 = Model(
     name="MX Master 3", full_name="Wireless Mouse MX Master 3", wpid=0x4082, hidpp10=False,
     buttons=FIVE_BUTTONS,
     controls=("Left Button", "Right Button", "Middle Button", "Back Button", "Forward Button",
               "Mouse Gesture Button", "Smart Shift", "Virtual Gesture Button"),
-    notes="gesture button and Smart Shift act through HID++ diversion, not as evdev buttons",
 )
 # The same mouse over Bluetooth, seen by its product id (MX-Master-3-Wireless-Mouse-B023.txt:
 # "Transport IDs: {'btleid': 'B023', 'wpid': '4082'}", the same 8 controls).
@@ -96,23 +94,23 @@ MX_MASTER_3_B023 = replace(MX_MASTER_3_4082, wpid=0xB023)
 # Gaming mice have no REPROG_CONTROLS_V4 (their buttons live in ONBOARD_PROFILES 0x8100), so
 # the mouse cannot tell us its buttons (buttoncache.py): the table keeps them. Values are for
 # the factory profile; a profile edited in G HUB can map a button to any mouse button.
+# G305: HID++ 4.2; the sixth button (DPI cycle) acts in the mouse in the factory profile
+# (G305-Lightspeed-Wireless-Gaming-Mouse-4074.txt).
 G305_4074 = Model(
     name="G305", full_name="G305 LIGHTSPEED Wireless Gaming Mouse", wpid=0x4074, hidpp10=False,
     buttons=FIVE_BUTTONS,
-    notes="HID++ 4.2, onboard profiles (0x8100), no REPROG_CONTROLS_V4; the sixth button (DPI "
-          "cycle) acts in the mouse in the factory profile (G305-Lightspeed-Wireless-Gaming-Mouse-4074.txt)",
 )
+# G502: HID++ 4.2; which HID buttons the tilt and G buttons send in the factory profile is not
+# in the dump: 1..8 assumed.
 G502_407F = Model(
     name="G502", full_name="G502 LIGHTSPEED Wireless Gaming Mouse", wpid=0x407F, hidpp10=False,
     buttons=frozenset(range(BTN_LEFT, BTN_TASK + 1)),
-    notes="HID++ 4.2, onboard profiles (0x8100), no REPROG_CONTROLS_V4; which HID buttons the "
-          "tilt and G buttons send in the factory profile is not in the dump: 1..8 assumed",
 )
 
+# model unknown: buttons assumed to be HID 1..8; cannot rule a code out for sure
 GENERIC = Model(
     name="mouse", full_name="unknown Logitech mouse", wpid=None, hidpp10=False,
     buttons=frozenset(range(BTN_LEFT, BTN_TASK + 1)), known=False,
-    notes="model unknown: buttons assumed to be HID 1..8; cannot rule a code out for sure",
 )
 
 MODELS: dict[int, Model] = {
