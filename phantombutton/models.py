@@ -130,8 +130,7 @@ def model_for(wpid: int | None, *, hidpp10: bool | None = None) -> Model:
         # a HID++ 2.0 mouse missing from the table: its buttons as it told them (buttoncache.py)
         from phantombutton.buttoncache import cached_model   # cycle: buttoncache.py imports this module
 
-        learned = cached_model(wpid)
-        if learned is not None:
+        if (learned := cached_model(wpid)) is not None:
             return learned
     if wpid is None and hidpp10 is None:
         return GENERIC

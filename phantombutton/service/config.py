@@ -233,8 +233,7 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
     except tomllib.TOMLDecodeError as e:
         raise syntax_error(path, text, str(e)) from None
     except RecursionError:   # tomllib parses nested arrays and inline tables recursively
-        line = deepest_line(text)
-        raise BadInput(f"{path}:{line}: TOML nested too deeply") from None
+        raise BadInput(f"{path}:{deepest_line(text)}: TOML nested too deeply") from None
     lines = KeyLines(text)
 
     def bad(keypath: tuple[str, ...], problem: str) -> BadInput:
@@ -258,13 +257,11 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
         sections[name] = _section(_SECTIONS[name], name, value, bad)
         explicit.update(f"{name}.{k}" for k in value)
 
-    devices = []
     device_tables = data.get("device", {})
     if not isinstance(device_tables, dict):
         raise bad(("device",), 'must be tables such as [device."101B"]')
-    for key, table in device_tables.items():
-        devices.append(_device(key, table, bad))
-        explicit.update(f'device."{key}".{k}' for k in table)
+    devices = [_device(key, table, bad) for key, table in device_tables.items()]
+    explicit.update(f'device."{key}".{k}' for key, table in device_tables.items() for k in table)
 
     cfg = Config(devices=tuple(devices), path=path, explicit=frozenset(explicit), **sections)
     if cfg.daemon.backoff_max < cfg.daemon.backoff_initial:
@@ -319,8 +316,7 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
         if isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             raise bad(("device", key, name), f"expected true/false, a number or a string, "
                                              f"got {show(value)}")
-        problem = _check_setting(name, value) or _check_model(kind, key, name, value)
-        if problem:
+        if problem := _check_setting(name, value) or _check_model(kind, key, name, value):
             raise bad(("device", key, name), problem)
         settings[name] = value
     return DeviceConfig(key=key, kind=kind, settings=settings)

@@ -93,13 +93,11 @@ class KeyLines:
         self._where: dict[tuple[str, ...], int] = {}
         table: tuple[str, ...] = ()
         for n, line in enumerate(text.splitlines(), 1):
-            m = self._HEADER.match(line)
-            if m:
+            if m := self._HEADER.match(line):
                 table = split_dotted(m.group(1))
                 self._where.setdefault(table, n)
                 continue
-            m = self._KEY.match(line)
-            if m:
+            if m := self._KEY.match(line):
                 full = table + split_dotted(m.group(1))
                 for i in range(len(table) + 1, len(full) + 1):
                     self._where.setdefault(full[:i], n)
