@@ -83,9 +83,7 @@ class ButtonMap:
         return replace(
             GENERIC, name=self.name or f"mouse {self.wpid:04X}", full_name=self.name or GENERIC.full_name,
             wpid=self.wpid, hidpp10=False, buttons=self.codes(), known=True,
-            controls=tuple(f"0x{c.cid:04X}" for c in self.controls),
-            notes=(f"buttons read from the mouse (REPROG_CONTROLS_V4, firmware {self.firmware or '?'})"
-                   + ("; HID buttons 6-8 assumed for controls with no standard button" if self.guessed() else "")))
+            controls=tuple(f"0x{c.cid:04X}" for c in self.controls))
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "wpid": f"{self.wpid:04X}", "firmware": self.firmware, "name": self.name,
@@ -116,9 +114,8 @@ def _hex16(text) -> int:
     return int(text, 16)
 
 
-def cache_dir(env=None) -> str:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+def cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "phantombutton")
 
 
@@ -126,8 +123,8 @@ def _firmware_key(firmware: str) -> str:
     return re.sub(r"[^0-9A-Za-z.]+", "_", firmware).strip("_") or "unknown"
 
 
-def path_for(wpid: int, firmware: str, env=None) -> str:
-    return os.path.join(cache_dir(env), f"buttons-{wpid:04X}-{_firmware_key(firmware)}.json")
+def path_for(wpid: int, firmware: str) -> str:
+    return os.path.join(cache_dir(), f"buttons-{wpid:04X}-{_firmware_key(firmware)}.json")
 
 
 def _read(path: str, notes: list[str] | None) -> ButtonMap | None:
@@ -143,12 +140,12 @@ def _read(path: str, notes: list[str] | None) -> ButtonMap | None:
         return None
 
 
-def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = None, env=None) -> ButtonMap | None:
+def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = None) -> ButtonMap | None:
     """The cached map of this WPID and firmware; firmware None: the newest of this WPID."""
     if firmware is not None:
-        found = _read(path_for(wpid, firmware, env), notes)
+        found = _read(path_for(wpid, firmware), notes)
         return found if found is not None and found.wpid == wpid else None
-    directory = cache_dir(env)
+    directory = cache_dir()
     try:
         names = [n for n in os.listdir(directory) if n.startswith(f"buttons-{wpid:04X}-") and n.endswith(".json")]
     except OSError:
@@ -157,9 +154,9 @@ def load(wpid: int, firmware: str | None = None, *, notes: list[str] | None = No
     return max(maps, key=lambda m: m.read_at, default=None)
 
 
-def save(bmap: ButtonMap, env=None) -> str:
+def save(bmap: ButtonMap) -> str:
     """Write the map (atomically); returns its path. OutputError when it cannot be written."""
-    path = path_for(bmap.wpid, bmap.firmware, env)
+    path = path_for(bmap.wpid, bmap.firmware)
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     except OSError as e:

@@ -69,27 +69,22 @@ def hid_button_scancode(code: int) -> int:
     return HID_BUTTON_PAGE << 16 | (code - BTN_MOUSE_FIRST + 1)
 
 
+_X_BUTTONS = {int(Btn.LEFT): 1, int(Btn.MIDDLE): 2, int(Btn.RIGHT): 3}
+_X_CODES = {x: code for code, x in _X_BUTTONS.items()}
+
+
 def x_button_for(code: int) -> int | None:
     """X button number of an evdev code, None for codes X does not map to a button."""
-    if code == Btn.LEFT:
-        return 1
-    if code == Btn.MIDDLE:
-        return 2
-    if code == Btn.RIGHT:
-        return 3
-    if Btn.SIDE <= code <= KEY_MAX:
-        return 8 + code - Btn.SIDE
-    return None
+    if code in _X_BUTTONS:
+        return _X_BUTTONS[code]
+    return 8 + code - Btn.SIDE if Btn.SIDE <= code <= KEY_MAX else None
 
 
 def code_for_x_button(button: int) -> int | None:
     """Inverse of x_button_for; None for 4..7 (scroll) and out-of-range numbers."""
-    fixed = {1: Btn.LEFT, 2: Btn.MIDDLE, 3: Btn.RIGHT}
-    if button in fixed:
-        return int(fixed[button])
-    if button >= 8:
-        return Btn.SIDE + button - 8
-    return None
+    if button in _X_CODES:
+        return _X_CODES[button]
+    return Btn.SIDE + button - 8 if button >= 8 else None
 
 
 def buttons_of(mask: int) -> tuple[int, ...]:

@@ -32,10 +32,8 @@ def _why(exc: OSError) -> str:
     return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
-def open_input(path: str, *, fifo_wait: float | None = None) -> BinaryIO:
+def open_input(path: str) -> BinaryIO:
     """Open `path` for reading in binary, refusing directories and devices (see above)."""
-    if fifo_wait is None:
-        fifo_wait = FIFO_WAIT
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; cleared again below
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -50,8 +48,8 @@ def open_input(path: str, *, fifo_wait: float | None = None) -> BinaryIO:
         if stat.S_ISFIFO(st.st_mode):
             poller = select.poll()
             poller.register(fd, select.POLLIN | select.POLLHUP)
-            if not poller.poll(fifo_wait * 1000):
-                raise BadInput(f"{path}: a FIFO with no writer after {fifo_wait:g} s; "
+            if not poller.poll(FIFO_WAIT * 1000):
+                raise BadInput(f"{path}: a FIFO with no writer after {FIFO_WAIT:g} s; "
                                "start the program that writes it first")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

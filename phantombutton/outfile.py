@@ -16,6 +16,7 @@ the command's inputs; every OS error becomes one line naming the path (exit 1).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -67,14 +68,9 @@ def _check_destination(path: str, inputs: Iterable[str]) -> os.stat_result | Non
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(describe_os_error(path, OSError(errno.EISDIR, "directory")))
         for source in inputs:
-            try:
-                src = os.stat(source)
-            except OSError:
-                continue
-            if (src.st_dev, src.st_ino) == (st.st_dev, st.st_ino):
-                raise OutputError(
-                    f"{path}: is also the input ({source}); write the output to another file"
-                )
+            with contextlib.suppress(OSError):   # an input that cannot be stat'ed is not this file
+                if os.path.samestat(os.stat(source), st):
+                    raise OutputError(f"{path}: is also the input ({source}); write the output to another file")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         raise OutputError(describe_os_error(path, OSError(errno.ENOENT, "no directory")))
@@ -84,8 +80,7 @@ def _check_destination(path: str, inputs: Iterable[str]) -> os.stat_result | Non
 def check_output(path: str | None, *, inputs: Iterable[str] = ()) -> None:
     """The checks of both openers, alone: refuse a bad destination before long work (a
     live capture) instead of after it."""
-    if path not in (None, STDOUT):
-        assert path is not None
+    if path is not None and path != STDOUT:
         _check_destination(path, inputs)
 
 
@@ -101,7 +96,7 @@ def atomic_output(
     path: str | None, *, inputs: Iterable[str] = (), binary: bool = False
 ) -> Iterator[IO]:
     """Yield a file object; on a clean exit its content replaces `path` in one rename."""
-    if path in (None, STDOUT):
+    if path is None or path == STDOUT:
         stream = _stdout(binary)
         try:
             yield stream
@@ -109,17 +104,12 @@ def atomic_output(
         except OSError as exc:
             raise OutputError(describe_os_error("standard output", exc)) from None
         return
-    assert path is not None
     st = _check_destination(path, inputs)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # A FIFO or a device (/dev/null): write to it directly; renaming over it would
         # replace the node itself.
         try:
-            fp = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")
-        except OSError as exc:
-            raise OutputError(describe_os_error(path, exc)) from None
-        try:
-            with fp:
+            with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as fp:
                 yield fp
         except OSError as exc:
             raise OutputError(describe_os_error(path, exc)) from None
@@ -143,17 +133,14 @@ def atomic_output(
         raise OutputError(describe_os_error(path, exc)) from None
     finally:
         if not done:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def streaming_output(path: str | None, *, inputs: Iterable[str] = ()) -> IO[str]:
     """Open `path` for a live, flushed-as-it-goes text stream (the caller closes it)."""
-    if path in (None, STDOUT):
+    if path is None or path == STDOUT:
         return _stdout(False)
-    assert path is not None
     _check_destination(path, inputs)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     try:

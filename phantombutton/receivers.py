@@ -82,9 +82,8 @@ class ReceiverFamily:
         return range(self.first_slot, self.last_slot + 1)
 
 
-def _unifying(name: str = "Unifying Receiver") -> ReceiverFamily:
-    return ReceiverFamily(Family.UNIFYING, name, 2, RegisterSet.UNIFYING, 1, 6,
-                          KernelDriver.DJ, ButtonPath.DJ_CHILD, True)
+_UNIFYING = ReceiverFamily(Family.UNIFYING, "Unifying Receiver", 2, RegisterSet.UNIFYING, 1, 6,
+                           KernelDriver.DJ, ButtonPath.DJ_CHILD, True)
 
 
 def _lightspeed(name: str, kernel: KernelDriver = KernelDriver.DJ_HIDPP) -> ReceiverFamily:
@@ -94,8 +93,8 @@ def _lightspeed(name: str, kernel: KernelDriver = KernelDriver.DJ_HIDPP) -> Rece
 
 
 RECEIVERS: dict[int, ReceiverFamily] = {
-    0xC52B: _unifying(),
-    0xC532: _unifying(),
+    0xC52B: _UNIFYING,
+    0xC532: _UNIFYING,
     0xC52F: ReceiverFamily(Family.NANO, "Nano Receiver", 1, RegisterSet.NANO, 1, 1,
                            KernelDriver.DJ_HIDPP, ButtonPath.CHILD_HIDRAW, False),
     0xC534: ReceiverFamily(Family.NANO, "Nano Receiver", 1, RegisterSet.NANO, 1, 2,

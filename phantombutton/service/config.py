@@ -175,12 +175,11 @@ def default_path(env: Mapping[str, str] | None = None) -> Path:
 def load(path: Path | str | None = None) -> Config:
     """Read the configuration; a missing default file means defaults, a bad one BadInput
     (whatever is wrong: the daemon turns every BadInput into exit 78)."""
-    explicit_path = path is not None
     p = Path(path) if path is not None else default_path()
     try:
         data = _read(p)
     except FileNotFoundError:
-        if explicit_path:
+        if path is not None:
             raise BadInput(f"{p}: configuration file not found") from None
         return Config()
     except OSError as e:
@@ -214,18 +213,13 @@ def _read(p: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"{p}: not a regular file (a device, FIFO or socket); "
                            "give a configuration file")
-        chunks, size = [], 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_BYTES:
-            raise BadInput(f"{p}: larger than {MAX_BYTES >> 20} MiB; not a configuration file")
-        return b"".join(chunks)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_BYTES + 1)   # a buffered read loops over short reads until EOF
     finally:
         os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise BadInput(f"{p}: larger than {MAX_BYTES >> 20} MiB; not a configuration file")
+    return data
 
 
 def parse(text: str, path: Path | str = "<config>") -> Config:
@@ -239,8 +233,7 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
     except tomllib.TOMLDecodeError as e:
         raise syntax_error(path, text, str(e)) from None
     except RecursionError:   # tomllib parses nested arrays and inline tables recursively
-        line = deepest_line(text)
-        raise BadInput(f"{path}:{line}: TOML nested too deeply") from None
+        raise BadInput(f"{path}:{deepest_line(text)}: TOML nested too deeply") from None
     lines = KeyLines(text)
 
     def bad(keypath: tuple[str, ...], problem: str) -> BadInput:
@@ -250,8 +243,7 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
 
     explicit: set[str] = set()
     sections: dict[str, Any] = {}
-    deep = too_deep(data, MAX_DEPTH)
-    if deep is not None:
+    if (deep := too_deep(data, MAX_DEPTH)) is not None:
         raise BadInput(f"{path}:{lines.find(deep) or deepest_line(text)}: {dotted(deep)}: "
                        f"nested more than {MAX_DEPTH} deep")
     for name, value in data.items():
@@ -265,13 +257,11 @@ def parse(text: str, path: Path | str = "<config>") -> Config:
         sections[name] = _section(_SECTIONS[name], name, value, bad)
         explicit.update(f"{name}.{k}" for k in value)
 
-    devices = []
     device_tables = data.get("device", {})
     if not isinstance(device_tables, dict):
         raise bad(("device",), 'must be tables such as [device."101B"]')
-    for key, table in device_tables.items():
-        devices.append(_device(key, table, bad))
-        explicit.update(f'device."{key}".{k}' for k in table)
+    devices = [_device(key, table, bad) for key, table in device_tables.items()]
+    explicit.update(f'device."{key}".{k}' for key, table in device_tables.items() for k in table)
 
     cfg = Config(devices=tuple(devices), path=path, explicit=frozenset(explicit), **sections)
     if cfg.daemon.backoff_max < cfg.daemon.backoff_initial:
@@ -315,14 +305,9 @@ def _section(cls: type, name: str, table: dict, bad) -> Any:
 def _device(key: str, table: Any, bad) -> DeviceConfig:
     if not isinstance(table, dict):
         raise bad(("device", key), "must be a table of settings, e.g. side-scroll = true")
-    if _WPID.fullmatch(key):
-        kind = "wpid"
-    elif _SERIAL.fullmatch(key):
-        kind = "serial"
-    elif key.strip():
-        kind = "name"
-    else:
+    if not key.strip():
         raise bad(("device", key), "empty device key; use a WPID (101B), serial or name")
+    kind = "wpid" if _WPID.fullmatch(key) else "serial" if _SERIAL.fullmatch(key) else "name"
     settings: dict[str, SettingValue] = {}
     for name, value in table.items():
         if not _SETTING_NAME.match(name):
@@ -331,8 +316,7 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
         if isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             raise bad(("device", key, name), f"expected true/false, a number or a string, "
                                              f"got {show(value)}")
-        problem = _check_setting(name, value) or _check_model(kind, key, name, value)
-        if problem:
+        if problem := _check_setting(name, value) or _check_model(kind, key, name, value):
             raise bad(("device", key, name), problem)
         settings[name] = value
     return DeviceConfig(key=key, kind=kind, settings=settings)
@@ -344,26 +328,24 @@ def _device(key: str, table: Any, bad) -> DeviceConfig:
 DPI_RANGE = (50, 32000)
 
 
-def _known_settings() -> dict[str, tuple[str, ...]]:
-    """Setting name -> accepted values, from devices/settings.py and settings20.py (the one
-    place they live). wheel-resolution: only `high` - `low` makes the wheel slow until the
-    next connect (settings20.refusal), so only `set --force` writes it."""
-    known = {x.name: x.choices for x in (SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING, DPI_SETTING,
-                                         DIVERSIONS_SETTING)}
-    known[WHEEL_RESOLUTION] = ("high",)
-    return known
+# Setting name -> accepted values, from devices/settings.py and settings20.py (the one place
+# they live). wheel-resolution: only `high` - `low` makes the wheel slow until the next
+# connect (settings20.refusal), so only `set --force` writes it.
+_KNOWN_SETTINGS: dict[str, tuple[str, ...]] = {
+    **{x.name: x.choices for x in (SIDE_SCROLL_SETTING, SMOOTH_SCROLL_SETTING, DPI_SETTING, DIVERSIONS_SETTING)},
+    WHEEL_RESOLUTION: ("high",),
+}
 
 
 def _check_setting(name: str, value: SettingValue) -> str | None:
-    known = _known_settings()
-    if name not in known:
-        return f"unknown setting; valid settings: {', '.join(known)}"
+    if name not in _KNOWN_SETTINGS:
+        return f"unknown setting; valid settings: {', '.join(_KNOWN_SETTINGS)}"
     if name == DPI:
         low, high = DPI_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             return f"expected a whole number of dpi from {low} to {high}, got {show(value)}"
         return None
-    choices = known[name]
+    choices = _KNOWN_SETTINGS[name]
     if set(choices) == {"on", "off"}:
         return None if isinstance(value, bool) else f"expected true or false, got {show(value)}"
     text = str(value) if not isinstance(value, bool) else None
@@ -389,10 +371,13 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
     if kind == "wpid":
         m = model_for(int(key, 16))
         offered = _model_settings(m)
-        if name in offered:
-            return _check_hidpp10_dpi(m, name, value)
-        which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
-        return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
+        if name not in offered:
+            which = f"the {m.name} (WPID {key.upper()})" if m.known else f"an unknown model (WPID {key.upper()})"
+            return f"{which} has no setting {name}; its settings: {', '.join(offered) or 'none'}"
+        if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
+            # dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)
+            c = DPI_SETTING.choices
+            return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"
     if kind == "name":
         named = [m for m in MODELS.values()
                  if key.casefold() in m.name.casefold() or key.casefold() in m.full_name.casefold()]
@@ -400,14 +385,6 @@ def _check_model(kind: str, key: str, name: str, value: SettingValue | None = No
         if named and name not in offered:
             return f'no "{escape(key)}" model has setting {name}; their settings: ' \
                    f"{', '.join(offered) or 'none'}"
-    return None
-
-
-def _check_hidpp10_dpi(m, name: str, value: SettingValue | None) -> str | None:
-    """dpi on a HID++ 1.0 model: one of its register's values (devices/settings.py)."""
-    if name == DPI and m.hidpp10 and str(value) not in DPI_SETTING.choices:
-        c = DPI_SETTING.choices
-        return f"expected one of {c[0]}..{c[-1]} (the {m.name}'s register values), got {show(value)}"
     return None
 
 
@@ -421,15 +398,12 @@ def to_toml(cfg: Config) -> str:
            else f"# file: none found at {comment(str(default_path()))} (defaults)"]
     for name, cls in _SECTIONS.items():
         section = getattr(cfg, name)
-        out.append("")
-        out.append(f"[{name}]")
+        out += ["", f"[{name}]"]
         for f in fields(cls):
             key = f.name.replace("_", "-")
             src = "from file" if f"{name}.{key}" in cfg.explicit else "default"
             out.append(f"{key} = {to_toml_value(getattr(section, f.name))}  # {src}")
     for dev in cfg.devices:
-        out.append("")
-        out.append(f'[device.{to_toml_value(dev.key)}]  # by {dev.kind}')
-        for key, value in dev.settings.items():
-            out.append(f"{key} = {to_toml_value(value)}  # from file")
+        out += ["", f'[device.{to_toml_value(dev.key)}]  # by {dev.kind}']
+        out += [f"{key} = {to_toml_value(value)}  # from file" for key, value in dev.settings.items()]
     return "\n".join(out) + "\n"

@@ -14,17 +14,11 @@ udev node at each reconnect, picked up by the rescan). It:
   reason), then applies the configured settings with read-back (HID++ 1.0 registers by
   model, HID++ 2.0 by feature: dpi, wheel-resolution ...), once per connection (duplicate
   0x41s inside the delay merge);
-- feeds `watch`'s Detector (detect/rules.py; service/daemon_phantoms.py) every HID++
-  report, DJ mouse reports' button changes as the key events hid-input makes of them (no
-  event node access needed), and the kernel's held keys (EVIOCGKEY) at each connection and
-  at link loss on receivers that do not release then; it releases at once, by the verified
-  recovery chain, what no hand holds: a button the model lacks (HID 16 = evdev 0x11F = X
-  button 20 on an M705), or one held across a link loss on a Nano, Lightspeed or Bolt
-  receiver;
-- re-asserts: detect/reassert.py, `watch --fix`'s policy (never a release loop);
-- stale diversions (service/daemon_diversions.py): `watch`'s DiversionGuard on the same
-  reports; reset only with `[fix] reset-stale-diversions = true`, never while another
-  program holds the node;
+- releases at once, by the verified recovery chain, what no hand holds: a button the model
+  lacks (HID 16 = evdev 0x11F = X button 20 on an M705), or one held across a link loss on a
+  Nano, Lightspeed or Bolt receiver (`watch`'s Detector and re-assert policy on the reports
+  read here, no event node access needed: service/daemon_phantoms.py);
+- stale diversions: service/daemon_diversions.py (reset only when the configuration says);
 - rescans for receivers every `rescan-interval` s; a receiver that vanishes (DeviceGone) is
   dropped and picked up again when it comes back.
 
@@ -62,6 +56,13 @@ from phantombutton.service.parts import (
 from phantombutton.transport.direct import DIRECT_INDEX
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.platform import Platform
+
+GONE = "unplugged (device gone)"
+
+
+def _failure(e: PhantomError, what: str = "failed") -> str:
+    """Why a link is dropped: DeviceGone is an unplug, any other error says what failed."""
+    return GONE if isinstance(e, DeviceGone) else f"{what} ({e})"
 
 
 class Daemon:
@@ -139,8 +140,7 @@ class Daemon:
     def rescan(self) -> None:
         try:
             found = {r.node: (r, False) for r in self.platform.receivers()}
-            direct = getattr(self.platform, "direct_devices", None)
-            found.update({d.node: (d, True) for d in (direct() if direct else ())})
+            found.update({d.node: (d, True) for d in self.platform.direct_devices()})
         except PhantomError as e:
             self.journal.warning(f"receiver scan failed: {e}")
             return
@@ -168,11 +168,10 @@ class Daemon:
                 self.journal.info(f"{node}: receiver attached; listening for connections "
                                   f"({family.family.value if family else 'unknown family'})")
                 try:
-                    done = enable_connection_notifications(engine, found_node.product)
-                    if done:
+                    if done := enable_connection_notifications(engine, found_node.product):
                         self.journal.notice(f"{node}: {done}")
                 except DeviceGone:
-                    self._drop(self.links[node], "unplugged (device gone)")
+                    self._drop(self.links[node], GONE)
                     continue
                 except (HidppError, PhantomError) as e:
                     self.journal.error(f"{node}: cannot turn its connection notifications on ({e}); "
@@ -196,7 +195,7 @@ class Daemon:
         try:
             count = None if link.direct is not None else paired_count(link.engine, link.product)
         except DeviceGone:
-            self._drop(link, "unplugged (device gone)")
+            self._drop(link, GONE)
             return
         found = 0
         for slot in slots:
@@ -206,11 +205,8 @@ class Daemon:
                 wpid = self._read_wpid(link, slot)   # a direct mouse: its product id
                 found += wpid is not None
                 version = link.engine.ping(slot) if wpid is not None else None
-            except DeviceGone:
-                self._drop(link, "unplugged (device gone)")
-                return
             except PhantomError as e:
-                self._drop(link, f"failed ({e})")
+                self._drop(link, _failure(e))
                 return
             except HidppError:
                 continue
@@ -246,12 +242,10 @@ class Daemon:
             while item is not None:
                 self._handle(link, item.raw, item.time)
                 item = link.engine.poll(0)
-        except DeviceGone:
-            self._drop(link, "unplugged (device gone)")
         except PhantomError as e:
             # hidapi does not always say "gone" when the node vanishes (uhid destroy reads
             # as "read error Success"): any read failure drops the link; the rescan decides.
-            self._drop(link, f"read failed ({e})")
+            self._drop(link, _failure(e, "read failed"))
 
     # ---- incoming reports ------------------------------------------------------------
     def _handle(self, link: Link, raw: bytes, t: float) -> None:
@@ -359,8 +353,7 @@ class Daemon:
     def _apply_settings(self, link: Link, slot: int, st: SlotState, name: str) -> None:
         cfg = self.config
         wanted = cfg.settings_for(st.wpid)
-        needs_identity = any(d.kind in ("serial", "name") for d in cfg.devices)
-        if needs_identity:
+        if any(d.kind in ("serial", "name") for d in cfg.devices):
             if st.identity is None:
                 try:
                     st.identity = device_identity(link.engine, slot, link.product or link.direct)
@@ -400,9 +393,7 @@ class Daemon:
                 continue                  # its receiver was dropped meanwhile
             try:
                 fn()
-            except DeviceGone:
-                self._drop(link, "unplugged (device gone)")
             except PhantomError as e:
-                self._drop(link, f"failed ({e})")
+                self._drop(link, _failure(e))
             except Exception as e:   # a bug of ours must not stop the fixes for every device
                 self.journal.error(f"{link.node}: internal error: {type(e).__name__}: {e}")

@@ -69,12 +69,9 @@ class DaemonPhantoms:
         if not changed:
             return
         node = self.register(link, slot)
-        pressed = False
         for n in buttons_of(changed):
-            down = bool(buttons >> (n - 1) & 1)
-            pressed |= down
-            self.feed(KeyEvent(t, node, hid_button_to_evdev(n), int(down)))
-        if pressed:    # the Detector's wait for an ambiguous press ends then
+            self.feed(KeyEvent(t, node, hid_button_to_evdev(n), buttons >> (n - 1) & 1))
+        if changed & buttons:    # a press: the Detector's wait for an ambiguous press ends then
             self.daemon.at(t + self.daemon.config.detection.held_for, link, self.tick)
 
     def kernel_state(self, link: Link, slot: int, t: float, when: str) -> None:

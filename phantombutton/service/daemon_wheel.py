@@ -12,18 +12,17 @@
 from __future__ import annotations
 
 from phantombutton.detect.wheel import HIDPP10_MULTIPLIER, NOTCH
-from phantombutton.devices.device import Device
-from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.recovery.wheel import WheelEvent, WheelGuard
+from phantombutton.service.parts import connection_device
 
 _PRIORITY = {"finding": "warning", "backoff": "warning", "failed": "error", "not-verified": "error",
              "repaired": "notice", "verified": "notice", "ok": "info", "note": "info"}
 
 
 class DaemonWheel:
-    def __init__(self, daemon, *, fix: bool = True, sleep=None):
+    def __init__(self, daemon, *, sleep=None):
         self.daemon = daemon
-        self.guard = WheelGuard(self._access, fix=fix, clock=daemon.clock,
+        self.guard = WheelGuard(self._access, fix=True, clock=daemon.clock,
                                 listeners=lambda key: daemon.platform.listeners(key[0]))
         self.devices: dict = {}
         self.sleep = sleep            # service/sleep.py SleepWatch, or None
@@ -36,9 +35,7 @@ class DaemonWheel:
             return None
         device = self.devices.get(key)
         if device is None or device.engine is not link.engine:
-            st = link.slot(key[1])
-            pairing = Pairing(key[1], st.wpid or 0, kind=0x02, polling_ms=0)
-            device = self.devices[key] = Device(Receiver(link.engine, link.node), pairing)
+            device = self.devices[key] = connection_device(link.engine, key[1], link.slot(key[1]).wpid, link.product)
         return device
 
     def connected(self, link, slot: int) -> None:

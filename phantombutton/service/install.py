@@ -71,7 +71,6 @@ class Target:
     """The user whose systemd directory receives the unit."""
 
     name: str
-    home: Path
     uid: int
     gid: int
     unit_dir: Path
@@ -88,17 +87,18 @@ def target_user(env: Mapping[str, str] | None = None, euid: int | None = None) -
         except KeyError:
             raise PhantomError(f"SUDO_USER={sudo_user} is not a known user") from None
         # sudo resets the environment: the user's XDG_CONFIG_HOME is unknown, use the default.
-        home = Path(pw.pw_dir)
-        return Target(sudo_user, home, pw.pw_uid, pw.pw_gid, home / ".config/systemd/user")
+        return Target(sudo_user, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir) / ".config/systemd/user")
     pw = pwd.getpwuid(euid)
     # A relative HOME means nothing to systemd (and cannot be put under --root): ignore it,
     # as the XDG spec says of a relative XDG_CONFIG_HOME.
     env_home = env.get("HOME", "")
     home = Path(env_home if os.path.isabs(env_home) else pw.pw_dir)
-    return Target(pw.pw_name, home, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
+    return Target(pw.pw_name, pw.pw_uid, pw.pw_gid, config_home(env, home) / "systemd/user")
 
 
 _SYSTEMD_SAFE = re.compile(r"[A-Za-z0-9_@+=:,./-]+", re.ASCII)
+_SYSTEMD_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | str.maketrans(
+    {'"': '\\"', "\\": "\\\\", "\n": "\\n"})
 
 
 def systemd_quote(word: str, *, executable: bool = False) -> str:
@@ -111,17 +111,7 @@ def systemd_quote(word: str, *, executable: bool = False) -> str:
         doubled = doubled.replace("$", "$$")
     if _SYSTEMD_SAFE.fullmatch(word):
         return doubled
-    out = []
-    for ch in doubled:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return '"' + doubled.translate(_SYSTEMD_ESCAPES) + '"'
 
 
 def exec_line(argv: list[str] | tuple[str, ...]) -> str:
@@ -134,8 +124,7 @@ def exec_start() -> str:
     candidates = [Path(sys.executable).parent / "phantombutton"]
     if sys.argv and os.path.basename(sys.argv[0]) == "phantombutton":
         candidates.append(Path(os.path.abspath(sys.argv[0])))
-    found = shutil.which("phantombutton")
-    if found:
+    if found := shutil.which("phantombutton"):
         candidates.append(Path(found))
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
@@ -157,9 +146,6 @@ def plan(root: Path | None = None, target: Target | None = None,
     """The steps of an installation; `root` prefixes every path and skips the commands."""
     target = target or target_user()
     command = command or exec_start()
-
-    if root is not None and not root.is_absolute():
-        raise PhantomError(f"--root {root}: must be an absolute path")
 
     def prefixed(p: Path) -> Path:
         return root / p.relative_to(p.anchor) if root is not None else p
@@ -193,19 +179,15 @@ def format_plan(steps: list[Step]) -> str:
             end = "EOF"
             while end in s.content.splitlines():
                 end += "_"
-            out.append(f"cat > {shlex.quote(str(s.path))} <<'{end}'")
-            out.append(s.content.rstrip("\n"))
-            out.append(end)
+            out += [f"cat > {shlex.quote(str(s.path))} <<'{end}'", s.content.rstrip("\n"), end]
         else:
-            out.append(f"# {s.describe()}{root}")
-            out.append(shlex.join(s.argv))
+            out += [f"# {s.describe()}{root}", shlex.join(s.argv)]
         out.append("")
     return "\n".join(out)
 
 
-def missing_privilege(steps: list[Step], euid: int | None = None) -> list[Step]:
-    euid = os.geteuid() if euid is None else euid
-    return [] if euid == 0 else [s for s in steps if s.needs_root]
+def missing_privilege(steps: list[Step]) -> list[Step]:
+    return [] if os.geteuid() == 0 else [s for s in steps if s.needs_root]
 
 
 def execute(steps: list[Step], log=print) -> None:

@@ -31,10 +31,8 @@ class Journal:
         message = " ".join(message.splitlines())   # one entry per action, never two
         if self.sink is not None:
             self.sink(priority, message)
-        if self.journal:
-            line = f"<{priority}>{message}"
-        else:
-            line = f"{time.strftime('%H:%M:%S')} {_WORD[priority]}: {message}"
+        line = (f"<{priority}>{message}" if self.journal
+                else f"{time.strftime('%H:%M:%S')} {_WORD[priority]}: {message}")
         print(line, file=self.stream, flush=True)
 
     def error(self, m: str) -> None: self.log(ERR, m)

@@ -36,7 +36,6 @@ from phantombutton.transport.platform import Platform
 class SettingOutcome:
     """One setting applied on connect, read back."""
 
-    name: str
     value: object                # read back after the write
     changed: bool                # False: it already had the wanted value, nothing written
 
@@ -67,9 +66,8 @@ def apply_setting(device: Device, name: str, value) -> SettingOutcome:
     want = setting_text(value)
     before = settings.get(device, name)
     if before == want:
-        return SettingOutcome(name, before, changed=False)
-    after = settings.put(device, name, want)
-    return SettingOutcome(name, after, changed=True)
+        return SettingOutcome(before, changed=False)
+    return SettingOutcome(settings.put(device, name, want), changed=True)   # the value read back
 
 
 def device_identity(engine, slot: int, product: int | None = None) -> tuple[str | None, str | None]:
@@ -96,8 +94,7 @@ def enable_connection_notifications(engine, product: int | None) -> str | None:
     family = family_of(product) if product is not None else None
     if family is None or family.kernel is not KernelDriver.GENERIC:
         return None
-    before = engine.read_register(RECEIVER, Register.NOTIFICATIONS)
-    flags = int.from_bytes(before[:3], "big")
+    flags = int.from_bytes(engine.read_register(RECEIVER, Register.NOTIFICATIONS)[:3], "big")
     if flags & hidpp10.NotificationFlag.WIRELESS:
         return None
     want = flags | hidpp10.NotificationFlag.WIRELESS
@@ -169,10 +166,8 @@ class KeptX:
         return None
 
     def session(self) -> tuple[XSession | None, str]:
-        if self.x is None:
-            self.x, problem = self._open(X_TIMEOUT)
-            return self.x, f" [X: {problem}]" if problem else ""
-        return self.x, ""
+        problem = self.connect()
+        return self.x, f" [X: {problem}]" if problem else ""
 
     def _open(self, timeout: float) -> tuple[XSession | None, str | None]:
         try:

@@ -17,6 +17,7 @@ tests pass the address of a private bus.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from jeepney import MatchRule, MessageType, message_bus
@@ -55,9 +56,6 @@ class SleepWatch:
             self.conn.close()
             raise SleepUnavailable(f"cannot subscribe to {SIGNAL} ({type(e).__name__}: {e})") from None
 
-    def fileno(self) -> int:
-        return self.conn.sock.fileno()
-
     def poll(self, timeout: float = 0.0) -> list[SleepEvent]:
         """PrepareForSleep signals that arrived (waiting at most `timeout` for the first).
         jeepney's receive() returns buffered messages first and waits only for new data."""
@@ -75,7 +73,5 @@ class SleepWatch:
                 out.append(SleepEvent(bool(msg.body[0])))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.conn.close()
-        except Exception:
-            pass

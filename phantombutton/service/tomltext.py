@@ -73,12 +73,9 @@ def show(value: Any) -> str:
 
 
 def dotted(keypath: tuple[str, ...]) -> str:
-    out = []
-    for i, part in enumerate(keypath):
-        device_key = i == 1 and keypath[0] == "device"    # written [device."101B"]: keep quotes
-        out.append(part if re.fullmatch(r"[A-Za-z0-9_-]+", part) and not device_key
-                   else f'"{escape(part)}"')
-    return ".".join(out)
+    # the device key, written [device."101B"], keeps its quotes
+    return ".".join(part if re.fullmatch(r"[A-Za-z0-9_-]+", part) and not (i == 1 and keypath[0] == "device")
+                    else f'"{escape(part)}"' for i, part in enumerate(keypath))
 
 
 class KeyLines:
@@ -96,13 +93,11 @@ class KeyLines:
         self._where: dict[tuple[str, ...], int] = {}
         table: tuple[str, ...] = ()
         for n, line in enumerate(text.splitlines(), 1):
-            m = self._HEADER.match(line)
-            if m:
+            if m := self._HEADER.match(line):
                 table = split_dotted(m.group(1))
                 self._where.setdefault(table, n)
                 continue
-            m = self._KEY.match(line)
-            if m:
+            if m := self._KEY.match(line):
                 full = table + split_dotted(m.group(1))
                 for i in range(len(table) + 1, len(full) + 1):
                     self._where.setdefault(full[:i], n)
@@ -145,17 +140,17 @@ def to_toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}
+_CONTROLS = {c: f"\\u{c:04X}" for c in (*range(0x20), 0x7F)}
+_ESCAPES = _CONTROLS | str.maketrans({"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                                       "\f": "\\f", "\r": "\\r"})
 
 
 def escape(text: str) -> str:
     """A TOML basic string's body: backslash, quote and every control character escaped
     (TOML 1.0 allows none of U+0000..U+001F or U+007F raw, bar tab)."""
-    return "".join(_ESCAPES.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F
-                                        else ch) for ch in text)
+    return text.translate(_ESCAPES)
 
 
 def comment(text: str) -> str:
     """Text for a comment: control characters (a newline would end it) escaped."""
-    return "".join(f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
+    return text.translate(_CONTROLS)
