@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
 from phantombutton import models, receivers
 from phantombutton.detect.context import HidppContext
@@ -54,15 +53,14 @@ class DetectorState:
     """The Detector's state and its finding builders (the Detector is one)."""
 
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
-                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
-                 explain: bool = True, paired: Paired | None = None):
+                 family_of: FamilyOf = receivers.family_of, explain: bool = True, paired: Paired | None = None):
         self.model_for = model_for if model_for is not None else models.model_for
         self.family_of = family_of
         # False: findings without HID++ context, settings, cause and fix (the daemon acts on
         # the rule and its evidence; decoding the context costs ~2 ms before the release)
         self.explain = explain
         self.t = thresholds or Thresholds()
-        self.context = HidppContext(self.t.context_window, own_software_id)
+        self.context = HidppContext(self.t.context_window)
         # a receiver's own mouse node (Bolt on hid-generic): its paired mice and their HID++
         # activity (detect/shared.py); `paired` reads a receiver's candidates
         self.shared = SharedNodes(paired)
@@ -138,6 +136,7 @@ class DetectorState:
                        since=first, evidence=tuple(evidence), settings=tuple(settings), cause=cause,
                        fix=fix, wpid=dev.info.product)
 
-    def _end(self, key: tuple, t: float) -> Finding | None:
+    def _end(self, key: tuple, t: float) -> list[Finding]:
+        """The ended copy of the finding on `key`, if one is active."""
         f = self._active.pop(key, None)
-        return replace(f, ended=t) if f else None
+        return [replace(f, ended=t)] if f else []
