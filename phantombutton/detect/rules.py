@@ -304,12 +304,9 @@ class Detector(DetectorState):
 
     def _connected_at(self, dev: DeviceState, before: float) -> float | None:
         times = [dev.connected_at] if dev.connected_at is not None else []
-        if dev.info.slot is not None:
-            for node in (dev.info.receiver_node, dev.info.hidpp_node):
-                if node and (node, dev.info.slot) in self._connections:
-                    times.append(self._connections[(node, dev.info.slot)])
-        if dev.info.hidpp_node:   # a child node: notifications may carry any index
-            times += [t for (n, _), t in self._connections.items() if n == dev.info.hidpp_node]
+        # on a child node (hidpp_node) notifications may carry any index
+        times += [t for (node, slot), t in self._connections.items()
+                  if node == dev.info.hidpp_node or (slot == dev.info.slot and node in self._nodes(dev))]
         # a connection after the press cannot explain it (multi-device captures restart time);
         # hidraw has no kernel timestamps (stamped when read), hence a little slack
         times = [t for t in times if t <= before + HIDRAW_CLOCK_SLACK]
