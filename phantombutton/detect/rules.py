@@ -180,9 +180,7 @@ class Detector(DetectorState):
             return []
         hold = dev.holds[obs.code] = Hold(obs.t, "pressed")
         self._kernel_agrees(dev, obs.code)
-        f = self._unknown_button(dev, obs.code, hold)
-        if f is None:
-            f = self._after_connect(dev, obs.code, hold)
+        f = self._unknown_button(dev, obs.code, hold) or self._after_connect(dev, obs.code, hold)
         return [f] if f else []
 
     def _on_held(self, obs: HeldState) -> list[Finding]:
@@ -196,8 +194,7 @@ class Detector(DetectorState):
             if B.is_mouse_button(code) and code not in dev.holds:
                 hold = dev.holds[code] = Hold(obs.t, "held at start")
                 self._kernel_agrees(dev, code)
-                f = self._unknown_button(dev, code, hold)
-                if f:
+                if f := self._unknown_button(dev, code, hold):
                     out.append(f)
         return out
 

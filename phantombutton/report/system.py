@@ -201,14 +201,8 @@ def versions() -> Gathered:
 
 
 def _flat(d: dict, indent: str = "") -> str:
-    lines = []
-    for k, v in d.items():
-        if isinstance(v, dict):
-            lines.append(f"{indent}{k}:")
-            lines.append(_flat(v, indent + "  "))
-        else:
-            lines.append(f"{indent}{k}: {v}")
-    return "\n".join(lines)
+    return "\n".join(f"{indent}{k}:\n{_flat(v, indent + '  ')}" if isinstance(v, dict) else f"{indent}{k}: {v}"
+                     for k, v in d.items())
 
 
 def kernel_log() -> Gathered:
