@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from phantombutton.input import procfs
 from phantombutton.input.desktop import COMPOSITORS, describe_session
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
@@ -67,11 +68,7 @@ def _read(path: str) -> str | None:
 def processes() -> dict[str, int]:
     """Process name (comm) -> pid, of every process we may read."""
     out: dict[str, int] = {}
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return out
-    for pid in pids:
+    for pid in procfs.pids():
         comm = _read(f"/proc/{pid}/comm")
         if comm:
             out.setdefault(comm, int(pid))
