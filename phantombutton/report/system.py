@@ -109,10 +109,9 @@ def module_version(name: str) -> str:
     return "not loaded and not found"
 
 
-def xorg_log_paths(procs: dict[str, int] | None = None) -> list[str]:
+def xorg_log_paths(procs: dict[str, int]) -> list[str]:
     """Where the running Xorg logs: its -logfile, else /var/log/Xorg.N.log for its display
     (xserver os/log.c), then a rootless server's ~/.local/share/xorg/Xorg.N.log."""
-    procs = processes() if procs is None else procs
     display = "0"
     paths = []
     if "Xorg" in procs:
@@ -149,10 +148,9 @@ def xorg_versions(log_paths: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def session(procs: dict[str, int] | None = None) -> dict:
+def session(procs: dict[str, int]) -> dict:
     """The session as `watch`, `status` and `release` describe it (input/desktop.py), plus the
     version of each running compositor."""
-    procs = processes() if procs is None else procs
     desktop = describe_session()
     out: dict = {"headline": desktop.headline(), **desktop.as_dict()}
     for c in COMPOSITORS:
