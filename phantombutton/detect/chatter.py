@@ -160,14 +160,10 @@ class ChatterMonitor:
                      + (" (libinput hides it)" if c.libinput_hides else "") for c in evs[:5]]
         if len(evs) > 5:
             evidence.append(f"... and {len(evs) - 5} more")
-        if hidden == len(evs):
-            li = "libinput's debouncing (25 ms bounce, 12 ms spurious) would hide all of them"
-        elif hidden:
-            li = (f"libinput's debouncing (25 ms bounce, 12 ms spurious) would hide {hidden} of "
-                  f"{len(evs)}; libinput users still see {len(evs) - hidden}")
-        else:
-            li = "libinput's debouncing (25 ms bounce, 12 ms spurious) would hide none of them"
-        evidence.append(li + "; xf86-input-evdev and programs reading the event node see all of them")
+        share = {len(evs): "all of them", 0: "none of them"}.get(
+            hidden, f"{hidden} of {len(evs)}; libinput users still see {len(evs) - hidden}")
+        evidence.append(f"libinput's debouncing (25 ms bounce, 12 ms spurious) would hide {share}; "
+                        "xf86-input-evdev and programs reading the event node see all of them")
         return Finding(
             rule=Rule.SWITCH_CHATTER, layer=Layer.KERNEL, device=self._names.get(node, node), node=node,
             slot=None, x_slave_id=None, code=code, x_button=None, since=evs[0].release,
