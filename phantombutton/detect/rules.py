@@ -53,20 +53,17 @@ class Detector(DetectorState):
 
     # -- public API ---------------------------------------------------------------------
     def feed(self, obs: Observation) -> list[Finding]:
-        if obs.t > self.now:
-            self.now = obs.t
+        self.now = max(self.now, obs.t)
         handler = self._handlers.get(type(obs))
         return handler(self, obs) if handler else []
 
     def tick(self, now: float) -> list[Finding]:
         """Time-based rules (c, and d's grace period). Call it every poll interval or so."""
-        if now > self.now:
-            self.now = now
+        self.now = max(self.now, now)
         out: list[Finding] = []
         for dev in self._devices.values():
             for code, hold in dev.holds.items():
-                key = (Layer.KERNEL, dev.info.node, code)
-                active = self._active.get(key)
+                active = self._active.get((Layer.KERNEL, dev.info.node, code))
                 if active is not None and active.rule not in WEAKER_THAN_A:
                     continue
                 if (code == BTN_PHANTOM and now - hold.since >= self.t.held_for - TIME_SLACK
@@ -77,10 +74,8 @@ class Detector(DetectorState):
                         "the model is not known; no Logitech mouse we know has HID button 16",
                     ]))
                     continue
-                if active is not None:
-                    continue
                 quiet_since = max(hold.since, dev.last_motion or hold.since)
-                if now - quiet_since >= self.t.held_idle:
+                if active is None and now - quiet_since >= self.t.held_idle:
                     held = now - hold.since
                     out.append(self._kernel_finding(
                         Rule.HELD_IDLE, dev, code, hold,
