@@ -87,9 +87,7 @@ class StallRule:
             if len(q) < MIN_REPORTS or now - q[0] < GRACE:
                 continue
             node = self.nodes.get(key)
-            if node is not None and self.last_event.get(node, -1e9) >= q[0] - SLACK:
-                q.clear()     # the kernel answers: the path works
-                continue
-            out.append(Stall(key[0], key[1], node, len(q), q[0], q[-1]))
+            if node is None or self.last_event.get(node, -1e9) < q[0] - SLACK:   # no event answered them
+                out.append(Stall(key[0], key[1], node, len(q), q[0], q[-1]))
             q.clear()
         return out

@@ -64,7 +64,7 @@ class Bundle:
         out += self._system()
         out += self._devices()
         if self.analysis is not None:
-            out += [analysis_markdown(self.analysis, heading="###"), ""]
+            out += [analysis_markdown(self.analysis), ""]
             if "timeline.svg" in self.names():
                 out += [("The timeline of the capture is `timeline.svg` in the archive: attach it to "
                         "the issue to show it."), ""]
