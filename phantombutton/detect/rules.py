@@ -342,7 +342,7 @@ class Detector(DetectorState):
         return self._x_finding(dev, sample.device_id, b, code, first, [
             f"{where} holds button {b} since {first:.3f} s (still at {sample.t:.3f} s)",
             f"the kernel does not hold {B.describe_button(code)} on {dev.info.node}",
-        ], extra="")
+        ])
 
     def _orphan(self, master: XButtons, b: int, first: float, now: float) -> Finding | None:
         slaves = [s for s in self._x.values() if not s.is_master and now - s.t <= self.t.x_stale]

@@ -126,11 +126,10 @@ class DetectorState:
                                     family.family.value if family is not None else "")
 
     def _x_finding(self, dev: DeviceState, dev_id: int, b: int, code: int, first: float,
-                   evidence: list[str], extra: str) -> Finding:
+                   evidence: list[str]) -> Finding:
         settings = self._settings(dev, first)
         cause, fix = cause_and_fix(Rule.X_MISMATCH, model=dev.info.name or None, code=code, x_button=b,
-                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings,
-                                   extra=extra)
+                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings)
         return Finding(rule=Rule.X_MISMATCH, layer=Layer.X, device=dev.info.name or dev.info.node,
                        node=dev.info.node, slot=dev.info.slot, x_slave_id=dev_id, code=code, x_button=b,
                        since=first, evidence=tuple(evidence), settings=tuple(settings), cause=cause,
