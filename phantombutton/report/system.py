@@ -211,9 +211,7 @@ def kernel_log() -> Gathered:
         lines = [ln for ln in out.splitlines() if LOG_LINE.search(ln)]
         g.data = {"source": " ".join(argv), "lines": len(lines)}
         g.text = "\n".join(lines[-LOG_MAX_LINES:]) + ("\n" if lines else "")
-        g.problems = []
-        if not lines:
-            g.problems.append(f"{' '.join(argv)}: no HID or Logitech line in the kernel log")
+        g.problems = [] if lines else [f"{' '.join(argv)}: no HID or Logitech line in the kernel log"]
         return g
     g.problems = [(f"kernel log not readable: {'; '.join(g.problems)} (run as root, or join the "
                   "adm / systemd-journal group)")]
