@@ -4,14 +4,14 @@ Pure rule over the observations the capture reader and the evdev listener alread
 (`KeyEvent` of mouse buttons, `Motion`); no I/O, no HID++ request.
 
 What a worn micro switch does, as evdev sees it (one button of one node):
-- bounce: a release followed by a press of the same button within `bounce_gap` (a few ms).
+- bounce: a release followed by a press of the same button within BOUNCE_GAP (a few ms).
   No finger re-presses that fast: a fast human double click leaves 80-150 ms between the
   first release and the second press, a gamer at 15 clicks/s about 30 ms.
 - spurious release during a drag: the same short release-then-press, after the button was
-  held longer than `drag_hold` with motion while it was held (a drag broken in two).
+  held longer than DRAG_HOLD with motion while it was held (a drag broken in two).
 A short gap alone can also come from a receiver flushing queued reports after a radio hiccup
 (reports bunched with sub-millisecond spacing), so one occurrence is not a verdict: the
-verdict needs `min_events` of them on one button within `window` seconds.
+verdict needs MIN_EVENTS of them on one button within WINDOW seconds.
 
 Whether libinput's debouncing hides them, per libinput's src/evdev-debounce.c (the state
 machine in debounce_handle_event; timeouts in debounce_set_timer, DEBOUNCE_TIMEOUT_BOUNCE =
@@ -44,14 +44,10 @@ class Kind(StrEnum):
     DRAG_BREAK = "spurious release during a drag"
 
 
-@dataclass(frozen=True)
-class ChatterThresholds:
-    """How fast a release -> press must be to count as a bounce, and over what window."""
-
-    bounce_gap: float = 0.015   # release -> press of the same button faster than this: not a finger
-    drag_hold: float = 0.150    # a hold this long with motion is a drag, not a click
-    min_events: int = 2         # per button within `window` for a verdict
-    window: float = 300.0       # seconds
+BOUNCE_GAP = 0.015   # release -> press of the same button faster than this: not a finger
+DRAG_HOLD = 0.150    # a hold this long with motion is a drag, not a click
+MIN_EVENTS = 2       # per button within WINDOW for a verdict
+WINDOW = 300.0       # seconds
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ class ChatterMonitor:
     """Feed observations in time order (per node); `findings()` gives one finding per button
     whose chatter reached the verdict."""
 
-    def __init__(self, th: ChatterThresholds | None = None):
-        self.th = th or ChatterThresholds()
+    def __init__(self) -> None:
         self._names: dict[str, str] = {}
         self._last_motion: dict[str, float] = {}
         # (node, code) -> [time of the last press, time of the release after it (None: held)]
@@ -100,10 +95,10 @@ class ChatterMonitor:
         pressed, released = st
         self._settle(k, ev)
         if ev.value == 1:
-            if released is not None and pressed is not None and ev.t - released <= self.th.bounce_gap:
+            if released is not None and pressed is not None and ev.t - released <= BOUNCE_GAP:
                 hold = released - pressed
                 moved = self._last_motion.get(ev.node, -1.0) > pressed
-                kind = Kind.DRAG_BREAK if hold >= self.th.drag_hold and moved else Kind.BOUNCE
+                kind = Kind.DRAG_BREAK if hold >= DRAG_HOLD and moved else Kind.BOUNCE
                 # decided at the next event of this button (does the press stay down?)
                 self._pending[k] = (kind, released, ev.t, pressed)
             st[0], st[1] = ev.t, None
@@ -133,21 +128,16 @@ class ChatterMonitor:
     def findings(self) -> list[Finding]:
         for k in list(self._pending):
             self._settle(k, None)
-        out = []
-        for (node, code), evs in sorted(self._events.items()):
-            best = self._densest(evs)
-            if len(best) < self.th.min_events:
-                continue
-            out.append(self._finding(node, code, best))
-        return out
+        densest = [(node, code, self._densest(evs)) for (node, code), evs in sorted(self._events.items())]
+        return [self._finding(node, code, best) for node, code, best in densest if len(best) >= MIN_EVENTS]
 
     def _densest(self, evs: list[Chatter]) -> list[Chatter]:
-        """The most chatter events inside one `window` (two pointers over the sorted times)."""
+        """The most chatter events inside one WINDOW (two pointers over the sorted times)."""
         evs = sorted(evs, key=lambda c: c.release)
         best: list[Chatter] = []
         j = 0
         for i in range(len(evs)):
-            while evs[i].release - evs[j].release > self.th.window:
+            while evs[i].release - evs[j].release > WINDOW:
                 j += 1
             if i + 1 - j > len(best):
                 best = evs[j:i + 1]
@@ -162,7 +152,7 @@ class ChatterMonitor:
         button = describe_button(code)
         evidence = [
             f"{len(evs)} release-then-press of {button} faster than a finger "
-            f"(<= {_ms(self.th.bounce_gap)}) within {span:.1f} s: {bounces} bounce(s), "
+            f"(<= {_ms(BOUNCE_GAP)}) within {span:.1f} s: {bounces} bounce(s), "
             f"{breaks} spurious release(s) during a drag",
             f"gaps: min {_ms(min(gaps))}, median {_ms(median(gaps))}, max {_ms(max(gaps))}",
         ]
@@ -170,14 +160,10 @@ class ChatterMonitor:
                      + (" (libinput hides it)" if c.libinput_hides else "") for c in evs[:5]]
         if len(evs) > 5:
             evidence.append(f"... and {len(evs) - 5} more")
-        if hidden == len(evs):
-            li = "libinput's debouncing (25 ms bounce, 12 ms spurious) would hide all of them"
-        elif hidden:
-            li = (f"libinput's debouncing (25 ms bounce, 12 ms spurious) would hide {hidden} of "
-                  f"{len(evs)}; libinput users still see {len(evs) - hidden}")
-        else:
-            li = "libinput's debouncing (25 ms bounce, 12 ms spurious) would hide none of them"
-        evidence.append(li + "; xf86-input-evdev and programs reading the event node see all of them")
+        share = {len(evs): "all of them", 0: "none of them"}.get(
+            hidden, f"{hidden} of {len(evs)}; libinput users still see {len(evs) - hidden}")
+        evidence.append(f"libinput's debouncing (25 ms bounce, 12 ms spurious) would hide {share}; "
+                        "xf86-input-evdev and programs reading the event node see all of them")
         return Finding(
             rule=Rule.SWITCH_CHATTER, layer=Layer.KERNEL, device=self._names.get(node, node), node=node,
             slot=None, x_slave_id=None, code=code, x_button=None, since=evs[0].release,

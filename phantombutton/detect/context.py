@@ -125,10 +125,9 @@ def what(f: Frame) -> str:
             return f"{name} notification, {slot}, WPID {conn[1]:04X}, {link}"
         return f"{name} notification, {slot}"
     if f.sub_id in REGISTER_SUBS:
-        reg = f"register 0x{f.address:02X}"
         rname = REGISTER_NAMES.get(f.address)
         op = "written" if f.sub_id in (SubId.SET_SHORT, SubId.SET_LONG) else "read"
-        return f"{reg}" + (f" ({rname})" if rname else "") + f" {op} ({slot})"
+        return f"register 0x{f.address:02X}" + (f" ({rname})" if rname else "") + f" {op} ({slot})"
     if f.sub_id == SubId.ERROR and len(f.params) >= 2:
         return (f"HID++ 1.0 error 0x{f.params[1]:02X} to request 0x{f.address:02X} "
                 f"0x{f.params[0]:02X} ({slot})")
@@ -189,10 +188,7 @@ class HidppContext:
         self._connected: dict[int, deque[float]] = {}   # slot -> times of link-established 0x41
 
     def add(self, f: Frame) -> None:
-        q = self._frames.get(f.node)
-        if q is None:
-            q = self._frames[f.node] = deque(maxlen=self._maxlen)
-        q.append(f)
+        self._frames.setdefault(f.node, deque(maxlen=self._maxlen)).append(f)
         ss = side_scroll_of(f)
         if ss is not None:
             self.side_scroll_read[(f.node, f.devnum)] = (f.t, "on" if ss else "off")
@@ -203,12 +199,9 @@ class HidppContext:
             self._connected.setdefault(conn[0], deque(maxlen=8)).append(f.t)
 
     def frames_before(self, nodes: tuple[str, ...], t: float, slot: int | None) -> list[Frame]:
-        out = []
-        for node in nodes:
-            for f in self._frames.get(node, ()):
-                if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, RECEIVER)):
-                    out.append(f)
-        out.sort(key=lambda f: f.t)
+        out = sorted((f for node in nodes for f in self._frames.get(node, ())
+                      if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, RECEIVER))),
+                     key=lambda f: f.t)
         # hid-logitech-dj hands a device's HID++ reports to the receiver's node and to the
         # child's: one frame, seen twice. Keep the first sighting.
         kept: list[Frame] = []
@@ -224,13 +217,8 @@ class HidppContext:
         return kept
 
     def _burst_ids(self, f: Frame) -> set[int]:
-        ids = set()
-        for g in self._frames.get(f.node, ()):
-            if abs(g.t - f.t) <= BURST_WINDOW:
-                sw = g.software_id
-                if sw is not None:
-                    ids.add(sw)
-        return ids
+        return {sw for g in self._frames.get(f.node, ())
+                if abs(g.t - f.t) <= BURST_WINDOW and (sw := g.software_id) is not None}
 
     def _after_connect(self, f: Frame) -> bool:
         """The kernel's connect probe (hid-logitech-hidpp) talks HID++ 1.0 to a mouse right

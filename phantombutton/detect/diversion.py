@@ -89,10 +89,6 @@ class Judgement:
     owner: str | None
     evidence: tuple[str, ...]
 
-    @property
-    def repairable(self) -> bool:
-        return self.verdict is Verdict.STALE
-
 
 def owner_of(listeners: tuple[str, ...]) -> str | None:
     """The known remapper among "name[pid]" listeners, else None."""
@@ -107,9 +103,8 @@ def owner_of(listeners: tuple[str, ...]) -> str | None:
 def diverted_event_cids(report: bytes, slot: int, reprog_index: int) -> tuple[int, ...] | None:
     """The control ids of a REPROG_CONTROLS_V4 event 0 from `slot` (empty: all released), or
     None when `report` is not one (another feature, a reply: software id != 0)."""
-    if len(report) < 8 or report[0] != 0x11 or report[1] != slot or report[2] != reprog_index:
-        return None
-    if report[3] != EVENT_DIVERTED_BUTTONS:      # function 0, software id 0: an event
+    # function 0, software id 0: an event
+    if len(report) < 8 or tuple(report[:4]) != (0x11, slot, reprog_index, EVENT_DIVERTED_BUTTONS):
         return None
     params = report[4:12]
     cids = (params[i] << 8 | params[i + 1] for i in range(0, len(params) - 1, 2))
@@ -120,9 +115,7 @@ def thumb_event(report: bytes, slot: int, thumb_index: int) -> tuple[int, int] |
     """(rotation, rotation status) of a THUMB_WHEEL event 0 from `slot`, or None when `report`
     is not one. Rotation: signed, bytes 0-1; status: byte 4 (0 inactive, 1 start, 2 active,
     3 stop); a touch alone comes with rotation 0."""
-    if len(report) < 9 or report[0] != 0x11 or report[1] != slot or report[2] != thumb_index:
-        return None
-    if report[3] != EVENT_THUMB_WHEEL:           # function 0, software id 0: an event
+    if len(report) < 9 or tuple(report[:4]) != (0x11, slot, thumb_index, EVENT_THUMB_WHEEL):
         return None
     return int.from_bytes(report[4:6], "big", signed=True), report[8]
 
@@ -206,19 +199,17 @@ class DiversionMonitor:
             return
         if sw and sw != SOFTWARE_ID:
             self.programs.add(sw)                           # another program's request or reply
-        if d[0] != 0x11 or d[3] != 0x00:
+        cids = diverted_event_cids(d, slot, d[2])
+        if cids is None:
             return
         known = self.index.get((node, slot))
-        params = d[4:12]
-        cids = [params[i] << 8 | params[i + 1] for i in range(0, 8, 2)]
         if known is None:
-            pressed = [c for c in cids if c]
-            if not pressed or any(c not in CONTROL_NAMES for c in pressed) or any(d[12:]):
+            if not cids or any(c not in CONTROL_NAMES for c in cids) or any(d[12:]):
                 return
             self.index[(node, slot)] = known = (d[2], True)
         if d[2] != known[0]:
             return
-        for cid in (c for c in cids if c):
+        for cid in cids:
             self.diverted.setdefault((node, slot, cid), []).append(t)
 
     def findings(self) -> list:

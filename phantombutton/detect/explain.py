@@ -15,8 +15,8 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
                   sender: str = "the receiver") -> tuple[str, str]:
     """`sender`: who sent the report ("the mouse" for a mouse without a receiver)."""
     # the most telling line first: a write by another program, else anything it did
-    other_program = sorted((c for c in context if "another program" in c),
-                           key=lambda c: " written " in c)
+    others = sorted((c for c in context if "another program" in c), key=lambda c: " written " in c)
+    other = others[-1].split(" [")[0] if others else ""   # the sentence without the raw bytes
     reconnect = [c for c in context if "device connection notification" in c]
     # the latest side-scroll state we know of before the press
     states = [s for s in settings if s.startswith("side-scroll ")]
@@ -28,11 +28,10 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
     if rule is Rule.UNKNOWN_BUTTON:
         cause = (f"{sender} reported a button the {model or 'mouse'} does not have; "
                  "no hand can press it, so it is a phantom")
-        if other_program and reconnect:
-            cause += ("; it followed a reconnection during which the mouse was initialised over "
-                      f"HID++ ({other_program[-1].split(' [')[0]})")
-        elif other_program:
-            cause += f"; HID++ traffic of another program just before: {other_program[-1].split(' [')[0]}"
+        if other and reconnect:
+            cause += f"; it followed a reconnection during which the mouse was initialised over HID++ ({other})"
+        elif other:
+            cause += f"; HID++ traffic of another program just before: {other}"
         elif reconnect:
             cause += "; it came right after the mouse (re)connected"
         if side_scroll_off:
@@ -50,8 +49,8 @@ def cause_and_fix(rule: Rule, *, model: str | None, code: int | None, x_button: 
     if rule is Rule.PRESS_AFTER_CONNECT:
         cause = ("pressed right after the mouse (re)connected with no motion before: a report "
                  "replayed or invented at connection, not a hand")
-        if other_program:
-            cause += f"; another program spoke HID++ meanwhile ({other_program[-1].split(' [')[0]})"
+        if other:
+            cause += f"; another program spoke HID++ meanwhile ({other})"
         return cause, f"{release}; if it recurs, capture a reconnection: phantombutton capture -o bug.yml"
     if rule is Rule.HELD_IDLE:
         return (f"held for a long time without any motion{extra}: a stuck button, or a hand resting "

@@ -89,12 +89,8 @@ class Finding:
         return f"{where}: {what} {state} since {self.since:.3f} s [{self.rule}]"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["rule"] = str(self.rule)
-        d["layer"] = str(self.layer)
-        for k in ("evidence", "hidpp_context", "settings"):
-            d[k] = list(d[k])
-        return d
+        return {**asdict(self), "rule": str(self.rule), "layer": str(self.layer), "evidence": list(self.evidence),
+                "hidpp_context": list(self.hidpp_context), "settings": list(self.settings)}
 
 
 @dataclass

@@ -36,7 +36,7 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import DeviceView, Finding, HeldButton, Layer, Rule
-from phantombutton.detect.shared import is_shared
+from phantombutton.detect.shared import is_shared, model_has, model_of
 from phantombutton.detect.state import (
     HIDRAW_CLOCK_SLACK, DetectorState, DeviceState, Hold,
 )
@@ -48,25 +48,22 @@ TIME_SLACK = 1e-6   # a tick due at press + held-for may compute the difference 
 
 
 class Detector(DetectorState):
-    """`Detector(model_for, thresholds, own_software_id, family_of=, explain=, paired=)`: its state
+    """`Detector(model_for, thresholds, family_of=, explain=, paired=)`: its state
     and finding builders are detect/state.py's; here the rules that fire them."""
 
     # -- public API ---------------------------------------------------------------------
     def feed(self, obs: Observation) -> list[Finding]:
-        if obs.t > self.now:
-            self.now = obs.t
+        self.now = max(self.now, obs.t)
         handler = self._handlers.get(type(obs))
         return handler(self, obs) if handler else []
 
     def tick(self, now: float) -> list[Finding]:
         """Time-based rules (c, and d's grace period). Call it every poll interval or so."""
-        if now > self.now:
-            self.now = now
+        self.now = max(self.now, now)
         out: list[Finding] = []
         for dev in self._devices.values():
             for code, hold in dev.holds.items():
-                key = (Layer.KERNEL, dev.info.node, code)
-                active = self._active.get(key)
+                active = self._active.get((Layer.KERNEL, dev.info.node, code))
                 if active is not None and active.rule not in WEAKER_THAN_A:
                     continue
                 if (code == BTN_PHANTOM and now - hold.since >= self.t.held_for - TIME_SLACK
@@ -77,10 +74,8 @@ class Detector(DetectorState):
                         "the model is not known; no Logitech mouse we know has HID button 16",
                     ]))
                     continue
-                if active is not None:
-                    continue
                 quiet_since = max(hold.since, dev.last_motion or hold.since)
-                if now - quiet_since >= self.t.held_idle:
+                if active is None and now - quiet_since >= self.t.held_idle:
                     held = now - hold.since
                     out.append(self._kernel_finding(
                         Rule.HELD_IDLE, dev, code, hold,
@@ -160,9 +155,9 @@ class Detector(DetectorState):
         if dev is None:
             return []
         dev.present = False
-        out = [self._end((Layer.KERNEL, obs.node, code), obs.t) for code in list(dev.holds)]
+        out = [f for code in dev.holds for f in self._end((Layer.KERNEL, obs.node, code), obs.t)]
         dev.holds.clear()
-        return [f for f in out if f]
+        return out
 
     def _on_motion(self, obs: Motion) -> list[Finding]:
         self._device(obs.node).last_motion = obs.t
@@ -175,33 +170,26 @@ class Detector(DetectorState):
         dev.kernel_known = True
         if obs.value == 0:
             dev.holds.pop(obs.code, None)
-            f = self._end((Layer.KERNEL, obs.node, obs.code), obs.t)
-            return [f] if f else []
+            return self._end((Layer.KERNEL, obs.node, obs.code), obs.t)
         if obs.value != 1 or obs.code in dev.holds:
             return []
         hold = dev.holds[obs.code] = Hold(obs.t, "pressed")
         self._kernel_agrees(dev, obs.code)
-        f = self._unknown_button(dev, obs.code, hold)
-        if f is None:
-            f = self._after_connect(dev, obs.code, hold)
+        f = self._unknown_button(dev, obs.code, hold) or self._after_connect(dev, obs.code, hold)
         return [f] if f else []
 
     def _on_held(self, obs: HeldState) -> list[Finding]:
         dev = self._device(obs.node)
         dev.kernel_known = True
         out = []
-        for code in list(dev.holds):
-            if code not in obs.codes:            # a release we did not see
-                del dev.holds[code]
-                f = self._end((Layer.KERNEL, obs.node, code), obs.t)
-                if f:
-                    out.append(f)
+        for code in [c for c in dev.holds if c not in obs.codes]:   # a release we did not see
+            del dev.holds[code]
+            out += self._end((Layer.KERNEL, obs.node, code), obs.t)
         for code in sorted(obs.codes):
             if B.is_mouse_button(code) and code not in dev.holds:
                 hold = dev.holds[code] = Hold(obs.t, "held at start")
                 self._kernel_agrees(dev, code)
-                f = self._unknown_button(dev, code, hold)
-                if f:
+                if f := self._unknown_button(dev, code, hold):
                     out.append(f)
         return out
 
@@ -232,9 +220,7 @@ class Detector(DetectorState):
         gone = (prev.buttons if prev else frozenset()) - obs.buttons
         for b in gone:
             self._x_pending.pop((obs.device_id, b), None)
-            f = self._end((Layer.X, obs.device_id, b), obs.t)
-            if f:
-                out.append(f)
+            out += self._end((Layer.X, obs.device_id, b), obs.t)
         for b in obs.buttons:
             if self._x_disagrees(obs, b):
                 self._x_pending.setdefault((obs.device_id, b), obs.t)
@@ -264,37 +250,21 @@ class Detector(DetectorState):
         KeyEvent: _on_key, HeldState: _on_held, HidppTraffic: _on_hidpp, XButtons: _on_x}
 
     # -- rules -----------------------------------------------------------------------------
-    def _model(self, dev: DeviceState):
-        if dev.info.product is None:
-            return None
-        try:
-            return self.model_for(dev.info.product)
-        except (KeyError, LookupError):
-            return None
-
     def _has_button(self, dev: DeviceState, code: int) -> bool | None:
-        """models.py `has_button`'s question on the table given (None: the model is unknown,
-        nothing can be ruled out)."""
         if is_shared(dev.info):   # every paired mouse reports here: all of them must lack it
             return self.shared.has_button(dev.info.receiver_node or "", code, self.model_for)
-        model = self._model(dev)
-        if model is None or not getattr(model, "known", True):
-            return None
-        return bool(model.has_button(code))
+        return model_has(model_of(self.model_for, dev.info.product), code)
 
     def _unknown_button(self, dev: DeviceState, code: int, hold: Hold) -> Finding | None:
         if self._has_button(dev, code) is not False:
             return None
+        held = f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}"
         if is_shared(dev.info):
             return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
-                f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
-                "no mouse paired to this receiver has such a button"])
-        model = self._model(dev)
-        name = getattr(model, "name", None) or dev.info.name or "this model"
+                held, "no mouse paired to this receiver has such a button"])
+        name = getattr(model_of(self.model_for, dev.info.product), "name", None) or dev.info.name or "this model"
         return self._kernel_finding(Rule.UNKNOWN_BUTTON, dev, code, hold, [
-            f"{B.describe_button(code)} {hold.how} at {hold.since:.3f} s on {dev.info.node}",
-            f"the {name} (WPID {dev.info.product:04X}) has no such button",
-        ], model_name=name)
+            held, f"the {name} (WPID {dev.info.product:04X}) has no such button"], model_name=name)
 
     def _model_unknown(self, dev: DeviceState, code: int) -> bool:
         """A mouse paired to a receiver whose buttons we do not know."""
@@ -326,12 +296,9 @@ class Detector(DetectorState):
 
     def _connected_at(self, dev: DeviceState, before: float) -> float | None:
         times = [dev.connected_at] if dev.connected_at is not None else []
-        if dev.info.slot is not None:
-            for node in (dev.info.receiver_node, dev.info.hidpp_node):
-                if node and (node, dev.info.slot) in self._connections:
-                    times.append(self._connections[(node, dev.info.slot)])
-        if dev.info.hidpp_node:   # a child node: notifications may carry any index
-            times += [t for (n, _), t in self._connections.items() if n == dev.info.hidpp_node]
+        # on a child node (hidpp_node) notifications may carry any index
+        times += [t for (node, slot), t in self._connections.items()
+                  if node == dev.info.hidpp_node or (slot == dev.info.slot and node in self._nodes(dev))]
         # a connection after the press cannot explain it (multi-device captures restart time);
         # hidraw has no kernel timestamps (stamped when read), hence a little slack
         times = [t for t in times if t <= before + HIDRAW_CLOCK_SLACK]
@@ -360,11 +327,7 @@ class Detector(DetectorState):
             if sample is None or b not in sample.buttons:
                 self._x_pending.pop((dev_id, b), None)
                 continue
-            f = None
-            if sample.is_master:
-                f = self._orphan(sample, b, first, now)
-            else:
-                f = self._slave_mismatch(sample, b, first)
+            f = self._orphan(sample, b, first, now) if sample.is_master else self._slave_mismatch(sample, b, first)
             if f:
                 self._active[f.key] = f
                 out.append(f)
@@ -379,7 +342,7 @@ class Detector(DetectorState):
         return self._x_finding(dev, sample.device_id, b, code, first, [
             f"{where} holds button {b} since {first:.3f} s (still at {sample.t:.3f} s)",
             f"the kernel does not hold {B.describe_button(code)} on {dev.info.node}",
-        ], extra="")
+        ])
 
     def _orphan(self, master: XButtons, b: int, first: float, now: float) -> Finding | None:
         slaves = [s for s in self._x.values() if not s.is_master and now - s.t <= self.t.x_stale]

@@ -89,14 +89,10 @@ class SharedNodes:
         cands = self.candidates(node)
         if not cands:
             return None
-        verdicts = []
-        for c in cands:
-            model = _model(model_for, c.wpid)
-            known = model is not None and getattr(model, "known", True)
-            verdicts.append(bool(model.has_button(code)) if known else None)
-        if any(v is True for v in verdicts):
+        verdicts = [model_has(model_of(model_for, c.wpid), code) for c in cands]
+        if True in verdicts:
             return True
-        return None if any(v is None for v in verdicts) else False
+        return None if None in verdicts else False
 
     def likely(self, node: str, before: float) -> tuple[Candidate, str] | None:
         """The candidate most likely to hold the button, and why: the only one paired; else
@@ -145,10 +141,19 @@ class SharedNodes:
         return lines
 
 
-def _model(model_for: Callable[[int], Any], wpid: int | None):
+def model_of(model_for: Callable[[int], Any], wpid: int | None):
+    """The model `model_for` gives for `wpid`; None without a WPID or when it has none."""
     if wpid is None:
         return None
     try:
         return model_for(wpid)
-    except (KeyError, LookupError):
+    except LookupError:
         return None
+
+
+def model_has(model, code: int) -> bool | None:
+    """models.py `has_button`'s question on the model given (None: the model is unknown,
+    nothing can be ruled out)."""
+    if model is None or not getattr(model, "known", True):
+        return None
+    return bool(model.has_button(code))

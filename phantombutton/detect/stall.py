@@ -53,8 +53,7 @@ class _Slot:
 
 
 class StallRule:
-    def __init__(self, *, min_reports: int = MIN_REPORTS, grace: float = GRACE, window: float = WINDOW):
-        self.min_reports, self.grace, self.window = min_reports, grace, window
+    def __init__(self) -> None:
         self.nodes: dict[Key, str] = {}          # slot -> its event node
         self.last_event: dict[str, float] = {}   # event node -> time of its last EV_KEY/EV_REL
         self.slots: dict[Key, _Slot] = {}
@@ -64,7 +63,7 @@ class StallRule:
             if obs.active:
                 q = self.slots.setdefault((obs.node, obs.slot), _Slot()).reports
                 q.append(obs.t)
-                while q and obs.t - q[0] > self.window:
+                while q and obs.t - q[0] > WINDOW:
                     q.popleft()
         elif isinstance(obs, (KeyEvent, Motion)):
             self.last_event[obs.node] = obs.t
@@ -83,14 +82,12 @@ class StallRule:
         out = []
         for key, st in list(self.slots.items()):
             q = st.reports
-            while q and now - q[0] > self.window:
+            while q and now - q[0] > WINDOW:
                 q.popleft()
-            if len(q) < self.min_reports or now - q[0] < self.grace:
+            if len(q) < MIN_REPORTS or now - q[0] < GRACE:
                 continue
             node = self.nodes.get(key)
-            if node is not None and self.last_event.get(node, -1e9) >= q[0] - SLACK:
-                q.clear()     # the kernel answers: the path works
-                continue
-            out.append(Stall(key[0], key[1], node, len(q), q[0], q[-1]))
+            if node is None or self.last_event.get(node, -1e9) < q[0] - SLACK:   # no event answered them
+                out.append(Stall(key[0], key[1], node, len(q), q[0], q[-1]))
             q.clear()
         return out

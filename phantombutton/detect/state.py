@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from phantombutton import SOFTWARE_ID
 from phantombutton import buttons as B
 from phantombutton import models, receivers
 from phantombutton.detect.context import HidppContext
@@ -54,15 +53,14 @@ class DetectorState:
     """The Detector's state and its finding builders (the Detector is one)."""
 
     def __init__(self, model_for: ModelFor | None = None, thresholds: Thresholds | None = None,
-                 own_software_id: int = SOFTWARE_ID, family_of: FamilyOf = receivers.family_of,
-                 explain: bool = True, paired: Paired | None = None):
+                 family_of: FamilyOf = receivers.family_of, explain: bool = True, paired: Paired | None = None):
         self.model_for = model_for if model_for is not None else models.model_for
         self.family_of = family_of
         # False: findings without HID++ context, settings, cause and fix (the daemon acts on
         # the rule and its evidence; decoding the context costs ~2 ms before the release)
         self.explain = explain
         self.t = thresholds or Thresholds()
-        self.context = HidppContext(self.t.context_window, own_software_id)
+        self.context = HidppContext(self.t.context_window)
         # a receiver's own mouse node (Bolt on hid-generic): its paired mice and their HID++
         # activity (detect/shared.py); `paired` reads a receiver's candidates
         self.shared = SharedNodes(paired)
@@ -128,16 +126,16 @@ class DetectorState:
                                     family.family.value if family is not None else "")
 
     def _x_finding(self, dev: DeviceState, dev_id: int, b: int, code: int, first: float,
-                   evidence: list[str], extra: str) -> Finding:
+                   evidence: list[str]) -> Finding:
         settings = self._settings(dev, first)
         cause, fix = cause_and_fix(Rule.X_MISMATCH, model=dev.info.name or None, code=code, x_button=b,
-                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings,
-                                   extra=extra)
+                                   node=dev.info.node, x_slave_id=dev_id, context=[], settings=settings)
         return Finding(rule=Rule.X_MISMATCH, layer=Layer.X, device=dev.info.name or dev.info.node,
                        node=dev.info.node, slot=dev.info.slot, x_slave_id=dev_id, code=code, x_button=b,
                        since=first, evidence=tuple(evidence), settings=tuple(settings), cause=cause,
                        fix=fix, wpid=dev.info.product)
 
-    def _end(self, key: tuple, t: float) -> Finding | None:
+    def _end(self, key: tuple, t: float) -> list[Finding]:
+        """The ended copy of the finding on `key`, if one is active."""
         f = self._active.pop(key, None)
-        return replace(f, ended=t) if f else None
+        return [replace(f, ended=t)] if f else []

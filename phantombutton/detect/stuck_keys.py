@@ -44,10 +44,8 @@ class StuckKeyRule:
         modifiers first (each reported once per hold)."""
         physical = any(codes for node, codes in held.items() if node not in virtual)
         current = {(node, c) for node, codes in held.items() if node in virtual for c in codes}
-        for k in list(self._since):
-            if k not in current:
-                del self._since[k]
-                self._reported.discard(k)
+        for node, code in self._since.keys() - current:
+            self.forget(node, code)
         for k in current:
             if physical:
                 self._since[k] = now          # a finger on a key: the remapper may mirror it

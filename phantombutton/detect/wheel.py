@@ -179,11 +179,10 @@ FAST_NOTCHES = 4      # whole notches in one burst of an unscaled wheel -> suspi
 
 @dataclass
 class _Frame:
-    """One wheel frame: its time and hi-res / low-res values."""
+    """A sub-notch wheel frame: its time and hi-res value."""
 
     t: float
     hi: int
-    low: int
 
 
 @dataclass
@@ -192,7 +191,7 @@ class StreamMonitor:
 
     steps: deque = field(default_factory=lambda: deque(maxlen=8))   # isolated sub-notch frames
     fast: int = 0                      # whole notches in the current burst (unscaled frames)
-    last: _Frame | None = None
+    last_t: float | None = None
     pending: _Frame | None = None      # a sub-notch frame waiting to be known isolated
     burst_hi: int = 0                  # hi-res sum of the current burst (frames < ISOLATION apart)
     scaled: bool | None = None         # has the kernel been seen dividing (sub-notch steps)?
@@ -206,7 +205,7 @@ class StreamMonitor:
             return None
         if hi == 0:
             hi = low * NOTCH    # a wheel without REL_WHEEL_HI_RES
-        gap = t - self.last.t if self.last is not None else 1e9
+        gap = t - self.last_t if self.last_t is not None else 1e9
         if 0 < abs(hi) < NOTCH:
             self.scaled = True
         elif low and abs(hi) == abs(low) * NOTCH and self.scaled is None:
@@ -220,7 +219,7 @@ class StreamMonitor:
             self.pending = None
         self.burst_hi = hi + (self.burst_hi if gap < ISOLATION else 0)
         if 0 < abs(hi) < NOTCH and gap >= ISOLATION and (self.unit is None or abs(hi) <= self.unit):
-            self.pending = _Frame(t, hi, low)
+            self.pending = _Frame(t, hi)
         elif abs(self.burst_hi) >= NOTCH:
             self.steps.clear()
         if low and abs(hi) == abs(low) * NOTCH:
@@ -232,7 +231,7 @@ class StreamMonitor:
                              f"frames: one notch counts several times")
         else:
             self.fast = 0
-        self.last = _Frame(t, hi, low)
+        self.last_t = t
         return suspicion
 
     def tick(self, now: float) -> str | None:

@@ -64,7 +64,7 @@ class Bundle:
         out += self._system()
         out += self._devices()
         if self.analysis is not None:
-            out += [analysis_markdown(self.analysis, heading="###"), ""]
+            out += [analysis_markdown(self.analysis), ""]
             if "timeline.svg" in self.names():
                 out += [("The timeline of the capture is `timeline.svg` in the archive: attach it to "
                         "the issue to show it."), ""]
@@ -81,9 +81,7 @@ class Bundle:
         if not v:
             return []
         rows = [("kernel", code(v.get("kernel", "?")))]
-        for mod in ("hid-logitech-dj", "hid-logitech-hidpp"):
-            if mod in v:
-                rows.append((mod, md(v[mod])))
+        rows += [(mod, md(v[mod])) for mod in ("hid-logitech-dj", "hid-logitech-hidpp") if mod in v]
         sess = v.get("session") or {}
         parts = [sess.get("headline", "?")]
         parts += [f"{k} {val}" for k, val in sess.items() if k.startswith("compositor ")]
@@ -92,9 +90,8 @@ class Bundle:
         if x:
             rows.append(("Xorg", md(", ".join(f"{k} {val}" for k, val in x.items() if k != "log"))))
         rows.append(("libinput", md(v.get("libinput", "?"))))
-        for peer, name in (("solaar", "Solaar"), ("logid", "logiops (logid)")):
-            if peer in v:
-                rows.append((name, md(v[peer])))
+        peers = (("solaar", "Solaar"), ("logid", "logiops (logid)"))
+        rows += [(name, md(v[peer])) for peer, name in peers if peer in v]
         return ["### System", "", "| | |", "|---|---|"] + [f"| {k} | {val} |" for k, val in rows] + [""]
 
     def _devices(self) -> list[str]:

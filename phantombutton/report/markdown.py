@@ -40,12 +40,12 @@ def _finding(i: int, f) -> list[str]:
     return out
 
 
-def analysis_markdown(report: dict, heading: str = "###") -> str:
+def analysis_markdown(report: dict) -> str:
     """cli/cmd_analyze.analyze_file's dict as Markdown."""
     findings = report["findings"]
     name = str(report["file"]).rsplit("/", 1)[-1]
     verdict = verdict_line(findings, "**")
-    out = [f"{heading} phantombutton analyze: {code(name)}", "", f"Verdict: {verdict}", ""]
+    out = [f"### phantombutton analyze: {code(name)}", "", f"Verdict: {verdict}", ""]
     devs = ", ".join(f"{md(d['name'] or '?')} ({code(d['node'])})" for d in report["devices"]) or "none"
     rows = [("devices", devs),
             ("recorded", (f"{report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "

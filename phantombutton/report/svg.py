@@ -182,10 +182,7 @@ def _device_block(c: _Canvas, i: int, d: DeviceTimeline, findings: list, y: floa
     for ev in d.connections:
         x = c.x(ev.t)
         tip = f"{ev.text} at {ev.t:.3f} s"
-        if ev.up:
-            path = f"M{x} {y + 3} l6 12 l-12 0 z"
-        else:
-            path = f"M{x} {y + 15} l6 -12 l-12 0 z"
+        path = f"M{x} {y + 3} l6 12 l-12 0 z" if ev.up else f"M{x} {y + 15} l6 -12 l-12 0 z"
         c.parts.append(f'<path d="{path}" fill="{CONNECTION if ev.up else "#fff"}" stroke="{CONNECTION}" '
                        f'stroke-width="1.5"><title>{escape(tip)}</title></path>')
     y += LANE_H + LANE_GAP

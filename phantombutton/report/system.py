@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from phantombutton.input import procfs
 from phantombutton.input.desktop import COMPOSITORS, describe_session
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
@@ -67,11 +68,7 @@ def _read(path: str) -> str | None:
 def processes() -> dict[str, int]:
     """Process name (comm) -> pid, of every process we may read."""
     out: dict[str, int] = {}
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return out
-    for pid in pids:
+    for pid in procfs.pids():
         comm = _read(f"/proc/{pid}/comm")
         if comm:
             out.setdefault(comm, int(pid))
@@ -112,10 +109,9 @@ def module_version(name: str) -> str:
     return "not loaded and not found"
 
 
-def xorg_log_paths(procs: dict[str, int] | None = None) -> list[str]:
+def xorg_log_paths(procs: dict[str, int]) -> list[str]:
     """Where the running Xorg logs: its -logfile, else /var/log/Xorg.N.log for its display
     (xserver os/log.c), then a rootless server's ~/.local/share/xorg/Xorg.N.log."""
-    procs = processes() if procs is None else procs
     display = "0"
     paths = []
     if "Xorg" in procs:
@@ -152,10 +148,9 @@ def xorg_versions(log_paths: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def session(procs: dict[str, int] | None = None) -> dict:
+def session(procs: dict[str, int]) -> dict:
     """The session as `watch`, `status` and `release` describe it (input/desktop.py), plus the
     version of each running compositor."""
-    procs = processes() if procs is None else procs
     desktop = describe_session()
     out: dict = {"headline": desktop.headline(), **desktop.as_dict()}
     for c in COMPOSITORS:
@@ -201,14 +196,8 @@ def versions() -> Gathered:
 
 
 def _flat(d: dict, indent: str = "") -> str:
-    lines = []
-    for k, v in d.items():
-        if isinstance(v, dict):
-            lines.append(f"{indent}{k}:")
-            lines.append(_flat(v, indent + "  "))
-        else:
-            lines.append(f"{indent}{k}: {v}")
-    return "\n".join(lines)
+    return "\n".join(f"{indent}{k}:\n{_flat(v, indent + '  ')}" if isinstance(v, dict) else f"{indent}{k}: {v}"
+                     for k, v in d.items())
 
 
 def kernel_log() -> Gathered:
@@ -222,9 +211,7 @@ def kernel_log() -> Gathered:
         lines = [ln for ln in out.splitlines() if LOG_LINE.search(ln)]
         g.data = {"source": " ".join(argv), "lines": len(lines)}
         g.text = "\n".join(lines[-LOG_MAX_LINES:]) + ("\n" if lines else "")
-        g.problems = []
-        if not lines:
-            g.problems.append(f"{' '.join(argv)}: no HID or Logitech line in the kernel log")
+        g.problems = [] if lines else [f"{' '.join(argv)}: no HID or Logitech line in the kernel log"]
         return g
     g.problems = [(f"kernel log not readable: {'; '.join(g.problems)} (run as root, or join the "
                   "adm / systemd-journal group)")]
