@@ -64,10 +64,8 @@ class EvdevSource:
 class HidrawSource:
     def __init__(self, node: str):
         self.node = node
-        try:   # read-only: a capture never writes to the receiver
-            self.fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as e:
-            raise en.os_error(node, e) from e   # AccessDenied / DeviceGone
+        # read-only: a capture never writes to the receiver; AccessDenied / DeviceGone
+        self.fd = en.open_node(node)
 
     def fileno(self) -> int:
         return self.fd
@@ -98,33 +96,19 @@ class XPoller:
         self._state = StatePoller(session)
         self.last: dict[int, frozenset[int]] = {}
 
-    def snapshot(self, t: float) -> list[XButtons]:
-        return self._state.poll(t, suspect=True)
-
     def driver(self, nodes: list[str]) -> str | None:
-        """The X input driver of our mice, from the properties each driver sets on its
-        devices ("libinput Accel Speed", "Evdev Axis Inversion", ...)."""
+        """The X input driver of our mice (XSession.input_driver over their slaves)."""
         try:
-            display = self.x.display
-            for p in self.x.pointers():
-                if p.is_master or (nodes and p.node not in nodes):
-                    continue
-                atoms = display.xinput_list_device_properties(p.id).atoms
-                names = [display.get_atom_name(a) for a in atoms]
-                if any(n.startswith("libinput ") for n in names):
-                    return "libinput"
-                if any(n.startswith("Evdev ") for n in names):
-                    return "evdev"
-        except Exception:   # a property listing refused: fall back to the Xorg log
+            return self.x.input_driver([p for p in self.x.pointers() if p.node in nodes])
+        except Exception:   # a listing refused: fall back to the Xorg log
             return None
-        return None
 
     def changes(self, t: float) -> list[XButtons]:
         """Samples that differ from the last recorded one, and every sample that holds a
         button: analyze must see that X still held it at this poll, or clicks in quick
         succession would read as one long hold."""
         out = []
-        for s in self.snapshot(t):
+        for s in self._state.poll(t, suspect=True):
             if s.buttons or self.last.get(s.device_id) != s.buttons:
                 self.last[s.device_id] = s.buttons
                 out.append(s)
