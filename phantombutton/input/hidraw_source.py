@@ -65,10 +65,6 @@ class HidrawTag:
     node: str
 
 
-def _receiver_nodes(sysfs: str) -> list[str]:
-    return [r.node for r in discovery.find_receivers(sysfs)]
-
-
 def _open_read_only(node: str) -> int:
     return os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
@@ -83,7 +79,7 @@ class HidrawSource:
                  find: Callable[[], list[str]] | None = None,
                  open_node: Callable[[str], int] = _open_read_only):
         self.clock = clock
-        self._find = find or (lambda: _receiver_nodes(sysfs))
+        self._find = find or (lambda: [r.node for r in discovery.find_receivers(sysfs)])
         self._open = open_node
         self.fds: dict[str, int] = {}
         self.problems: list[str] = []

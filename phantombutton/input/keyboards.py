@@ -29,7 +29,6 @@ class KeyboardNode:
     name: str
     bus: int | None
     virtual: bool
-    sys_path: str          # the input device's real sysfs path
     keys: frozenset[int]   # keyboard keys it advertises (and mouse buttons, if physical)
 
 
@@ -49,7 +48,7 @@ def describe_keyboard(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -
     buttons = frozenset() if virtual else frozenset(c for c in caps if is_mouse_button(c))
     if KEY_A not in keys and not keys & MODIFIERS.keys() and not buttons:
         return None
-    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, input_dir, keys | buttons)
+    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, keys | buttons)
 
 
 def keyboard_nodes(sysfs: str = "/sys", dev: str = "/dev") -> list[KeyboardNode]:
