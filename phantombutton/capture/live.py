@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from phantombutton.capture.record import CaptureWriter
-from phantombutton.detect.events import DeviceRemoved, HidppTraffic, XButtons
+from phantombutton.detect.events import DeviceRemoved, HidppTraffic, Observation, XButtons
 from phantombutton.input import evdev_node as en
 from phantombutton.input.evdev_source import parse_events
 from phantombutton.input.frames import frames_to_observations
@@ -116,9 +116,9 @@ class XPoller:
 
 
 def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPoller | None,
-        *, duration: float | None, on_obs: Callable | None = None, poll: float = 0.25,
-        stop: Callable[[], bool] = lambda: False, progress: Callable[[], None] | None = None,
-        warn: Callable[[str], None] = lambda msg: None) -> None:
+        *, duration: float | None, on_obs: Callable[[Observation], object] = lambda obs: None,
+        poll: float = 0.25, stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[], None] | None = None, warn: Callable[[str], None] = lambda msg: None) -> None:
     """The capture loop: select on every node, write each frame as it comes."""
     t_end = time.monotonic() + duration if duration else None
     fds = {s.fileno(): s for s in evdev_sources + hidraw_sources}
@@ -135,27 +135,23 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
             try:
                 got = s.frames() if hasattr(s, "frames") else s.reports()
             except OSError:   # ENODEV: the node left (receiver unplugged); record it, go on
-                gone = getattr(s, "path", None) or s.node
                 del fds[fd]
                 if hasattr(s, "frames"):
-                    removed = DeviceRemoved(time.monotonic(), gone)
+                    removed = DeviceRemoved(time.monotonic(), s.path)
                     writer.observation(removed)
-                    if on_obs:
-                        on_obs(removed)
+                    on_obs(removed)
                 if not fds:
                     return
                 continue
             if hasattr(s, "frames"):   # an event node (duck-typed: tests feed pipes)
                 for frame in got:
                     writer.evdev(s.path, frame)
-                    if on_obs:   # the detector's view of the frame, as watch has it
-                        for obs in frames_to_observations(s.path, frame)[0]:
-                            on_obs(obs)
+                    for obs in frames_to_observations(s.path, frame)[0]:   # the detector's view, as watch's
+                        on_obs(obs)
             else:
                 for t, data in got:
                     writer.hid(s.node, t, data)
-                    if on_obs:
-                        on_obs(HidppTraffic(t, s.node, data))
+                    on_obs(HidppTraffic(t, s.node, data))
         now = time.monotonic()
         if x and now >= next_x:
             try:
@@ -166,8 +162,7 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
                 x, changes = None, []
             for change in changes:
                 writer.observation(change)
-                if on_obs:
-                    on_obs(change)
+                on_obs(change)
             next_x = now + poll
         if progress and now >= next_progress:
             progress()

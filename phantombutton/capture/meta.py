@@ -126,11 +126,9 @@ def x_input_driver(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> str
     """The X input driver of pointer devices, from the Xorg log (`Using input driver`)."""
     paths = list(log_paths) + glob.glob(os.path.expanduser("~/.local/share/xorg/Xorg.*.log"))
     for p in paths:
-        text = read_text(p)
-        if text:
-            found = re.findall(r"Using input driver '(\w+)'", text)
-            if found:
-                return found[-1]
+        found = re.findall(r"Using input driver '(\w+)'", read_text(p) or "")
+        if found:
+            return found[-1]
     return None
 
 

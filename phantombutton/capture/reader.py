@@ -73,7 +73,6 @@ class Capture:
         self.meta: dict[str, Any] = {}       # the phantombutton block (empty for plain files)
         self.devices: list[DeviceEntry] = []
         self.complete = False                # our end marker seen
-        self.lines = 0
         self.evdev_events = 0
         self.end_time = 0.0
         self.hid_reports = 0
@@ -93,8 +92,7 @@ class Capture:
 
     # -- parsing ---------------------------------------------------------------------------
     def observations(self) -> Iterator[Observation]:
-        f = open_input(self.path)
-        with f:
+        with open_input(self.path) as f:
             self._lines = BoundedLines(f, self.path)
             try:
                 yield from self._parse(Tokens(self._lines, self._bad))
@@ -220,7 +218,6 @@ class Capture:
             raise self._bad(n, "no `version:` key; not a libinput record file", content=False)
         if not self.devices:
             raise self._bad(n, "no `devices:` entries; not a libinput record file", content=False)
-        self.lines = n
 
     def _device_ready(self, dev: DeviceEntry, first: bool) -> Iterator[Observation]:
         yield DeviceAdded(0.0, dev.info(), at_start=True)

@@ -316,10 +316,6 @@ class XSession:
             self.display.xinput_query_version()
             return 0
 
-    @property
-    def name(self) -> str:
-        return self.display.get_display_name()
-
     def close(self) -> None:
         try:
             self.display.close()
