@@ -7,6 +7,7 @@ Slot, WPID and HID++ nodes come from input/sysfs_map.py, the same truth `watch` 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -81,11 +82,8 @@ def evdev_header(path: str) -> DeviceHeader:
     base = os.path.basename(path)
     hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
     rd = None
-    try:
-        with open(f"{hid_dir}/report_descriptor", "rb") as f:
-            rd = f.read()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open(f"{hid_dir}/report_descriptor", "rb") as f:
+        rd = f.read()
     p = describe(base)
     # a shared mouse node (Bolt): its own interface's hidraw carries every paired mouse's button
     # reports, as a child's hidraw does on Nano/Lightspeed (mouse reports only: no keyboard here)
@@ -108,11 +106,9 @@ def hidraw_header(node: str) -> HidrawHeader:
         bus, vid, pid = (int(part, 16) for part in kv.get("HID_ID", "").split(":"))
     except ValueError:
         bus, vid, pid = 0, 0, 0
-    try:
-        with open(f"{sysd}/report_descriptor", "rb") as f:
-            desc = f.read()
-    except OSError:
-        desc = b""
+    desc = b""
+    with contextlib.suppress(OSError), open(f"{sysd}/report_descriptor", "rb") as f:
+        desc = f.read()
     return HidrawHeader(node=node, name=kv.get("HID_NAME", ""), phys=kv.get("HID_PHYS", ""),
                         id=(bus, vid, pid), descriptor=desc)
 

@@ -24,6 +24,7 @@ Times: CLOCK_MONOTONIC relative to `phantombutton.start`, like libinput's offset
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -149,10 +150,8 @@ class CaptureWriter:
             self._write_header()
         except OutputError:
             if self._own:
-                try:
+                with contextlib.suppress(OSError):   # the same error again, from the flush in close()
                     self.fp.close()
-                except OSError:   # the same error again, from the flush in close()
-                    pass
             raise
 
     # -- header ----------------------------------------------------------------------------

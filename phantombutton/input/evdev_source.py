@@ -14,6 +14,7 @@ Events are parsed from the raw struct input_event stream (no library on the hot 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -174,10 +175,8 @@ class EvdevSource:
         fd, _ = self.devices.pop(node, (None, None))
         if fd is None:
             return []
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(fd)
-        except (KeyError, ValueError):
-            pass
         os.close(fd)
         return [DeviceRemoved(self.clock(), node)]
 
@@ -248,9 +247,7 @@ class EvdevSource:
             return []
         obs, dropped = frames_to_observations(node, parse_events(b"".join(chunks)))
         if dropped:  # the kernel's buffer overflowed: our view is stale, read the state
-            try:
+            with contextlib.suppress(AccessDenied, DeviceGone, OSError):
                 held = en.held_keys(node)
                 obs.append(HeldState(self.clock(), node, frozenset(c for c in held if is_mouse_button(c))))
-            except (AccessDenied, DeviceGone, OSError):
-                pass
         return obs

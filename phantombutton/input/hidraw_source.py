@@ -17,6 +17,7 @@ a scheduling delay of its arrival.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -127,10 +128,8 @@ class HidrawSource:
         if fd is None:
             return
         if self._sel is not None:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
         os.close(fd)
 
     def read(self, node: str) -> list[Observation]:

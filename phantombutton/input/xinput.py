@@ -17,6 +17,7 @@ XI2 XIQueryDevice is used only to list devices. Everything here is one X connect
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import struct
@@ -317,10 +318,8 @@ class XSession:
             return 0
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):   # already gone: nothing to release
             self.display.close()
-        except Exception:  # already gone: nothing to release
-            pass
 
     def fileno(self) -> int:
         return self.display.fileno()
@@ -332,19 +331,17 @@ class XSession:
 
         reply = self.display.xinput_query_device(xinput.AllDevices)
         out = []
-        seen = set()
         for d in reply.devices:
             if d.use not in (XDeviceUse.MASTER_POINTER, XDeviceUse.SLAVE_POINTER,
                              XDeviceUse.FLOATING_SLAVE):
                 continue
             if d.use == XDeviceUse.FLOATING_SLAVE and not any(c.type == 1 for c in d.classes):
                 continue  # a floating keyboard
-            seen.add(d.deviceid)
             node = None if d.use == XDeviceUse.MASTER_POINTER else self.device_node(d.deviceid)
             name = d.name.decode(errors="replace") if isinstance(d.name, bytes) else d.name
             out.append(XPointer(d.deviceid, name, XDeviceUse(d.use), d.attachment,
                                 bool(d.enabled), node))
-        for gone in set(self._node_cache) - seen:
+        for gone in set(self._node_cache) - {p.id for p in out}:
             del self._node_cache[gone]  # ids are reused after hotplug
         return out
 
