@@ -32,7 +32,7 @@ SPOOL_MEMORY = 4 << 20   # bytes of E: lines kept in memory before the spool goe
 
 
 def _headers(cap: Capture, nodes: Iterable[str]) -> dict[str, dict]:
-    known = {h["node"]: h for h in cap.meta.get("hidraw") or [] if isinstance(h, dict) and "node" in h}
+    known = {h["node"]: h for h in cap.meta.get("hidraw") or []}   # each checked by fields.hidraw_header
     out = {}
     for node in nodes:
         h = known.get(node)

@@ -34,7 +34,7 @@ class EvdevSource:
     def __init__(self, path: str):
         self.path = path
         self.fd = en.open_node(path)   # read-only; AccessDenied names the udev fix
-        # old kernels refuse EVIOCSCLOCKID: realtime stamps; the capture says so in its clock field
+        # old kernels refuse EVIOCSCLOCKID: their events keep realtime stamps
         en.set_monotonic_clock(self.fd)
         self._pending: list[tuple[float, int, int, int]] = []
 

@@ -128,7 +128,7 @@ class Capture:
         elif st.dev is None:
             pass
         elif line.indent == 2 and not line.item:
-            yield from self._on_device_key(line, st)
+            yield from self._on_device_key(line, st, st.dev)
         elif st.sub == "evdev":
             self._on_evdev_header(line, st.dev)
         elif st.sub == "udev":
@@ -180,9 +180,7 @@ class Capture:
             self.devices.append(st.dev)
         st.sub, st.entry = key, None
 
-    def _on_device_key(self, line: Line, st: _State) -> Iterator[Observation]:
-        dev = st.dev
-        assert dev is not None
+    def _on_device_key(self, line: Line, st: _State, dev: DeviceEntry) -> Iterator[Observation]:
         st.sub, st.entry = line.key, None
         if line.key == "hid" and line.value.startswith("["):
             got = st.tokens.byte_list(line.value, line.n)
@@ -239,7 +237,7 @@ class Capture:
             if line.value.startswith("["):   # flow style frame on one line
                 yield from self._frame(st.node, self._flow_events(flow(line.value, "evdev"), "evdev", line.n))
             else:
-                yield from self._block_frame(line, st)
+                yield from self._block_frame(st)
         elif kind == "hid":
             if line.value.startswith("{"):
                 yield from self._flow_hid(flow(line.value, "hid"), line.n)
@@ -248,7 +246,7 @@ class Capture:
         elif kind in _EXTRAS:
             yield from _EXTRAS[kind](self, flow(line.value, kind), line.n)
 
-    def _block_frame(self, line: Line, st: _State) -> Iterator[Observation]:
+    def _block_frame(self, st: _State) -> Iterator[Observation]:
         got = st.tokens.frames()
         self.evdev_events += len(got.events)
         if got.syn_t is not None:
