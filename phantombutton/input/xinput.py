@@ -264,9 +264,8 @@ def probe_display(display_name: str, timeout: float = X_TIMEOUT) -> tuple[str | 
 class XSession:
     """One connection to the X server for polling state and sending device events."""
 
-    def __init__(self, display_name: str | None = None, *, check_session: bool = True,
-                 timeout: float = X_TIMEOUT):
-        if check_session and display_name is None:
+    def __init__(self, display_name: str | None = None, *, timeout: float = X_TIMEOUT):
+        if display_name is None:   # a display named is tried as given; the session's only if it has X
             problem = session_problem()
             if problem:
                 raise XUnavailable(problem)
