@@ -64,8 +64,7 @@ def export(path: str | os.PathLike, out: IO[str], node: str | None = None) -> in
         for obs in cap.observations():
             if not isinstance(obs, HidppTraffic) or (node is not None and obs.node != node):
                 continue
-            if obs.node not in index:
-                index[obs.node] = len(index)
+            index.setdefault(obs.node, len(index))
             if obs.node != current:
                 spool.write(f"D: {index[obs.node]}\n")
                 current = obs.node

@@ -203,10 +203,9 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
         except Exception as e:  # AccessDenied, DeviceGone: keep recording without it
             problems.append(f"{node}: HID++ metadata not read: {e}")
             continue
-        try:
+        with contextlib.closing(receiver):
             try:
-                fw = receiver.firmware()
-                firmware[node] = ", ".join(f"{k} {v}" for k, v in fw.items()) if isinstance(fw, dict) else str(fw)
+                firmware[node] = ", ".join(f"{k} {v}" for k, v in receiver.firmware().items())
             except Exception as e:
                 problems.append(f"{node}: firmware not read: {e}")
             for slot, wpid in hs:
@@ -217,6 +216,4 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
                         settings[slot] = {SIDE_SCROLL_SETTING.name: SIDE_SCROLL_SETTING.read(dev)}
                 except Exception as e:
                     problems.append(f"slot {slot}: settings not read: {e}")
-        finally:
-            receiver.close()
     return firmware, settings, problems
