@@ -352,12 +352,10 @@ class XSession:
         if self._atom_node:
             from Xlib import X, error as xerror   # optional heavy: Xlib
 
-            try:
+            with contextlib.suppress(xerror.XError):
                 r = self.display.xinput_get_device_property(device_id, self._atom_node,
                                                             X.AnyPropertyType, 0, 256)
                 node = property_text(r.value)
-            except xerror.XError:
-                node = None
         self._node_cache[device_id] = node
         return node
 
