@@ -1,9 +1,8 @@
 """Live sources for `capture`: event nodes, hidraw nodes and X state, read into a writer.
 
-Kept small and separate from the format (record.py) and from the header and metadata
-(meta.py). Every timestamp is CLOCK_MONOTONIC: evdev is switched to it with EVIOCSCLOCKID,
-hidraw reads are stamped with time.monotonic() (the kernel gives hidraw no timestamps;
-libinput record does the same).
+The format is record.py's, the header meta.py's. Every timestamp is CLOCK_MONOTONIC: evdev
+is switched to it with EVIOCSCLOCKID, hidraw reads are stamped with time.monotonic() (the
+kernel gives hidraw no timestamps; libinput record does the same).
 
 The node primitives are the input layer's (input/evdev_node.py opens, names the fix for a
 permission error, sets the clock; input/evdev_source.py parses struct input_event); unlike

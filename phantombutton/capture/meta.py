@@ -162,12 +162,9 @@ def hidraw_nodes(headers: list[DeviceHeader]) -> list[str]:
     """The hidraw nodes a capture records, once each: every device's receiver HID++ node, its
     child's (Nano/Lightspeed: report 0x02 too) or a direct mouse's own, and a shared mouse
     node's own interface."""
-    out: list[str] = []
-    for h in headers:
-        for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw:
-            if n and n not in out:
-                out.append(n)
-    return out
+    found = [n for h in headers
+             for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw if n]
+    return list(dict.fromkeys(found))
 
 
 def paired_of(headers: list[DeviceHeader], platform) -> dict[str, list]:
