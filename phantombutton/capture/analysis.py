@@ -68,7 +68,7 @@ def capture_end(cap, last_observation: float) -> CaptureEnd:
     """`cap`: a read capture.reader.Capture; `last_observation`: the latest time fed."""
     if cap.complete:
         return CaptureEnd(max(cap.end_time, last_observation), "end marker")
-    wall = wall_clock_end(getattr(cap, "wall_marks", []))
+    wall = wall_clock_end(cap.wall_marks)
     if wall is not None and wall > last_observation + 0.5:
         return CaptureEnd(wall, "libinput's 'Current time' comments")
     return CaptureEnd(last_observation, "last event")
@@ -95,8 +95,8 @@ class HeldAtEnd:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
-def _sentence(h: HeldButton, button: str, held: float, exact: bool, layers: str, moved: bool,
-              rule: str | None, th: Thresholds) -> str:
+def _sentence(h: HeldButton, button: str, held: float, layers: str, moved: bool, rule: str | None,
+              th: Thresholds) -> str:
     # at least: the hold goes on past the end, and a plain recording's end is a lower bound
     amount = f"at least {held:.1f} s"
     motion = "with motion since the press" if moved else "no motion"
@@ -126,5 +126,5 @@ def held_at_end(held: list[HeldButton], end: CaptureEnd, th: Thresholds | None =
             device=h.device, node=h.node, button=button, code=h.code, x_button=h.x_button,
             since=round(h.since, 6), held_at_least=round(held_for, 3), exact_end=end.exact,
             layers=layers, motion_since=moved, rule=rule,
-            sentence=_sentence(h, button, held_for, end.exact, layers, moved, rule, th)))
+            sentence=_sentence(h, button, held_for, layers, moved, rule, th)))
     return out

@@ -32,7 +32,7 @@ SPOOL_MEMORY = 4 << 20   # bytes of E: lines kept in memory before the spool goe
 
 
 def _headers(cap: Capture, nodes: Iterable[str]) -> dict[str, dict]:
-    known = {h["node"]: h for h in cap.meta.get("hidraw") or [] if isinstance(h, dict) and "node" in h}
+    known = {h["node"]: h for h in cap.meta.get("hidraw") or []}   # each checked by fields.hidraw_header
     out = {}
     for node in nodes:
         h = known.get(node)
@@ -64,8 +64,7 @@ def export(path: str | os.PathLike, out: IO[str], node: str | None = None) -> in
         for obs in cap.observations():
             if not isinstance(obs, HidppTraffic) or (node is not None and obs.node != node):
                 continue
-            if obs.node not in index:
-                index[obs.node] = len(index)
+            index.setdefault(obs.node, len(index))
             if obs.node != current:
                 spool.write(f"D: {index[obs.node]}\n")
                 current = obs.node

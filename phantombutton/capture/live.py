@@ -1,9 +1,8 @@
 """Live sources for `capture`: event nodes, hidraw nodes and X state, read into a writer.
 
-Kept small and separate from the format (record.py) and from the header and metadata
-(meta.py). Every timestamp is CLOCK_MONOTONIC: evdev is switched to it with EVIOCSCLOCKID,
-hidraw reads are stamped with time.monotonic() (the kernel gives hidraw no timestamps;
-libinput record does the same).
+The format is record.py's, the header meta.py's. Every timestamp is CLOCK_MONOTONIC: evdev
+is switched to it with EVIOCSCLOCKID, hidraw reads are stamped with time.monotonic() (the
+kernel gives hidraw no timestamps; libinput record does the same).
 
 The node primitives are the input layer's (input/evdev_node.py opens, names the fix for a
 permission error, sets the clock; input/evdev_source.py parses struct input_event); unlike
@@ -19,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from phantombutton.capture.record import CaptureWriter
-from phantombutton.detect.events import DeviceRemoved, HidppTraffic, XButtons
+from phantombutton.detect.events import DeviceRemoved, HidppTraffic, Observation, XButtons
 from phantombutton.input import evdev_node as en
 from phantombutton.input.evdev_source import parse_events
 from phantombutton.input.frames import frames_to_observations
@@ -34,7 +33,7 @@ class EvdevSource:
     def __init__(self, path: str):
         self.path = path
         self.fd = en.open_node(path)   # read-only; AccessDenied names the udev fix
-        # old kernels refuse EVIOCSCLOCKID: realtime stamps; the capture says so in its clock field
+        # old kernels refuse EVIOCSCLOCKID: their events keep realtime stamps
         en.set_monotonic_clock(self.fd)
         self._pending: list[tuple[float, int, int, int]] = []
 
@@ -64,10 +63,8 @@ class EvdevSource:
 class HidrawSource:
     def __init__(self, node: str):
         self.node = node
-        try:   # read-only: a capture never writes to the receiver
-            self.fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as e:
-            raise en.os_error(node, e) from e   # AccessDenied / DeviceGone
+        # read-only: a capture never writes to the receiver; AccessDenied / DeviceGone
+        self.fd = en.open_node(node)
 
     def fileno(self) -> int:
         return self.fd
@@ -98,33 +95,19 @@ class XPoller:
         self._state = StatePoller(session)
         self.last: dict[int, frozenset[int]] = {}
 
-    def snapshot(self, t: float) -> list[XButtons]:
-        return self._state.poll(t, suspect=True)
-
     def driver(self, nodes: list[str]) -> str | None:
-        """The X input driver of our mice, from the properties each driver sets on its
-        devices ("libinput Accel Speed", "Evdev Axis Inversion", ...)."""
+        """The X input driver of our mice (XSession.input_driver over their slaves)."""
         try:
-            display = self.x.display
-            for p in self.x.pointers():
-                if p.is_master or (nodes and p.node not in nodes):
-                    continue
-                atoms = display.xinput_list_device_properties(p.id).atoms
-                names = [display.get_atom_name(a) for a in atoms]
-                if any(n.startswith("libinput ") for n in names):
-                    return "libinput"
-                if any(n.startswith("Evdev ") for n in names):
-                    return "evdev"
-        except Exception:   # a property listing refused: fall back to the Xorg log
+            return self.x.input_driver([p for p in self.x.pointers() if p.node in nodes])
+        except Exception:   # a listing refused: fall back to the Xorg log
             return None
-        return None
 
     def changes(self, t: float) -> list[XButtons]:
         """Samples that differ from the last recorded one, and every sample that holds a
         button: analyze must see that X still held it at this poll, or clicks in quick
         succession would read as one long hold."""
         out = []
-        for s in self.snapshot(t):
+        for s in self._state.poll(t, suspect=True):
             if s.buttons or self.last.get(s.device_id) != s.buttons:
                 self.last[s.device_id] = s.buttons
                 out.append(s)
@@ -132,9 +115,9 @@ class XPoller:
 
 
 def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPoller | None,
-        *, duration: float | None, on_obs: Callable | None = None, poll: float = 0.25,
-        stop: Callable[[], bool] = lambda: False, progress: Callable[[], None] | None = None,
-        warn: Callable[[str], None] = lambda msg: None) -> None:
+        *, duration: float | None, on_obs: Callable[[Observation], object] = lambda obs: None,
+        poll: float = 0.25, stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[], None] | None = None, warn: Callable[[str], None] = lambda msg: None) -> None:
     """The capture loop: select on every node, write each frame as it comes."""
     t_end = time.monotonic() + duration if duration else None
     fds = {s.fileno(): s for s in evdev_sources + hidraw_sources}
@@ -151,27 +134,23 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
             try:
                 got = s.frames() if hasattr(s, "frames") else s.reports()
             except OSError:   # ENODEV: the node left (receiver unplugged); record it, go on
-                gone = getattr(s, "path", None) or s.node
                 del fds[fd]
                 if hasattr(s, "frames"):
-                    removed = DeviceRemoved(time.monotonic(), gone)
+                    removed = DeviceRemoved(time.monotonic(), s.path)
                     writer.observation(removed)
-                    if on_obs:
-                        on_obs(removed)
+                    on_obs(removed)
                 if not fds:
                     return
                 continue
             if hasattr(s, "frames"):   # an event node (duck-typed: tests feed pipes)
                 for frame in got:
                     writer.evdev(s.path, frame)
-                    if on_obs:   # the detector's view of the frame, as watch has it
-                        for obs in frames_to_observations(s.path, frame)[0]:
-                            on_obs(obs)
+                    for obs in frames_to_observations(s.path, frame)[0]:   # the detector's view, as watch's
+                        on_obs(obs)
             else:
                 for t, data in got:
                     writer.hid(s.node, t, data)
-                    if on_obs:
-                        on_obs(HidppTraffic(t, s.node, data))
+                    on_obs(HidppTraffic(t, s.node, data))
         now = time.monotonic()
         if x and now >= next_x:
             try:
@@ -182,8 +161,7 @@ def run(writer: CaptureWriter, evdev_sources: list, hidraw_sources: list, x: XPo
                 x, changes = None, []
             for change in changes:
                 writer.observation(change)
-                if on_obs:
-                    on_obs(change)
+                on_obs(change)
             next_x = now + poll
         if progress and now >= next_progress:
             progress()

@@ -7,6 +7,7 @@ Slot, WPID and HID++ nodes come from input/sysfs_map.py, the same truth `watch` 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -14,16 +15,17 @@ import re
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 
 from phantombutton.capture.record import CaptureMeta, DeviceHeader, HidrawHeader
-from phantombutton.detect.events import DeviceInfo, HeldState
+from phantombutton.detect.events import HeldState
 from phantombutton.detect.shared import is_shared
 from phantombutton.devices.device import Device
 from phantombutton.devices.receiver import Pairing, Receiver
 from phantombutton.devices.settings import SIDE_SCROLL_SETTING
 from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
-from phantombutton.input.sysfs_map import describe, hidraw_of, pointer_nodes
+from phantombutton.input.sysfs_map import describe, hidraw_of, pointer_nodes, read_text
 from phantombutton.recovery.shared import paired_reader
 from phantombutton.transport.discovery import read_uevent
 from phantombutton.transport.engine import Engine
@@ -48,21 +50,13 @@ def _open_evdev(path: str):
         raise err from e
 
 
-def _read_sys(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def udev_properties(event_node: str) -> list[str]:
     """The properties libinput record lists, from udev's database (no libudev needed)."""
     try:
         st = os.stat(event_node)
     except OSError:
         return []
-    data = _read_sys(f"/run/udev/data/c{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}") or ""
+    data = read_text(f"/run/udev/data/c{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}") or ""
     return [ln[2:] for ln in data.splitlines() if ln.startswith("E:") and ln[2:].startswith(UDEV_PREFIXES)]
 
 
@@ -72,16 +66,10 @@ def evdev_header(path: str) -> DeviceHeader:
         caps = dev.capabilities(absinfo=True)
         codes: dict[int, list[int]] = {}
         absinfo = {}
-        for t, items in caps.items():
-            cs = []
-            for it in items:
-                if isinstance(it, tuple):
-                    code, ai = it
-                    absinfo[code] = (ai.min, ai.max, ai.fuzz, ai.flat, ai.resolution)
-                    cs.append(code)
-                else:
-                    cs.append(it)
-            codes[t] = sorted(cs)
+        for t, items in caps.items():   # EV_ABS codes come as (code, AbsInfo)
+            codes[t] = sorted(it[0] if isinstance(it, tuple) else it for it in items)
+            for code, ai in (it for it in items if isinstance(it, tuple)):
+                absinfo[code] = (ai.min, ai.max, ai.fuzz, ai.flat, ai.resolution)
         info = dev.info
         try:
             props = list(dev.input_props())
@@ -93,27 +81,22 @@ def evdev_header(path: str) -> DeviceHeader:
 
     base = os.path.basename(path)
     hid_dir = os.path.realpath(f"/sys/class/input/{base}/device/device")
-    p = describe(base)
-    slot, receiver = (p.slot, p.receiver_node) if p is not None else (None, None)
-    # only a receiver child's HID++ node: the raw reports of any other HID device (a keyboard
-    # named by mistake) could carry what the user types, and they are not our business
-    child = p.hidpp_node if p is not None else None
     rd = None
-    try:
-        with open(f"{hid_dir}/report_descriptor", "rb") as f:
-            rd = f.read()
-    except OSError:
-        pass
-    di = DeviceInfo(node=path, name=name, vendor=info.vendor, product=info.product, slot=slot,
-                    receiver_node=receiver, hidpp_node=child,
-                    receiver_product=p.receiver_product if p is not None else None,
-                    buttons=frozenset(c for c in codes.get(1, ()) if c >= 0x100))
+    with contextlib.suppress(OSError), open(f"{hid_dir}/report_descriptor", "rb") as f:
+        rd = f.read()
+    p = describe(base)
     # a shared mouse node (Bolt): its own interface's hidraw carries every paired mouse's button
     # reports, as a child's hidraw does on Nano/Lightspeed (mouse reports only: no keyboard here)
     own = hidraw_of(hid_dir) if p is not None and p.is_shared else None
-    return DeviceHeader(node=path, name=name, id=(info.bustype, info.vendor, info.product, info.version),
-                        codes=codes, properties=props, absinfo=absinfo, hid=rd, udev=udev_properties(path),
-                        info=di, input_hidraw=(own,) if own else ())
+    header = DeviceHeader(node=path, name=name, id=(info.bustype, info.vendor, info.product, info.version),
+                          codes=codes, properties=props, absinfo=absinfo, hid=rd, udev=udev_properties(path),
+                          input_hidraw=(own,) if own else ())
+    if p is not None:
+        # only a receiver child's HID++ node: the raw reports of any other HID device (a keyboard
+        # named by mistake) could carry what the user types, and they are not our business
+        header.info = replace(header.device_info(), slot=p.slot, receiver_node=p.receiver_node,
+                              hidpp_node=p.hidpp_node, receiver_product=p.receiver_product)
+    return header
 
 
 def hidraw_header(node: str) -> HidrawHeader:
@@ -123,11 +106,9 @@ def hidraw_header(node: str) -> HidrawHeader:
         bus, vid, pid = (int(part, 16) for part in kv.get("HID_ID", "").split(":"))
     except ValueError:
         bus, vid, pid = 0, 0, 0
-    try:
-        with open(f"{sysd}/report_descriptor", "rb") as f:
-            desc = f.read()
-    except OSError:
-        desc = b""
+    desc = b""
+    with contextlib.suppress(OSError), open(f"{sysd}/report_descriptor", "rb") as f:
+        desc = f.read()
     return HidrawHeader(node=node, name=kv.get("HID_NAME", ""), phys=kv.get("HID_PHYS", ""),
                         id=(bus, vid, pid), descriptor=desc)
 
@@ -141,11 +122,9 @@ def x_input_driver(log_paths: tuple[str, ...] = ("/var/log/Xorg.0.log",)) -> str
     """The X input driver of pointer devices, from the Xorg log (`Using input driver`)."""
     paths = list(log_paths) + glob.glob(os.path.expanduser("~/.local/share/xorg/Xorg.*.log"))
     for p in paths:
-        text = _read_sys(p)
-        if text:
-            found = re.findall(r"Using input driver '(\w+)'", text)
-            if found:
-                return found[-1]
+        found = re.findall(r"Using input driver '(\w+)'", read_text(p) or "")
+        if found:
+            return found[-1]
     return None
 
 
@@ -154,14 +133,14 @@ def start_meta(headers: list[DeviceHeader], hidraw: list[str], x) -> CaptureMeta
     start = time.monotonic()
     held = {h.node: sorted(en.held_keys(h.node)) for h in headers}   # EVIOCGKEY, own fd
     xs = x.changes(start) if x else []   # the first call reports every device
-    osr = _read_sys("/etc/os-release") or ""
+    osr = read_text("/etc/os-release") or ""
     kv = dict(ln.split("=", 1) for ln in osr.splitlines() if "=" in ln)
     return CaptureMeta(
         start=start, kernel=os.uname().release,
         x_input_driver=(x.driver([h.node for h in headers]) or x_input_driver()) if x else None,
         hidraw=[hidraw_header(n) for n in hidraw], held_at_start=held, x_at_start=xs,
         os=f"{kv.get('ID', '').strip(chr(34))}:{kv.get('VERSION_ID', '').strip(chr(34))}",
-        dmi=_read_sys("/sys/class/dmi/id/modalias") or "",
+        dmi=read_text("/sys/class/dmi/id/modalias") or "",
         libinput_version=_libinput_version())
 
 
@@ -183,12 +162,9 @@ def hidraw_nodes(headers: list[DeviceHeader]) -> list[str]:
     """The hidraw nodes a capture records, once each: every device's receiver HID++ node, its
     child's (Nano/Lightspeed: report 0x02 too) or a direct mouse's own, and a shared mouse
     node's own interface."""
-    out: list[str] = []
-    for h in headers:
-        for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw:
-            if n and n not in out:
-                out.append(n)
-    return out
+    found = [n for h in headers
+             for n in ((h.info.receiver_node, h.info.hidpp_node) if h.info else ()) + h.input_hidraw if n]
+    return list(dict.fromkeys(found))
 
 
 def paired_of(headers: list[DeviceHeader], platform) -> dict[str, list]:
@@ -224,10 +200,9 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
         except Exception as e:  # AccessDenied, DeviceGone: keep recording without it
             problems.append(f"{node}: HID++ metadata not read: {e}")
             continue
-        try:
+        with contextlib.closing(receiver):
             try:
-                fw = receiver.firmware()
-                firmware[node] = ", ".join(f"{k} {v}" for k, v in fw.items()) if isinstance(fw, dict) else str(fw)
+                firmware[node] = ", ".join(f"{k} {v}" for k, v in receiver.firmware().items())
             except Exception as e:
                 problems.append(f"{node}: firmware not read: {e}")
             for slot, wpid in hs:
@@ -238,6 +213,4 @@ def hidpp_snapshot(headers: list[DeviceHeader]) -> tuple[dict[str, str], dict[in
                         settings[slot] = {SIDE_SCROLL_SETTING.name: SIDE_SCROLL_SETTING.read(dev)}
                 except Exception as e:
                     problems.append(f"slot {slot}: settings not read: {e}")
-        finally:
-            receiver.close()
     return firmware, settings, problems

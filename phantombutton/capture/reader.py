@@ -50,15 +50,18 @@ class DeviceEntry:
     extra: dict[str, Any] = field(default_factory=dict)   # our per-device phantombutton block
 
     def info(self) -> DeviceInfo:
-        x = self.extra
-        vendor = self.id[1] if len(self.id) > 2 else None
-        product = x.get("wpid") or (self.id[2] if len(self.id) > 2 else None)
-        return DeviceInfo(node=self.node, name=self.name, vendor=vendor, product=product,
-                          slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
-                          receiver_product=x.get("receiver_product"),
-                          x_slave_id=x.get("x_slave"),
-                          buttons=frozenset(c for c in self.codes.get(EV_KEY, ()) if c >= 0x100),
-                          settings=x.get("settings") or ())
+        vendor, product = self.id[1:3] if len(self.id) > 2 else (None, None)
+        return _device_info(self.node, self.name, vendor, product, self.extra,
+                            frozenset(c for c in self.codes.get(EV_KEY, ()) if c >= 0x100))
+
+
+def _device_info(node: str, name: str, vendor: int | None, product: int | None, extra: dict[str, Any],
+                 buttons: frozenset[int] = frozenset()) -> DeviceInfo:
+    """A device's header or `- device:` entry with our per-device block (fields.device_extra)."""
+    return DeviceInfo(node=node, name=name, vendor=vendor, product=extra.get("wpid") or product,
+                      slot=extra.get("slot"), receiver_node=extra.get("receiver"), hidpp_node=extra.get("hidraw"),
+                      receiver_product=extra.get("receiver_product"), x_slave_id=extra.get("x_slave"),
+                      buttons=buttons, settings=extra.get("settings") or ())
 
 
 class Capture:
@@ -70,7 +73,6 @@ class Capture:
         self.meta: dict[str, Any] = {}       # the phantombutton block (empty for plain files)
         self.devices: list[DeviceEntry] = []
         self.complete = False                # our end marker seen
-        self.lines = 0
         self.evdev_events = 0
         self.end_time = 0.0
         self.hid_reports = 0
@@ -90,8 +92,7 @@ class Capture:
 
     # -- parsing ---------------------------------------------------------------------------
     def observations(self) -> Iterator[Observation]:
-        f = open_input(self.path)
-        with f:
+        with open_input(self.path) as f:
             self._lines = BoundedLines(f, self.path)
             try:
                 yield from self._parse(Tokens(self._lines, self._bad))
@@ -127,7 +128,7 @@ class Capture:
         elif st.dev is None:
             pass
         elif line.indent == 2 and not line.item:
-            yield from self._on_device_key(line, st)
+            yield from self._on_device_key(line, st, st.dev)
         elif st.sub == "evdev":
             self._on_evdev_header(line, st.dev)
         elif st.sub == "udev":
@@ -179,19 +180,14 @@ class Capture:
             self.devices.append(st.dev)
         st.sub, st.entry = key, None
 
-    def _on_device_key(self, line: Line, st: _State) -> Iterator[Observation]:
-        dev = st.dev
-        assert dev is not None
+    def _on_device_key(self, line: Line, st: _State, dev: DeviceEntry) -> Iterator[Observation]:
         st.sub, st.entry = line.key, None
         if line.key == "hid" and line.value.startswith("["):
-            if line.value.endswith("]"):
-                dev.hid = ints(line.value, line.n, self._bad, F.BYTE)
+            got = st.tokens.byte_list(line.value, line.n)
+            if got is None:
+                st.open_list = line.n
             else:
-                got = st.tokens.byte_list(line.value, line.n)
-                if got is None:
-                    st.open_list = line.n
-                else:
-                    dev.hid = got
+                dev.hid = got
         elif line.key == "phantombutton":
             dev.extra = F.device_extra(flow(line.value, "phantombutton"), "phantombutton")
         elif line.key == "events":
@@ -220,7 +216,6 @@ class Capture:
             raise self._bad(n, "no `version:` key; not a libinput record file", content=False)
         if not self.devices:
             raise self._bad(n, "no `devices:` entries; not a libinput record file", content=False)
-        self.lines = n
 
     def _device_ready(self, dev: DeviceEntry, first: bool) -> Iterator[Observation]:
         yield DeviceAdded(0.0, dev.info(), at_start=True)
@@ -242,7 +237,7 @@ class Capture:
             if line.value.startswith("["):   # flow style frame on one line
                 yield from self._frame(st.node, self._flow_events(flow(line.value, "evdev"), "evdev", line.n))
             else:
-                yield from self._block_frame(line, st)
+                yield from self._block_frame(st)
         elif kind == "hid":
             if line.value.startswith("{"):
                 yield from self._flow_hid(flow(line.value, "hid"), line.n)
@@ -251,7 +246,7 @@ class Capture:
         elif kind in _EXTRAS:
             yield from _EXTRAS[kind](self, flow(line.value, kind), line.n)
 
-    def _block_frame(self, line: Line, st: _State) -> Iterator[Observation]:
+    def _block_frame(self, st: _State) -> Iterator[Observation]:
         got = st.tokens.frames()
         self.evdev_events += len(got.events)
         if got.syn_t is not None:
@@ -286,14 +281,10 @@ class Capture:
         if line.key == "time":
             st.hid_t = F.time_pair(ints(line.value, line.n, self._bad), "hid time")
         elif line.key.startswith("hidraw") and line.value.startswith("["):
-            if line.value.endswith("]"):
-                data = ints(line.value, line.n, self._bad, F.BYTE)
-            else:
-                got = st.tokens.byte_list(line.value, line.n)
-                if got is None:
-                    st.open_list = st.hid_line
-                    return
-                data = got
+            data = st.tokens.byte_list(line.value, line.n)
+            if data is None:
+                st.open_list = st.hid_line
+                return
             self.hid_reports += 1
             st.entry = None
             yield HidppTraffic(st.hid_t, "/dev/" + line.key, bytes(data))
@@ -328,13 +319,10 @@ class Capture:
             yield DeviceRemoved(t, F.text(d["removed"], "device.removed"))
         elif "added" in d:
             x = F.device_extra(d, "device")
-            yield DeviceAdded(t, DeviceInfo(
-                node=F.text(d["added"], "device.added"), name=F.opt_text(d.get("name"), "device.name") or "",
-                vendor=F.opt_integer(d.get("vendor"), "device.vendor", 0, 0xFFFF),
-                product=x.get("wpid") or F.opt_integer(d.get("product"), "device.product", 0, 0xFFFF),
-                slot=x.get("slot"), receiver_node=x.get("receiver"), hidpp_node=x.get("hidraw"),
-                receiver_product=x.get("receiver_product"),
-                x_slave_id=x.get("x_slave"), settings=x.get("settings", ())))
+            yield DeviceAdded(t, _device_info(
+                F.text(d["added"], "device.added"), F.opt_text(d.get("name"), "device.name") or "",
+                F.opt_integer(d.get("vendor"), "device.vendor", 0, 0xFFFF),
+                x.get("wpid") or F.opt_integer(d.get("product"), "device.product", 0, 0xFFFF), x))
 
     def _on_evdev_node(self, d: Any, n: int) -> Iterator[Observation]:
         """A frame of a node that has no device entry (a keyboard), our extra."""

@@ -24,6 +24,7 @@ Times: CLOCK_MONOTONIC relative to `phantombutton.start`, like libinput's offset
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 from phantombutton.outfile import OutputError, describe_os_error, streaming_output
 
 END_MARKER = "# end of capture"
+_DESCRIBED = HIDPP_REPORT_IDS | DJ_REPORT_IDS   # reports the decoder names in a comment
 
 
 @dataclass
@@ -97,12 +99,9 @@ class CaptureMeta:
 
 
 def _j(v: Any) -> str:
-    """JSON is YAML flow syntax: one line, trivially parsed back, valid for yaml.safe_load."""
+    """JSON is YAML flow syntax: one line, trivially parsed back, valid for yaml.safe_load;
+    a string is a double-quoted YAML scalar."""
     return json.dumps(v, separators=(", ", ": "))
-
-
-def _q(s: str) -> str:
-    return json.dumps(s)
 
 
 def _hexlist(data: bytes, indent: str) -> str:
@@ -112,11 +111,8 @@ def _hexlist(data: bytes, indent: str) -> str:
 
 
 def _x_dict(x: XButtons, t: tuple[int, int] | None = None) -> dict:
-    d: dict[str, Any] = {}
-    if t is not None:
-        d["time"] = list(t)
-    d.update(device=x.device_id, node=x.device_node, master=x.is_master, buttons=sorted(x.buttons))
-    return d
+    d: dict[str, Any] = {"time": list(t)} if t is not None else {}
+    return d | dict(device=x.device_id, node=x.device_node, master=x.is_master, buttons=sorted(x.buttons))
 
 
 def _info_dict(i: DeviceInfo) -> dict:
@@ -145,7 +141,7 @@ class CaptureWriter:
         self.primary = self.devices[0].node
         self.meta = meta
         self.show_keycodes = show_keycodes
-        self._describe = describe_hid if describe_hid is not None else _default_describe()
+        self._describe = describe_hid or _describe_hidpp
         self._last_syn_ms: dict[str, int] = {}
         self.frames = 0
         self.events = 0
@@ -154,10 +150,8 @@ class CaptureWriter:
             self._write_header()
         except OutputError:
             if self._own:
-                try:
+                with contextlib.suppress(OSError):   # the same error again, from the flush in close()
                     self.fp.close()
-                except OSError:   # the same error again, from the flush in close()
-                    pass
             raise
 
     # -- header ----------------------------------------------------------------------------
@@ -168,14 +162,14 @@ class CaptureWriter:
         w.append(f"# written by phantombutton {__version__}: a libinput record version 1 file with extra keys\n")
         w.append("# (ignored by libinput's tools). Times: CLOCK_MONOTONIC minus phantombutton.start.\n")
         w.append("version: 1\nndevices: 1\n")
-        w.append(f"libinput:\n  version: {_q(m.libinput_version)}\n  git: \"unknown\"\n")
-        w.append(f"system:\n  os: {_q(m.os)}\n  kernel: {_q(m.kernel)}\n  dmi: {_q(m.dmi)}\n")
+        w.append(f"libinput:\n  version: {_j(m.libinput_version)}\n  git: \"unknown\"\n")
+        w.append(f"system:\n  os: {_j(m.os)}\n  kernel: {_j(m.kernel)}\n  dmi: {_j(m.dmi)}\n")
         s, us = divmod(round(m.start * 1e6), 1_000_000)
         w.append("phantombutton:\n")
-        w.append(f"  version: {_q(__version__)}\n")
+        w.append(f"  version: {_j(__version__)}\n")
         w.append("  clock: monotonic\n")
         w.append(f"  start: [{s}, {us}]\n")
-        w.append(f"  kernel: {_q(m.kernel)}\n")
+        w.append(f"  kernel: {_j(m.kernel)}\n")
         w.append(f"  x_input_driver: {_j(m.x_input_driver)}\n")
         w.append(f"  show_keycodes: {_j(self.show_keycodes)}\n")
         w.append("  hidraw: " + _j([{"node": h.node, "name": h.name, "phys": h.phys, "id": list(h.id),
@@ -203,7 +197,7 @@ class CaptureWriter:
         bus, vid, pid, ver = d.id
         w.append(f"    # Name: {one_line(d.name)}\n")
         w.append(f"    # ID: bus 0x{bus:04x} vendor 0x{vid:04x} product 0x{pid:04x} version 0x{ver:04x}\n")
-        w.append(f"    name: {_q(d.name)}\n")
+        w.append(f"    name: {_j(d.name)}\n")
         w.append(f"    id: [{bus}, {vid}, {pid}, {ver}]\n")
         w.append("    codes:\n")
         for t in sorted(d.codes):
@@ -238,9 +232,7 @@ class CaptureWriter:
         return sorted({N.hide_key(N.EV_KEY, c, 1)[0] for c in codes})
 
     def _time(self, t: float) -> tuple[int, int]:
-        rel = max(0.0, t - self.meta.start)
-        us = round(rel * 1e6)
-        return us // 1_000_000, us % 1_000_000
+        return divmod(round(max(0.0, t - self.meta.start) * 1e6), 1_000_000)
 
     def evdev(self, node: str, events: Sequence[tuple[float, int, int, int]]) -> None:
         """One evdev frame (t, type, code, value)..., ending with SYN_REPORT (added if missing)."""
@@ -302,8 +294,7 @@ class CaptureWriter:
             self._write(f"  - xinput: {_j(_x_dict(obs, self._time(obs.t)))}\n")
         elif isinstance(obs, DeviceAdded):
             d = {"time": list(self._time(obs.t)), "added": obs.device.node, "name": obs.device.name,
-                 "vendor": obs.device.vendor, "product": obs.device.product}
-            d.update(_info_dict(obs.device))
+                 "vendor": obs.device.vendor, "product": obs.device.product, **_info_dict(obs.device)}
             self._write(f"  - device: {_j(d)}\n")
         elif isinstance(obs, DeviceRemoved):
             self._write(f"  - device: {_j({'time': list(self._time(obs.t)), 'removed': obs.node})}\n")
@@ -319,7 +310,7 @@ class CaptureWriter:
         if self.closed:
             return
         self.closed = True
-        at = f" time [{self._time(end)[0]}, {self._time(end)[1]}]," if end is not None else ""
+        at = " time [%d, %d]," % self._time(end) if end is not None else ""
         self._write(f"{END_MARKER}:{at} {self.frames} entries, {self.events} evdev events\n")
         if self._own:
             self.fp.close()
@@ -331,14 +322,11 @@ class CaptureWriter:
         self.close()
 
 
-def _default_describe():
-    ours = HIDPP_REPORT_IDS | DJ_REPORT_IDS
-
-    def _d(data: bytes) -> str:
-        if not data or data[0] not in ours:
-            return ""
-        try:
-            return describe(data).replace("\n", " ")
-        except FrameError:   # junk: a comment must never stop a capture
-            return ""
-    return _d
+def _describe_hidpp(data: bytes) -> str:
+    """The decoder's line for a HID++ or DJ report, the comment of its `- hid:` entry."""
+    if not data or data[0] not in _DESCRIBED:
+        return ""
+    try:
+        return describe(data).replace("\n", " ")
+    except FrameError:   # junk: a comment must never stop a capture
+        return ""

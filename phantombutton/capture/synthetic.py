@@ -79,30 +79,23 @@ def write_clean(path: str | os.PathLike, n_events: int = 3000, seed: int = 2,
                 show_keycodes: bool = False) -> int:
     """Clicks, a long drag with motion, wheel: no phantom. Returns the evdev event count."""
     rnd = random.Random(seed)
-    count = 0
     with CaptureWriter(path, [m705_header()], meta(), show_keycodes=show_keycodes) as w:
         t = START + 0.1
-        while count < n_events:
+        while w.events < n_events:
             r = rnd.random()
             if r < 0.02:      # a click
-                for fr in (button_frame(t, 0x110, 1), button_frame(t + 0.09, 0x110, 0)):
-                    w.evdev(NODE, fr)
-                    count += len(fr)
+                w.evdev(NODE, button_frame(t, 0x110, 1))
+                w.evdev(NODE, button_frame(t + 0.09, 0x110, 0))
                 t += 0.1
             elif r < 0.025:   # a long drag: 40 s with motion every 8 ms
                 w.evdev(NODE, button_frame(t, 0x110, 1))
-                count += 3
                 for _ in range(5000):
                     t += 0.008
                     w.evdev(NODE, motion_frame(t, 1, 0))
-                    count += 3
                 w.evdev(NODE, button_frame(t, 0x110, 0))
-                count += 3
             elif r < 0.05:    # wheel
                 w.evdev(NODE, [(t, 2, 8, -1), (t, 2, 11, -120), (t, 0, 0, 0)])
-                count += 3
             else:
                 w.evdev(NODE, motion_frame(t, rnd.randint(-9, 9), rnd.randint(-9, 9)))
-                count += 3
             t += 0.008
-    return count
+    return w.events

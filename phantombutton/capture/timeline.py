@@ -10,6 +10,7 @@ removed). Pure data; the picture is report/svg.py's.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from phantombutton.capture.reader import Capture
@@ -86,6 +87,15 @@ def _close(holds: dict[int, list[Interval]], key: int, t: float) -> None:
         lst[-1].end = t
 
 
+def _sample(holds: dict[int, list[Interval]], held: Collection[int], t: float) -> None:
+    """A state sample at `t`: the holds of keys not in `held` end, those of keys in it go on."""
+    for key in list(holds):
+        if key not in held:
+            _close(holds, key, t)
+    for key in held:
+        _open(holds, key, t)
+
+
 def build(path: str, end: float | None = None) -> Timeline:
     """The timeline of one capture; `end` (analyze's capture end) overrides the last event."""
     cap = Capture(path)
@@ -112,19 +122,12 @@ def build(path: str, end: float | None = None) -> Timeline:
         elif isinstance(obs, DeviceRemoved):
             d = dev(obs.node)
             d.connections.append(Connection(obs.t, False, "node removed"))
-            for code in list(d.kernel):
-                _close(d.kernel, code, obs.t)
+            _sample(d.kernel, (), obs.t)
         elif isinstance(obs, KeyEvent):
             if B.is_mouse_button(obs.code) and obs.value in (0, 1):
                 (_open if obs.value else _close)(dev(obs.node).kernel, obs.code, obs.t)
         elif isinstance(obs, HeldState):
-            d = dev(obs.node)
-            for code in list(d.kernel):
-                if code not in obs.codes:
-                    _close(d.kernel, code, obs.t)
-            for code in obs.codes:
-                if B.is_mouse_button(code):
-                    _open(d.kernel, code, obs.t)
+            _sample(dev(obs.node).kernel, {c for c in obs.codes if B.is_mouse_button(c)}, obs.t)
         elif isinstance(obs, Motion):
             d = dev(obs.node)
             if obs.wheel:
@@ -138,12 +141,7 @@ def build(path: str, end: float | None = None) -> Timeline:
             if node is None or node not in devs:
                 continue
             x_nodes[obs.device_id] = node
-            d = devs[node]
-            for b in list(d.x):
-                if b not in obs.buttons:
-                    _close(d.x, b, obs.t)
-            for b in obs.buttons:
-                _open(d.x, b, obs.t)
+            _sample(devs[node].x, obs.buttons, obs.t)
         elif isinstance(obs, HidppTraffic):
             f = parse_frame(obs.t, obs.node, obs.data)
             if f is not None:

@@ -7,7 +7,7 @@ lines, and their handler reads the rest of them from the tokenizer:
 - `frames()`: the `- [sec, usec, type, code, value]` rows of a block `- evdev:` entry, up to
   its SYN_REPORT, and of the frames that follow it (the hot path: one row per evdev event,
   parsed without decoding);
-- `byte_list()`: a `[` list of bytes continued on the following lines (a device's `hid:`
+- `byte_list()`: a `[` list of bytes, on its line or continued on the next (a device's `hid:`
   descriptor, a `hidrawN:` report of a `- hid:` entry).
 Errors name the line through the reader's `bad(line, why)`.
 """
@@ -152,8 +152,10 @@ class Tokens:
         return Frames(events, FrameEnd.EOF if in_frame else FrameEnd.SYN, start, syn_t)
 
     def byte_list(self, head: str, n: int) -> list[int] | None:
-        """A byte list opened on line `n` (`head` is what follows its `[` there), closed by a
-        later `]`; None if the file ends first."""
+        """The byte list `head` on line `n` starts (`[...`): closed there, or continued on
+        the following lines up to its `]`; None if the file ends first."""
+        if head.endswith("]"):
+            return ints(head, n, self.bad, F.BYTE)
         out = ints(head + "]", n, self.bad, F.BYTE)
         for raw in self._it:
             self.last_raw = raw

@@ -109,10 +109,7 @@ class DesktopSession:
         return out
 
     def as_dict(self) -> dict:
-        d = asdict(self)
-        d["x_state_is_evidence"] = self.x_state_is_evidence
-        d["grab_probe"] = self.grab_probe
-        return d
+        return {**asdict(self), "x_state_is_evidence": self.x_state_is_evidence, "grab_probe": self.grab_probe}
 
     def with_x(self, pointer_names: list[str], driver: str | None,
                proc: str = "/proc") -> DesktopSession:

@@ -12,6 +12,8 @@ import fcntl
 import os
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from phantombutton.buttons import KEY_MAX
 from phantombutton.errors import UDEV_FIX, AccessDenied, DeviceGone
@@ -56,21 +58,28 @@ def open_node(node: str, write: bool = False) -> int:
         raise os_error(node, e, "write" if write else "read") from e
 
 
+@contextmanager
+def _query(node: str, write: bool = False) -> Iterator[int]:
+    """A fresh fd on `node` for one query or write, closed after; errors as open_node's."""
+    fd = open_node(node, write)
+    try:
+        yield fd
+    except OSError as e:
+        raise os_error(node, e, "write" if write else "read") from e
+    finally:
+        os.close(fd)
+
+
 def parse_key_bits(buf: bytes) -> frozenset[int]:
     return set_bits(int.from_bytes(buf, "little"))
 
 
 def held_keys(node: str) -> frozenset[int]:
     """EV_KEY codes the kernel holds on `node` (EVIOCGKEY on a fresh fd)."""
-    fd = open_node(node)
-    try:
+    with _query(node) as fd:
         buf = bytearray(EVIOCGKEY >> 16 & 0x3FFF)
         fcntl.ioctl(fd, EVIOCGKEY, buf, True)
         return parse_key_bits(bytes(buf))
-    except OSError as e:
-        raise os_error(node, e) from e
-    finally:
-        os.close(fd)
 
 
 def pack_events(events: list[tuple[int, int, int]]) -> bytes:
@@ -81,13 +90,8 @@ def pack_events(events: list[tuple[int, int, int]]) -> bytes:
 
 def write_key(node: str, code: int, value: int) -> None:
     """Inject EV_KEY code value + SYN_REPORT into `node` (delivered to every reader)."""
-    fd = open_node(node, write=True)
-    try:
+    with _query(node, write=True) as fd:
         os.write(fd, pack_events([(EV_KEY, code, value), (EV_SYN, SYN_REPORT, 0)]))
-    except OSError as e:
-        raise os_error(node, e, "write") from e
-    finally:
-        os.close(fd)
 
 
 def pack_keymap_entry(scancode: int, keycode: int = 0) -> bytes:
@@ -96,15 +100,10 @@ def pack_keymap_entry(scancode: int, keycode: int = 0) -> bytes:
 
 def get_keycode(node: str, scancode: int) -> int:
     """EVIOCGKEYCODE_V2: the keycode a scancode maps to on this node."""
-    fd = open_node(node)
-    try:
+    with _query(node) as fd:
         buf = bytearray(pack_keymap_entry(scancode))
         fcntl.ioctl(fd, EVIOCGKEYCODE_V2, buf, True)
         return _KEYMAP_ENTRY.unpack(bytes(buf))[3]
-    except OSError as e:
-        raise os_error(node, e) from e
-    finally:
-        os.close(fd)
 
 
 def set_keycode(node: str, scancode: int, keycode: int) -> int:
@@ -113,13 +112,8 @@ def set_keycode(node: str, scancode: int, keycode: int) -> int:
     Mapping a held key's scancode away makes the input core send its key-up at once
     (input_set_keycode), which is why muting also releases.
     """
-    fd = open_node(node, write=True)
-    try:
+    with _query(node, write=True) as fd:
         fcntl.ioctl(fd, EVIOCSKEYCODE_V2, pack_keymap_entry(scancode, keycode))
-    except OSError as e:
-        raise os_error(node, e, "write") from e
-    finally:
-        os.close(fd)
     return get_keycode(node, scancode)
 
 

@@ -14,6 +14,7 @@ Events are parsed from the raw struct input_event stream (no library on the hot 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -42,10 +43,8 @@ def device_info(p: PointerNode) -> DeviceInfo:
 
 def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:
     """struct input_event (64-bit timeval) records -> (t, type, code, value)."""
-    out = []
-    for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(buf[: len(buf) - len(buf) % en.INPUT_EVENT.size]):
-        out.append((sec + usec / 1e6, typ, code, value))
-    return out
+    whole = buf[: len(buf) - len(buf) % en.INPUT_EVENT.size]
+    return [(sec + usec / 1e6, typ, code, value) for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(whole)]
 
 
 class _Inotify:
@@ -136,12 +135,9 @@ class EvdevSource:
                 + (self.hidraw.fd_count() if self.hidraw is not None else 0))
 
     # -- attach / detach -------------------------------------------------------------------
-    def _wanted(self) -> list[PointerNode]:
-        return pointer_nodes(self.all_mice, self.sysfs, self.dev)
-
     def _scan(self, at_start: bool = False) -> list[Observation]:
         out: list[Observation] = []
-        wanted = {p.node: p for p in self._wanted()}
+        wanted = {p.node: p for p in pointer_nodes(self.all_mice, self.sysfs, self.dev)}
         for node in [n for n in self.devices if n not in wanted]:
             out += self._detach(node)
         for node, p in wanted.items():
@@ -179,10 +175,8 @@ class EvdevSource:
         fd, _ = self.devices.pop(node, (None, None))
         if fd is None:
             return []
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(fd)
-        except (KeyError, ValueError):
-            pass
         os.close(fd)
         return [DeviceRemoved(self.clock(), node)]
 
@@ -215,22 +209,18 @@ class EvdevSource:
 
     def _on_inotify(self) -> list[Observation]:
         assert self._inotify is not None   # its fd is registered only while it is open
-        changes = [(m, n) for m, n in self._inotify.read() if n.startswith("event")]
-        if not changes:
-            return []
+        changes = [(m, n, os.path.join(self.dev, "input", n)) for m, n in self._inotify.read()
+                   if n.startswith("event")]
         out: list[Observation] = []
-        for mask, name in changes:
-            node = os.path.join(self.dev, "input", name)
+        for mask, _, node in changes:
             if mask & IN_DELETE:
                 out += self._detach(node)
         # new nodes, and nodes whose permissions udev just changed
-        if any(m & (IN_CREATE | IN_ATTRIB) for m, _ in changes):
-            for mask, name in changes:
-                node = os.path.join(self.dev, "input", name)
-                if mask & (IN_CREATE | IN_ATTRIB) and node not in self.devices:
-                    p = describe(name, self.sysfs, self.dev)
-                    if p and (p.is_hidpp_mouse and p.buttons or self.all_mice and p.is_mouse):
-                        out += self._attach(p, at_start=False)
+        for mask, name, node in changes:
+            if mask & (IN_CREATE | IN_ATTRIB) and node not in self.devices:
+                p = describe(name, self.sysfs, self.dev)
+                if p and (p.is_hidpp_mouse and p.buttons or self.all_mice and p.is_mouse):
+                    out += self._attach(p, at_start=False)
         return out
 
     def _read(self, node: str) -> list[Observation]:
@@ -257,9 +247,7 @@ class EvdevSource:
             return []
         obs, dropped = frames_to_observations(node, parse_events(b"".join(chunks)))
         if dropped:  # the kernel's buffer overflowed: our view is stale, read the state
-            try:
+            with contextlib.suppress(AccessDenied, DeviceGone, OSError):
                 held = en.held_keys(node)
                 obs.append(HeldState(self.clock(), node, frozenset(c for c in held if is_mouse_button(c))))
-            except (AccessDenied, DeviceGone, OSError):
-                pass
         return obs

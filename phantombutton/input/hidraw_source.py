@@ -17,6 +17,7 @@ a scheduling delay of its arrival.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -65,10 +66,6 @@ class HidrawTag:
     node: str
 
 
-def _receiver_nodes(sysfs: str) -> list[str]:
-    return [r.node for r in discovery.find_receivers(sysfs)]
-
-
 def _open_read_only(node: str) -> int:
     return os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
@@ -83,7 +80,7 @@ class HidrawSource:
                  find: Callable[[], list[str]] | None = None,
                  open_node: Callable[[str], int] = _open_read_only):
         self.clock = clock
-        self._find = find or (lambda: _receiver_nodes(sysfs))
+        self._find = find or (lambda: [r.node for r in discovery.find_receivers(sysfs)])
         self._open = open_node
         self.fds: dict[str, int] = {}
         self.problems: list[str] = []
@@ -131,10 +128,8 @@ class HidrawSource:
         if fd is None:
             return
         if self._sel is not None:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
         os.close(fd)
 
     def read(self, node: str) -> list[Observation]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from phantombutton.buttons import is_mouse_button
 from phantombutton.input import procfs
 from phantombutton.keys import KEY_A, MODIFIERS, is_keyboard_key
-from phantombutton.input.sysfs_map import _hex, _read, event_names, parse_bitmap
+from phantombutton.input.sysfs_map import _hex, event_names, parse_bitmap, read_text
 
 BUS_VIRTUAL = 0x06
 
@@ -29,7 +29,6 @@ class KeyboardNode:
     name: str
     bus: int | None
     virtual: bool
-    sys_path: str          # the input device's real sysfs path
     keys: frozenset[int]   # keyboard keys it advertises (and mouse buttons, if physical)
 
 
@@ -38,10 +37,10 @@ def describe_keyboard(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -
     with mouse buttons; None otherwise or if gone. A physical mouse button held counts as a
     finger on the hardware: a remapper may map it to Ctrl (a Ctrl-drag on the thumb button)."""
     input_dir = os.path.realpath(os.path.join(sysfs, "class/input", event_name, "device"))
-    name = _read(os.path.join(input_dir, "name"))
+    name = read_text(os.path.join(input_dir, "name"))
     if name is None:
         return None
-    caps = parse_bitmap(_read(os.path.join(input_dir, "capabilities/key")) or "0")
+    caps = parse_bitmap(read_text(os.path.join(input_dir, "capabilities/key")) or "0")
     keys = frozenset(c for c in caps if is_keyboard_key(c))
     bus = _hex(os.path.join(input_dir, "id/bustype"))
     rel = os.path.relpath(input_dir, os.path.realpath(sysfs))
@@ -49,7 +48,7 @@ def describe_keyboard(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -
     buttons = frozenset() if virtual else frozenset(c for c in caps if is_mouse_button(c))
     if KEY_A not in keys and not keys & MODIFIERS.keys() and not buttons:
         return None
-    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, input_dir, keys | buttons)
+    return KeyboardNode(os.path.join(dev, "input", event_name), name, bus, virtual, keys | buttons)
 
 
 def keyboard_nodes(sysfs: str = "/sys", dev: str = "/dev") -> list[KeyboardNode]:

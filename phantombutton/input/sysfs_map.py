@@ -71,16 +71,17 @@ def parse_bitmap(text: str, word_bits: int = 64) -> frozenset[int]:
                      for b in set_bits(int(word, 16)))
 
 
-def _read(path: str) -> str | None:
+def read_text(path: str) -> str | None:
+    """A sysfs (or other small text) file, stripped; None if it cannot be read."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             return f.read().strip()
     except OSError:
         return None
 
 
 def _hex(path: str) -> int | None:
-    v = _read(path)
+    v = read_text(path)
     try:
         return int(v, 16) if v else None
     except ValueError:
@@ -102,12 +103,12 @@ def _driver(hid_dir: str) -> str:
 def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> PointerNode | None:
     """What eventN is; None if it vanished meanwhile."""
     input_dir = os.path.realpath(os.path.join(sysfs, "class/input", event_name, "device"))
-    name = _read(os.path.join(input_dir, "name"))
+    name = read_text(os.path.join(input_dir, "name"))
     if name is None:
         return None
-    key = parse_bitmap(_read(os.path.join(input_dir, "capabilities/key")) or "0")
-    rel = parse_bitmap(_read(os.path.join(input_dir, "capabilities/rel")) or "0")
-    phys = _read(os.path.join(input_dir, "phys")) or ""
+    key = parse_bitmap(read_text(os.path.join(input_dir, "capabilities/key")) or "0")
+    rel = parse_bitmap(read_text(os.path.join(input_dir, "capabilities/rel")) or "0")
+    phys = read_text(os.path.join(input_dir, "phys")) or ""
     node = PointerNode(
         node=os.path.join(dev, "input", event_name), name=name,
         vendor=_hex(os.path.join(input_dir, "id/vendor")),

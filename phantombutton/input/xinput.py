@@ -17,6 +17,7 @@ XI2 XIQueryDevice is used only to list devices. Everything here is one X connect
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import struct
@@ -265,9 +266,8 @@ def probe_display(display_name: str, timeout: float = X_TIMEOUT) -> tuple[str | 
 class XSession:
     """One connection to the X server for polling state and sending device events."""
 
-    def __init__(self, display_name: str | None = None, *, check_session: bool = True,
-                 timeout: float = X_TIMEOUT):
-        if check_session and display_name is None:
+    def __init__(self, display_name: str | None = None, *, timeout: float = X_TIMEOUT):
+        if display_name is None:   # a display named is tried as given; the session's only if it has X
             problem = session_problem()
             if problem:
                 raise XUnavailable(problem)
@@ -318,15 +318,9 @@ class XSession:
             self.display.xinput_query_version()
             return 0
 
-    @property
-    def name(self) -> str:
-        return self.display.get_display_name()
-
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):   # already gone: nothing to release
             self.display.close()
-        except Exception:  # already gone: nothing to release
-            pass
 
     def fileno(self) -> int:
         return self.display.fileno()
@@ -338,19 +332,17 @@ class XSession:
 
         reply = self.display.xinput_query_device(xinput.AllDevices)
         out = []
-        seen = set()
         for d in reply.devices:
             if d.use not in (XDeviceUse.MASTER_POINTER, XDeviceUse.SLAVE_POINTER,
                              XDeviceUse.FLOATING_SLAVE):
                 continue
             if d.use == XDeviceUse.FLOATING_SLAVE and not any(c.type == 1 for c in d.classes):
                 continue  # a floating keyboard
-            seen.add(d.deviceid)
             node = None if d.use == XDeviceUse.MASTER_POINTER else self.device_node(d.deviceid)
             name = d.name.decode(errors="replace") if isinstance(d.name, bytes) else d.name
             out.append(XPointer(d.deviceid, name, XDeviceUse(d.use), d.attachment,
                                 bool(d.enabled), node))
-        for gone in set(self._node_cache) - seen:
+        for gone in set(self._node_cache) - {p.id for p in out}:
             del self._node_cache[gone]  # ids are reused after hotplug
         return out
 
@@ -362,12 +354,10 @@ class XSession:
         if self._atom_node:
             from Xlib import X, error as xerror   # optional heavy: Xlib
 
-            try:
+            with contextlib.suppress(xerror.XError):
                 r = self.display.xinput_get_device_property(device_id, self._atom_node,
                                                             X.AnyPropertyType, 0, 256)
                 node = property_text(r.value)
-            except xerror.XError:
-                node = None
         self._node_cache[device_id] = node
         return node
 

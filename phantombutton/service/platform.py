@@ -50,8 +50,7 @@ class HardwarePlatform:
     def x_session(self, timeout: float | None = None, display: str | None = None):
         from phantombutton.input.xinput import X_TIMEOUT, XSession   # start-up: not for info, list, set (~5 ms)
 
-        return XSession(display, check_session=display is None,
-                        timeout=X_TIMEOUT if timeout is None else timeout)
+        return XSession(display, timeout=X_TIMEOUT if timeout is None else timeout)
 
     def close(self) -> None:
         pass

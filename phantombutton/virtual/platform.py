@@ -111,8 +111,7 @@ class VirtualPlatform:
         (and how the tools cope with a silent or lost server) is the same."""
         from phantombutton.input.xinput import X_TIMEOUT, XSession   # start-up: not for info, list, set (~6 ms)
 
-        return XSession(display, check_session=display is None,
-                        timeout=X_TIMEOUT if timeout is None else timeout)
+        return XSession(display, timeout=X_TIMEOUT if timeout is None else timeout)
 
     def close(self) -> None:
         if self._kernel is not None:
