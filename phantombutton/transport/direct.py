@@ -17,14 +17,12 @@ from __future__ import annotations
 import os
 import re
 
-from .discovery import LOGITECH, HidppNode, hid_input_reports, hidpp_nodes
+from ..hidpp.frames import REPORT_LENGTH, ReportId
+from .discovery import HIDPP_DEVICE_DRIVER, LOGITECH, HidppNode, hid_input_reports, hidpp_nodes
 
 DIRECT_INDEX = 0xFF           # the device index a direct mouse answers on
-DIRECT_DRIVER = "logitech-hidpp-device"
 BUS_USB, BUS_BLUETOOTH = 0x03, 0x05
 BUS_NAMES = {BUS_USB: "USB", BUS_BLUETOOTH: "Bluetooth"}
-SHORT, LONG = 0x10, 0x11
-LONG_LENGTH = 20
 _HID_DIR = re.compile(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$", re.I)
 
 
@@ -37,7 +35,7 @@ def _hid_parent(node: HidppNode) -> str:
 
 def is_direct(node: HidppNode) -> bool:
     """A Logitech HID++ node driven by hid-logitech-hidpp with no receiver above it."""
-    return (node.vendor == LOGITECH and node.driver == DIRECT_DRIVER
+    return (node.vendor == LOGITECH and node.driver == HIDPP_DEVICE_DRIVER
             and node.bus in (BUS_USB, BUS_BLUETOOTH) and not _HID_DIR.match(_hid_parent(node)))
 
 
@@ -58,13 +56,13 @@ def long_only(sysfs_dir: str) -> bool:
             reports = hid_input_reports(f.read())
     except OSError:
         return False
-    return LONG in reports and SHORT not in reports
+    return ReportId.LONG in reports and ReportId.SHORT not in reports
 
 
 def as_long(report: bytes) -> bytes:
     """A short HID++ report as the long one the device accepts (params zero-padded)."""
-    if report[:1] == bytes([SHORT]):
-        return bytes([LONG]) + bytes(report[1:]).ljust(LONG_LENGTH - 1, b"\0")
+    if report[:1] == bytes([ReportId.SHORT]):
+        return bytes([ReportId.LONG]) + bytes(report[1:]).ljust(REPORT_LENGTH[ReportId.LONG] - 1, b"\0")
     return bytes(report)
 
 

@@ -27,12 +27,11 @@ from phantombutton.receivers import HANDLED, RECEIVERS, ButtonPath
 
 LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
-VENDOR_PAGE = 0xFF00
-VENDOR_PAGES = frozenset({VENDOR_PAGE, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
+VENDOR_PAGES = frozenset({0xFF00, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
 RECEIVER_DRIVER = "logitech-djreceiver"
-CHILD_DRIVER = "logitech-hidpp-device"
+HIDPP_DEVICE_DRIVER = "logitech-hidpp-device"   # a receiver's child nodes and direct mice alike
 
-UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the Unifying ids (service/parts.py still uses them)
+
 @dataclass
 class HidppNode:
     """A hidraw node that speaks HID++, as sysfs describes it."""
@@ -180,7 +179,7 @@ def _interface(phys: str) -> int | None:
 
 
 def _is_receiver(node: HidppNode) -> bool:
-    if node.vendor != LOGITECH or node.driver == CHILD_DRIVER:
+    if node.vendor != LOGITECH or node.driver == HIDPP_DEVICE_DRIVER:
         return False
     family = RECEIVERS.get(node.product)
     if family is not None and family.hidpp_interface is not None:
