@@ -41,7 +41,7 @@ RECEIVER = 0xFF
 
 # A very long report's length comes from the report descriptor; it is never shorter than a
 # long report, so we accept 20..64 bytes (and decoders can rely on >= 16 parameter bytes), as
-# hid-logitech-hidpp.c hidpp_validate_device does. classify.well_formed uses the same bounds.
+# hid-logitech-hidpp.c hidpp_validate_device does.
 VERY_LONG_MIN = 20
 
 
@@ -89,14 +89,18 @@ class DjFrame(NamedTuple):
 Frame = HidppFrame | DjFrame
 
 
+def length_ok(report_id: ReportId, n: int) -> bool:
+    """Is `n` bytes the length of a report with this id (very long: 20..64)?"""
+    low = VERY_LONG_MIN if report_id is ReportId.VERY_LONG else REPORT_LENGTH[report_id]
+    return low <= n <= REPORT_LENGTH[report_id]
+
+
 def _check_length(report_id: ReportId, n: int) -> None:
-    if report_id is ReportId.VERY_LONG:
-        if not VERY_LONG_MIN <= n <= REPORT_LENGTH[report_id]:
-            raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
+    if length_ok(report_id, n):
         return
-    want = REPORT_LENGTH[report_id]
-    if n != want:
-        raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {want})")
+    if report_id is ReportId.VERY_LONG:
+        raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
+    raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {REPORT_LENGTH[report_id]})")
 
 
 def report_id_of(data: bytes) -> ReportId:
