@@ -92,10 +92,6 @@ class FeatureMessage(NamedTuple):
     params: bytes
 
 
-def is_error_frame(frame: HidppFrame) -> bool:
-    return frame.sub_id == ERROR_INDEX
-
-
 def parse_error(frame: HidppFrame) -> Hidpp20Error:
     if frame.sub_id != ERROR_INDEX:
         raise FrameError("not a HID++ 2.0 error frame")
@@ -164,9 +160,6 @@ def parse_feature_set_entry(index: int, params: bytes) -> FeatureEntry:
     return FeatureEntry(index, params[0] << 8 | params[1], params[2], params[3] if len(params) > 3 else 0)
 
 
-# --- device name ----------------------------------------------------------------------
-
-
 # --- battery --------------------------------------------------------------------------
 
 BATTERY_STATUS_NAMES = {
@@ -204,15 +197,6 @@ class ControlFlag(IntFlag):
     DIVERTABLE = 0x20
     PERSISTENTLY_DIVERTABLE = 0x40
     VIRTUAL = 0x80
-
-
-class ControlFlag2(IntFlag):
-    """getCidInfo byte 8 (Solaar hidpp20.py KeyFlag, the high byte)."""
-
-    RAW_XY = 0x01
-    FORCE_RAW_XY = 0x02
-    ANALYTICS = 0x04
-    RAW_WHEEL = 0x08
 
 
 class ReportingFlag(IntFlag):
@@ -260,7 +244,7 @@ class ControlInfo:
     position: int
     group: int
     group_mask: int
-    flags2: int = 0
+    flags2: int = 0   # getCidInfo byte 8 (Solaar hidpp20.py KeyFlag, the high byte)
 
     @property
     def name(self) -> str:
