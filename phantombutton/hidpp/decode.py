@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.classify import FrameKind, classify
 from phantombutton.hidpp.classify import owner as software_id_owner
-from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode
+from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode, enum_name
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, ReportId, parse
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, PairingInfo, Register, SubId
 
@@ -56,13 +56,6 @@ def _who(devnum: int, names: Mapping[int, str] | None) -> str:
 def _slot_name(devnum: int, names: Mapping[int, str] | None) -> str:
     name = _name(devnum, names)
     return f"{name} " if name else ""
-
-
-def _enum_name(enum: type, code: int) -> str:
-    try:
-        return enum(code).name.lower().replace("_", " ")
-    except ValueError:
-        return f"0x{code:02X}"
 
 
 def describe(
@@ -128,7 +121,7 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
     if t == dj.DjReportType.KEYBOARD:
         return f"{who} DJ keyboard report (keys hidden)"
     if t <= dj.RF_REPORT_LAST:
-        return f"{who} DJ {_enum_name(dj.DjReportType, t)} report = {_hex(_trim(frame.params))}"
+        return f"{who} DJ {enum_name(dj.DjReportType, t)} report = {_hex(_trim(frame.params))}"
     return f"{who} DJ report type 0x{t:02X} = {_hex(_trim(frame.params))}"
 
 
@@ -160,7 +153,7 @@ def _describe_hidpp(frame: HidppFrame, names, outgoing, features) -> str:
 def _describe_error10(frame: HidppFrame, names) -> str:
     who = _who(frame.devnum, names)
     req_sub, reg, code = frame.address, frame.params[0], frame.params[1]
-    err = f"{_enum_name(Hidpp10ErrorCode, code)} (0x{code:02X})"
+    err = f"{enum_name(Hidpp10ErrorCode, code)} (0x{code:02X})"
     if req_sub < 0x80:
         # The 1.0 answer to a 2.0 request: a ping (ROOT fn 1) answered so means HID++ 1.0.
         sw = reg & 0x0F
@@ -220,7 +213,7 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
     if reg == Register.PAIRING_INFO:
         return _pairing_note(v)
     if reg == Register.FIRMWARE and 1 <= v[0] <= 4:
-        what = _enum_name(hidpp10.FirmwareInfo, v[0])
+        what = enum_name(hidpp10.FirmwareInfo, v[0])
         return f" [{what} {v[1]:02X}{v[2]:02X}]" if v[0] == 2 else f" [{what} {v[1]:02X}.{v[2]:02X}]"
     return ""
 
@@ -295,7 +288,7 @@ def _describe_error20(frame: HidppFrame, names) -> str:
     err = hidpp20.parse_error(frame)
     sw = hidpp20.error_software_id(frame)
     return (f"{_who(frame.devnum, names)} error idx {err.feature_index} fn {err.function} {_sw(sw)}: "
-            f"{_enum_name(Hidpp20ErrorCode, err.code)} ({err.code})")
+            f"{enum_name(Hidpp20ErrorCode, err.code)} ({err.code})")
 
 
 def _feature_id(features, devnum: int, index: int) -> int | None:
