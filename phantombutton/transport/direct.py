@@ -41,11 +41,9 @@ def is_direct(node: HidppNode) -> bool:
 
 def find_direct(sysfs: str = "/sys") -> list[HidppNode]:
     """Direct HID++ mice's nodes, sorted by node number; `slot` is their device index 0xFF."""
-    found = []
-    for node in hidpp_nodes(sysfs):
-        if is_direct(node):
-            node.slot = DIRECT_INDEX
-            found.append(node)
+    found = [node for node in hidpp_nodes(sysfs) if is_direct(node)]
+    for node in found:
+        node.slot = DIRECT_INDEX
     return found
 
 

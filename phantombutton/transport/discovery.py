@@ -55,6 +55,10 @@ class HidppNode:
         return f"{self.product:04X}"
 
 
+# Global items the parser keeps, by tag: usage page, report size, report id, report count.
+_GLOBALS = {0x0: "page", 0x7: "size", 0x8: "id", 0x9: "count"}
+
+
 def hid_input_reports(descriptor: bytes) -> dict[int, tuple[int, int]]:
     """Input reports of a HID report descriptor: report id -> (usage page, data bits).
 
@@ -72,22 +76,14 @@ def hid_input_reports(descriptor: bytes) -> dict[int, tuple[int, int]]:
             i += 3 + descriptor[i + 1]
             continue
         size = (0, 1, 2, 4)[prefix & 0x03]
-        data = descriptor[i + 1 : i + 1 + size]
-        value = int.from_bytes(data, "little")
+        value = int.from_bytes(descriptor[i + 1 : i + 1 + size], "little")
         kind, tag = (prefix >> 2) & 0x03, prefix >> 4
-        if kind == 1:  # global
-            if tag == 0x0:
-                state["page"] = value
-            elif tag == 0x7:
-                state["size"] = value
-            elif tag == 0x8:
-                state["id"] = value
-            elif tag == 0x9:
-                state["count"] = value
-            elif tag == 0xA:
-                stack.append(dict(state))
-            elif tag == 0xB and stack:
-                state = stack.pop()
+        if kind == 1 and tag in _GLOBALS:
+            state[_GLOBALS[tag]] = value
+        elif kind == 1 and tag == 0xA:  # push
+            stack.append(dict(state))
+        elif kind == 1 and tag == 0xB and stack:  # pop
+            state = stack.pop()
         elif kind == 0 and tag == 0x8:  # main: Input
             rid = state["id"]
             page, bits = reports.get(rid, (state["page"], 0))
@@ -145,13 +141,9 @@ def hidpp_nodes(sysfs: str = "/sys") -> list[HidppNode]:
         names = os.listdir(base)
     except OSError:
         return []
-    found = []
-    for name in sorted(names, key=lambda n: (len(n), n)):
-        if name.startswith("hidraw") and name[6:].isdigit():
-            node = _node(os.path.join(base, name), name)
-            if node is not None:
-                found.append(node)
-    return found
+    nodes = (_node(os.path.join(base, name), name) for name in sorted(names, key=lambda n: (len(n), n))
+             if name.startswith("hidraw") and name[6:].isdigit())
+    return [node for node in nodes if node is not None]
 
 
 def _slot_of(child_phys: str, receiver_phys: str) -> int | None:
