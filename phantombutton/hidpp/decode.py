@@ -16,7 +16,7 @@ payload surprises us, the line says `[undecodable: ...]` and keeps the raw bytes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.classify import FrameKind, classify
@@ -71,12 +71,7 @@ def describe(
     features: slot -> {feature index -> feature id} of HID++ 2.0 devices, when known, so
     that 2.0 traffic names its feature (and REPROG_CONTROLS_V4 events their controls)."""
     frame = parse(data)
-    if isinstance(frame, DjFrame):
-        return _guard(_describe_dj, frame, names, outgoing, features)
-    return _guard(_describe_hidpp, frame, names, outgoing, features)
-
-
-def _guard(fn, frame, names, outgoing, features) -> str:
+    fn: Callable[..., str] = _describe_dj if isinstance(frame, DjFrame) else _describe_hidpp
     try:
         return fn(frame, names, outgoing, features)
     except Exception as e:  # noqa: BLE001 - a decoder must not take the watch down
@@ -130,20 +125,17 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
 
 def _describe_hidpp(frame: HidppFrame, names, outgoing, features) -> str:
     sub = frame.sub_id
-    if frame.report_id != ReportId.VERY_LONG:
-        if hidpp10.is_error_frame(frame):
-            return _describe_error10(frame, names)
-        if hidpp10.is_register_frame(frame):
-            return _describe_register(frame, names, outgoing)
+    if hidpp10.is_error_frame(frame):   # both checks exclude very long reports
+        return _describe_error10(frame, names)
+    if hidpp10.is_register_frame(frame):
+        return _describe_register(frame, names, outgoing)
     if sub == hidpp20.ERROR_INDEX:
         return _describe_error20(frame, names)
-    if 0x40 <= sub < 0x80 and not outgoing:
+    if not outgoing and notifications.is_receiver_notification(frame):
         return _describe_notification(frame, names)
-    if (not outgoing and frame.report_id == ReportId.SHORT
-            and sub in notifications.BATTERY_NOTIFICATION_REGISTERS):
-        value = bytes((frame.address,)) + frame.params[:2]
-        note = _register_note(sub, value, frame.devnum)
-        return f"{_who(frame.devnum, names)} notification reg 0x{sub:02X} = {_hex(value)}{note}"
+    if not outgoing and isinstance(n := notifications.parse(frame), notifications.RegisterNotification):
+        note = _register_note(sub, n.value, frame.devnum)
+        return f"{_who(frame.devnum, names)} notification reg 0x{sub:02X} = {_hex(n.value)}{note}"
     if sub < 0x80:
         return _describe_feature(frame, names, outgoing, features)
     return (f"{_who(frame.devnum, names)} HID++ sub id 0x{sub:02X} addr 0x{frame.address:02X} "
@@ -158,8 +150,8 @@ def _describe_error10(frame: HidppFrame, names) -> str:
         # The 1.0 answer to a 2.0 request: a ping (ROOT fn 1) answered so means HID++ 1.0.
         sw = reg & 0x0F
         if req_sub == hidpp20.ROOT_INDEX and reg >> 4 == 1 and code == Hidpp10ErrorCode.INVALID_SUBID:
-            return f"{who} HID++ 1.0 device (ping answered with {err}) [sw 0x{sw:02X} {software_id_owner(sw)}]"
-        return f"{who} error to 2.0 request idx {req_sub} fn {reg >> 4} [sw 0x{sw:02X} {software_id_owner(sw)}]: {err}"
+            return f"{who} HID++ 1.0 device (ping answered with {err}) {_sw(sw)}"
+        return f"{who} error to 2.0 request idx {req_sub} fn {reg >> 4} {_sw(sw)}: {err}"
     ops: dict[int, str] = {SubId.SET_SHORT: "set", SubId.GET_SHORT: "get", SubId.SET_LONG: "set long",
                            SubId.GET_LONG: "get long"}
     op = ops.get(req_sub, f"sub 0x{req_sub:02X}")
@@ -170,18 +162,17 @@ def _describe_register(frame: HidppFrame, names, outgoing) -> str:
     msg = hidpp10.parse_register(frame)
     who = _who(frame.devnum, names)
     reg = msg.register
-    value = msg.value if not msg.is_long else _trim(msg.value)
     long_ = " long" if msg.is_long else ""
-    if msg.is_write:
-        if outgoing:
-            return f"{who} set{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
+    if msg.is_write and not outgoing:
         return f"{who} ack set{long_} reg 0x{reg:02X}"
-    if outgoing:
+    if outgoing and not msg.is_write:
         arg = _trim(msg.value, 0)
         tail = f" {_hex(arg)}" if arg else ""
         note = _pairing_request_note(msg.value) if reg == Register.PAIRING_INFO else ""
         return f"{who} get{long_} reg 0x{reg:02X}{tail}{note}"
-    return f"{who} reply{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
+    value = _trim(msg.value) if msg.is_long else msg.value
+    verb = "set" if outgoing else "reply"
+    return f"{who} {verb}{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
 
 
 def _register_note(reg: int, v: bytes, devnum: int) -> str:
@@ -256,10 +247,7 @@ def _describe_notification(frame: HidppFrame, names) -> str:
         verb = "connected" if n.link_established else "disconnected"
         link = "link up" if n.link_established else "link down"
         extra = [n.kind_name, notifications.protocol_name(n.protocol)]
-        if n.encrypted:
-            extra.append("encrypted")
-        if n.software_present:
-            extra.append("software present")
+        extra += [word for word, on in (("encrypted", n.encrypted), ("software present", n.software_present)) if on]
         return f"receiver: device {slot} {verb} {_slot_name(slot, names)}{n.wpid:04X} ({link}) {', '.join(extra)}"
     if isinstance(n, notifications.DeviceUnpaired):
         return f"receiver: device {slot} {_slot_name(slot, names)}unpaired"
