@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from itertools import takewhile
 from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError, Hidpp20Error
@@ -310,12 +311,7 @@ def parse_dpi_list(params: bytes) -> tuple[int, ...]:
     """getSensorDpiList(sensor) reply: sensor, then 2-byte values up to a 0; a value
     0xE000|step between two values means every step from the one before to the one after
     (Solaar settings_templates.py AdjustableDpi). -> the dpi values the sensor accepts."""
-    raw = []
-    for i in range(1, len(params) - 1, 2):
-        v = params[i] << 8 | params[i + 1]
-        if v == 0:
-            break
-        raw.append(v)
+    raw = list(takewhile(bool, (params[i] << 8 | params[i + 1] for i in range(1, len(params) - 1, 2))))
     out: list[int] = []
     for i, v in enumerate(raw):
         if v >= 0xE000:
