@@ -34,10 +34,7 @@ def _hex(b: bytes) -> str:
 
 def _trim(b: bytes, keep: int = 3) -> bytes:
     """Drop trailing zero bytes of a long payload, keeping at least `keep` bytes."""
-    end = len(b)
-    while end > keep and b[end - 1] == 0:
-        end -= 1
-    return b[:end]
+    return b[: max(len(b.rstrip(b"\0")), keep)]
 
 
 def _name(devnum: int, names: Mapping[int, str] | None) -> str:
