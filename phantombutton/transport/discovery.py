@@ -101,16 +101,11 @@ def is_hidpp_descriptor(descriptor: bytes) -> bool:
 
 
 def read_uevent(path: str) -> dict[str, str]:
-    values: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, sep, value = line.rstrip("\n").partition("=")
-                if sep:
-                    values[key] = value
+            return {key: value for key, sep, value in (line.rstrip("\n").partition("=") for line in f) if sep}
     except OSError:
-        pass
-    return values
+        return {}
 
 
 def _node(sysfs_dir: str, name: str) -> HidppNode | None:
