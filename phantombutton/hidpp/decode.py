@@ -83,14 +83,11 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
     msg = dj.parse_message(frame)
     t = frame.report_type
     if isinstance(msg, dj.DjMouseReport):
-        pressed = msg.pressed
-        line = f"{who} DJ mouse buttons={','.join(map(str, pressed)) if pressed else 'none'}"
-        motion = [f"{k}={v}" for k, v in (("x", msg.x), ("y", msg.y), ("wheel", msg.wheel), ("pan", msg.pan)) if v]
-        if motion:
-            line += " " + " ".join(motion)
+        parts = [f"{who} DJ mouse buttons={','.join(map(str, msg.pressed)) or 'none'}"]
+        parts += [f"{k}={v}" for k, v in (("x", msg.x), ("y", msg.y), ("wheel", msg.wheel), ("pan", msg.pan)) if v]
         if msg.phantom:
-            line += " [phantom: HID button 16 = X button 20]"
-        return line
+            parts.append("[phantom: HID button 16 = X button 20]")
+        return " ".join(parts)
     if isinstance(msg, dj.DjDevicePaired):
         if msg.list_empty:
             return "receiver: DJ no paired devices"
@@ -184,14 +181,9 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
         on = hidpp10.flag_names(flags, hidpp10.NOTIFICATION_FLAG_NAMES, other=True)
         return f" [notifications: {', '.join(on) or 'none'}]"
     if reg == Register.CONNECTION_STATE and devnum == RECEIVER:
-        if v[0] == 0x02:
-            return " [announce every paired device again]"
-        return f" [{v[1]} paired]"
-    if reg == Register.BATTERY_STATUS:
-        b = hidpp10.parse_battery_status(v)
-        return f" [battery {b.level}, {b.status}]"
-    if reg == Register.BATTERY_CHARGE:
-        b = hidpp10.parse_battery_charge(v)
+        return " [announce every paired device again]" if v[0] == 0x02 else f" [{v[1]} paired]"
+    if reg in (Register.BATTERY_STATUS, Register.BATTERY_CHARGE):
+        b = hidpp10.parse_battery_status(v) if reg == Register.BATTERY_STATUS else hidpp10.parse_battery_charge(v)
         return f" [battery {b.level}, {b.status}]"
     if reg == Register.MOUSE_DPI and hidpp10.DPI_MIN_CODE <= v[0] <= hidpp10.DPI_MAX_CODE:
         return f" [{hidpp10.dpi_from_code(v[0])} dpi]"
