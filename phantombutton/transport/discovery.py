@@ -23,9 +23,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from phantombutton.receivers import HANDLED, RECEIVERS, ButtonPath
+from phantombutton.receivers import HANDLED, LOGITECH, RECEIVERS, ButtonPath
 
-LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
 VENDOR_PAGES = frozenset({0xFF00, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
 RECEIVER_DRIVER = "logitech-djreceiver"
