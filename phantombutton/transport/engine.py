@@ -56,10 +56,6 @@ class Unsolicited:
     kind: UnsolicitedKind
     software_id: int | None = None  # 2.0 replies/errors: the asking program's id; else None
 
-    @property
-    def devnum(self) -> int | None:
-        return self.raw[1] if len(self.raw) > 1 else None
-
 
 def classify(raw: bytes, now: float | None = None) -> Unsolicited:
     """Tag an input report that is not the reply we wait for. Pure; never raises."""
