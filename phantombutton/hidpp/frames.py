@@ -95,30 +95,22 @@ def length_ok(report_id: ReportId, n: int) -> bool:
     return low <= n <= REPORT_LENGTH[report_id]
 
 
-def _check_length(report_id: ReportId, n: int) -> None:
-    if length_ok(report_id, n):
-        return
-    if report_id is ReportId.VERY_LONG:
-        raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
-    raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {REPORT_LENGTH[report_id]})")
-
-
-def report_id_of(data: bytes) -> ReportId:
-    if not data:
-        raise FrameError("empty report")
-    try:
-        return ReportId(data[0])
-    except ValueError:
-        raise FrameError(f"unknown report id 0x{data[0]:02X} (not HID++ or DJ)") from None
-
-
 def parse(data: bytes | bytearray | memoryview) -> Frame:
     """Parse one raw report into a HidppFrame or DjFrame; FrameError if malformed."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FrameError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    report_id = report_id_of(data)
-    _check_length(report_id, len(data))
+    n = len(data)
+    if not data:
+        raise FrameError("empty report")
+    try:
+        report_id = ReportId(data[0])
+    except ValueError:
+        raise FrameError(f"unknown report id 0x{data[0]:02X} (not HID++ or DJ)") from None
+    if report_id is ReportId.VERY_LONG and not length_ok(report_id, n):
+        raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
+    if not length_ok(report_id, n):
+        raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {REPORT_LENGTH[report_id]})")
     if report_id in DJ_REPORT_IDS:
         return DjFrame(report_id, data[1], data[2], data[3:])
     return HidppFrame(report_id, data[1], data[2], data[3], data[4:])
