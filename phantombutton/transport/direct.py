@@ -57,13 +57,6 @@ def long_only(sysfs_dir: str) -> bool:
     return ReportId.LONG in reports and ReportId.SHORT not in reports
 
 
-def as_long(report: bytes) -> bytes:
-    """A short HID++ report as the long one the device accepts (params zero-padded)."""
-    if report[:1] == bytes([ReportId.SHORT]):
-        return bytes([ReportId.LONG]) + bytes(report[1:]).ljust(REPORT_LENGTH[ReportId.LONG] - 1, b"\0")
-    return bytes(report)
-
-
 class LongOnlyTransport:
     """Wraps a Transport onto a node without the short report: short requests go out long.
     Replies match as before (the engine compares the bytes after the report id)."""
@@ -73,7 +66,9 @@ class LongOnlyTransport:
         self.node = inner.node
 
     def write(self, data: bytes) -> None:
-        self.inner.write(as_long(data))
+        if data[:1] == bytes([ReportId.SHORT]):   # as the long report, params zero-padded
+            data = bytes([ReportId.LONG]) + bytes(data[1:]).ljust(REPORT_LENGTH[ReportId.LONG] - 1, b"\0")
+        self.inner.write(bytes(data))
 
     def read(self, timeout: float) -> bytes | None:
         return self.inner.read(timeout)
