@@ -164,7 +164,9 @@ class Engine:
                     time.sleep(BUSY_BACKOFF * attempt)
 
     def _exchange(self, frame: bytes, timeout: float) -> bytes:
-        self._drain()
+        # Keep whatever arrived since the last request, so it cannot pose as our reply.
+        while (raw := self.transport.read(0)) is not None:
+            self.unsolicited.append(self._arrived(raw))
         self.transport.write(frame)
         self.requests += 1
         self._trace("out", self.clock(), frame)
@@ -175,10 +177,10 @@ class Engine:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise HidppTimeout(devnum, frame, timeout)
-            got = self.transport.read(remaining)
-            if got is None:
+            raw = self.transport.read(remaining)
+            if raw is None:
                 continue
-            item = self._arrived(got)
+            item = self._arrived(raw)
             raw = item.raw
             if is_hidpp(raw) and raw[1] == devnum:
                 if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
@@ -188,11 +190,6 @@ class Engine:
                 if raw[2] == ERROR_INDEX and raw[3] == b2 and raw[4] == b3:
                     raise Hidpp20Error(devnum, b2, b3 >> 4, raw[5])
             self.unsolicited.append(item)
-
-    def _drain(self) -> None:
-        """Keep whatever arrived since the last request, so it cannot pose as our reply."""
-        while (raw := self.transport.read(0)) is not None:
-            self.unsolicited.append(self._arrived(raw))
 
     def _arrived(self, raw: bytes) -> Unsolicited:
         """A report just read, stamped by the engine's clock, traced and tagged."""
