@@ -272,8 +272,7 @@ def parse_firmware(parts: dict[int, bytes]) -> dict[str, str]:
 
 # --- battery ----------------------------------------------------------------------------
 
-_LEVELS = {7: "full", 5: "good", 3: "low", 1: "critical"}
-_LEVEL_PERCENT = {7: 90, 5: 50, 3: 20, 1: 5}
+_LEVELS = {7: ("full", 90), 5: ("good", 50), 3: ("low", 20), 1: ("critical", 5)}   # level: name, percent
 
 
 class Battery(NamedTuple):
@@ -296,10 +295,10 @@ _CHARGING = {0x00: "discharging", 0x20: "unknown", 0x21: "charging", 0x22: "full
 def parse_battery_status(value: bytes) -> Battery:
     """Register 0x07: level 1/3/5/7, charging byte. The Performance MX reads `07 00 00` =
     full, discharging."""
-    level = value[0]
+    name, percent = _LEVELS.get(value[0], (f"level {value[0]}", None))
     ch = value[1] if len(value) > 1 else None
     status = "?" if ch is None else _CHARGING.get(ch, "not charging")
-    return Battery(_LEVEL_PERCENT.get(level), _LEVELS.get(level, f"level {level}"), status)
+    return Battery(percent, name, status)
 
 
 def parse_battery_charge(value: bytes) -> Battery:

@@ -288,13 +288,11 @@ def reset_reporting_params(cid: int, current: int) -> bytes:
     set in `current` (a state bit changes only with its `valid` bit; we send valid bits only
     for what is set, so a control is never asked about a capability it lacks), remap 0 =
     leave the mapping alone."""
-    flags = 0
-    for state, valid in ((ReportingFlag.DIVERTED, ReportingFlag.DIVERT_VALID),
-                         (ReportingFlag.PERSISTENTLY_DIVERTED, ReportingFlag.PERSIST_VALID),
-                         (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID),
-                         (ReportingFlag.FORCE_RAW_XY, ReportingFlag.FORCE_RAW_XY_VALID)):
-        if current & state:
-            flags |= valid
+    flags = sum(valid for state, valid in ((ReportingFlag.DIVERTED, ReportingFlag.DIVERT_VALID),
+                                           (ReportingFlag.PERSISTENTLY_DIVERTED, ReportingFlag.PERSIST_VALID),
+                                           (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID),
+                                           (ReportingFlag.FORCE_RAW_XY, ReportingFlag.FORCE_RAW_XY_VALID))
+                if current & state)
     return bytes((cid >> 8, cid & 0xFF, flags, 0, 0))
 
 
