@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from phantombutton.hidpp.errors import FrameError
+from phantombutton.hidpp.hidpp10 import pairing_value
 
 PAIRING = 0x50          # + slot
 NAME = 0x60             # + slot, second parameter NAME_PART
 NAME_PART = 0x01
 UNIQUE_ID = 0xFB        # long register: the receiver's serial
-PROTOCOL = 0x10         # 0x41 notification protocol byte of a Bolt link
 
 
 class BoltPairing(NamedTuple):
@@ -34,14 +33,6 @@ class BoltPairing(NamedTuple):
     serial: str
 
 
-def _check(value: bytes, sub: int, need: int) -> bytes:
-    if len(value) < need:
-        raise FrameError(f"Bolt pairing info 0x{sub:02X} value of {len(value)} bytes (need {need})")
-    if value[0] != sub:
-        raise FrameError(f"Bolt pairing info answer for 0x{value[0]:02X}, asked 0x{sub:02X}")
-    return value
-
-
 def pairing_params(slot: int) -> bytes:
     return bytes((PAIRING + slot,))
 
@@ -51,12 +42,12 @@ def name_params(slot: int) -> bytes:
 
 
 def parse_pairing(value: bytes, slot: int) -> BoltPairing:
-    v = _check(value, PAIRING + slot, 8)
+    v = pairing_value(value, PAIRING + slot, 8, "Bolt pairing info")
     return BoltPairing(slot, int.from_bytes(v[2:4], "little"), v[1] & 0x0F, v[4:8].hex().upper())
 
 
 def parse_name(value: bytes, slot: int) -> str:
-    v = _check(value, NAME + slot, 3)
+    v = pairing_value(value, NAME + slot, 3, "Bolt pairing info")
     n = min(v[2], 14, len(v) - 3)
     return v[3 : 3 + n].decode("ascii", "replace")
 

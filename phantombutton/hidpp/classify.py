@@ -21,7 +21,7 @@ from __future__ import annotations
 from enum import Enum
 
 from phantombutton import SOFTWARE_ID
-from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, REPORT_LENGTH, VERY_LONG_MIN, ReportId
+from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, REPORT_LENGTH, ReportId, length_ok
 from phantombutton.hidpp.hidpp10 import SubId
 from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
 
@@ -64,11 +64,7 @@ class FrameKind(str, Enum):
 
 def well_formed(raw: bytes) -> bool:
     """A HID++ or DJ report of its report id's length (very long: 20..64 bytes)."""
-    if not raw:
-        return False
-    if raw[0] == ReportId.VERY_LONG:
-        return VERY_LONG_MIN <= len(raw) <= REPORT_LENGTH[ReportId.VERY_LONG]
-    return raw[0] in REPORT_LENGTH and REPORT_LENGTH[ReportId(raw[0])] == len(raw)
+    return bool(raw) and raw[0] in REPORT_LENGTH and length_ok(ReportId(raw[0]), len(raw))
 
 
 def is_hidpp(raw: bytes) -> bool:

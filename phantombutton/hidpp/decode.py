@@ -16,12 +16,12 @@ payload surprises us, the line says `[undecodable: ...]` and keeps the raw bytes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
 from phantombutton.hidpp.classify import FrameKind, classify
 from phantombutton.hidpp.classify import owner as software_id_owner
-from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode
+from phantombutton.hidpp.errors import Hidpp10ErrorCode, Hidpp20ErrorCode, enum_name
 from phantombutton.hidpp.frames import RECEIVER, DjFrame, HidppFrame, ReportId, parse
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, PairingInfo, Register, SubId
 
@@ -34,10 +34,7 @@ def _hex(b: bytes) -> str:
 
 def _trim(b: bytes, keep: int = 3) -> bytes:
     """Drop trailing zero bytes of a long payload, keeping at least `keep` bytes."""
-    end = len(b)
-    while end > keep and b[end - 1] == 0:
-        end -= 1
-    return b[:end]
+    return b[: max(len(b.rstrip(b"\0")), keep)]
 
 
 def _name(devnum: int, names: Mapping[int, str] | None) -> str:
@@ -58,13 +55,6 @@ def _slot_name(devnum: int, names: Mapping[int, str] | None) -> str:
     return f"{name} " if name else ""
 
 
-def _enum_name(enum: type, code: int) -> str:
-    try:
-        return enum(code).name.lower().replace("_", " ")
-    except ValueError:
-        return f"0x{code:02X}"
-
-
 def describe(
     data: bytes,
     names: Mapping[int, str] | None = None,
@@ -78,12 +68,7 @@ def describe(
     features: slot -> {feature index -> feature id} of HID++ 2.0 devices, when known, so
     that 2.0 traffic names its feature (and REPROG_CONTROLS_V4 events their controls)."""
     frame = parse(data)
-    if isinstance(frame, DjFrame):
-        return _guard(_describe_dj, frame, names, outgoing, features)
-    return _guard(_describe_hidpp, frame, names, outgoing, features)
-
-
-def _guard(fn, frame, names, outgoing, features) -> str:
+    fn: Callable[..., str] = _describe_dj if isinstance(frame, DjFrame) else _describe_hidpp
     try:
         return fn(frame, names, outgoing, features)
     except Exception as e:  # noqa: BLE001 - a decoder must not take the watch down
@@ -98,14 +83,11 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
     msg = dj.parse_message(frame)
     t = frame.report_type
     if isinstance(msg, dj.DjMouseReport):
-        pressed = msg.pressed
-        line = f"{who} DJ mouse buttons={','.join(map(str, pressed)) if pressed else 'none'}"
-        motion = [f"{k}={v}" for k, v in (("x", msg.x), ("y", msg.y), ("wheel", msg.wheel), ("pan", msg.pan)) if v]
-        if motion:
-            line += " " + " ".join(motion)
+        parts = [f"{who} DJ mouse buttons={','.join(map(str, msg.pressed)) or 'none'}"]
+        parts += [f"{k}={v}" for k, v in (("x", msg.x), ("y", msg.y), ("wheel", msg.wheel), ("pan", msg.pan)) if v]
         if msg.phantom:
-            line += " [phantom: HID button 16 = X button 20]"
-        return line
+            parts.append("[phantom: HID button 16 = X button 20]")
+        return " ".join(parts)
     if isinstance(msg, dj.DjDevicePaired):
         if msg.list_empty:
             return "receiver: DJ no paired devices"
@@ -128,7 +110,7 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
     if t == dj.DjReportType.KEYBOARD:
         return f"{who} DJ keyboard report (keys hidden)"
     if t <= dj.RF_REPORT_LAST:
-        return f"{who} DJ {_enum_name(dj.DjReportType, t)} report = {_hex(_trim(frame.params))}"
+        return f"{who} DJ {enum_name(dj.DjReportType, t)} report = {_hex(_trim(frame.params))}"
     return f"{who} DJ report type 0x{t:02X} = {_hex(_trim(frame.params))}"
 
 
@@ -137,20 +119,17 @@ def _describe_dj(frame: DjFrame, names, outgoing, features) -> str:
 
 def _describe_hidpp(frame: HidppFrame, names, outgoing, features) -> str:
     sub = frame.sub_id
-    if frame.report_id != ReportId.VERY_LONG:
-        if hidpp10.is_error_frame(frame):
-            return _describe_error10(frame, names)
-        if hidpp10.is_register_frame(frame):
-            return _describe_register(frame, names, outgoing)
+    if hidpp10.is_error_frame(frame):   # both checks exclude very long reports
+        return _describe_error10(frame, names)
+    if hidpp10.is_register_frame(frame):
+        return _describe_register(frame, names, outgoing)
     if sub == hidpp20.ERROR_INDEX:
         return _describe_error20(frame, names)
-    if 0x40 <= sub < 0x80 and not outgoing:
+    if not outgoing and notifications.is_receiver_notification(frame):
         return _describe_notification(frame, names)
-    if (not outgoing and frame.report_id == ReportId.SHORT
-            and sub in notifications.BATTERY_NOTIFICATION_REGISTERS):
-        value = bytes((frame.address,)) + frame.params[:2]
-        note = _register_note(sub, value, frame.devnum)
-        return f"{_who(frame.devnum, names)} notification reg 0x{sub:02X} = {_hex(value)}{note}"
+    if not outgoing and isinstance(n := notifications.parse(frame), notifications.RegisterNotification):
+        note = _register_note(sub, n.value, frame.devnum)
+        return f"{_who(frame.devnum, names)} notification reg 0x{sub:02X} = {_hex(n.value)}{note}"
     if sub < 0x80:
         return _describe_feature(frame, names, outgoing, features)
     return (f"{_who(frame.devnum, names)} HID++ sub id 0x{sub:02X} addr 0x{frame.address:02X} "
@@ -160,13 +139,13 @@ def _describe_hidpp(frame: HidppFrame, names, outgoing, features) -> str:
 def _describe_error10(frame: HidppFrame, names) -> str:
     who = _who(frame.devnum, names)
     req_sub, reg, code = frame.address, frame.params[0], frame.params[1]
-    err = f"{_enum_name(Hidpp10ErrorCode, code)} (0x{code:02X})"
+    err = f"{enum_name(Hidpp10ErrorCode, code)} (0x{code:02X})"
     if req_sub < 0x80:
         # The 1.0 answer to a 2.0 request: a ping (ROOT fn 1) answered so means HID++ 1.0.
         sw = reg & 0x0F
         if req_sub == hidpp20.ROOT_INDEX and reg >> 4 == 1 and code == Hidpp10ErrorCode.INVALID_SUBID:
-            return f"{who} HID++ 1.0 device (ping answered with {err}) [sw 0x{sw:02X} {software_id_owner(sw)}]"
-        return f"{who} error to 2.0 request idx {req_sub} fn {reg >> 4} [sw 0x{sw:02X} {software_id_owner(sw)}]: {err}"
+            return f"{who} HID++ 1.0 device (ping answered with {err}) {_sw(sw)}"
+        return f"{who} error to 2.0 request idx {req_sub} fn {reg >> 4} {_sw(sw)}: {err}"
     ops: dict[int, str] = {SubId.SET_SHORT: "set", SubId.GET_SHORT: "get", SubId.SET_LONG: "set long",
                            SubId.GET_LONG: "get long"}
     op = ops.get(req_sub, f"sub 0x{req_sub:02X}")
@@ -177,18 +156,17 @@ def _describe_register(frame: HidppFrame, names, outgoing) -> str:
     msg = hidpp10.parse_register(frame)
     who = _who(frame.devnum, names)
     reg = msg.register
-    value = msg.value if not msg.is_long else _trim(msg.value)
     long_ = " long" if msg.is_long else ""
-    if msg.is_write:
-        if outgoing:
-            return f"{who} set{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
+    if msg.is_write and not outgoing:
         return f"{who} ack set{long_} reg 0x{reg:02X}"
-    if outgoing:
+    if outgoing and not msg.is_write:
         arg = _trim(msg.value, 0)
         tail = f" {_hex(arg)}" if arg else ""
         note = _pairing_request_note(msg.value) if reg == Register.PAIRING_INFO else ""
         return f"{who} get{long_} reg 0x{reg:02X}{tail}{note}"
-    return f"{who} reply{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
+    value = _trim(msg.value) if msg.is_long else msg.value
+    verb = "set" if outgoing else "reply"
+    return f"{who} {verb}{long_} reg 0x{reg:02X} = {_hex(value)}{_register_note(reg, msg.value, frame.devnum)}"
 
 
 def _register_note(reg: int, v: bytes, devnum: int) -> str:
@@ -203,14 +181,9 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
         on = hidpp10.flag_names(flags, hidpp10.NOTIFICATION_FLAG_NAMES, other=True)
         return f" [notifications: {', '.join(on) or 'none'}]"
     if reg == Register.CONNECTION_STATE and devnum == RECEIVER:
-        if v[0] == 0x02:
-            return " [announce every paired device again]"
-        return f" [{v[1]} paired]"
-    if reg == Register.BATTERY_STATUS:
-        b = hidpp10.parse_battery_status(v)
-        return f" [battery {b.level}, {b.status}]"
-    if reg == Register.BATTERY_CHARGE:
-        b = hidpp10.parse_battery_charge(v)
+        return " [announce every paired device again]" if v[0] == 0x02 else f" [{v[1]} paired]"
+    if reg in (Register.BATTERY_STATUS, Register.BATTERY_CHARGE):
+        b = hidpp10.parse_battery_status(v) if reg == Register.BATTERY_STATUS else hidpp10.parse_battery_charge(v)
         return f" [battery {b.level}, {b.status}]"
     if reg == Register.MOUSE_DPI and hidpp10.DPI_MIN_CODE <= v[0] <= hidpp10.DPI_MAX_CODE:
         return f" [{hidpp10.dpi_from_code(v[0])} dpi]"
@@ -220,7 +193,7 @@ def _register_note(reg: int, v: bytes, devnum: int) -> str:
     if reg == Register.PAIRING_INFO:
         return _pairing_note(v)
     if reg == Register.FIRMWARE and 1 <= v[0] <= 4:
-        what = _enum_name(hidpp10.FirmwareInfo, v[0])
+        what = enum_name(hidpp10.FirmwareInfo, v[0])
         return f" [{what} {v[1]:02X}{v[2]:02X}]" if v[0] == 2 else f" [{what} {v[1]:02X}.{v[2]:02X}]"
     return ""
 
@@ -263,10 +236,7 @@ def _describe_notification(frame: HidppFrame, names) -> str:
         verb = "connected" if n.link_established else "disconnected"
         link = "link up" if n.link_established else "link down"
         extra = [n.kind_name, notifications.protocol_name(n.protocol)]
-        if n.encrypted:
-            extra.append("encrypted")
-        if n.software_present:
-            extra.append("software present")
+        extra += [word for word, on in (("encrypted", n.encrypted), ("software present", n.software_present)) if on]
         return f"receiver: device {slot} {verb} {_slot_name(slot, names)}{n.wpid:04X} ({link}) {', '.join(extra)}"
     if isinstance(n, notifications.DeviceUnpaired):
         return f"receiver: device {slot} {_slot_name(slot, names)}unpaired"
@@ -295,7 +265,7 @@ def _describe_error20(frame: HidppFrame, names) -> str:
     err = hidpp20.parse_error(frame)
     sw = hidpp20.error_software_id(frame)
     return (f"{_who(frame.devnum, names)} error idx {err.feature_index} fn {err.function} {_sw(sw)}: "
-            f"{_enum_name(Hidpp20ErrorCode, err.code)} ({err.code})")
+            f"{enum_name(Hidpp20ErrorCode, err.code)} ({err.code})")
 
 
 def _feature_id(features, devnum: int, index: int) -> int | None:

@@ -45,15 +45,14 @@ STATUS_LINK_LOSS = 0x01
 # 0x7F error p0
 ETYPE_KEEPALIVE_TIMEOUT = 0x01
 
-# RF report-type bit field announced in the 0x41 paired notification (bit n = type n).
-RF_STD_KEYBOARD = 1 << 1
-RF_STD_MOUSE = 1 << 2
-RF_MULTIMEDIA = 1 << 3
-RF_POWER_KEYS = 1 << 4
-RF_MEDIA_CENTER = 1 << 8
-RF_KBD_LEDS = 1 << 14
-RF_REPORT_NAMES = {RF_STD_KEYBOARD: "keyboard", RF_STD_MOUSE: "mouse", RF_MULTIMEDIA: "multimedia",
-                   RF_POWER_KEYS: "power keys", RF_MEDIA_CENTER: "media center", RF_KBD_LEDS: "leds"}
+# RF report-type bit field announced in the 0x41 paired notification: bit n = report type n
+# (hid-logitech-dj.c STD_KEYBOARD, STD_MOUSE, MULTIMEDIA, POWER_KEYS, MEDIA_CENTER, KBD_LEDS).
+RF_STD_MOUSE = 1 << DjReportType.MOUSE
+RF_REPORT_NAMES = {
+    1 << DjReportType.KEYBOARD: "keyboard", RF_STD_MOUSE: "mouse",
+    1 << DjReportType.CONSUMER_CONTROL: "multimedia", 1 << DjReportType.SYSTEM_CONTROL: "power keys",
+    1 << DjReportType.MEDIA_CENTER: "media center", 1 << DjReportType.LEDS: "leds",
+}
 
 # --- mouse report ---------------------------------------------------------------------
 

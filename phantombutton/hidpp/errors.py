@@ -34,11 +34,12 @@ class Hidpp20ErrorCode(IntEnum):
     UNSUPPORTED = 9
 
 
-def _code_name(enum: type[IntEnum], code: int) -> str:
+def enum_name(enum: type[IntEnum], code: int, unknown: str = "0x{:02X}") -> str:
+    """`code`'s name in `enum` as words ("invalid value"); `unknown` formatted with it if none."""
     try:
         return enum(code).name.lower().replace("_", " ")
     except ValueError:
-        return f"unknown error 0x{code:02X}"
+        return unknown.format(code)
 
 
 class HidppError(Exception):
@@ -54,8 +55,9 @@ class Hidpp10Error(HidppError):
 
     def __init__(self, devnum: int, sub_id: int, address: int, code: int):
         self.devnum, self.sub_id, self.address, self.code = devnum, sub_id, address, code
+        name = enum_name(Hidpp10ErrorCode, code, "unknown error 0x{:02X}")
         super().__init__(
-            f"HID++ 1.0 error {_code_name(Hidpp10ErrorCode, code)} (0x{code:02X}) "
+            f"HID++ 1.0 error {name} (0x{code:02X}) "
             f"for device {devnum}, request 0x{sub_id:02X} 0x{address:02X}"
         )
 
@@ -65,8 +67,9 @@ class Hidpp20Error(HidppError):
 
     def __init__(self, devnum: int, feature_index: int, function: int, code: int):
         self.devnum, self.feature_index, self.function, self.code = devnum, feature_index, function, code
+        name = enum_name(Hidpp20ErrorCode, code, "unknown error 0x{:02X}")
         super().__init__(
-            f"HID++ 2.0 error {_code_name(Hidpp20ErrorCode, code)} ({code}) "
+            f"HID++ 2.0 error {name} ({code}) "
             f"for device {devnum}, feature index {feature_index} function {function}"
         )
 

@@ -41,7 +41,7 @@ RECEIVER = 0xFF
 
 # A very long report's length comes from the report descriptor; it is never shorter than a
 # long report, so we accept 20..64 bytes (and decoders can rely on >= 16 parameter bytes), as
-# hid-logitech-hidpp.c hidpp_validate_device does. classify.well_formed uses the same bounds.
+# hid-logitech-hidpp.c hidpp_validate_device does.
 VERY_LONG_MIN = 20
 
 
@@ -89,23 +89,10 @@ class DjFrame(NamedTuple):
 Frame = HidppFrame | DjFrame
 
 
-def _check_length(report_id: ReportId, n: int) -> None:
-    if report_id is ReportId.VERY_LONG:
-        if not VERY_LONG_MIN <= n <= REPORT_LENGTH[report_id]:
-            raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
-        return
-    want = REPORT_LENGTH[report_id]
-    if n != want:
-        raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {want})")
-
-
-def report_id_of(data: bytes) -> ReportId:
-    if not data:
-        raise FrameError("empty report")
-    try:
-        return ReportId(data[0])
-    except ValueError:
-        raise FrameError(f"unknown report id 0x{data[0]:02X} (not HID++ or DJ)") from None
+def length_ok(report_id: ReportId, n: int) -> bool:
+    """Is `n` bytes the length of a report with this id (very long: 20..64)?"""
+    low = VERY_LONG_MIN if report_id is ReportId.VERY_LONG else REPORT_LENGTH[report_id]
+    return low <= n <= REPORT_LENGTH[report_id]
 
 
 def parse(data: bytes | bytearray | memoryview) -> Frame:
@@ -113,8 +100,17 @@ def parse(data: bytes | bytearray | memoryview) -> Frame:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FrameError(f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
-    report_id = report_id_of(data)
-    _check_length(report_id, len(data))
+    n = len(data)
+    if not data:
+        raise FrameError("empty report")
+    try:
+        report_id = ReportId(data[0])
+    except ValueError:
+        raise FrameError(f"unknown report id 0x{data[0]:02X} (not HID++ or DJ)") from None
+    if report_id is ReportId.VERY_LONG and not length_ok(report_id, n):
+        raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
+    if not length_ok(report_id, n):
+        raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {REPORT_LENGTH[report_id]})")
     if report_id in DJ_REPORT_IDS:
         return DjFrame(report_id, data[1], data[2], data[3:])
     return HidppFrame(report_id, data[1], data[2], data[3], data[4:])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
-from phantombutton.hidpp.errors import FrameError, Hidpp10Error
+from phantombutton.hidpp.errors import FrameError, Hidpp10Error, enum_name
 from phantombutton.hidpp.frames import HidppFrame, ReportId, build_long, build_short
 
 
@@ -110,10 +110,7 @@ class DeviceKind(IntEnum):
 
 
 def kind_name(code: int) -> str:
-    try:
-        return DeviceKind(code).name.lower()
-    except ValueError:
-        return f"kind 0x{code:02X}"
+    return enum_name(DeviceKind, code, "kind 0x{:02X}")
 
 
 # --- requests -------------------------------------------------------------------------
@@ -216,31 +213,32 @@ class ExtendedPairing(NamedTuple):
     power_switch: int   # location code, 0 unknown
 
 
-def _value(value: bytes, sub: int, need: int) -> bytes:
+def pairing_value(value: bytes, sub: int, need: int, what: str = "pairing info") -> bytes:
+    """`value` if it answers sub-register `sub` of 0xB5 with at least `need` bytes."""
     if len(value) < need:
-        raise FrameError(f"pairing info 0x{sub:02X} value of {len(value)} bytes (need {need})")
+        raise FrameError(f"{what} 0x{sub:02X} value of {len(value)} bytes (need {need})")
     if value[0] != sub:
-        raise FrameError(f"pairing info answer for 0x{value[0]:02X}, asked 0x{sub:02X}")
+        raise FrameError(f"{what} answer for 0x{value[0]:02X}, asked 0x{sub:02X}")
     return value
 
 
 def parse_receiver_info(value: bytes) -> ReceiverInfo:
-    v = _value(value, PairingInfo.RECEIVER, 7)
+    v = pairing_value(value, PairingInfo.RECEIVER, 7)
     return ReceiverInfo(v[1:5].hex().upper(), v[6])
 
 
 def parse_pairing(value: bytes, slot: int) -> PairingRecord:
-    v = _value(value, PairingInfo.DEVICE + slot - 1, 8)
+    v = pairing_value(value, PairingInfo.DEVICE + slot - 1, 8)
     return PairingRecord(slot, v[3] << 8 | v[4], v[7] & 0x0F, v[2])
 
 
 def parse_extended(value: bytes, slot: int) -> ExtendedPairing:
-    v = _value(value, PairingInfo.EXTENDED + slot - 1, 10)
+    v = pairing_value(value, PairingInfo.EXTENDED + slot - 1, 10)
     return ExtendedPairing(slot, v[1:5].hex().upper(), v[9] & 0x0F)
 
 
 def parse_name(value: bytes, slot: int) -> str:
-    v = _value(value, PairingInfo.NAME + slot - 1, 2)
+    v = pairing_value(value, PairingInfo.NAME + slot - 1, 2)
     n = min(v[1], len(v) - 2)
     return v[2 : 2 + n].decode("ascii", "replace")
 
@@ -274,8 +272,7 @@ def parse_firmware(parts: dict[int, bytes]) -> dict[str, str]:
 
 # --- battery ----------------------------------------------------------------------------
 
-_LEVELS = {7: "full", 5: "good", 3: "low", 1: "critical"}
-_LEVEL_PERCENT = {7: 90, 5: 50, 3: 20, 1: 5}
+_LEVELS = {7: ("full", 90), 5: ("good", 50), 3: ("low", 20), 1: ("critical", 5)}   # level: name, percent
 
 
 class Battery(NamedTuple):
@@ -298,10 +295,10 @@ _CHARGING = {0x00: "discharging", 0x20: "unknown", 0x21: "charging", 0x22: "full
 def parse_battery_status(value: bytes) -> Battery:
     """Register 0x07: level 1/3/5/7, charging byte. The Performance MX reads `07 00 00` =
     full, discharging."""
-    level = value[0]
+    name, percent = _LEVELS.get(value[0], (f"level {value[0]}", None))
     ch = value[1] if len(value) > 1 else None
     status = "?" if ch is None else _CHARGING.get(ch, "not charging")
-    return Battery(_LEVEL_PERCENT.get(level), _LEVELS.get(level, f"level {level}"), status)
+    return Battery(percent, name, status)
 
 
 def parse_battery_charge(value: bytes) -> Battery:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from itertools import takewhile
 from typing import NamedTuple
 
 from phantombutton.hidpp.errors import FrameError, Hidpp20Error
@@ -92,10 +93,6 @@ class FeatureMessage(NamedTuple):
     params: bytes
 
 
-def is_error_frame(frame: HidppFrame) -> bool:
-    return frame.sub_id == ERROR_INDEX
-
-
 def parse_error(frame: HidppFrame) -> Hidpp20Error:
     if frame.sub_id != ERROR_INDEX:
         raise FrameError("not a HID++ 2.0 error frame")
@@ -164,9 +161,6 @@ def parse_feature_set_entry(index: int, params: bytes) -> FeatureEntry:
     return FeatureEntry(index, params[0] << 8 | params[1], params[2], params[3] if len(params) > 3 else 0)
 
 
-# --- device name ----------------------------------------------------------------------
-
-
 # --- battery --------------------------------------------------------------------------
 
 BATTERY_STATUS_NAMES = {
@@ -204,15 +198,6 @@ class ControlFlag(IntFlag):
     DIVERTABLE = 0x20
     PERSISTENTLY_DIVERTABLE = 0x40
     VIRTUAL = 0x80
-
-
-class ControlFlag2(IntFlag):
-    """getCidInfo byte 8 (Solaar hidpp20.py KeyFlag, the high byte)."""
-
-    RAW_XY = 0x01
-    FORCE_RAW_XY = 0x02
-    ANALYTICS = 0x04
-    RAW_WHEEL = 0x08
 
 
 class ReportingFlag(IntFlag):
@@ -260,7 +245,7 @@ class ControlInfo:
     position: int
     group: int
     group_mask: int
-    flags2: int = 0
+    flags2: int = 0   # getCidInfo byte 8 (Solaar hidpp20.py KeyFlag, the high byte)
 
     @property
     def name(self) -> str:
@@ -303,13 +288,11 @@ def reset_reporting_params(cid: int, current: int) -> bytes:
     set in `current` (a state bit changes only with its `valid` bit; we send valid bits only
     for what is set, so a control is never asked about a capability it lacks), remap 0 =
     leave the mapping alone."""
-    flags = 0
-    for state, valid in ((ReportingFlag.DIVERTED, ReportingFlag.DIVERT_VALID),
-                         (ReportingFlag.PERSISTENTLY_DIVERTED, ReportingFlag.PERSIST_VALID),
-                         (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID),
-                         (ReportingFlag.FORCE_RAW_XY, ReportingFlag.FORCE_RAW_XY_VALID)):
-        if current & state:
-            flags |= valid
+    flags = sum(valid for state, valid in ((ReportingFlag.DIVERTED, ReportingFlag.DIVERT_VALID),
+                                           (ReportingFlag.PERSISTENTLY_DIVERTED, ReportingFlag.PERSIST_VALID),
+                                           (ReportingFlag.RAW_XY, ReportingFlag.RAW_XY_VALID),
+                                           (ReportingFlag.FORCE_RAW_XY, ReportingFlag.FORCE_RAW_XY_VALID))
+                if current & state)
     return bytes((cid >> 8, cid & 0xFF, flags, 0, 0))
 
 
@@ -326,12 +309,7 @@ def parse_dpi_list(params: bytes) -> tuple[int, ...]:
     """getSensorDpiList(sensor) reply: sensor, then 2-byte values up to a 0; a value
     0xE000|step between two values means every step from the one before to the one after
     (Solaar settings_templates.py AdjustableDpi). -> the dpi values the sensor accepts."""
-    raw = []
-    for i in range(1, len(params) - 1, 2):
-        v = params[i] << 8 | params[i + 1]
-        if v == 0:
-            break
-        raw.append(v)
+    raw = list(takewhile(bool, (params[i] << 8 | params[i + 1] for i in range(1, len(params) - 1, 2))))
     out: list[int] = []
     for i, v in enumerate(raw):
         if v >= 0xE000:

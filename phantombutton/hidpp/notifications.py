@@ -22,6 +22,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import NamedTuple
 
+from phantombutton.hidpp.errors import enum_name
 from phantombutton.hidpp.frames import HidppFrame, ReportId, build_short
 from phantombutton.hidpp.hidpp10 import Register, kind_name
 
@@ -63,10 +64,7 @@ class Protocol(IntEnum):
 
 
 def protocol_name(code: int) -> str:
-    try:
-        return Protocol(code).name.lower().replace("mhz27", "27 MHz").replace("_", " ")
-    except ValueError:
-        return f"protocol 0x{code:02X}"
+    return enum_name(Protocol, code, "protocol 0x{:02X}").replace("mhz27", "27 MHz")
 
 
 UNPAIRED_ADDRESS = 0x02   # 0x40 with this address: the device was unpaired

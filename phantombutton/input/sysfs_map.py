@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
 from phantombutton.receivers import RECEIVERS, ButtonPath
-from phantombutton.transport.direct import DIRECT_DRIVER
 from phantombutton.transport import discovery   # find_receivers looked up at each call, as service/platform.py does
 
 LOGITECH = 0x046D
@@ -119,7 +118,7 @@ def describe(event_name: str, sysfs: str = "/sys", dev: str = "/dev") -> Pointer
     m = _HID_DIR.match(os.path.basename(hid_dir))
     parent = os.path.dirname(hid_dir)
     pm = _HID_DIR.match(os.path.basename(parent))
-    if m and not pm and int(m.group(2), 16) == LOGITECH and _driver(hid_dir) == DIRECT_DRIVER:
+    if m and not pm and int(m.group(2), 16) == LOGITECH and _driver(hid_dir) == discovery.HIDPP_DEVICE_DRIVER:
         # no receiver above: a mouse on Bluetooth or a USB cable (transport/direct.py)
         return replace(node, product=int(m.group(3), 16), hidpp_node=hidraw_of(hid_dir, dev), direct=True)
     if m and not pm and int(m.group(2), 16) == LOGITECH:

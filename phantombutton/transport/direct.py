@@ -17,14 +17,12 @@ from __future__ import annotations
 import os
 import re
 
-from .discovery import LOGITECH, HidppNode, hid_input_reports, hidpp_nodes
+from ..hidpp.frames import REPORT_LENGTH, ReportId
+from .discovery import HIDPP_DEVICE_DRIVER, LOGITECH, HidppNode, hid_input_reports, hidpp_nodes
 
 DIRECT_INDEX = 0xFF           # the device index a direct mouse answers on
-DIRECT_DRIVER = "logitech-hidpp-device"
 BUS_USB, BUS_BLUETOOTH = 0x03, 0x05
 BUS_NAMES = {BUS_USB: "USB", BUS_BLUETOOTH: "Bluetooth"}
-SHORT, LONG = 0x10, 0x11
-LONG_LENGTH = 20
 _HID_DIR = re.compile(r"^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}\.[0-9A-F]{4}$", re.I)
 
 
@@ -37,17 +35,15 @@ def _hid_parent(node: HidppNode) -> str:
 
 def is_direct(node: HidppNode) -> bool:
     """A Logitech HID++ node driven by hid-logitech-hidpp with no receiver above it."""
-    return (node.vendor == LOGITECH and node.driver == DIRECT_DRIVER
+    return (node.vendor == LOGITECH and node.driver == HIDPP_DEVICE_DRIVER
             and node.bus in (BUS_USB, BUS_BLUETOOTH) and not _HID_DIR.match(_hid_parent(node)))
 
 
 def find_direct(sysfs: str = "/sys") -> list[HidppNode]:
     """Direct HID++ mice's nodes, sorted by node number; `slot` is their device index 0xFF."""
-    found = []
-    for node in hidpp_nodes(sysfs):
-        if is_direct(node):
-            node.slot = DIRECT_INDEX
-            found.append(node)
+    found = [node for node in hidpp_nodes(sysfs) if is_direct(node)]
+    for node in found:
+        node.slot = DIRECT_INDEX
     return found
 
 
@@ -58,14 +54,7 @@ def long_only(sysfs_dir: str) -> bool:
             reports = hid_input_reports(f.read())
     except OSError:
         return False
-    return LONG in reports and SHORT not in reports
-
-
-def as_long(report: bytes) -> bytes:
-    """A short HID++ report as the long one the device accepts (params zero-padded)."""
-    if report[:1] == bytes([SHORT]):
-        return bytes([LONG]) + bytes(report[1:]).ljust(LONG_LENGTH - 1, b"\0")
-    return bytes(report)
+    return ReportId.LONG in reports and ReportId.SHORT not in reports
 
 
 class LongOnlyTransport:
@@ -77,7 +66,9 @@ class LongOnlyTransport:
         self.node = inner.node
 
     def write(self, data: bytes) -> None:
-        self.inner.write(as_long(data))
+        if data[:1] == bytes([ReportId.SHORT]):   # as the long report, params zero-padded
+            data = bytes([ReportId.LONG]) + bytes(data[1:]).ljust(REPORT_LENGTH[ReportId.LONG] - 1, b"\0")
+        self.inner.write(bytes(data))
 
     def read(self, timeout: float) -> bytes | None:
         return self.inner.read(timeout)

@@ -23,16 +23,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from phantombutton.receivers import HANDLED, RECEIVERS, ButtonPath
+from phantombutton.receivers import HANDLED, LOGITECH, RECEIVERS, ButtonPath
 
-LOGITECH = 0x046D
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
-VENDOR_PAGE = 0xFF00
-VENDOR_PAGES = frozenset({VENDOR_PAGE, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
+VENDOR_PAGES = frozenset({0xFF00, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
 RECEIVER_DRIVER = "logitech-djreceiver"
-CHILD_DRIVER = "logitech-hidpp-device"
+HIDPP_DEVICE_DRIVER = "logitech-hidpp-device"   # a receiver's child nodes and direct mice alike
 
-UNIFYING_PIDS = frozenset({0xC52B, 0xC532})   # the Unifying ids (service/parts.py still uses them)
+
 @dataclass
 class HidppNode:
     """A hidraw node that speaks HID++, as sysfs describes it."""
@@ -56,6 +54,10 @@ class HidppNode:
         return f"{self.product:04X}"
 
 
+# Global items the parser keeps, by tag: usage page, report size, report id, report count.
+_GLOBALS = {0x0: "page", 0x7: "size", 0x8: "id", 0x9: "count"}
+
+
 def hid_input_reports(descriptor: bytes) -> dict[int, tuple[int, int]]:
     """Input reports of a HID report descriptor: report id -> (usage page, data bits).
 
@@ -73,22 +75,14 @@ def hid_input_reports(descriptor: bytes) -> dict[int, tuple[int, int]]:
             i += 3 + descriptor[i + 1]
             continue
         size = (0, 1, 2, 4)[prefix & 0x03]
-        data = descriptor[i + 1 : i + 1 + size]
-        value = int.from_bytes(data, "little")
+        value = int.from_bytes(descriptor[i + 1 : i + 1 + size], "little")
         kind, tag = (prefix >> 2) & 0x03, prefix >> 4
-        if kind == 1:  # global
-            if tag == 0x0:
-                state["page"] = value
-            elif tag == 0x7:
-                state["size"] = value
-            elif tag == 0x8:
-                state["id"] = value
-            elif tag == 0x9:
-                state["count"] = value
-            elif tag == 0xA:
-                stack.append(dict(state))
-            elif tag == 0xB and stack:
-                state = stack.pop()
+        if kind == 1 and tag in _GLOBALS:
+            state[_GLOBALS[tag]] = value
+        elif kind == 1 and tag == 0xA:  # push
+            stack.append(dict(state))
+        elif kind == 1 and tag == 0xB and stack:  # pop
+            state = stack.pop()
         elif kind == 0 and tag == 0x8:  # main: Input
             rid = state["id"]
             page, bits = reports.get(rid, (state["page"], 0))
@@ -106,16 +100,11 @@ def is_hidpp_descriptor(descriptor: bytes) -> bool:
 
 
 def read_uevent(path: str) -> dict[str, str]:
-    values: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, sep, value = line.rstrip("\n").partition("=")
-                if sep:
-                    values[key] = value
+            return {key: value for key, sep, value in (line.rstrip("\n").partition("=") for line in f) if sep}
     except OSError:
-        pass
-    return values
+        return {}
 
 
 def _node(sysfs_dir: str, name: str) -> HidppNode | None:
@@ -146,13 +135,9 @@ def hidpp_nodes(sysfs: str = "/sys") -> list[HidppNode]:
         names = os.listdir(base)
     except OSError:
         return []
-    found = []
-    for name in sorted(names, key=lambda n: (len(n), n)):
-        if name.startswith("hidraw") and name[6:].isdigit():
-            node = _node(os.path.join(base, name), name)
-            if node is not None:
-                found.append(node)
-    return found
+    nodes = (_node(os.path.join(base, name), name) for name in sorted(names, key=lambda n: (len(n), n))
+             if name.startswith("hidraw") and name[6:].isdigit())
+    return [node for node in nodes if node is not None]
 
 
 def _slot_of(child_phys: str, receiver_phys: str) -> int | None:
@@ -180,7 +165,7 @@ def _interface(phys: str) -> int | None:
 
 
 def _is_receiver(node: HidppNode) -> bool:
-    if node.vendor != LOGITECH or node.driver == CHILD_DRIVER:
+    if node.vendor != LOGITECH or node.driver == HIDPP_DEVICE_DRIVER:
         return False
     family = RECEIVERS.get(node.product)
     if family is not None and family.hidpp_interface is not None:

@@ -34,7 +34,6 @@ from ..hidpp.hidpp10 import SubId
 from ..hidpp.hidpp20 import ERROR_INDEX
 from .base import Transport
 
-ERROR_10, ERROR_20 = SubId.ERROR, ERROR_INDEX
 # The receiver's answers to a ping of a device that is not there (Engine.ping).
 OFFLINE_10 = frozenset({Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.RESOURCE_ERROR})
 # Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
@@ -56,10 +55,6 @@ class Unsolicited:
     raw: bytes
     kind: UnsolicitedKind
     software_id: int | None = None  # 2.0 replies/errors: the asking program's id; else None
-
-    @property
-    def devnum(self) -> int | None:
-        return self.raw[1] if len(self.raw) > 1 else None
 
 
 def classify(raw: bytes, now: float | None = None) -> Unsolicited:
@@ -147,9 +142,7 @@ class Engine:
                 remaining = deadline - time.monotonic()
                 raw = self.transport.read(min(max(remaining, 0.0), POLL_SLICE))
                 if raw is not None:
-                    item = classify(raw, self.clock())
-                    self._trace("in", item.time, item.raw)
-                    return item
+                    return self._arrived(raw)
             if remaining <= POLL_SLICE:
                 return None
             time.sleep(0)  # give a waiting requester the lock
@@ -164,16 +157,16 @@ class Engine:
                 try:
                     return self._exchange(frame, timeout)
                 except (Hidpp10Error, Hidpp20Error) as exc:
-                    busy = (isinstance(exc, Hidpp10Error) and exc.code == Hidpp10ErrorCode.BUSY) or (
-                        isinstance(exc, Hidpp20Error) and exc.code == Hidpp20ErrorCode.BUSY
-                    )
-                    if not busy or attempt >= self.busy_retries:
+                    busy = Hidpp10ErrorCode.BUSY if isinstance(exc, Hidpp10Error) else Hidpp20ErrorCode.BUSY
+                    if exc.code != busy or attempt >= self.busy_retries:
                         raise
                     attempt += 1
                     time.sleep(BUSY_BACKOFF * attempt)
 
     def _exchange(self, frame: bytes, timeout: float) -> bytes:
-        self._drain()
+        # Keep whatever arrived since the last request, so it cannot pose as our reply.
+        while (raw := self.transport.read(0)) is not None:
+            self.unsolicited.append(self._arrived(raw))
         self.transport.write(frame)
         self.requests += 1
         self._trace("out", self.clock(), frame)
@@ -187,27 +180,22 @@ class Engine:
             raw = self.transport.read(remaining)
             if raw is None:
                 continue
-            now = self.clock()
-            raw = bytes(raw)
-            self._trace("in", now, raw)
+            item = self._arrived(raw)
+            raw = item.raw
             if is_hidpp(raw) and raw[1] == devnum:
                 if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
                     return raw
-                if raw[2] == ERROR_10 and raw[3] == b2 and raw[4] == b3:
+                if raw[2] == SubId.ERROR and raw[3] == b2 and raw[4] == b3:
                     raise Hidpp10Error(devnum, b2, b3, raw[5])
-                if raw[2] == ERROR_20 and raw[3] == b2 and raw[4] == b3:
+                if raw[2] == ERROR_INDEX and raw[3] == b2 and raw[4] == b3:
                     raise Hidpp20Error(devnum, b2, b3 >> 4, raw[5])
-            self.unsolicited.append(classify(raw, now))
-
-    def _drain(self) -> None:
-        """Keep whatever arrived since the last request, so it cannot pose as our reply."""
-        while True:
-            raw = self.transport.read(0)
-            if raw is None:
-                return
-            item = classify(raw, self.clock())     # stamped by the engine's clock, as poll() does
-            self._trace("in", item.time, item.raw)
             self.unsolicited.append(item)
+
+    def _arrived(self, raw: bytes) -> Unsolicited:
+        """A report just read, stamped by the engine's clock, traced and tagged."""
+        item = classify(raw, self.clock())
+        self._trace("in", item.time, item.raw)
+        return item
 
     def _trace(self, direction: str, t: float, raw: bytes) -> None:
         if self.trace is not None:

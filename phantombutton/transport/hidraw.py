@@ -64,14 +64,14 @@ class HidrawTransport:
         self._dev = hidraw.device()
         try:
             self._dev.open_path(path.encode())
-        except (OSError, IOError) as exc:
+        except OSError as exc:
             raise PhantomError(f"{path}: cannot open ({exc})") from None
         self._dev.set_nonblocking(1)  # read(0) polls; timed reads use hid_read_timeout
 
     def write(self, data: bytes) -> None:
         try:
             n = self._dev.write(bytes(data))
-        except (OSError, IOError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise self._failure("write", exc) from None
         if n is not None and n < 0:
             raise self._failure("write", None)
@@ -81,7 +81,7 @@ class HidrawTransport:
         try:
             # hidapi: timeout_ms > 0 waits that long; 0 is a plain (non-blocking) read
             data = self._dev.read(READ_SIZE, ms if ms > 0 else 0)
-        except (OSError, IOError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise self._failure("read", exc) from None
         return bytes(data) if data else None
 
@@ -97,11 +97,10 @@ class HidrawTransport:
         except Exception:
             detail = ""
         text = f"{exc or ''} {detail}".strip()
-        if not os.path.exists(self.node):  # the usual case: the node went with the device
+        # the usual case: the node went with the device; or it is still listed, its device gone
+        if not _node_opens(self.node):
             return device_gone(self.node, errno.ENODEV, action)
         lowered = text.lower()
-        if not _node_opens(self.node):  # node still listed, but its device is already gone
-            return device_gone(self.node, errno.ENODEV, action)
         if "input/output error" in lowered:
             return device_gone(self.node, errno.EIO, action)
         if any(word in lowered for word in _GONE_WORDS):
