@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from phantombutton.buttons import is_mouse_button
 from phantombutton.input import procfs
 from phantombutton.keys import KEY_A, MODIFIERS, is_keyboard_key
-from phantombutton.input.sysfs_map import _hex, event_names, parse_bitmap, read_text
+from phantombutton.input.sysfs_map import _hex, event_names, parse_bitmap
+from phantombutton.transport.discovery import read_text
 
 BUS_VIRTUAL = 0x06
 

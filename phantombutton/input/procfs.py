@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from phantombutton.transport.discovery import read_text
+
 
 def pids(proc: str = "/proc") -> list[str]:
     try:
@@ -20,11 +22,7 @@ def pids(proc: str = "/proc") -> list[str]:
 
 
 def comm(proc: str, pid: str) -> str | None:
-    try:
-        with open(os.path.join(proc, pid, "comm")) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+    return read_text(os.path.join(proc, pid, "comm"))
 
 
 def holders(matches: Callable[[str], bool], proc: str = "/proc",

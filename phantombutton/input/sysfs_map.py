@@ -20,6 +20,7 @@ from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
 from phantombutton.receivers import RECEIVERS, ButtonPath
 from phantombutton.transport import discovery   # find_receivers looked up at each call, as service/platform.py does
+from phantombutton.transport.discovery import read_text
 
 LOGITECH = 0x046D
 REL_X, REL_Y = 0, 1
@@ -68,15 +69,6 @@ def parse_bitmap(text: str, word_bits: int = 64) -> frozenset[int]:
     """A sysfs capability bitmap: hex words, most significant first."""
     return frozenset(i * word_bits + b for i, word in enumerate(reversed(text.split()))
                      for b in set_bits(int(word, 16)))
-
-
-def read_text(path: str) -> str | None:
-    """A sysfs (or other small text) file, stripped; None if it cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def _hex(path: str) -> int | None:

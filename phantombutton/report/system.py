@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from phantombutton.input import procfs
 from phantombutton.input.desktop import COMPOSITORS, describe_session
+from phantombutton.transport.discovery import read_text
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
 # the flag that prints a compositor's version, where it is not --version (the compositors
@@ -57,23 +58,15 @@ def run(argv: list[str], timeout: float = 10.0) -> tuple[str | None, str]:
     return out, ""
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def processes() -> dict[str, int]:
     """Process name (comm) -> pid, of every process we may read."""
     out: dict[str, int] = {}
     for pid in procfs.pids():
-        comm = _read(f"/proc/{pid}/comm")
+        comm = read_text(f"/proc/{pid}/comm")
         if comm:
             out.setdefault(comm, int(pid))
             if comm.startswith("python") or comm == "solaar":   # Solaar runs as python3 .../solaar
-                cmd = (_read(f"/proc/{pid}/cmdline") or "").split("\0")
+                cmd = (read_text(f"/proc/{pid}/cmdline") or "").split("\0")
                 if any(os.path.basename(a) == "solaar" for a in cmd[:3]):
                     out.setdefault("solaar", int(pid))
     return out
@@ -87,10 +80,10 @@ def module_version(name: str) -> str:
     a version (Debian's hid-logitech-* have neither: the kernel build line names the source)."""
     sysd = f"/sys/module/{name}"
     loaded = os.path.exists(f"{sysd}/initstate")
-    src = _read(f"{sysd}/srcversion")
-    ver = _read(f"{sysd}/version")
+    src = read_text(f"{sysd}/srcversion")
+    ver = read_text(f"{sysd}/version")
     release = os.uname().release
-    builtin = _read(f"/lib/modules/{release}/modules.builtin") or ""
+    builtin = read_text(f"/lib/modules/{release}/modules.builtin") or ""
     dashed = name.replace("_", "-")
     if not loaded and re.search(rf"/({name}|{dashed})\.ko\b", builtin):
         return "built in"
@@ -115,7 +108,7 @@ def xorg_log_paths(procs: dict[str, int]) -> list[str]:
     display = "0"
     paths = []
     if "Xorg" in procs:
-        argv = (_read(f"/proc/{procs['Xorg']}/cmdline") or "").split("\0")
+        argv = (read_text(f"/proc/{procs['Xorg']}/cmdline") or "").split("\0")
         for i, a in enumerate(argv):
             if a == "-logfile" and i + 1 < len(argv):
                 paths.append(argv[i + 1])
@@ -131,7 +124,7 @@ def xorg_versions(log_paths: list[str] | tuple[str, ...]) -> dict[str, str]:
     """X server and input driver module versions, from the Xorg log (`module version = ...`)."""
     out: dict[str, str] = {}
     for p in log_paths:
-        text = _read(p)
+        text = read_text(p)
         if not text:
             continue
         m = re.search(r"X\.Org X Server ([\w.]+)", text)
@@ -165,8 +158,8 @@ def versions() -> Gathered:
     d = g.data
     d["phantombutton"] = __import__("phantombutton").__version__
     d["kernel"] = os.uname().release
-    d["kernel build"] = _read("/proc/version") or "unknown"
-    osr = _read("/etc/os-release") or ""
+    d["kernel build"] = read_text("/proc/version") or "unknown"
+    osr = read_text("/etc/os-release") or ""
     m = re.search(r'^PRETTY_NAME="?([^"\n]*)', osr, re.MULTILINE)
     if m:
         d["os"] = m.group(1)
@@ -237,7 +230,7 @@ def udev_info(nodes: list[str]) -> Gathered:
 def logitech_input_devices() -> Gathered:
     """Logitech entries of /proc/bus/input/devices: receivers' children and direct mice alike."""
     g = Gathered()
-    text = _read("/proc/bus/input/devices")
+    text = read_text("/proc/bus/input/devices")
     if text is None:
         g.problems.append("/proc/bus/input/devices not readable")
         return g

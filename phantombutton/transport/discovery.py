@@ -173,12 +173,14 @@ def _is_receiver(node: HidppNode) -> bool:
     return node.driver == RECEIVER_DRIVER or node.phys.endswith("input2")
 
 
-def _read_text(path: str) -> str:
+def read_text(path: str) -> str | None:
+    """A small sysfs or /proc text file, stripped; None if it cannot be read. Bad bytes are
+    replaced: a device name or a process's comm is whatever bytes its owner chose."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read().strip()
     except OSError:
-        return ""
+        return None
 
 
 def receiver_mouse_nodes(receiver: HidppNode, sysfs: str = "/sys") -> tuple[str, ...]:
@@ -197,13 +199,13 @@ def receiver_mouse_nodes(receiver: HidppNode, sysfs: str = "/sys") -> tuple[str,
     found = []
     for name in names:
         dev = os.path.join(base, name, "device")
-        phys = _read_text(os.path.join(dev, "phys"))
+        phys = read_text(os.path.join(dev, "phys")) or ""
         if phys.rpartition("/")[0] != prefix or phys == receiver.phys:
             continue
         try:
-            vendor = int(_read_text(os.path.join(dev, "id", "vendor")) or "0", 16)
-            product = int(_read_text(os.path.join(dev, "id", "product")) or "0", 16)
-            rel = int((_read_text(os.path.join(dev, "capabilities", "rel")) or "0").split()[-1], 16)
+            vendor = int(read_text(os.path.join(dev, "id", "vendor")) or "0", 16)
+            product = int(read_text(os.path.join(dev, "id", "product")) or "0", 16)
+            rel = int((read_text(os.path.join(dev, "capabilities", "rel")) or "0").split()[-1], 16)
         except ValueError:
             continue
         if (vendor, product) == (receiver.vendor, receiver.product) and rel & 0x3 == 0x3:

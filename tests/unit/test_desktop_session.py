@@ -66,6 +66,16 @@ def test_root_shell_without_session_environment_uses_processes(tmp_path):
     assert s.kind == "none" and "no graphical session" in s.headline()
 
 
+def test_a_process_name_that_is_not_utf8_does_not_stop_the_scan(tmp_path):
+    """comm is whatever bytes a program gave prctl(PR_SET_NAME): an undecodable one is read
+    with the bad bytes replaced, and the compositor beside it is still found."""
+    proc = fake_proc(tmp_path, {10: ("weston", []), 11: ("Xwayland", [])}, [])
+    (tmp_path / "proc" / "12" / "fd").mkdir(parents=True)
+    (tmp_path / "proc" / "12" / "comm").write_bytes(b"caf\xe9\xff\n")
+    s = describe_session({}, proc)
+    assert (s.kind, s.compositor, s.xwayland) == ("wayland", "weston", True)
+
+
 def test_display_that_is_xwayland_is_told_apart_by_its_device_names(tmp_path):
     """sudo keeps DISPLAY but not WAYLAND_DISPLAY: the X devices give Xwayland away."""
     proc = fake_proc(tmp_path, {10: ("sway", []), 11: ("Xwayland", [])}, [])
