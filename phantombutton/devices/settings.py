@@ -94,7 +94,7 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
             raise NotApplied(
                 f"{device.label}: wrote {name} {value} but register 0x01 reads back {after.hex(' ')}; "
                 f"the device or another program changed it")
-        return "on" if after[0] & bit else "off"
+        return decode(after)
 
     return Setting(name, description, ("on", "off"), read, write, Register.MOUSE_BUTTON_FLAGS, decode)
 
@@ -141,22 +141,17 @@ DPI_SETTING = Setting(DPI, "sensor resolution, register 0x63 (0x81..0x8F = 100..
 # --- HID++ 2.0 diversions (devices/settings20.py) --------------------------------------
 
 
-def _read_diversions(device) -> str:
+def _settings20():
     from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
-    return settings20.read_diversions(device)
-
-
-def _reset_diversions(device, value: str) -> str:
-    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-    return settings20.reset_diversions(device, value)
+    return settings20
 
 
 DIVERSIONS_SETTING = Setting(
     DIVERSIONS, "controls, thumb wheel and wheel diverted to software (REPROG_CONTROLS_V4, "
                 "THUMB_WHEEL, HIRES_WHEEL target); `reset` clears them",
-    ("reset",), _read_diversions, _reset_diversions)
+    ("reset",), lambda device: _settings20().read_diversions(device),
+    lambda device, value: _settings20().reset_diversions(device, value))
 
 _HIDPP10 = {SIDE_SCROLL: SIDE_SCROLL_SETTING, SMOOTH_SCROLL: SMOOTH_SCROLL_SETTING, DPI: DPI_SETTING}
 
@@ -167,9 +162,7 @@ def settings_for(device) -> dict[str, Setting]:
         return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
     # a 2.0 device's settings follow its feature table, which only an online device tells
     device.require_online()
-    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-    return settings20.settings_for(device)
+    return _settings20().settings_for(device)
 
 
 def read_all(device, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -212,9 +205,7 @@ def refusal(device, setting: Setting, value: str) -> str | None:
     cleared behind it, the mouse sends one unit per detent, so the wheel is 8x slow until
     the next reconnect, which sets the bit again anyway."""
     if not device.hidpp10:
-        from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-        return settings20.refusal(device, setting.name, value)
+        return _settings20().refusal(device, setting.name, value)
     if setting.name == SMOOTH_SCROLL and value == "off" and device.model.kernel_sets_smooth_scroll:
         return (f"smooth-scroll off makes the wheel of {device.label} 8x slow until it reconnects: "
                 "the kernel turns smooth scroll on at every connect and divides each wheel step by 8; "

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from phantombutton.devices.settings import DIVERSIONS_SETTING, NotApplied, Setting
+from phantombutton.devices.settings import DIVERSIONS, DIVERSIONS_SETTING, NotApplied, Setting
 from phantombutton.errors import UsageProblem
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.hidpp20 import FeatureId, ReportingFlag, ThumbStatus, WheelModeBit
+from phantombutton.models import DPI
 from phantombutton.numbers import ascii_int
 
 WHEEL_RESOLUTION = "wheel-resolution"
 WHEEL_TARGET = "wheel-target"
 THUMB_WHEEL = "thumb-wheel"
-DPI = "dpi"
-DIVERSIONS = "diversions"
 
 _GET_MODE, _SET_MODE = 1, 2                 # HIRES_WHEEL
 _DPI_LIST, _DPI_GET, _DPI_SET = 1, 2, 3     # ADJUSTABLE_DPI
