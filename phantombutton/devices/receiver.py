@@ -22,18 +22,17 @@ there hid-logitech-hidpp may take the reply for the answer to its own 0xB5 query
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from phantombutton.devices import pairing as pairing_regs
 from phantombutton.devices.device import Device
-from phantombutton.models import model_for
+from phantombutton.devices.pairing import Pairing
 from phantombutton.receivers import RECEIVERS, ReceiverFamily
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER
 from phantombutton.hidpp.hidpp10 import Register
 
-UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
 _UNREAD = object()
 
 
@@ -49,26 +48,6 @@ class ReceiverDetails:
     firmware: dict[str, str]
     notifications: int | None     # register 0x00 flags, 3 bytes big-endian
     paired: int                   # register 0x02 byte 1, else the pairings found
-
-
-@dataclass
-class Pairing:
-    """A slot's entry in the receiver's pairing table (register 0xB5)."""
-
-    slot: int
-    wpid: int
-    kind: int
-    polling_ms: int
-    name: str = ""            # the short name the receiver stores ("M705")
-    serial: str | None = None
-    power_switch: int = 0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def short_name(self) -> str:
-        """The model's name when we know the WPID, else the receiver's, else the slot."""
-        m = model_for(self.wpid)
-        return m.name if m.known else (self.name or f"device {self.slot}")
 
 
 class Receiver:
@@ -115,12 +94,6 @@ class Receiver:
 
     def firmware(self) -> dict[str, str]:
         return hidpp10.read_firmware(self._read)
-
-    def serial_and_max(self) -> tuple[str | None, int | None]:
-        """The serial and capacity as the family keeps them (devices/pairing.py). On Unifying
-        and Lightspeed this is 0xB5 sub 0x03, which makes hid-logitech-dj re-enumerate: call
-        only when the user asked."""
-        return pairing_regs.serial_and_max(self)
 
     # --- pairing table ----------------------------------------------------------------
 
@@ -169,7 +142,9 @@ class Receiver:
         return {d.slot: d.known_features() for d in self._devices or () if d.known_features()}
 
     def details(self) -> ReceiverDetails:
-        serial, max_devices = self.serial_and_max()
+        # on Unifying and Lightspeed 0xB5 sub 0x03, which makes hid-logitech-dj re-enumerate:
+        # only `info` asks (devices/pairing.py)
+        serial, max_devices = pairing_regs.serial_and_max(self)
         return ReceiverDetails(
             name=self.name, node=self.node, product=self.product, serial=serial, max_devices=max_devices,
             firmware=self.firmware(), notifications=self.notification_flags(),
