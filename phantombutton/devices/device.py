@@ -150,21 +150,26 @@ class Device:
             self._feature_index.setdefault(entries[-1].feature_id, i)
         return entries
 
+    def read_name(self, feature: int, echo: int = 0) -> str:
+        """A name feature's text: fn 0 its length, fn 1 (byte index) the next chunk after `echo`
+        bytes repeating the index (DEVICE_NAME 0x0005: none, DEVICE_FRIENDLY_NAME 0x0007: 1)."""
+        length = self.call(feature, 0)[0]
+        name = b""
+        while len(name) < length:
+            chunk = self.call(feature, 1, bytes((len(name),)))[echo:]
+            if not any(chunk):
+                break
+            name += chunk[: length - len(name)]
+        return name.rstrip(b"\0").decode("utf-8", "replace")
+
     def full_name(self) -> str | None:
         """DEVICE_NAME (2.0); the 1.0 devices only have the receiver's short name."""
         if self.hidpp10:
             return None
         try:
-            length = self.call(FeatureId.DEVICE_NAME, 0)[0]
-            name = b""
-            while len(name) < length:
-                chunk = self.call(FeatureId.DEVICE_NAME, 1, bytes((len(name),)))
-                name += chunk[: length - len(name)]
-                if not any(chunk):
-                    break
+            return self.read_name(FeatureId.DEVICE_NAME)
         except (FeatureMissing, Hidpp20Error):
             return None
-        return name.rstrip(b"\0").decode("utf-8", "replace")
 
     # --- identity, firmware, battery ----------------------------------------------------
 
