@@ -26,15 +26,17 @@ def receiver_summary(receiver) -> dict:
     return out
 
 
+def _notifications(flags: int | None) -> dict | None:
+    """Register 0x00's flags, as `info` shows them."""
+    return None if flags is None else {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
+
+
 def receiver_report(receiver) -> dict:
     d = receiver.details()
     out = receiver_summary(receiver)
     out.update({
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
-        "paired": d.paired,
-        "notifications": None if d.notifications is None else {
-            "flags": f"0x{d.notifications:06X}",
-            "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
+        "paired": d.paired, "notifications": _notifications(d.notifications),
     })
     return out
 
@@ -102,10 +104,7 @@ def device_report(device) -> dict:
     if device.hidpp10:
         def notifications():
             value = device.try_register(Register.NOTIFICATIONS)
-            if value is None:
-                return None
-            flags = int.from_bytes(value, "big")
-            return {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
+            return _notifications(None if value is None else int.from_bytes(value, "big"))
 
         attempt("notifications", notifications)
     else:
