@@ -63,7 +63,7 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
         keys = []
         if device is None and button is None:
             kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
-            keys = kw.release_all(getattr(session, "x", None)) if kw else []
+            keys = kw.release_all(session.x) if kw else []
         if not targets and not keys:
             click.echo("no phantom button held" + (f" on {device}" if device else "")
                        + ("; name a BUTTON to release a held button anyway" if device else ""))
@@ -71,14 +71,9 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
         outcomes = [run_chain(t, session.layers, allow_mute=not no_mute) for t in targets]
     finally:
         session.close()
-    if keys and not outcomes:
-        if as_json:
-            click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
-        else:
-            for k in keys:
-                click.echo(k.line())
-        return 0 if all(k.released for k in keys) else EXIT_FAILURE
-    if as_json:
+    if as_json and not outcomes:   # only keys released
+        click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
+    elif as_json:
         sess = session.desktop.as_dict() if session.desktop is not None else None
         click.echo(json.dumps([{**o.to_dict(), "session": sess} for o in outcomes], indent=2))
     else:

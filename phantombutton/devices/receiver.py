@@ -101,20 +101,16 @@ class Receiver:
         """Slot `slot`'s pairing record, or None when the slot is empty."""
         return pairing_regs.read(self, slot)
 
-    def slot_order(self, slots: int | None = None) -> list[int]:
-        """Slots to look in: those with a child node first, then the others of the family's
-        range (Lightspeed: up to 7)."""
-        first, last = (1, slots) if slots is not None else (self.family.first_slot, self.family.last_slot)
-        known = sorted(s for s in self.child_nodes if first <= s <= last)
-        return known + [s for s in range(first, last + 1) if s not in known]
-
-    def pairings(self, slots: int | None = None) -> list[Pairing]:
-        """The paired slots' records, reading no slot once `paired_count()` are found (all
-        slots when register 0x02 cannot be read)."""
+    def pairings(self) -> list[Pairing]:
+        """The paired slots' records: the slots with a child node first, then the others of the
+        family's range (Lightspeed: up to 7), reading no slot once `paired_count()` are found
+        (all slots when register 0x02 cannot be read)."""
         if self._pairings is None:
             count = self.paired_count()
+            first, last = self.family.first_slot, self.family.last_slot
+            known = sorted(s for s in self.child_nodes if first <= s <= last)
             found: list[Pairing] = []
-            for slot in self.slot_order(slots):
+            for slot in known + [s for s in range(first, last + 1) if s not in known]:
                 if count is not None and len(found) >= count:
                     break
                 if (p := self.pairing(slot)) is not None:
@@ -124,7 +120,6 @@ class Receiver:
 
     def devices(self) -> list:
         """The paired devices as Device objects (no device traffic until asked)."""
-
         if self._devices is None:
             self._devices = [Device(self, p) for p in self.pairings()]
         return self._devices
