@@ -60,11 +60,8 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
     if x_note:
         journal.info(f"no X connection: {x_note}")
 
-    def stop(signum, frame):
-        daemon.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.stop())
     daemon.run(until=(lambda: time.monotonic() >= deadline) if deadline else (lambda: False))
     journal.info("stopped")
     return 0

@@ -26,9 +26,7 @@ def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desk
     if desktop_out is not None and session.desktop is not None:
         desktop_out.append(session.desktop)
     try:
-        watch = None
-        if wheel is not None:
-            watch = session_guard(session, fix=False)
+        watch = session_guard(session, fix=False) if wheel is not None else None
         w, events = read_state(session, grace, wheel=watch)
         if watch is not None:
             wheel += watch.check_all()
