@@ -13,22 +13,14 @@ import time
 
 from phantombutton import buttoncache
 from phantombutton.buttoncache import ButtonMap, LearnedControl
-from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import Hidpp20Error
 from phantombutton.hidpp.hidpp20 import FeatureId
 from phantombutton.outfile import OutputError
 
-_COUNT, _INFO = 0, 1
-
-
 def read_map(device, firmware: str) -> ButtonMap:
-    count = device.call(FeatureId.REPROG_CONTROLS_V4, _COUNT)[0]
-    controls = []
-    for i in range(count):
-        info = hidpp20.parse_control_info(i, device.call(FeatureId.REPROG_CONTROLS_V4, _INFO, bytes((i,))))
-        controls.append(LearnedControl(info.cid, info.task, info.flags, info.flags2))
+    controls = tuple(LearnedControl(c.cid, c.task, c.flags, c.flags2) for c in device.control_infos())
     # DEVICE_NAME: the pairing's short name is unknown where only (receiver, slot) is (watch)
-    return ButtonMap(device.wpid, firmware, device.full_name() or device.short_name, tuple(controls), time.time())
+    return ButtonMap(device.wpid, firmware, device.full_name() or device.short_name, controls, time.time())
 
 
 def button_map(device, *, refresh: bool = False, notes: list[str] | None = None) -> ButtonMap | None:

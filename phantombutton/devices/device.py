@@ -6,6 +6,7 @@ written here (settings.py writes, one bit at a time, with a read-back).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from phantombutton.models import Model, model_for
@@ -206,12 +207,15 @@ class Device:
         except (FeatureMissing, Hidpp20Error):
             return None
 
+    def control_infos(self) -> Iterator[hidpp20.ControlInfo]:
+        """REPROG_CONTROLS_V4 getCount, then getCidInfo of each control as it is asked for."""
+        for i in range(self.call(FeatureId.REPROG_CONTROLS_V4, 0)[0]):
+            yield hidpp20.parse_control_info(i, self.call(FeatureId.REPROG_CONTROLS_V4, 1, bytes((i,))))
+
     def controls(self) -> list[Control]:
         """REPROG_CONTROLS_V4 controls and their reporting (diversion) state."""
-        count = self.call(FeatureId.REPROG_CONTROLS_V4, 0)[0]
         out = []
-        for i in range(count):
-            info = hidpp20.parse_control_info(i, self.call(FeatureId.REPROG_CONTROLS_V4, 1, bytes((i,))))
+        for info in self.control_infos():
             reporting = None
             if info.divertable or info.flags & hidpp20.ControlFlag.PERSISTENTLY_DIVERTABLE:
                 raw = self.call(FeatureId.REPROG_CONTROLS_V4, 2, info.cid.to_bytes(2, "big"))
