@@ -37,10 +37,7 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
     release on its X slave, verified by EVIOCGKEY.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
-    code = xb = None
-    if button is not None:
-        code, xb = parse_button(button)
-
+    code, xb = parse_button(button) if button is not None else (None, None)
     session = open_session(options, all_mice=all_mice)
     try:
         watcher, _ = read_state(session)
@@ -49,17 +46,15 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
         chosen = pick_device(views, device) if device is not None or button is not None else None
         for line in session.notes():   # after the arguments proved valid: a usage error is one line
             click.echo(f"phantombutton: {line}", err=True)
-        targets: list[Target] = []
         if button is not None:
             assert chosen is not None and code is not None   # both set when BUTTON is given
             slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
-            targets.append(Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
-                                  x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
-                                  model_has_button=has_button(chosen.wpid, code)))
+            targets = [Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
+                              x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
+                              model_has_button=has_button(chosen.wpid, code))]
         else:
-            for f in watcher.detector.active():
-                if chosen is None or f.node == chosen.node:
-                    targets.append(target_for(f, watcher.poller))
+            targets = [target_for(f, watcher.poller) for f in watcher.detector.active()
+                       if chosen is None or f.node == chosen.node]
         keys = []
         if device is None and button is None:
             kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)

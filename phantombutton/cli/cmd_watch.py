@@ -217,10 +217,9 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
                                    "session": session.desktop.as_dict()}))
         # with --fix, the daemon's configuration: its held-for wait and re-assert policy
         cfg = config.load() if fix else None
-        # a receiver's shared mouse node (Bolt): its paired mice, read when a finding needs them
-        paired = paired_reader(options.platform)
+        # paired: a receiver's shared mouse node's (Bolt) mice, read when a finding needs them
         detector = Detector(thresholds=Thresholds(held_for=cfg.detection.held_for) if cfg else None,
-                            paired=paired)
+                            paired=paired_reader(options.platform))
         watcher = Watcher(session.source, detector, x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=fixer, reassert=cfg.reassert if cfg else ReassertPolicy(),
