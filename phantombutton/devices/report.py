@@ -108,12 +108,9 @@ def device_report(device) -> dict:
 
         attempt("notifications", notifications)
     else:
-        def features():
-            return [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
-                     "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
-                    for f in device.features()]
-
-        attempt("features", features)
+        attempt("features", lambda: [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
+                                      "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
+                                     for f in device.features()])
         if device.feature_index(hidpp20.FeatureId.REPROG_CONTROLS_V4) is not None:
             attempt("controls", lambda: [{"cid": f"0x{c.info.cid:04X}", "name": c.name,
                                           "divertable": c.info.divertable, "diverted": c.diverted,
