@@ -96,27 +96,23 @@ def _ticker(duration: float, every: float = 10.0) -> Iterator[None]:
 
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
-    if from_capture:
-        shutil.copyfile(from_capture, path)
-        try:
+    if not from_capture and not options.platform.kernel:
+        bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
+        return None
+    try:
+        if from_capture:
+            shutil.copyfile(from_capture, path)
             if read_headers(path).meta.get("show_keycodes") is True:
                 _say(f"warning: {from_capture} was recorded with --show-keycodes: what was typed "
                      "while it recorded is in the report")
-        except PhantomError as e:
-            bundle.lack("capture", str(e))
+            return path
+        nodes = capture_meta.default_event_nodes()
+        if not nodes:
+            bundle.lack("capture", "no Logitech receiver mouse found under /dev/input (is the receiver "
+                                   "plugged in and its mouse on?)")
             return None
-        return path
-    if not options.platform.kernel:
-        bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
-        return None
-    nodes = capture_meta.default_event_nodes()
-    if not nodes:
-        bundle.lack("capture", "no Logitech receiver mouse found under /dev/input (is the receiver "
-                               "plugged in and its mouse on?)")
-        return None
-    _say(f"recording {duration:g} s of {', '.join(nodes)}: use the mouse as usual, reproduce the "
-         "problem if you can (Ctrl-C stops early)")
-    try:
+        _say(f"recording {duration:g} s of {', '.join(nodes)}: use the mouse as usual, reproduce the "
+             "problem if you can (Ctrl-C stops early)")
         with _ticker(duration):
             _record(nodes, path, duration, show_keycodes=False, with_hidraw=True, with_x=True)
     except PhantomError as e:
