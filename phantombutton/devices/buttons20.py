@@ -30,6 +30,7 @@ def button_map(device, *, refresh: bool = False, notes: list[str] | None = None)
         return None
     if device.feature_index(FeatureId.REPROG_CONTROLS_V4) is None:
         return None
+    notes = [] if notes is None else notes   # without a caller's list the notes go nowhere
     firmware = device.firmware().get("firmware", "")
     if not refresh:
         cached = buttoncache.load(device.wpid, firmware, notes=notes)
@@ -38,12 +39,10 @@ def button_map(device, *, refresh: bool = False, notes: list[str] | None = None)
     try:
         bmap = read_map(device, firmware)
     except Hidpp20Error as e:
-        if notes is not None:
-            notes.append(f"{device.label}: cannot read its controls ({e})")
+        notes.append(f"{device.label}: cannot read its controls ({e})")
         return None
     try:
         buttoncache.save(bmap)
     except OutputError as e:
-        if notes is not None:
-            notes.append(f"button cache not written: {e}")
+        notes.append(f"button cache not written: {e}")
     return bmap
