@@ -24,8 +24,7 @@ def _receiver_lines(r: dict) -> list[str]:
     if r.get("connection"):   # a mouse without a receiver: only where it is
         return [f"{r['connection']} (no receiver)  {r['node']}", _line("Product id", f"046d:{r['product']}", 2)]
     out = [f"{r['name']}  {r['node']}", _line("USB id", f"046d:{r['product']}", 2)]
-    for node in r.get("mouse_nodes", ()):
-        out.append(_line("Mouse node", f"{node} (shared by every paired mouse)", 2))
+    out += [_line("Mouse node", f"{node} (shared by every paired mouse)", 2) for node in r.get("mouse_nodes", ())]
     if r.get("serial"):
         out.append(_line("Serial", r["serial"], 2))
     out += [_line(key.capitalize(), r["firmware"][key], 2) for key in ("firmware", "bootloader", "other")

@@ -6,6 +6,7 @@ each verb lives in its own module, named in COMMANDS, and is loaded on demand.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -124,10 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0
     except StdoutError as e:
         if e.broken_pipe:   # the reader left (`| head`): nothing to say; silence the exit flush
-            try:
+            with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            except OSError:
-                pass
         else:
             click.echo(f"phantombutton: {e}", err=True)
         return e.exit_code
