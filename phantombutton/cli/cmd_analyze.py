@@ -39,9 +39,8 @@ def analyze_file(path: str) -> dict:
     for f in detect_all(observations(), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
-    for f in detector.tick(end.t):          # held-idle up to the end
-        found[(f.key, f.since)] = f
-    for f in chatter.findings() + diversions.findings():
+    # held-idle up to the end, then the side monitors'
+    for f in [*detector.tick(end.t), *chatter.findings(), *diversions.findings()]:
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {

@@ -56,8 +56,7 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
         sleep = None
     daemon = Daemon(opts.platform, cfg, journal, logind=sleep)
     # the X connection now rather than at the first release; absent or silent X is fine (said once)
-    x_note = daemon.x.connect(None if deadline is None else deadline - time.monotonic())
-    if x_note:
+    if x_note := daemon.x.connect(None if deadline is None else deadline - time.monotonic()):
         journal.info(f"no X connection: {x_note}")
 
     for signum in (signal.SIGTERM, signal.SIGINT):
