@@ -125,7 +125,7 @@ class Receiver:
         return self._devices
 
     def names(self) -> dict[int, str]:
-        """slot -> short name, for the one-line decoder (reads the pairing table if needed)."""
+        """slot -> short name (reads the pairing table if needed; known_names does no I/O)."""
         return {d.slot: d.short_name for d in self.devices()}
 
     def known_names(self) -> dict[int, str]:
