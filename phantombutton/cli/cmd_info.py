@@ -56,8 +56,7 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
     if d.get("notifications"):
         n = d["notifications"]
         out.append(_line("Notifications", f"{', '.join(n['names']) or 'none'} ({n['flags']})", i))
-    for name, value in (d.get("settings") or {}).items():
-        out.append(_line(name, value, i))
+    out += [_line(name, value, i) for name, value in (d.get("settings") or {}).items()]
     if d.get("features") is not None:
         out.append(_line("Features", f"{len(d['features'])}", i))
         for f in d["features"]:

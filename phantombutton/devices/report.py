@@ -47,8 +47,7 @@ def device_summary(device) -> dict:
         "wpid": f"{device.wpid:04X}", "kind": device.kind, "serial": device.serial,
         "protocol": device.protocol_text(), "online": device.online,
     }
-    node = device.receiver.child_nodes.get(device.slot)
-    if node:
+    if node := device.receiver.child_nodes.get(device.slot):
         out["node"] = node
     if getattr(device.receiver, "direct", False):
         out["connection"] = device.receiver.connection
