@@ -23,12 +23,8 @@ class Finite(click.ParamType):
         self.low, self.high, self.above, self.zero_ok = low, high, above, zero_ok
 
     def convert(self, value, param, ctx) -> float:
-        if isinstance(value, float):
-            text = repr(value)
-        else:
-            text = str(value)
-        try:
-            v = finite_float(text)
+        try:   # a float is a default value: repr keeps all its digits
+            v = finite_float(repr(value) if isinstance(value, float) else str(value))
         except ValueError:
             self.fail(f"{value!r} is not a finite decimal number", param, ctx)
         if self.zero_ok and v == 0:
@@ -38,9 +34,6 @@ class Finite(click.ParamType):
         if self.high is not None and v > self.high:
             self.fail(f"{value!r} must be <= {self.high:g}", param, ctx)
         return v
-
-    def __repr__(self) -> str:
-        return f"Finite({self.low}, {self.high})"
 
 
 SECONDS = Finite(0.0)                   # a duration; 0 allowed

@@ -29,17 +29,18 @@ def analyze_file(path: str) -> dict:
     chatter = ChatterMonitor()
     diversions = DiversionMonitor()
 
-    def side(obs) -> None:
-        chatter.feed(obs)
-        diversions.feed(obs)
+    def observations():   # the side monitors see every observation the detector sees
+        for obs in cap.observations():
+            chatter.feed(obs)
+            diversions.feed(obs)
+            yield obs
 
     found: dict[tuple, Finding] = {}      # (key, since) -> latest version of the finding
-    for f in detect_all(_tee(cap.observations(), side), detector):
+    for f in detect_all(observations(), detector):
         found[(f.key, f.since)] = f
     end = capture_end(cap, detector.now)   # known once read (for a plain recording, a lower bound)
-    for f in detector.tick(end.t):          # held-idle up to the end
-        found[(f.key, f.since)] = f
-    for f in chatter.findings() + diversions.findings():
+    # held-idle up to the end, then the side monitors'
+    for f in [*detector.tick(end.t), *chatter.findings(), *diversions.findings()]:
         found[(f.key, f.since)] = f
     findings = sorted(found.values(), key=lambda f: (f.since, str(f.rule)))
     return {
@@ -57,12 +58,6 @@ def analyze_file(path: str) -> dict:
         "end": {"t": round(end.t, 6), "how": end.how},
         "held_at_end": [h.to_dict() for h in held_at_end(detector.held(), end, detector.t)],
     }
-
-
-def _tee(observations, also):
-    for obs in observations:
-        also(obs)
-        yield obs
 
 
 def _print_json(report: dict) -> None:
@@ -84,11 +79,8 @@ def _print_text(report: dict) -> None:
     devs = ", ".join(f"{one_line(d['name']) or '?'} ({one_line(d['node'])})" for d in report["devices"])
     echo(f"capture: {report['file']}")
     echo(f"  devices: {devs}")
-    extra = []
-    if report["kernel"]:
-        extra.append(f"kernel {report['kernel']}")
-    if report["x_input_driver"]:
-        extra.append(f"X driver {report['x_input_driver']}")
+    extra = [f"{label} {report[key]}" for key, label in (("kernel", "kernel"), ("x_input_driver", "X driver"))
+             if report[key]]
     echo(f"  {report['evdev_events']} evdev events, {report['hid_reports']} HID reports, "
          f"{report['duration']:.3f} s" + (", " + ", ".join(extra) if extra else ""))
     if not report["complete"] and report["own_capture"]:   # libinput record writes no end marker

@@ -32,21 +32,18 @@ def command(options, device: str | None, refresh: bool, as_json: bool) -> None:
     notes: list[str] = []
     rows = []
     with open_receivers(options) as receivers:
-        devices = [select_paired(receivers, device)] if device else [
-            d for r in receivers for d in r.devices()]
-        for dev in devices:
-            bmap = button_map(dev, refresh=refresh, notes=notes) if dev.online else None
+        for dev in [select_paired(receivers, device)] if device else [d for r in receivers for d in r.devices()]:
+            bmap = button_map(dev, refresh=refresh, notes=notes)   # None when offline or HID++ 1.0
             model = bmap.model() if bmap is not None else dev.model
             row = {"device": dev.label, "wpid": f"{dev.wpid:04X}", "protocol": dev.protocol_text(),
                    "source": ("mouse (REPROG_CONTROLS_V4)" if bmap is not None else
                               "model table" if model.known else "unknown model (buttons assumed)"),
                    "buttons": [label(c) for c in sorted(model.buttons)]}
             if bmap is not None:
-                row["firmware"] = bmap.firmware
-                row["cache"] = buttoncache.path_for(bmap.wpid, bmap.firmware)
-                row["controls"] = [{"cid": f"0x{c.cid:04X}", "name": control_name(c.cid),
-                                    "hid_buttons": list(c.hid_buttons)} for c in bmap.controls]
-                row["guessed"] = bmap.guessed()
+                row.update(firmware=bmap.firmware, cache=buttoncache.path_for(bmap.wpid, bmap.firmware),
+                           controls=[{"cid": f"0x{c.cid:04X}", "name": control_name(c.cid),
+                                      "hid_buttons": list(c.hid_buttons)} for c in bmap.controls],
+                           guessed=bmap.guessed())
             rows.append(row)
     for note in notes:
         click.echo(f"phantombutton: {note}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -145,9 +146,8 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, optio
     t0 = time.monotonic()
 
     def progress():
-        phantoms = len(detector.active())
         sys.stderr.write(f"\r{time.monotonic() - t0:7.1f} s  {writer.events} events  "
-                         f"{phantoms} phantom(s) held ")
+                         f"{len(detector.active())} phantom(s) held ")
         sys.stderr.flush()
 
     if tty:
@@ -162,10 +162,9 @@ def _record(devices, output, duration, show_keycodes, with_hidraw, with_x, optio
             writer.close(time.monotonic())
         finally:
             if output and output != "-":
-                try:
+                # every entry was flushed when written: an error was reported then
+                with contextlib.suppress(OSError):
                     out.close()
-                except OSError:   # every entry was flushed when written: an error was reported then
-                    pass
         for s in evsrc + hidsrc:
             s.close()
         for signum, handler in old.items():

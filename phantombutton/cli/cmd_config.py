@@ -21,6 +21,5 @@ def command(path: str | None, show_path: bool) -> int:
     if show_path:
         click.echo(str(path or config.default_path()))
         return 0
-    cfg = config.load(path)
-    click.echo(config.to_toml(cfg), nl=False)
+    click.echo(config.to_toml(config.load(path)), nl=False)
     return 0

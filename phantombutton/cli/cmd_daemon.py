@@ -56,15 +56,11 @@ def command(opts, config_path: str | None, run_for: float | None) -> int:
         sleep = None
     daemon = Daemon(opts.platform, cfg, journal, logind=sleep)
     # the X connection now rather than at the first release; absent or silent X is fine (said once)
-    x_note = daemon.x.connect(None if deadline is None else deadline - time.monotonic())
-    if x_note:
+    if x_note := daemon.x.connect(None if deadline is None else deadline - time.monotonic()):
         journal.info(f"no X connection: {x_note}")
 
-    def stop(signum, frame):
-        daemon.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.stop())
     daemon.run(until=(lambda: time.monotonic() >= deadline) if deadline else (lambda: False))
     journal.info("stopped")
     return 0

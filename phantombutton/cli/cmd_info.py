@@ -24,13 +24,11 @@ def _receiver_lines(r: dict) -> list[str]:
     if r.get("connection"):   # a mouse without a receiver: only where it is
         return [f"{r['connection']} (no receiver)  {r['node']}", _line("Product id", f"046d:{r['product']}", 2)]
     out = [f"{r['name']}  {r['node']}", _line("USB id", f"046d:{r['product']}", 2)]
-    for node in r.get("mouse_nodes", ()):
-        out.append(_line("Mouse node", f"{node} (shared by every paired mouse)", 2))
+    out += [_line("Mouse node", f"{node} (shared by every paired mouse)", 2) for node in r.get("mouse_nodes", ())]
     if r.get("serial"):
         out.append(_line("Serial", r["serial"], 2))
-    for key in ("firmware", "bootloader", "other"):
-        if key in r.get("firmware", {}):
-            out.append(_line(key.capitalize(), r["firmware"][key], 2))
+    out += [_line(key.capitalize(), r["firmware"][key], 2) for key in ("firmware", "bootloader", "other")
+            if key in r.get("firmware", {})]
     if r.get("error"):
         out.append(_line("Unreadable", r["error"], 2))
         return out
@@ -49,23 +47,16 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
     i = indent + 3
     out = [head, _line("Product id" if d.get("connection") else "WPID", d["wpid"], i),
            _line("Kind", d["kind"], i), _line("Protocol", d["protocol"], i)]
-    if d.get("connection"):
-        out.append(_line("Connection", d["connection"], i))
-    if d.get("node"):
-        out.append(_line("Node", d["node"], i))
-    if d.get("serial"):
-        out.append(_line("Serial", d["serial"], i))
-    for key in ("firmware", "bootloader", "other", "hardware"):
-        if key in (d.get("firmware") or {}):
-            out.append(_line(key.capitalize(), d["firmware"][key], i))
+    out += [_line(key.capitalize(), d[key], i) for key in ("connection", "node", "serial") if d.get(key)]
+    out += [_line(key.capitalize(), d["firmware"][key], i) for key in ("firmware", "bootloader", "other", "hardware")
+            if key in (d.get("firmware") or {})]
     if d.get("battery"):
         b = d["battery"]
         out.append(_line("Battery", f"{b['level']}, {b['status']}", i))
     if d.get("notifications"):
         n = d["notifications"]
         out.append(_line("Notifications", f"{', '.join(n['names']) or 'none'} ({n['flags']})", i))
-    for name, value in (d.get("settings") or {}).items():
-        out.append(_line(name, value, i))
+    out += [_line(name, value, i) for name, value in (d.get("settings") or {}).items()]
     if d.get("features") is not None:
         out.append(_line("Features", f"{len(d['features'])}", i))
         for f in d["features"]:

@@ -18,22 +18,13 @@ from phantombutton.recovery.session import open_session, parse_button, pick_devi
 from phantombutton.recovery.shared import mouse_has_button
 
 
-def _device(options, spec, all_mice):
-    session = open_session(options, all_mice=all_mice, use_x=False)
-    obs = session.source.start()
-    devices = [o.device for o in obs if isinstance(o, DeviceAdded)]
-    try:
-        session.raise_denied(devices)
-        return session, pick_device(devices, spec)
-    except BaseException:
-        session.close()
-        raise
-
-
 def _apply(options, spec, button, all_mice, mute: bool, force: bool = False) -> int:
     code, xb = parse_button(button)
-    session, d = _device(options, spec, all_mice)
+    session = open_session(options, all_mice=all_mice, use_x=False)
     try:
+        devices = [o.device for o in session.source.start() if isinstance(o, DeviceAdded)]
+        session.raise_denied(devices)
+        d = pick_device(devices, spec)
         if mute and not force and mouse_has_button(session.platform, d, code):
             who = f"a mouse paired to the receiver of {d.node}" if is_shared(d) else d.name or d.node
             raise UsageProblem(f"{who} has button 0x{code:03X} (X {xb}); muting it would "

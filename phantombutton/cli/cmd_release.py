@@ -37,10 +37,7 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
     release on its X slave, verified by EVIOCGKEY.
     Exit codes: 0 released or nothing held, 1 still held / failure, 2 usage.
     """
-    code = xb = None
-    if button is not None:
-        code, xb = parse_button(button)
-
+    code, xb = parse_button(button) if button is not None else (None, None)
     session = open_session(options, all_mice=all_mice)
     try:
         watcher, _ = read_state(session)
@@ -49,21 +46,19 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
         chosen = pick_device(views, device) if device is not None or button is not None else None
         for line in session.notes():   # after the arguments proved valid: a usage error is one line
             click.echo(f"phantombutton: {line}", err=True)
-        targets: list[Target] = []
         if button is not None:
             assert chosen is not None and code is not None   # both set when BUTTON is given
             slave = watcher.poller.slave_for(chosen.node) if watcher.poller else None
-            targets.append(Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
-                                  x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
-                                  model_has_button=has_button(chosen.wpid, code)))
+            targets = [Target(device=chosen.name or chosen.node, node=chosen.node, code=code,
+                              x_button=xb, x_slave_id=slave.id if slave else chosen.x_slave_id,
+                              model_has_button=has_button(chosen.wpid, code))]
         else:
-            for f in watcher.detector.active():
-                if chosen is None or f.node == chosen.node:
-                    targets.append(target_for(f, watcher.poller))
+            targets = [target_for(f, watcher.poller) for f in watcher.detector.active()
+                       if chosen is None or f.node == chosen.node]
         keys = []
         if device is None and button is None:
             kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
-            keys = kw.release_all(getattr(session, "x", None)) if kw else []
+            keys = kw.release_all(session.x) if kw else []
         if not targets and not keys:
             click.echo("no phantom button held" + (f" on {device}" if device else "")
                        + ("; name a BUTTON to release a held button anyway" if device else ""))
@@ -71,14 +66,9 @@ def command(options, device, button, all_mice, no_mute, as_json, show_keycodes):
         outcomes = [run_chain(t, session.layers, allow_mute=not no_mute) for t in targets]
     finally:
         session.close()
-    if keys and not outcomes:
-        if as_json:
-            click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
-        else:
-            for k in keys:
-                click.echo(k.line())
-        return 0 if all(k.released for k in keys) else EXIT_FAILURE
-    if as_json:
+    if as_json and not outcomes:   # only keys released
+        click.echo(json.dumps([k.to_dict() for k in keys], indent=2))
+    elif as_json:
         sess = session.desktop.as_dict() if session.desktop is not None else None
         click.echo(json.dumps([{**o.to_dict(), "session": sess} for o in outcomes], indent=2))
     else:

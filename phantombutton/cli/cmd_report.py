@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 
 import click
 
@@ -74,53 +75,45 @@ def _say(msg: str) -> None:
     click.echo(f"phantombutton report: {msg}", err=True)
 
 
-class _Ticker:
+@contextlib.contextmanager
+def _ticker(duration: float, every: float = 10.0) -> Iterator[None]:
     """Progress as periodic lines where stderr is not a terminal (capture draws its own
     line on a terminal)."""
+    stop = threading.Event()
 
-    def __init__(self, duration: float, every: float = 10.0):
-        self.duration, self.every = duration, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
+    def run() -> None:
         t0 = time.monotonic()
-        while not self._stop.wait(self.every):
-            _say(f"recording: {time.monotonic() - t0:.0f} s of {self.duration:g} s")
+        while not stop.wait(every):
+            _say(f"recording: {time.monotonic() - t0:.0f} s of {duration:g} s")
 
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
+    if not sys.stderr.isatty():
+        threading.Thread(target=run, daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _capture(bundle, options, duration: float, from_capture: str | None, tmp: str) -> str | None:
     path = os.path.join(tmp, "capture.yml")
-    if from_capture:
-        shutil.copyfile(from_capture, path)
-        try:
+    if not from_capture and not options.platform.kernel:
+        bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
+        return None
+    try:
+        if from_capture:
+            shutil.copyfile(from_capture, path)
             if read_headers(path).meta.get("show_keycodes") is True:
                 _say(f"warning: {from_capture} was recorded with --show-keycodes: what was typed "
                      "while it recorded is in the report")
-        except PhantomError as e:
-            bundle.lack("capture", str(e))
+            return path
+        nodes = capture_meta.default_event_nodes()
+        if not nodes:
+            bundle.lack("capture", "no Logitech receiver mouse found under /dev/input (is the receiver "
+                                   "plugged in and its mouse on?)")
             return None
-        return path
-    if not options.platform.kernel:
-        bundle.lack("capture", "--virtual: the virtual receiver has no event node to record")
-        return None
-    nodes = capture_meta.default_event_nodes()
-    if not nodes:
-        bundle.lack("capture", "no Logitech receiver mouse found under /dev/input (is the receiver "
-                               "plugged in and its mouse on?)")
-        return None
-    _say(f"recording {duration:g} s of {', '.join(nodes)}: use the mouse as usual, reproduce the "
-         "problem if you can (Ctrl-C stops early)")
-    try:
-        with _Ticker(duration):
+        _say(f"recording {duration:g} s of {', '.join(nodes)}: use the mouse as usual, reproduce the "
+             "problem if you can (Ctrl-C stops early)")
+        with _ticker(duration):
             _record(nodes, path, duration, show_keycodes=False, with_hidraw=True, with_x=True)
     except PhantomError as e:
         bundle.lack("capture", str(e))

@@ -33,9 +33,7 @@ def command(options, receiver, if_stuck, timeout, as_json):
     before unplugging it. RECEIVER: its hidraw node (the only one if omitted)."""
     if not options.platform.kernel:
         raise UsageProblem("reset-receiver acts on a kernel driver; it cannot run with --virtual")
-    found = [r for r in find_receivers() if r.vendor == LOGITECH]
-    if receiver:
-        found = [r for r in found if r.node == receiver]
+    found = [r for r in find_receivers() if r.vendor == LOGITECH and (not receiver or r.node == receiver)]
     if len(found) != 1:
         raise UsageProblem(("no Logitech receiver " + (receiver or "found")) if not found else
                            "several receivers; name one: " + ", ".join(r.node for r in found))

@@ -16,26 +16,21 @@ from phantombutton.service.config import stuck_key_after
 EXIT_PHANTOM = 3
 
 
-def collect(options, *, all_mice=False, use_x=True, grace=None, wheel=None, desktop_out=None):
-    """(session notes, device views, active findings) after reading state twice, `grace`
-    apart, so X-versus-kernel disagreements can be confirmed. `wheel`: a list that gets one
-    wheel-mode check per receiver mouse (recovery/wheel.py WheelEvents); `desktop_out`, a
-    list, gets the DesktopSession appended (input.desktop)."""
+def collect(options, *, all_mice: bool, use_x: bool):
+    """(session notes, device views, active findings, X read, wheel events, desktop session)
+    after reading state twice, x_grace apart, so X-versus-kernel disagreements can be
+    confirmed. The wheel events: one wheel-mode check per receiver mouse (recovery/wheel.py
+    WheelEvents) and what each has diverted (recovery/diversion.py); the desktop session is
+    input.desktop's, or None."""
     session = open_session(options, all_mice=all_mice, use_x=use_x, hidpp=True)
     notes = session.notes()
-    if desktop_out is not None and session.desktop is not None:
-        desktop_out.append(session.desktop)
     try:
-        watch = None
-        if wheel is not None:
-            watch = session_guard(session, fix=False)
-        w, events = read_state(session, grace, wheel=watch)
-        if watch is not None:
-            wheel += watch.check_all()
-            wheel += diversion_report(watch, session.platform.listeners)
+        watch = session_guard(session, fix=False)
+        w, events = read_state(session, wheel=watch)
+        wheel = [*watch.check_all(), *diversion_report(watch, session.platform.listeners)]
         session.raise_denied([v for v in w.detector.devices() if v.present])
         notes += [e.message for e in events if e.kind == "note"]
-        return notes, w.detector.devices(), w.detector.active(), session.x is not None
+        return notes, w.detector.devices(), w.detector.active(), session.x is not None, wheel, session.desktop
     finally:
         session.close()
 
@@ -54,10 +49,7 @@ def command(options, all_mice, as_json, no_x, show_keycodes):
     Exit codes: 0 nothing held, 3 a phantom or stuck key is held (see the finding), 1 failure,
     2 usage.
     """
-    wheel: list = []
-    desktop: list = []
-    notes, views, findings, x_on = collect(options, all_mice=all_mice, use_x=not no_x,
-                                            wheel=wheel, desktop_out=desktop)
+    notes, views, findings, x_on, wheel, desktop = collect(options, all_mice=all_mice, use_x=not no_x)
     kw = key_watch(options.platform, threshold=stuck_key_after(), show_keycodes=show_keycodes)
     stuck = [{k: v for k, v in h.items() if k != "code"} for h in kw.held_now()] if kw else []
     for n in notes:
@@ -69,7 +61,7 @@ def command(options, all_mice, as_json, no_x, show_keycodes):
                         for v in views if v.present],
             "findings": [f.to_dict() for f in findings], "phantom": bool(findings),
             "wheel": [e.to_dict() for e in wheel], "stuck_keys": stuck,
-            "session": desktop[0].as_dict() if desktop else None}, indent=2))
+            "session": desktop.as_dict() if desktop is not None else None}, indent=2))
     else:
         for v in views:
             if not v.present:

@@ -193,18 +193,18 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         if notifier and ev.kind == "finding":
             notifier("Phantom button held", f"{ev.finding.headline()}\nfix: {ev.finding.fix}")
 
+    shown: list[str | None] = [None]
+
+    def redraw(detector, x_on: bool) -> None:   # the terminal table, when it changed
+        screen = _screen(detector, actions, x_on)
+        if screen != shown[0]:
+            click.echo("\033[H\033[J" + screen)
+            shown[0] = screen
+
     if replay_file:
         if fix:
             raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
-        shown: list[str | None] = [None]
-
-        def redraw(det) -> None:
-            screen = _screen(det, actions, x_on=bool(det.x_masters()))
-            if screen != shown[0]:
-                click.echo("\033[H\033[J" + screen)
-                shown[0] = screen
-
-        _replay(replay_file, speed, emit, redraw if tty else None)
+        _replay(replay_file, speed, emit, (lambda det: redraw(det, bool(det.x_masters()))) if tty else None)
         return 0
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)
@@ -217,10 +217,9 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
                                    "session": session.desktop.as_dict()}))
         # with --fix, the daemon's configuration: its held-for wait and re-assert policy
         cfg = config.load() if fix else None
-        # a receiver's shared mouse node (Bolt): its paired mice, read when a finding needs them
-        paired = paired_reader(options.platform)
+        # paired: a receiver's shared mouse node's (Bolt) mice, read when a finding needs them
         detector = Detector(thresholds=Thresholds(held_for=cfg.detection.held_for) if cfg else None,
-                            paired=paired)
+                            paired=paired_reader(options.platform))
         watcher = Watcher(session.source, detector, x=session.x, layers=session.layers, fix=fix,
                           poll_interval=poll_interval, idle_interval=max(2.0, poll_interval),
                           prevention=fixer, reassert=cfg.reassert if cfg else ReassertPolicy(),
@@ -239,17 +238,13 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
                 + "; waiting for one to appear")))
         session.raise_denied(watched)
         t0 = time.monotonic()
-        last_table = None
         while duration is None or time.monotonic() - t0 < duration:
             # never sleep past --duration (idle ticks are 2 s apart)
             wait = None if duration is None else max(0.0, t0 + duration - time.monotonic())
             for ev in watcher.step(wait):
                 emit(ev)
             if tty:
-                table = _screen(watcher.detector, actions, session.x is not None)
-                if table != last_table:
-                    click.echo("\033[H\033[J" + table)
-                    last_table = table
+                redraw(watcher.detector, session.x is not None)
     except KeyboardInterrupt:
         pass
     finally:

@@ -30,15 +30,11 @@ def command(options, device, check, as_json):
     expects: fixes a wheel 8x too slow or too fast, or a dead wheel diverted to HID++."""
     events = []
     with open_receivers(options) as receivers:
-        if device:
-            chosen = select_paired(receivers, device)
-            targets = [(r, d) for r in receivers for d in r.devices() if d is chosen]
-        else:
-            targets = [(r, d) for r in receivers for d in r.devices()]
-        for receiver, dev in targets:
-            guard = WheelGuard({(receiver.node, dev.slot): dev}.get, fix=not check)
-            guard.state((receiver.node, dev.slot), dev.label)
-            events += guard.check((receiver.node, dev.slot), reason="fix-wheel")
+        for dev in [select_paired(receivers, device)] if device else [d for r in receivers for d in r.devices()]:
+            key = (dev.receiver.node, dev.slot)
+            guard = WheelGuard({key: dev}.get, fix=not check)
+            guard.state(key, dev.label)
+            events += guard.check(key, reason="fix-wheel")
     for e in events:
         if as_json:
             click.echo(json.dumps(e.to_dict()))

@@ -6,6 +6,7 @@ each verb lives in its own module, named in COMMANDS, and is loaded on demand.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -46,20 +47,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(COMMANDS) | set(self.commands))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.commands:
-            return self.commands[name]
         if name not in COMMANDS:
             return None
         module_name, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module_name), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
 
 
 class Options:
@@ -127,10 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0
     except StdoutError as e:
         if e.broken_pipe:   # the reader left (`| head`): nothing to say; silence the exit flush
-            try:
+            with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            except OSError:
-                pass
         else:
             click.echo(f"phantombutton: {e}", err=True)
         return e.exit_code
@@ -142,16 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("phantombutton: aborted", err=True)
         return EXIT_FAILURE
-    except PhantomError as e:
+    except (PhantomError, HidppError) as e:
         if _debug[0]:
             raise
         click.echo(f"phantombutton: {e}", err=True)
-        return e.exit_code
-    except HidppError as e:
-        if _debug[0]:
-            raise
-        click.echo(f"phantombutton: {e}", err=True)
-        return EXIT_FAILURE
+        return e.exit_code if isinstance(e, PhantomError) else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # a bug of ours: one line unless --debug

@@ -13,22 +13,14 @@ import time
 
 from phantombutton import buttoncache
 from phantombutton.buttoncache import ButtonMap, LearnedControl
-from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.errors import Hidpp20Error
 from phantombutton.hidpp.hidpp20 import FeatureId
 from phantombutton.outfile import OutputError
 
-_COUNT, _INFO = 0, 1
-
-
 def read_map(device, firmware: str) -> ButtonMap:
-    count = device.call(FeatureId.REPROG_CONTROLS_V4, _COUNT)[0]
-    controls = []
-    for i in range(count):
-        info = hidpp20.parse_control_info(i, device.call(FeatureId.REPROG_CONTROLS_V4, _INFO, bytes((i,))))
-        controls.append(LearnedControl(info.cid, info.task, info.flags, info.flags2))
+    controls = tuple(LearnedControl(c.cid, c.task, c.flags, c.flags2) for c in device.control_infos())
     # DEVICE_NAME: the pairing's short name is unknown where only (receiver, slot) is (watch)
-    return ButtonMap(device.wpid, firmware, device.full_name() or device.short_name, tuple(controls), time.time())
+    return ButtonMap(device.wpid, firmware, device.full_name() or device.short_name, controls, time.time())
 
 
 def button_map(device, *, refresh: bool = False, notes: list[str] | None = None) -> ButtonMap | None:
@@ -38,6 +30,7 @@ def button_map(device, *, refresh: bool = False, notes: list[str] | None = None)
         return None
     if device.feature_index(FeatureId.REPROG_CONTROLS_V4) is None:
         return None
+    notes = [] if notes is None else notes   # without a caller's list the notes go nowhere
     firmware = device.firmware().get("firmware", "")
     if not refresh:
         cached = buttoncache.load(device.wpid, firmware, notes=notes)
@@ -46,12 +39,10 @@ def button_map(device, *, refresh: bool = False, notes: list[str] | None = None)
     try:
         bmap = read_map(device, firmware)
     except Hidpp20Error as e:
-        if notes is not None:
-            notes.append(f"{device.label}: cannot read its controls ({e})")
+        notes.append(f"{device.label}: cannot read its controls ({e})")
         return None
     try:
         buttoncache.save(bmap)
     except OutputError as e:
-        if notes is not None:
-            notes.append(f"button cache not written: {e}")
+        notes.append(f"button cache not written: {e}")
     return bmap

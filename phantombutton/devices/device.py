@@ -6,6 +6,7 @@ written here (settings.py writes, one bit at a time, with a read-back).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from phantombutton.models import Model, model_for
@@ -150,21 +151,26 @@ class Device:
             self._feature_index.setdefault(entries[-1].feature_id, i)
         return entries
 
+    def read_name(self, feature: int, echo: int = 0) -> str:
+        """A name feature's text: fn 0 its length, fn 1 (byte index) the next chunk after `echo`
+        bytes repeating the index (DEVICE_NAME 0x0005: none, DEVICE_FRIENDLY_NAME 0x0007: 1)."""
+        length = self.call(feature, 0)[0]
+        name = b""
+        while len(name) < length:
+            chunk = self.call(feature, 1, bytes((len(name),)))[echo:]
+            if not any(chunk):
+                break
+            name += chunk[: length - len(name)]
+        return name.rstrip(b"\0").decode("utf-8", "replace")
+
     def full_name(self) -> str | None:
         """DEVICE_NAME (2.0); the 1.0 devices only have the receiver's short name."""
         if self.hidpp10:
             return None
         try:
-            length = self.call(FeatureId.DEVICE_NAME, 0)[0]
-            name = b""
-            while len(name) < length:
-                chunk = self.call(FeatureId.DEVICE_NAME, 1, bytes((len(name),)))
-                name += chunk[: length - len(name)]
-                if not any(chunk):
-                    break
+            return self.read_name(FeatureId.DEVICE_NAME)
         except (FeatureMissing, Hidpp20Error):
             return None
-        return name.rstrip(b"\0").decode("utf-8", "replace")
 
     # --- identity, firmware, battery ----------------------------------------------------
 
@@ -201,12 +207,15 @@ class Device:
         except (FeatureMissing, Hidpp20Error):
             return None
 
+    def control_infos(self) -> Iterator[hidpp20.ControlInfo]:
+        """REPROG_CONTROLS_V4 getCount, then getCidInfo of each control as it is asked for."""
+        for i in range(self.call(FeatureId.REPROG_CONTROLS_V4, 0)[0]):
+            yield hidpp20.parse_control_info(i, self.call(FeatureId.REPROG_CONTROLS_V4, 1, bytes((i,))))
+
     def controls(self) -> list[Control]:
         """REPROG_CONTROLS_V4 controls and their reporting (diversion) state."""
-        count = self.call(FeatureId.REPROG_CONTROLS_V4, 0)[0]
         out = []
-        for i in range(count):
-            info = hidpp20.parse_control_info(i, self.call(FeatureId.REPROG_CONTROLS_V4, 1, bytes((i,))))
+        for info in self.control_infos():
             reporting = None
             if info.divertable or info.flags & hidpp20.ControlFlag.PERSISTENTLY_DIVERTABLE:
                 raw = self.call(FeatureId.REPROG_CONTROLS_V4, 2, info.cid.to_bytes(2, "big"))

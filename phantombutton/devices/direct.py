@@ -27,18 +27,11 @@ def unit_id(device: Device) -> str | None:
 
 
 def friendly_name(device: Device) -> str | None:
-    """DEVICE_FRIENDLY_NAME: fn 0 = length, fn 1 (byte index) = index echo + 15 bytes."""
+    """DEVICE_FRIENDLY_NAME, None when empty."""
     try:
-        length = device.call(FeatureId.DEVICE_FRIENDLY_NAME, 0)[0]
-        name = b""
-        while len(name) < length:
-            chunk = device.call(FeatureId.DEVICE_FRIENDLY_NAME, 1, bytes((len(name),)))[1:16]
-            if not any(chunk):
-                break
-            name += chunk[: length - len(name)]
+        return device.read_name(FeatureId.DEVICE_FRIENDLY_NAME, echo=1) or None
     except (FeatureMissing, HidppError):
         return None
-    return name.rstrip(b"\0").decode("utf-8", "replace") or None
 
 
 class DirectMouse:
@@ -77,17 +70,11 @@ class DirectMouse:
             self._devices = [device]
         return self._devices
 
-    def names(self) -> dict[int, str]:
-        return {d.slot: d.short_name for d in self.devices()}
-
     def known_names(self) -> dict[int, str]:
         return {d.slot: d.short_name for d in self._devices or ()}
 
     def known_features(self) -> dict[int, dict[int, int]]:
         return {d.slot: d.known_features() for d in self._devices or () if d.known_features()}
-
-    def pairings(self) -> list[Pairing]:
-        return [d.pairing for d in self.devices()]
 
     def details(self) -> ReceiverDetails:
         return ReceiverDetails(name=self.name, node=self.node, product=self.product, serial=None,

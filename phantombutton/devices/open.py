@@ -26,13 +26,6 @@ NO_RECEIVER = ("no Logitech receiver found (Unifying, Nano, Lightspeed or Bolt);
                "phantombutton --virtual info")
 
 
-def _receiver(transport, debug: bool, product: int, children: dict[int, str] | None = None) -> Receiver:
-    receiver = Receiver(Engine(transport), transport.node, product, children)
-    if debug:
-        receiver.engine.trace = _tracer(transport.node, receiver)
-    return receiver
-
-
 def _tracer(node: str, receiver):
     # start-up: --debug only; the decoder (with hidpp/dj.py, notifications.py) costs info and list ~6 ms
     from phantombutton.hidpp.decode import describe
@@ -53,20 +46,23 @@ def _note(text: str) -> None:
     print(f"phantombutton: {text}", file=sys.stderr)
 
 
-def _direct(platform, node, debug: bool):
-    """A mouse without a receiver (devices/direct.py), over its own node."""
-    transport = platform.open_direct(node)  # AccessDenied names node, errno, fix
-    mouse = DirectMouse(Engine(transport), node.node, node.product, node.bus, node.name)
-    if debug:
-        mouse.engine.trace = _tracer(node.node, mouse)
-    return mouse
+def _open(platform, node, is_direct: bool) -> Receiver | DirectMouse:
+    """A receiver, or a mouse without a receiver (devices/direct.py) over its own node."""
+    if is_direct:
+        transport = platform.open_direct(node)  # AccessDenied names node, errno, fix
+        return DirectMouse(Engine(transport), node.node, node.product, node.bus, node.name)
+    transport = platform.open_receiver(node.node)  # AccessDenied names node, errno, fix
+    receiver = Receiver(Engine(transport), transport.node, node.product,
+                        {c.slot: c.node for c in node.children if c.slot is not None})
+    receiver.mouse_nodes = tuple(node.mouse_nodes)
+    return receiver
 
 
 def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
     """The platform's receivers, then its mice without a receiver (`direct_devices`)."""
     skipped: list[Skipped] = []
     nodes = platform.receivers(skipped=skipped)
-    direct = platform.direct_devices() if hasattr(platform, "direct_devices") else []
+    direct = platform.direct_devices()
     for s in skipped:
         _note(str(s))
     if not nodes and not direct:
@@ -76,26 +72,21 @@ def platform_receivers(platform, debug: bool = False) -> list[Receiver]:
     try:
         for node, is_direct in [(n, False) for n in nodes] + [(n, True) for n in direct]:
             try:
-                if is_direct:
-                    receivers.append(_direct(platform, node, debug))
-                    continue
-                transport = platform.open_receiver(node.node)  # AccessDenied names node, errno, fix
+                receiver = _open(platform, node, is_direct)
             except PhantomError as e:
                 failed.append(e)
                 continue
-            children = {c.slot: c.node for c in node.children if c.slot is not None}
-            receivers.append(_receiver(transport, debug, node.product, children))
-            receivers[-1].mouse_nodes = tuple(node.mouse_nodes)
+            if debug:
+                receiver.engine.trace = _tracer(receiver.node, receiver)
+            receivers.append(receiver)
     except BaseException:
         for r in receivers:
             r.close()
         raise
-    if not receivers:
-        for err in failed[1:]:
-            _note(f"skipped {err}")
-        raise failed[0]
-    for err in failed:
+    for err in failed[0 if receivers else 1:]:
         _note(f"skipped {err}")
+    if not receivers:
+        raise failed[0]
     return receivers
 
 

@@ -1,4 +1,4 @@
-"""Per-family reads of a receiver's pairing registers (receivers.py `RegisterSet`).
+"""Per-family reads of a receiver's pairing registers (receivers.py `RegisterSet`) into `Pairing`s.
 
 `read(receiver, slot)` returns the slot's Pairing or None when the slot is empty;
 `serial_and_max(receiver)` the receiver's serial and pairing capacity. Each reads only what
@@ -15,76 +15,75 @@ Who calls which slot is the caller's business (devices/receiver.py: occupied slo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from phantombutton.hidpp import bolt, hidpp10
 from phantombutton.hidpp.hidpp10 import PairingInfo, Register
+from phantombutton.models import model_for
 from phantombutton.receivers import RegisterSet
 
 if TYPE_CHECKING:
-    from phantombutton.devices.receiver import Pairing, Receiver
+    from phantombutton.devices.receiver import Receiver
 
 
-def _unifying_record(receiver: Receiver, slot: int):
-    value = receiver._read(Register.PAIRING_INFO, bytes((PairingInfo.DEVICE + slot - 1,)), long=True)
-    rec = hidpp10.parse_pairing(value, slot) if value is not None else None
-    return rec if rec is not None and rec.wpid else None
+@dataclass
+class Pairing:
+    """A slot's entry in the receiver's pairing table (register 0xB5)."""
+
+    slot: int
+    wpid: int
+    kind: int
+    polling_ms: int
+    name: str = ""            # the short name the receiver stores ("M705")
+    serial: str | None = None
+
+    @property
+    def short_name(self) -> str:
+        """The model's name when we know the WPID, else the receiver's, else the slot."""
+        m = model_for(self.wpid)
+        return m.name if m.known else (self.name or f"device {self.slot}")
 
 
-def _bolt_record(receiver: Receiver, slot: int):
-    value = receiver._read(Register.PAIRING_INFO, bolt.pairing_params(slot), long=True)
-    rec = bolt.parse_pairing(value, slot) if value is not None else None
-    return rec if rec is not None and rec.wpid else None
-
-
-def _unifying(receiver: Receiver, slot: int) -> Pairing | None:
-    from phantombutton.devices.receiver import Pairing   # cycle: devices/receiver.py imports this module
-
-    read = receiver._read
-    rec = _unifying_record(receiver, slot)
-    if rec is None:
+def _record(receiver: Receiver, slot: int):
+    """The slot's first pairing register parsed (WPID, kind, ...); None when the slot is empty
+    or the family has no pairing registers."""
+    registers = receiver.family.registers
+    if registers is RegisterSet.NONE:
         return None
-    pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
-    ext = read(Register.PAIRING_INFO, bytes((PairingInfo.EXTENDED + slot - 1,)), long=True)
-    if ext is not None:
-        info = hidpp10.parse_extended(ext, slot)
-        pairing.serial, pairing.power_switch = info.serial, info.power_switch
-    name = read(Register.PAIRING_INFO, bytes((PairingInfo.NAME + slot - 1,)), long=True)
-    if name is not None:
-        pairing.name = hidpp10.parse_name(name, slot)
-    return pairing
-
-
-def _bolt(receiver: Receiver, slot: int) -> Pairing | None:
-    from phantombutton.devices.receiver import Pairing   # cycle: devices/receiver.py imports this module
-
-    rec = _bolt_record(receiver, slot)
-    if rec is None:
+    is_bolt = registers is RegisterSet.BOLT
+    params = bolt.pairing_params(slot) if is_bolt else bytes((PairingInfo.DEVICE + slot - 1,))
+    value = receiver._read(Register.PAIRING_INFO, params, long=True)
+    if value is None:
         return None
-    # Bolt keeps no polling rate or power-switch location in its pairing record
-    pairing = Pairing(slot, rec.wpid, rec.kind, 0, serial=rec.serial)
-    name = receiver._read(Register.PAIRING_INFO, bolt.name_params(slot), long=True)
-    if name is not None:
-        pairing.name = bolt.parse_name(name, slot)
-    return pairing
+    rec = bolt.parse_pairing(value, slot) if is_bolt else hidpp10.parse_pairing(value, slot)
+    return rec if rec.wpid else None
 
 
 def read(receiver: Receiver, slot: int) -> Pairing | None:
-    registers = receiver.family.registers
-    if registers is RegisterSet.BOLT:
-        return _bolt(receiver, slot)
-    if registers is RegisterSet.NONE:
+    rec = _record(receiver, slot)
+    if rec is None:
         return None
-    return _unifying(receiver, slot)
+    read_info = partial(receiver._read, Register.PAIRING_INFO, long=True)
+    if receiver.family.registers is RegisterSet.BOLT:
+        # Bolt keeps no polling rate or power-switch location in its pairing record
+        pairing = Pairing(slot, rec.wpid, rec.kind, 0, serial=rec.serial)
+        if (name := read_info(bolt.name_params(slot))) is not None:
+            pairing.name = bolt.parse_name(name, slot)
+        return pairing
+    pairing = Pairing(slot, rec.wpid, rec.kind, rec.polling_ms)
+    if (ext := read_info(bytes((PairingInfo.EXTENDED + slot - 1,)))) is not None:
+        pairing.serial = hidpp10.parse_extended(ext, slot).serial
+    if (name := read_info(bytes((PairingInfo.NAME + slot - 1,)))) is not None:
+        pairing.name = hidpp10.parse_name(name, slot)
+    return pairing
 
 
 def wpid(receiver: Receiver, slot: int) -> int | None:
     """The WPID in `slot` from the family's first pairing register only (one request; the
     daemon's probe of which slots are paired), None when the slot is empty."""
-    registers = receiver.family.registers
-    if registers is RegisterSet.NONE:
-        return None
-    rec = (_bolt_record if registers is RegisterSet.BOLT else _unifying_record)(receiver, slot)
+    rec = _record(receiver, slot)
     return rec.wpid if rec is not None else None
 
 

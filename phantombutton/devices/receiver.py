@@ -22,18 +22,17 @@ there hid-logitech-hidpp may take the reply for the answer to its own 0xB5 query
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from phantombutton.devices import pairing as pairing_regs
 from phantombutton.devices.device import Device
-from phantombutton.models import model_for
+from phantombutton.devices.pairing import Pairing
 from phantombutton.receivers import RECEIVERS, ReceiverFamily
 from phantombutton.hidpp import hidpp10
 from phantombutton.hidpp.errors import Hidpp10Error
 from phantombutton.hidpp.frames import RECEIVER
 from phantombutton.hidpp.hidpp10 import Register
 
-UNIFYING_SLOTS = 6   # C52B pairs up to 6 devices; 0xB5/03 says so too, but costs a re-enumeration
 _UNREAD = object()
 
 
@@ -49,26 +48,6 @@ class ReceiverDetails:
     firmware: dict[str, str]
     notifications: int | None     # register 0x00 flags, 3 bytes big-endian
     paired: int                   # register 0x02 byte 1, else the pairings found
-
-
-@dataclass
-class Pairing:
-    """A slot's entry in the receiver's pairing table (register 0xB5)."""
-
-    slot: int
-    wpid: int
-    kind: int
-    polling_ms: int
-    name: str = ""            # the short name the receiver stores ("M705")
-    serial: str | None = None
-    power_switch: int = 0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def short_name(self) -> str:
-        """The model's name when we know the WPID, else the receiver's, else the slot."""
-        m = model_for(self.wpid)
-        return m.name if m.known else (self.name or f"device {self.slot}")
 
 
 class Receiver:
@@ -116,32 +95,22 @@ class Receiver:
     def firmware(self) -> dict[str, str]:
         return hidpp10.read_firmware(self._read)
 
-    def serial_and_max(self) -> tuple[str | None, int | None]:
-        """The serial and capacity as the family keeps them (devices/pairing.py). On Unifying
-        and Lightspeed this is 0xB5 sub 0x03, which makes hid-logitech-dj re-enumerate: call
-        only when the user asked."""
-        return pairing_regs.serial_and_max(self)
-
     # --- pairing table ----------------------------------------------------------------
 
     def pairing(self, slot: int) -> Pairing | None:
         """Slot `slot`'s pairing record, or None when the slot is empty."""
         return pairing_regs.read(self, slot)
 
-    def slot_order(self, slots: int | None = None) -> list[int]:
-        """Slots to look in: those with a child node first, then the others of the family's
-        range (Lightspeed: up to 7)."""
-        first, last = (1, slots) if slots is not None else (self.family.first_slot, self.family.last_slot)
-        known = sorted(s for s in self.child_nodes if first <= s <= last)
-        return known + [s for s in range(first, last + 1) if s not in known]
-
-    def pairings(self, slots: int | None = None) -> list[Pairing]:
-        """The paired slots' records, reading no slot once `paired_count()` are found (all
-        slots when register 0x02 cannot be read)."""
+    def pairings(self) -> list[Pairing]:
+        """The paired slots' records: the slots with a child node first, then the others of the
+        family's range (Lightspeed: up to 7), reading no slot once `paired_count()` are found
+        (all slots when register 0x02 cannot be read)."""
         if self._pairings is None:
             count = self.paired_count()
+            first, last = self.family.first_slot, self.family.last_slot
+            known = sorted(s for s in self.child_nodes if first <= s <= last)
             found: list[Pairing] = []
-            for slot in self.slot_order(slots):
+            for slot in known + [s for s in range(first, last + 1) if s not in known]:
                 if count is not None and len(found) >= count:
                     break
                 if (p := self.pairing(slot)) is not None:
@@ -151,13 +120,12 @@ class Receiver:
 
     def devices(self) -> list:
         """The paired devices as Device objects (no device traffic until asked)."""
-
         if self._devices is None:
             self._devices = [Device(self, p) for p in self.pairings()]
         return self._devices
 
     def names(self) -> dict[int, str]:
-        """slot -> short name, for the one-line decoder (reads the pairing table if needed)."""
+        """slot -> short name (reads the pairing table if needed; known_names does no I/O)."""
         return {d.slot: d.short_name for d in self.devices()}
 
     def known_names(self) -> dict[int, str]:
@@ -169,7 +137,9 @@ class Receiver:
         return {d.slot: d.known_features() for d in self._devices or () if d.known_features()}
 
     def details(self) -> ReceiverDetails:
-        serial, max_devices = self.serial_and_max()
+        # on Unifying and Lightspeed 0xB5 sub 0x03, which makes hid-logitech-dj re-enumerate:
+        # only `info` asks (devices/pairing.py)
+        serial, max_devices = pairing_regs.serial_and_max(self)
         return ReceiverDetails(
             name=self.name, node=self.node, product=self.product, serial=serial, max_devices=max_devices,
             firmware=self.firmware(), notifications=self.notification_flags(),

@@ -26,15 +26,17 @@ def receiver_summary(receiver) -> dict:
     return out
 
 
+def _notifications(flags: int | None) -> dict | None:
+    """Register 0x00's flags, as `info` shows them."""
+    return None if flags is None else {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
+
+
 def receiver_report(receiver) -> dict:
     d = receiver.details()
     out = receiver_summary(receiver)
     out.update({
         "serial": d.serial, "max_devices": d.max_devices, "firmware": d.firmware,
-        "paired": d.paired,
-        "notifications": None if d.notifications is None else {
-            "flags": f"0x{d.notifications:06X}",
-            "names": flag_names(d.notifications, NOTIFICATION_FLAG_NAMES)},
+        "paired": d.paired, "notifications": _notifications(d.notifications),
     })
     return out
 
@@ -45,8 +47,7 @@ def device_summary(device) -> dict:
         "wpid": f"{device.wpid:04X}", "kind": device.kind, "serial": device.serial,
         "protocol": device.protocol_text(), "online": device.online,
     }
-    node = device.receiver.child_nodes.get(device.slot)
-    if node:
+    if node := device.receiver.child_nodes.get(device.slot):
         out["node"] = node
     if getattr(device.receiver, "direct", False):
         out["connection"] = device.receiver.connection
@@ -102,19 +103,13 @@ def device_report(device) -> dict:
     if device.hidpp10:
         def notifications():
             value = device.try_register(Register.NOTIFICATIONS)
-            if value is None:
-                return None
-            flags = int.from_bytes(value, "big")
-            return {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
+            return _notifications(None if value is None else int.from_bytes(value, "big"))
 
         attempt("notifications", notifications)
     else:
-        def features():
-            return [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
-                     "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
-                    for f in device.features()]
-
-        attempt("features", features)
+        attempt("features", lambda: [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
+                                      "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
+                                     for f in device.features()])
         if device.feature_index(hidpp20.FeatureId.REPROG_CONTROLS_V4) is not None:
             attempt("controls", lambda: [{"cid": f"0x{c.info.cid:04X}", "name": c.name,
                                           "divertable": c.info.divertable, "diverted": c.diverted,

@@ -32,38 +32,30 @@ def select_device(devices: list, spec: str):
     choices = "; ".join(describe_choice(d) for d in devices)
     if not text:
         raise UsageProblem(f"empty device name; valid: {choices}")
-
-    def one(matches: list, how: str):
-        if len(matches) == 1:
-            return matches[0]
+    by_slot = is_ascii_int(text) and len(text) <= 2   # not "²": isdigit() is true, int() fails
+    tests = []   # (what a match is, the test), tried in order: the first that matches decides
+    if by_slot:
+        tests.append(("slot", lambda d: d.slot == int(text)))
+    elif _HEX.match(text):
+        digits = text.removeprefix("0x")
+        if len(digits) <= 4:
+            tests.append(("several devices of this WPID", lambda d: d.wpid == int(digits, 16)))
+        tests.append(("serial", lambda d: d.serial and d.serial.lower() == digits))
+    if not by_slot:
+        # names: exact short name first, then part of the short name, then of the model's name
+        # ("perf" is the Performance MX, not the "Marathon Mouse/Performance Plus M705")
+        tests += [("name", lambda d: text in _short_names(d)),
+                  ("name", lambda d: any(text in n for n in _short_names(d))),
+                  ("name", lambda d: any(text in n for n in _long_names(d)))]
+    for how, test in tests:
+        matches = [d for d in devices if test(d)]
         if len(matches) > 1:
             which = "; ".join(describe_choice(d) for d in matches)
             raise UsageProblem(f"device {spec!r} is ambiguous ({how}): {which}; name it by slot or serial")
-        return None
-
-    if is_ascii_int(text) and len(text) <= 2:   # not "²": isdigit() is true, int() fails
-        found = one([d for d in devices if d.slot == int(text)], "slot")
-        if found is not None:
-            return found
-        raise UsageProblem(f"no device in slot {text}; valid: {choices}")
-    if _HEX.match(text):
-        digits = text.removeprefix("0x")
-        if len(digits) <= 4:
-            found = one([d for d in devices if d.wpid == int(digits, 16)], "several devices of this WPID")
-            if found is not None:
-                return found
-        found = one([d for d in devices if d.serial and d.serial.lower() == digits], "serial")
-        if found is not None:
-            return found
-    # names: exact short name first, then part of the short name, then of the model's name
-    # ("perf" is the Performance MX, not the "Marathon Mouse/Performance Plus M705")
-    for how, test in (("name", lambda d: text in _short_names(d)),
-                      ("name", lambda d: any(text in n for n in _short_names(d))),
-                      ("name", lambda d: any(text in n for n in _long_names(d)))):
-        found = one([d for d in devices if test(d)], how)
-        if found is not None:
-            return found
-    raise UsageProblem(f"no device {spec!r}; valid: {choices}")
+        if matches:
+            return matches[0]
+    raise UsageProblem(f"no device in slot {text}; valid: {choices}" if by_slot
+                       else f"no device {spec!r}; valid: {choices}")
 
 
 def select_paired(receivers: list, spec: str):

@@ -66,8 +66,13 @@ class Setting:
 # --- register 0x01 bits ---------------------------------------------------------------
 
 
-def _read_flags(device) -> bytes:
-    return device.read_register(Register.MOUSE_BUTTON_FLAGS)
+def _write_byte0(device, register: int, change: Callable[[int], int]) -> bytes:
+    """Read-modify-write of `register`'s byte 0 (written only when `change` changes it; the
+    other bytes stay as read); returns the value read back."""
+    before = device.read_register(register)
+    if (new0 := change(before[0])) != before[0]:
+        device.write_register(register, bytes((new0,)) + before[1:3])
+    return device.read_register(register)
 
 
 def _bit_setting(name: str, bit: int, description: str) -> Setting:
@@ -75,7 +80,7 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
         return "on" if value[0] & bit else "off"
 
     def read(device) -> str:
-        return decode(_read_flags(device))
+        return decode(device.read_register(Register.MOUSE_BUTTON_FLAGS))
 
     def write(device, value: str) -> str:
         # HID++ 1.0 replies carry no software id, and hid-logitech-hidpp.c hidpp10_set_register
@@ -83,18 +88,13 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
         # falls between ours, one of the two writes is lost. The read-back below checks only
         # our bit, so a lost kernel bit goes unnoticed; the daemon therefore writes only after
         # the kernel's connect set-up has settled (service/daemon.py settle delay).
-        want = value == "on"
-        before = _read_flags(device)
-        new0 = (before[0] | bit) if want else (before[0] & ~bit & 0xFF)
-        if new0 != before[0]:
-            # read-modify-write: only this bit changes, the other bits and bytes stay as read
-            device.write_register(Register.MOUSE_BUTTON_FLAGS, bytes((new0,)) + before[1:3])
-        after = _read_flags(device)
+        want = value == "on"   # only this bit changes, the other bits stay as read
+        after = _write_byte0(device, Register.MOUSE_BUTTON_FLAGS, lambda b: (b | bit) if want else (b & ~bit & 0xFF))
         if bool(after[0] & bit) != want:
             raise NotApplied(
                 f"{device.label}: wrote {name} {value} but register 0x01 reads back {after.hex(' ')}; "
                 f"the device or another program changed it")
-        return "on" if after[0] & bit else "off"
+        return decode(after)
 
     return Setting(name, description, ("on", "off"), read, write, Register.MOUSE_BUTTON_FLAGS, decode)
 
@@ -124,10 +124,7 @@ def _decode_dpi(value: bytes) -> str:
 
 def _write_dpi(device, value: str) -> str:
     code = hidpp10.dpi_to_code(int(value))
-    before = device.read_register(Register.MOUSE_DPI)
-    if before[0] != code:
-        device.write_register(Register.MOUSE_DPI, bytes((code,)) + before[1:3])
-    after = device.read_register(Register.MOUSE_DPI)
+    after = _write_byte0(device, Register.MOUSE_DPI, lambda _: code)
     if after[0] != code:
         raise NotApplied(f"{device.label}: wrote dpi {value} but register 0x63 reads back {after.hex(' ')}")
     return str(hidpp10.dpi_from_code(after[0]))
@@ -141,22 +138,17 @@ DPI_SETTING = Setting(DPI, "sensor resolution, register 0x63 (0x81..0x8F = 100..
 # --- HID++ 2.0 diversions (devices/settings20.py) --------------------------------------
 
 
-def _read_diversions(device) -> str:
+def _settings20():
     from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
 
-    return settings20.read_diversions(device)
-
-
-def _reset_diversions(device, value: str) -> str:
-    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-    return settings20.reset_diversions(device, value)
+    return settings20
 
 
 DIVERSIONS_SETTING = Setting(
     DIVERSIONS, "controls, thumb wheel and wheel diverted to software (REPROG_CONTROLS_V4, "
                 "THUMB_WHEEL, HIRES_WHEEL target); `reset` clears them",
-    ("reset",), _read_diversions, _reset_diversions)
+    ("reset",), lambda device: _settings20().read_diversions(device),
+    lambda device, value: _settings20().reset_diversions(device, value))
 
 _HIDPP10 = {SIDE_SCROLL: SIDE_SCROLL_SETTING, SMOOTH_SCROLL: SMOOTH_SCROLL_SETTING, DPI: DPI_SETTING}
 
@@ -167,9 +159,7 @@ def settings_for(device) -> dict[str, Setting]:
         return {name: _HIDPP10[name] for name in device.model.hidpp10_settings}
     # a 2.0 device's settings follow its feature table, which only an online device tells
     device.require_online()
-    from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-    return settings20.settings_for(device)
+    return _settings20().settings_for(device)
 
 
 def read_all(device, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -212,9 +202,7 @@ def refusal(device, setting: Setting, value: str) -> str | None:
     cleared behind it, the mouse sends one unit per detent, so the wheel is 8x slow until
     the next reconnect, which sets the bit again anyway."""
     if not device.hidpp10:
-        from phantombutton.devices import settings20   # cycle: settings20.py imports this module (Setting)
-
-        return settings20.refusal(device, setting.name, value)
+        return _settings20().refusal(device, setting.name, value)
     if setting.name == SMOOTH_SCROLL and value == "off" and device.model.kernel_sets_smooth_scroll:
         return (f"smooth-scroll off makes the wheel of {device.label} 8x slow until it reconnects: "
                 "the kernel turns smooth scroll on at every connect and divides each wheel step by 8; "

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from phantombutton.devices.settings import DIVERSIONS_SETTING, NotApplied, Setting
+from phantombutton.devices.settings import DIVERSIONS, DIVERSIONS_SETTING, NotApplied, Setting
 from phantombutton.errors import UsageProblem
 from phantombutton.hidpp import hidpp20
 from phantombutton.hidpp.hidpp20 import FeatureId, ReportingFlag, ThumbStatus, WheelModeBit
+from phantombutton.models import DPI
 from phantombutton.numbers import ascii_int
 
 WHEEL_RESOLUTION = "wheel-resolution"
 WHEEL_TARGET = "wheel-target"
 THUMB_WHEEL = "thumb-wheel"
-DPI = "dpi"
-DIVERSIONS = "diversions"
 
 _GET_MODE, _SET_MODE = 1, 2                 # HIRES_WHEEL
 _DPI_LIST, _DPI_GET, _DPI_SET = 1, 2, 3     # ADJUSTABLE_DPI
@@ -42,15 +41,19 @@ DIVERT_STATE = (ReportingFlag.DIVERTED | ReportingFlag.PERSISTENTLY_DIVERTED
                     | ReportingFlag.RAW_XY | ReportingFlag.FORCE_RAW_XY)
 
 
-def _not_applied(device, what: str, shown: str):
-    return NotApplied(f"{device.label}: wrote {what} but the device reads back {shown}; "
-                      "the device or another program changed it")
+def _read_back(device, name: str, value: str, shown: str, raw: str) -> str:
+    """`shown`, the value read back after writing `value` (`raw`: how the device put it)."""
+    if shown != value:
+        raise NotApplied(f"{device.label}: wrote {name} {value} but the device reads back {raw}; "
+                         "the device or another program changed it")
+    return shown
 
 
 # --- HIRES_WHEEL -----------------------------------------------------------------------
 
 
-def _mode(device) -> int:
+def wheel_mode(device) -> int:
+    """HIRES_WHEEL getWheelMode: the WheelModeBit byte."""
     return device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]
 
 
@@ -62,48 +65,24 @@ class _ModeBit(NamedTuple):
     on: str
     off: str
 
+    def read(self, device) -> str:
+        return self.on if wheel_mode(device) & self.bit else self.off
+
+    def write(self, device, value: str) -> str:
+        before = wheel_mode(device)
+        new = (before | self.bit) if value == self.on else (before & ~self.bit & 0xFF)
+        if new != before:   # only this bit changes; invert and the other bit stay as read
+            device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes((new,)))
+        after = wheel_mode(device)
+        return _read_back(device, self.setting, value, self.on if after & self.bit else self.off,
+                          f"mode 0x{after:02X}")
+
 
 _RESOLUTION = _ModeBit(WHEEL_RESOLUTION, WheelModeBit.HIRES, "high", "low")
 _TARGET = _ModeBit(WHEEL_TARGET, WheelModeBit.TARGET_HIDPP, "hidpp", "hid")
 
 
-def _read_bit(device, m: _ModeBit) -> str:
-    return m.on if _mode(device) & m.bit else m.off
-
-
-def _write_bit(device, m: _ModeBit, value: str) -> str:
-    before = _mode(device)
-    new = (before | m.bit) if value == m.on else (before & ~m.bit & 0xFF)
-    if new != before:   # only this bit changes; invert and the other bit stay as read
-        device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes((new,)))
-    after = _mode(device)
-    shown = m.on if after & m.bit else m.off
-    if shown != value:
-        raise _not_applied(device, f"{m.setting} {value}", f"mode 0x{after:02X}")
-    return shown
-
-
-def read_resolution(device) -> str:
-    return _read_bit(device, _RESOLUTION)
-
-
-def write_resolution(device, value: str) -> str:
-    return _write_bit(device, _RESOLUTION, value)
-
-
-def read_target(device) -> str:
-    return _read_bit(device, _TARGET)
-
-
-def write_target(device, value: str) -> str:
-    return _write_bit(device, _TARGET, value)
-
-
 # --- ADJUSTABLE_DPI --------------------------------------------------------------------
-
-
-def dpi_choices(device) -> tuple[int, ...]:
-    return hidpp20.parse_dpi_list(device.call(FeatureId.ADJUSTABLE_DPI, _DPI_LIST, b"\0"))
 
 
 def read_dpi(device) -> str:
@@ -115,7 +94,7 @@ def parse_dpi(device, text: str) -> str:
         dpi = ascii_int(text.strip())
     except ValueError:
         dpi = None
-    choices = dpi_choices(device)
+    choices = hidpp20.parse_dpi_list(device.call(FeatureId.ADJUSTABLE_DPI, _DPI_LIST, b"\0"))
     if dpi is None or (choices and dpi not in choices):
         shown = f"{choices[0]}..{choices[-1]}" if len(choices) > 8 else ", ".join(map(str, choices))
         step = f" in steps of {choices[1] - choices[0]}" if len(choices) > 8 else ""
@@ -124,14 +103,11 @@ def parse_dpi(device, text: str) -> str:
 
 
 def write_dpi(device, value: str) -> str:
-    dpi = int(value)
-    before = hidpp20.parse_sensor_dpi(device.call(FeatureId.ADJUSTABLE_DPI, _DPI_GET, b"\0"))
-    if before != dpi:
-        device.call(FeatureId.ADJUSTABLE_DPI, _DPI_SET, hidpp20.set_dpi_params(dpi))
+    """`value` as parse_dpi gives it (ASCII digits, no sign or leading zero)."""
+    if read_dpi(device) != value:
+        device.call(FeatureId.ADJUSTABLE_DPI, _DPI_SET, hidpp20.set_dpi_params(int(value)))
     after = read_dpi(device)
-    if after != value:
-        raise _not_applied(device, f"dpi {value}", f"{after} dpi")
-    return after
+    return _read_back(device, DPI, value, after, f"{after} dpi")
 
 
 # --- THUMB_WHEEL -----------------------------------------------------------------------
@@ -151,22 +127,23 @@ def write_thumb(device, value: str) -> str:
     if bool(before[0] & ThumbStatus.DIVERTED) != want:   # the invert byte stays as read
         device.call(FeatureId.THUMB_WHEEL, _THUMB_SET, bytes((int(want), before[1])))
     shown = read_thumb(device)
-    if shown != value:
-        raise _not_applied(device, f"{THUMB_WHEEL} {value}", shown)
-    return shown
+    return _read_back(device, THUMB_WHEEL, value, shown, shown)
 
 
 # --- diversions ------------------------------------------------------------------------
 
 
+def _diverted_controls(device) -> list:
+    return [c for c in device.controls() if c.reporting is not None and c.reporting.flags & DIVERT_STATE]
+
+
 def diverted_parts(device) -> list[str]:
     """What is diverted to software now: controls with their flags, the thumb wheel, the
     wheel's HID++ target. Each item is one read of the device's state."""
-    out = [f"{c.name} ({c.diversion()})" for c in device.controls()
-           if c.reporting is not None and c.reporting.flags & DIVERT_STATE]
+    out = [f"{c.name} ({c.diversion()})" for c in _diverted_controls(device)]
     if device.feature_index(FeatureId.THUMB_WHEEL) is not None and read_thumb(device) == "hidpp":
         out.append("thumb wheel (diverted)")
-    if device.feature_index(FeatureId.HIRES_WHEEL) is not None and read_target(device) == "hidpp":
+    if device.feature_index(FeatureId.HIRES_WHEEL) is not None and _TARGET.read(device) == "hidpp":
         out.append("wheel (HID++ target)")
     return out
 
@@ -181,13 +158,12 @@ def reset_control(device, cid: int, flags: int) -> None:
 
 
 def reset_diversions(device, value: str) -> str:
-    for control in device.controls():
-        if control.reporting is not None and control.reporting.flags & DIVERT_STATE:
-            reset_control(device, control.info.cid, control.reporting.flags)
+    for control in _diverted_controls(device):
+        reset_control(device, control.info.cid, control.reporting.flags)
     if device.feature_index(FeatureId.THUMB_WHEEL) is not None and read_thumb(device) == "hidpp":
         write_thumb(device, "hid")
-    if device.feature_index(FeatureId.HIRES_WHEEL) is not None and read_target(device) == "hidpp":
-        write_target(device, "hid")
+    if device.feature_index(FeatureId.HIRES_WHEEL) is not None and _TARGET.read(device) == "hidpp":
+        _TARGET.write(device, "hid")
     after = read_diversions(device)
     if after != "none":
         raise NotApplied(f"{device.label}: diversions still set after reset: {after}")
@@ -203,10 +179,10 @@ def settings_for(device) -> dict:
     if device.feature_index(FeatureId.HIRES_WHEEL) is not None:
         out[WHEEL_RESOLUTION] = Setting(
             WHEEL_RESOLUTION, "wheel resolution, HIRES_WHEEL 0x2121 bit 0x02 (the kernel sets high at connect)",
-            ("high", "low"), read_resolution, write_resolution)
+            ("high", "low"), _RESOLUTION.read, _RESOLUTION.write)
         out[WHEEL_TARGET] = Setting(
             WHEEL_TARGET, "who gets the wheel: hid (the kernel) or hidpp (a program on the HID++ node)",
-            ("hid", "hidpp"), read_target, write_target)
+            ("hid", "hidpp"), _TARGET.read, _TARGET.write)
     if device.feature_index(FeatureId.ADJUSTABLE_DPI) is not None:
         out[DPI] = Setting(DPI, "sensor resolution, ADJUSTABLE_DPI 0x2201", ("the sensor's list",),
                            read_dpi, write_dpi, validate=parse_dpi)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from phantombutton.detect.wheel import KernelRule, Mechanism, WheelMode, kernel_rule
 from phantombutton.devices import settings
+from phantombutton.devices.settings20 import wheel_mode
 from phantombutton.models import SMOOTH_SCROLL
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
-from phantombutton.hidpp.hidpp20 import FeatureId
+from phantombutton.hidpp.hidpp20 import FeatureId, WheelModeBit
 
-TARGET, HIRES, INVERT = 0x01, 0x02, 0x04
-_CAPABILITY, _GET_MODE, _SET_MODE = 0, 1, 2
+_CAPABILITY, _SET_MODE = 0, 2
 
 
 class WheelUnsupported(PhantomError):
@@ -40,9 +40,10 @@ def read_mode(device, rule: KernelRule) -> WheelMode:
         return WheelMode(hires=bool(value[0] & MouseButtonFlag.SMOOTH_SCROLL),
                          multiplier=rule.multiplier, raw=f"register 0x01 = {value[:3].hex(' ')}")
     if rule.mechanism is Mechanism.X2121:
-        mode = device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]
+        mode = wheel_mode(device)
         mult = device.call(FeatureId.HIRES_WHEEL, _CAPABILITY)[0] or 1
-        return WheelMode(hires=bool(mode & HIRES), diverted=bool(mode & TARGET), invert=bool(mode & INVERT),
+        return WheelMode(hires=bool(mode & WheelModeBit.HIRES), diverted=bool(mode & WheelModeBit.TARGET_HIDPP),
+                         invert=bool(mode & WheelModeBit.INVERT),
                          multiplier=mult, raw=f"0x2121 mode 0x{mode:02X}, multiplier {mult}")
     raise WheelUnsupported(f"{device.label}: the kernel does not scale this wheel ({rule.why}); "
                            f"nothing to compare")
@@ -53,8 +54,7 @@ def write_mode(device, rule: KernelRule, hires: bool) -> WheelMode:
     if rule.mechanism is Mechanism.REGISTER_01:
         settings.put(device, SMOOTH_SCROLL, "on" if hires else "off")
     elif rule.mechanism is Mechanism.X2121:
-        mode = device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]
-        new = (mode & INVERT) | (HIRES if hires else 0)
+        new = (wheel_mode(device) & WheelModeBit.INVERT) | (WheelModeBit.HIRES if hires else 0)
         device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes([new]))
     else:
         raise WheelUnsupported(f"{device.label}: no wheel mode we may write ({rule.why})")
