@@ -33,8 +33,8 @@ def generate(n: int) -> tuple[Path, int]:
     path = CACHE / f"clean-{n}.yml"
     count_file = path.with_suffix(".count")
     if not (path.exists() and count_file.exists()):
-        sys.path.insert(0, str(REPO))
-        from phantombutton.capture.synthetic import write_clean
+        sys.path[:0] = [str(REPO), str(REPO / "tests" / "unit")]
+        from synthetic import write_clean
 
         count = write_clean(path, n_events=n)
         count_file.write_text(str(count))

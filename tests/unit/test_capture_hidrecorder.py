@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.capture.hidrecorder import export
 from phantombutton.errors import BadInput
 

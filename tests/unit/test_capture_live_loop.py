@@ -7,7 +7,7 @@ import threading
 import time
 
 from phantombutton.capture import live
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.capture.reader import Capture
 from phantombutton.capture.record import CaptureWriter
 from phantombutton.detect.events import HidppTraffic, KeyEvent, Motion, XButtons

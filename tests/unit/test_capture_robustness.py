@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.capture.reader import Capture
 from phantombutton.detect.events import KeyEvent, Motion
 from phantombutton.errors import BadInput
@@ -141,7 +141,7 @@ def test_cli_bad_input_one_line_exit_1(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from phantombutton.capture import synthetic as S
+    import synthetic as S
     from phantombutton.capture.record import CaptureWriter
     w = CaptureWriter(sys.argv[1], [S.m705_header()], S.meta())
     t = S.START

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.capture.reader import Capture, read_headers, read_observations
 from phantombutton.capture.record import CaptureWriter, DeviceHeader
 from phantombutton.detect.events import (

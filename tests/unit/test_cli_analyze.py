@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.cli.main import main
 
 

@@ -145,7 +145,7 @@ def test_analyze_names_the_bouncing_button_in_text_json_markdown(tmp_path):
     import subprocess
     import sys
 
-    from phantombutton.capture import synthetic as S
+    import synthetic as S
     from phantombutton.capture.record import CaptureWriter
 
     p = tmp_path / "bounce.yml"

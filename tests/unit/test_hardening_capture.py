@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phantombutton.capture import synthetic as S
+import synthetic as S
 from phantombutton.capture.hidrecorder import export
 from phantombutton.capture.reader import Capture
 from phantombutton.capture.record import CaptureWriter

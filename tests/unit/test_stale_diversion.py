@@ -145,7 +145,7 @@ def test_owner_names():
 # --- analyze: captures ------------------------------------------------------------------
 
 def write_capture(path, *, native_too=False, solaar=False, getfeature=True):
-    from phantombutton.capture import synthetic as syn
+    import synthetic as syn
     from phantombutton.capture.record import CaptureWriter
 
     t = syn.START + 0.5
@@ -197,7 +197,7 @@ def test_analyze_reports_doubled_presses(capsys, tmp_path):
 
 
 def test_analyze_ignores_other_features_events(capsys, tmp_path):
-    from phantombutton.capture import synthetic as syn
+    import synthetic as syn
     from phantombutton.capture.record import CaptureWriter
 
     with CaptureWriter(tmp_path / "c.yml", [syn.m705_header()], syn.meta(x_driver=None)) as w:

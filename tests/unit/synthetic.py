@@ -1,4 +1,4 @@
-"""Synthetic captures for tests and benchmarks, written by the real CaptureWriter.
+"""Synthetic captures for the unit tests and benchmarks, written by the product's CaptureWriter.
 
 Not a substitute for the lab's captures (real kernel, real receiver emulation): these only
 exercise the file format and the rules. The device header mirrors what a Unifying M705
