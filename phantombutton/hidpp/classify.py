@@ -7,7 +7,8 @@ bytes, without raising:
 
 - `classify(raw)`: malformed, DJ input, notification/event, or a reply (errors included);
 - `software_id(raw)`: the asker's HID++ 2.0 software id, low nibble of byte 3 (or of byte 4
-  in an error frame), None where the protocol carries none (1.0 registers, notifications).
+  in an error frame), None where the protocol carries none (1.0 registers, notifications);
+- `answer(request, raw)`: is this the reply, or the error, that answers our request?
 
 Software id 0 normally means an event (a device speaking unasked). The exception is the
 kernel's ping: before 6.2, hid-logitech-hidpp.c hidpp_root_get_protocol_version sent
@@ -21,6 +22,7 @@ from __future__ import annotations
 from enum import Enum
 
 from phantombutton import SOFTWARE_ID
+from phantombutton.hidpp.errors import Hidpp10Error, Hidpp20Error
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS, REPORT_LENGTH, ReportId, length_ok
 from phantombutton.hidpp.hidpp10 import SubId
 from phantombutton.hidpp.hidpp20 import ERROR_INDEX, ROOT_INDEX
@@ -48,6 +50,9 @@ SOFTWARE_IDS: dict[int, str] = {
     0x0F: "firmware",
 }
 KERNEL_SW_IDS = frozenset({OLD_KERNEL_PING_SW_ID, KERNEL_SW_ID})
+
+# Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
+P0_MATCHED = frozenset({(SubId.GET_LONG, 0xB5), (SubId.GET_SHORT, 0xF1)})
 
 
 def owner(sw: int) -> str:
@@ -106,3 +111,25 @@ def software_id(raw: bytes) -> int | None:
     if raw[2] >= NOTIFICATION_FIRST:
         return None
     return raw[3] & 0x0F
+
+
+def answer(request: bytes, raw: bytes) -> bytes | None:
+    """`raw` if it is the reply to `request`, None if it answers something else; raises the
+    device's Hidpp10Error or Hidpp20Error if it is the error answering `request`.
+
+    docs/hidpp.md "Reply matching", as hid-logitech-hidpp.c hidpp_match_answer: a reply has
+    the request's device index and repeats the two bytes after it (sub id or feature index,
+    register address or function|software id); replies to long 0xB5 and short 0xF1 reads also
+    repeat p0. Error frames 8F (1.0) and FF (2.0) carry the same two bytes one position later.
+    """
+    if not is_hidpp(raw) or raw[1] != request[1]:
+        return None
+    devnum, b2, b3 = request[1], request[2], request[3]
+    if raw[2] == b2 and raw[3] == b3 and ((b2, b3) not in P0_MATCHED or raw[4] == request[4]):
+        return raw
+    if raw[3] == b2 and raw[4] == b3:
+        if raw[2] == SubId.ERROR:
+            raise Hidpp10Error(devnum, b2, b3, raw[5])
+        if raw[2] == ERROR_INDEX:
+            raise Hidpp20Error(devnum, b2, b3 >> 4, raw[5])
+    return None

@@ -175,17 +175,6 @@ def build_error(devnum: int, sub_id: int, address: int, code: int) -> bytes:
     return build_short(devnum, SubId.ERROR, sub_id, bytes((address, code, 0)))
 
 
-def reply_value(frame: HidppFrame, request: bytes) -> bytes:
-    """The value of a reply to `request`; raises the device's Hidpp10Error, FrameError if
-    the frame does not answer this request."""
-    if is_error_frame(frame) and frame.address == request[2] and frame.params[0] == request[3]:
-        raise parse_error(frame)
-    msg = parse_register(frame)
-    if msg.sub_id != request[2] or msg.register != request[3] or msg.devnum != request[1]:
-        raise FrameError(f"reply {frame.hex()} does not answer {request.hex(' ')}")
-    return msg.value
-
-
 # --- receiver pairing info (register 0xB5, long) ---------------------------------------
 
 

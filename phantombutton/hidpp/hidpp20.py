@@ -113,15 +113,6 @@ def parse_message(frame: HidppFrame) -> FeatureMessage:
     return FeatureMessage(frame.devnum, frame.sub_id, frame.function, frame.software_id, frame.params)
 
 
-def reply_params(frame: HidppFrame, request_bytes: bytes) -> bytes:
-    """Params of the reply to `request_bytes`; raises the device's Hidpp20Error."""
-    if frame.sub_id == ERROR_INDEX and frame.address == request_bytes[2] and frame.params[0] == request_bytes[3]:
-        raise parse_error(frame)
-    if frame.devnum != request_bytes[1] or frame.sub_id != request_bytes[2] or frame.address != request_bytes[3]:
-        raise FrameError(f"reply {frame.hex()} does not answer {request_bytes.hex(' ')}")
-    return frame.params
-
-
 # --- ping -----------------------------------------------------------------------------
 
 

@@ -7,10 +7,7 @@ evidence `watch` and captures need ("who touched register 0x01 just before the p
 They go to `Engine.unsolicited`, tagged with their arrival time and, where the protocol
 carries one, the software id of the program that asked.
 
-Matching (docs/hidpp.md "Reply matching"; hid-logitech-hidpp.c hidpp_match_answer): a reply
-has our device index and repeats the first two bytes after it (sub-id/feature index, register
-address/function|software id); replies to long register 0xB5 and 0xF1 reads also repeat p0.
-Error frames 8F (1.0) and FF (2.0) carry the same two bytes one position later.
+Which report answers a request is hidpp/classify.py's `answer` (docs/hidpp.md "Reply matching").
 
 On a device's child node (hid-logitech-dj's per-device hidraw) address the device by its
 slot number: the kernel rewrites the index of what we write, and the replies carry the slot.
@@ -27,17 +24,13 @@ from typing import Callable
 from .. import SOFTWARE_ID
 from ..hidpp import classify as hidpp_classify
 from ..hidpp import hidpp10, hidpp20
-from ..hidpp.classify import FrameKind, is_hidpp
+from ..hidpp.classify import FrameKind
 from ..hidpp.errors import Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error, Hidpp20ErrorCode, HidppTimeout
 from ..hidpp.frames import RECEIVER
-from ..hidpp.hidpp10 import SubId
-from ..hidpp.hidpp20 import ERROR_INDEX
 from .base import Transport
 
 # The receiver's answers to a ping of a device that is not there (Engine.ping).
 OFFLINE_10 = frozenset({Hidpp10ErrorCode.CONNECT_FAIL, Hidpp10ErrorCode.RESOURCE_ERROR})
-# Register reads whose replies also repeat p0, the sub-register (long 0xB5, short 0xF1).
-P0_MATCHED = {(SubId.GET_LONG, 0xB5), (SubId.GET_SHORT, 0xF1)}
 
 UNSOLICITED_MAX = 100_000  # bounded so a flood cannot eat memory; large so nothing is lost
 BUSY_BACKOFF = 0.02  # seconds; grows linearly with each retry
@@ -170,25 +163,17 @@ class Engine:
         self.transport.write(frame)
         self.requests += 1
         self._trace("out", self.clock(), frame)
-        devnum, b2, b3 = frame[1], frame[2], frame[3]
-        p0 = frame[4] if (b2, b3) in P0_MATCHED else None
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise HidppTimeout(devnum, frame, timeout)
+                raise HidppTimeout(frame[1], frame, timeout)
             raw = self.transport.read(remaining)
             if raw is None:
                 continue
             item = self._arrived(raw)
-            raw = item.raw
-            if is_hidpp(raw) and raw[1] == devnum:
-                if raw[2] == b2 and raw[3] == b3 and (p0 is None or raw[4] == p0):
-                    return raw
-                if raw[2] == SubId.ERROR and raw[3] == b2 and raw[4] == b3:
-                    raise Hidpp10Error(devnum, b2, b3, raw[5])
-                if raw[2] == ERROR_INDEX and raw[3] == b2 and raw[4] == b3:
-                    raise Hidpp20Error(devnum, b2, b3 >> 4, raw[5])
+            if (reply := hidpp_classify.answer(frame, item.raw)) is not None:
+                return reply
             self.unsolicited.append(item)
 
     def _arrived(self, raw: bytes) -> Unsolicited:

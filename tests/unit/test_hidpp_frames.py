@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from phantombutton import SOFTWARE_ID, buttons
 from phantombutton.hidpp import dj, hidpp10, hidpp20, notifications
+from phantombutton.hidpp.classify import answer
 from phantombutton.hidpp.errors import FrameError, Hidpp10Error, Hidpp10ErrorCode, Hidpp20Error
 from phantombutton.hidpp.frames import (
     REPORT_LENGTH, DjFrame, HidppFrame, ReportId, build, build_dj, build_long, build_short, parse, parse_hidpp,
@@ -51,20 +52,19 @@ def test_real_frames_round_trip(name, direction, data):
 
 @pytest.mark.parametrize("name,req,rep", reference_pairs())
 def test_real_replies_answer_their_requests(name, req, rep):
-    frame = parse_hidpp(rep)
-    if hidpp10.is_error_frame(frame):
+    """The engine's matcher (classify.answer) on every request/reply pair of the real dumps."""
+    if hidpp10.is_error_frame(parse_hidpp(rep)):
         with pytest.raises(Hidpp10Error) as e:
-            hidpp10.reply_value(frame, req)
+            answer(req, rep)
         assert (e.value.sub_id, e.value.address) == (req[2], req[3])
     else:
-        value = hidpp10.reply_value(frame, req)
-        assert value == rep[4:]
+        assert answer(req, rep) == rep
 
 
 def test_real_m705_register_values():
     pairs = {(f, req[3]): rep for f, req, rep in reference_pairs()}
     m705 = "Marathon-Mouse-M705-101B.txt"
-    flags = hidpp10.reply_value(parse_hidpp(pairs[m705, 0x01]), bytes.fromhex("10028101000000"))
+    flags = answer(bytes.fromhex("10028101000000"), pairs[m705, 0x01])[4:7]
     assert flags == bytes.fromhex("020000")
     assert flags[0] & hidpp10.MouseButtonFlag.SIDE_SCROLL
     assert not flags[0] & hidpp10.MouseButtonFlag.SMOOTH_SCROLL
@@ -81,7 +81,7 @@ def test_long_reply_to_short_get_long_request():
     # anywhere-mx: `10 01 83FD 000000` answered with a long report
     (req, rep), = [(req, rep) for f, req, rep in reference_pairs() if req[3] == 0xFD]
     assert parse(rep).report_id is ReportId.LONG
-    assert hidpp10.reply_value(parse_hidpp(rep), req) == bytes(16)
+    assert answer(req, rep)[4:] == bytes(16)
 
 
 @pytest.mark.parametrize(
@@ -139,11 +139,14 @@ def test_hidpp10_error_round_trip():
     assert isinstance(err, Hidpp10Error) and err.code == 3 and "invalid value" in str(err)
 
 
-def test_hidpp10_reply_value_rejects_other_replies():
-    with pytest.raises(FrameError):
-        hidpp10.reply_value(parse_hidpp(bytes.fromhex("10 02 81 02 00 00 00")), bytes.fromhex("10 02 81 01 00 00 00"))
-    with pytest.raises(FrameError):
-        hidpp10.reply_value(parse_hidpp(bytes.fromhex("10 03 81 01 00 00 00")), bytes.fromhex("10 02 81 01 00 00 00"))
+def test_answer_rejects_other_replies():
+    req = bytes.fromhex("10 02 81 01 00 00 00")
+    assert answer(req, bytes.fromhex("10 02 81 02 00 00 00")) is None      # another register
+    assert answer(req, bytes.fromhex("10 03 81 01 00 00 00")) is None      # another device
+    assert answer(req, bytes.fromhex("10 02 8F 81 02 03 00")) is None      # another register's error
+    b5 = bytes.fromhex("10 FF 83 B5 20 00 00")                             # pairing info, slot 1
+    assert answer(b5, bytes.fromhex("11 FF 83 B5 21") + bytes(15)) is None  # slot 2's reply
+    assert answer(b5, bytes.fromhex("11 FF 83 B5 20") + bytes(15)) is not None
 
 
 def test_pairing_info_parsers():
@@ -176,10 +179,10 @@ def test_hidpp20_request_reply_error():
     long_req = hidpp20.request(1, 7, 3, SOFTWARE_ID, bytes.fromhex("00 5b 2a 00 00"))
     assert parse(long_req).report_id is ReportId.LONG
     rep = build_long(1, 7, 0x2E, bytes.fromhex("00 5b 00 00 00"))
-    assert hidpp20.reply_params(parse_hidpp(rep), req)[:2] == b"\x00\x5b"
+    assert answer(req, rep)[4:6] == b"\x00\x5b"
     err = hidpp20.build_error(1, 7, 2, SOFTWARE_ID, 2)
     with pytest.raises(Hidpp20Error) as e:
-        hidpp20.reply_params(parse_hidpp(err), req)
+        answer(req, err)
     assert (e.value.feature_index, e.value.function, e.value.code) == (7, 2, 2)
     assert hidpp20.error_software_id(parse_hidpp(err)) == SOFTWARE_ID
     with pytest.raises(FrameError):
