@@ -161,7 +161,8 @@ WRITER = textwrap.dedent("""
 @pytest.mark.parametrize("wait_frames", [1, 500, 5000])
 def test_sigkill_leaves_readable_capture(tmp_path, wait_frames):
     p = tmp_path / "killed.yml"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(p)])
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(p)],   # synthetic.py is beside this file
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(__file__)))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
