@@ -98,7 +98,7 @@ class XPoller:
     def driver(self, nodes: list[str]) -> str | None:
         """The X input driver of our mice (XSession.input_driver over their slaves)."""
         try:
-            return self.x.input_driver([p for p in self.x.pointers() if p.node in nodes])
+            return self.x.input_driver([p for p in self.x.pointers() if not nodes or p.node in nodes])
         except Exception:   # a listing refused: fall back to the Xorg log
             return None
 

@@ -129,21 +129,23 @@ RESET_GAP = 600.0   # one soft reset per receiver per 10 minutes at most: never 
 UNPLUG = "unplug the receiver and plug it in again"
 
 
-def _reset_event(reset, receiver: str, sysfs: str, access, t: float, heads: tuple[str, str],
-                 evidence: tuple[str, ...] = ()) -> WheelEvent:
-    """A guard's soft reset of `receiver` as one event: heads[0] says why before a reset not
-    done, heads[1] before the outcome. The reset re-creates the receiver's nodes, so `access`
-    opens them again at the next use."""
+def _reset_event(reset, receiver: str, sysfs: str, access, t: float, *, why: str, why_done: str | None = None,
+                 evidence: tuple[str, ...] = (), clock=None) -> WheelEvent:
+    """A guard's soft reset of `receiver` as one event: `why` before a reset not done,
+    `why_done` (default `why`) before the outcome, stamped `clock()` if given (the guard's
+    clock), else `t` plus the reset's own duration. The reset re-creates the receiver's nodes,
+    so `access` opens them again at the next use."""
     what = f"receiver {receiver}"
     try:
         done = reset(os.path.join(sysfs, "class", "hidraw", os.path.basename(receiver)))
     except PhantomError as e:
-        return WheelEvent("failed", t, what, f"{heads[0]}; soft reset not done: {e}; {UNPLUG}", evidence)
+        return WheelEvent("failed", t, what, f"{why}; soft reset not done: {e}; {UNPLUG}", evidence)
     if access is not None:
         access.close()
     tail = "" if done.ok else f"; {UNPLUG}"
-    return WheelEvent("repaired" if done.ok else "failed", t + done.seconds, what,
-                      f"{heads[1]}: {done.summary()}{tail}", evidence)
+    end = clock() if clock is not None else t + done.seconds
+    return WheelEvent("repaired" if done.ok else "failed", end, what,
+                      f"{why_done or why}: {done.summary()}{tail}", evidence)
 
 
 class StuckReceiver:
@@ -165,7 +167,8 @@ class StuckReceiver:
             return [WheelEvent("finding", now, f"receiver {node}", "the receiver does not answer HID++; a soft "
                                f"reset may bring it back: sudo phantombutton reset-receiver {node}")]
         return [_reset_event(lambda hidraw: soft_reset(hidraw, sysfs=self.sysfs), node, self.sysfs, self.access,
-                             now, ("the receiver does not answer HID++", "the receiver did not answer HID++"))]
+                             now, why="the receiver does not answer HID++",
+                             why_done="the receiver did not answer HID++", clock=self.clock)]
 
 
 class InputStallGuard:
@@ -192,7 +195,8 @@ class InputStallGuard:
             evidence = (s.evidence(),)
             head = f"a mouse online but giving no input ({s.evidence()})"
             if self.fix:
-                out.append(_reset_event(self.reset, s.receiver, self.sysfs, self.access, now, (head, head), evidence))
+                out.append(_reset_event(self.reset, s.receiver, self.sysfs, self.access, now, why=head,
+                                        evidence=evidence))
             else:
                 out.append(WheelEvent("finding", now, f"receiver {s.receiver}", f"{head}: the kernel's input path "
                                       "is stuck; a soft reset may bring it back: sudo phantombutton "

@@ -105,7 +105,7 @@ def test_stuck_receiver_is_soft_reset_once_by_the_wheel_guard(tmp_path):
     rx = VirtualReceiver(kernel_wheel=True)
     access = EngineAccess(lambda node: Engine(VirtualTransport(rx, node=node), receiver_timeout=0.2,
                                               device_timeout=0.2, busy_retries=0))
-    stuck = StuckReceiver(access, fix=True, sysfs=str(tmp_path))
+    stuck = StuckReceiver(access, fix=True, sysfs=str(tmp_path), clock=lambda: 5000.0)   # the daemon's clock
     stuck_reset = stuck.__call__
 
     def hook(key, error):   # the fake kernel's clock for the reset's waits
@@ -125,6 +125,7 @@ def test_stuck_receiver_is_soft_reset_once_by_the_wheel_guard(tmp_path):
     events = guard.check(key, reason="test")
     assert [e.kind for e in events] == ["note", "repaired"], events
     assert "did not answer HID++: receiver soft reset done: wrote " + RX in events[1].message
+    assert events[1].t == 5000.0              # stamped by the guard's clock, not the reset's own
     assert access.engines == {}               # reopened at the next use
     events = guard.check(key, reason="test")
     assert [e.kind for e in events] == ["note"]   # no second reset within RESET_GAP
