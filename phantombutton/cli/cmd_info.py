@@ -48,8 +48,9 @@ def _device_lines(d: dict, indent: int = 2) -> list[str]:
     out = [head, _line("Product id" if d.get("connection") else "WPID", d["wpid"], i),
            _line("Kind", d["kind"], i), _line("Protocol", d["protocol"], i)]
     out += [_line(key.capitalize(), d[key], i) for key in ("connection", "node", "serial") if d.get(key)]
-    out += [_line(key.capitalize(), d["firmware"][key], i) for key in ("firmware", "bootloader", "other", "hardware")
-            if key in (d.get("firmware") or {})]
+    firmware = d.get("firmware") or {}
+    out += [_line(key.capitalize(), firmware[key], i)
+            for key in ("firmware", "bootloader", "other", "hardware") if key in firmware]
     if d.get("battery"):
         b = d["battery"]
         out.append(_line("Battery", f"{b['level']}, {b['status']}", i))

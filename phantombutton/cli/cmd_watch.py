@@ -193,18 +193,22 @@ def command(options, all_mice, fix, as_json, notify, poll_interval, no_x, show_k
         if notifier and ev.kind == "finding":
             notifier("Phantom button held", f"{ev.finding.headline()}\nfix: {ev.finding.fix}")
 
-    shown: list[str | None] = [None]
+    shown = ""
 
     def redraw(detector, x_on: bool) -> None:   # the terminal table, when it changed
+        nonlocal shown
         screen = _screen(detector, actions, x_on)
-        if screen != shown[0]:
+        if screen != shown:
             click.echo("\033[H\033[J" + screen)
-            shown[0] = screen
+            shown = screen
+
+    def replay_redraw(detector) -> None:   # a replay's X state is the capture's
+        redraw(detector, bool(detector.x_masters()))
 
     if replay_file:
         if fix:
             raise UsageProblem("--fix acts on live devices; it cannot be used with --replay")
-        _replay(replay_file, speed, emit, (lambda det: redraw(det, bool(det.x_masters()))) if tty else None)
+        _replay(replay_file, speed, emit, replay_redraw if tty else None)
         return 0
 
     session = open_session(options, all_mice=all_mice, use_x=not no_x, hidpp=True)

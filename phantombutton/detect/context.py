@@ -199,9 +199,9 @@ class HidppContext:
             self._connected.setdefault(conn[0], deque(maxlen=8)).append(f.t)
 
     def frames_before(self, nodes: tuple[str, ...], t: float, slot: int | None) -> list[Frame]:
-        out = sorted((f for node in nodes for f in self._frames.get(node, ())
-                      if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, RECEIVER))),
-                     key=lambda f: f.t)
+        out = [f for node in nodes for f in self._frames.get(node, ())
+               if t - self.window <= f.t <= t + 0.002 and (slot is None or f.devnum in (slot, RECEIVER))]
+        out.sort(key=lambda f: f.t)
         # hid-logitech-dj hands a device's HID++ reports to the receiver's node and to the
         # child's: one frame, seen twice. Keep the first sighting.
         kept: list[Frame] = []
@@ -217,8 +217,11 @@ class HidppContext:
         return kept
 
     def _burst_ids(self, f: Frame) -> set[int]:
-        return {sw for g in self._frames.get(f.node, ())
-                if abs(g.t - f.t) <= BURST_WINDOW and (sw := g.software_id) is not None}
+        ids = set()
+        for g in self._frames.get(f.node, ()):
+            if abs(g.t - f.t) <= BURST_WINDOW and g.software_id is not None:
+                ids.add(g.software_id)
+        return ids
 
     def _after_connect(self, f: Frame) -> bool:
         """The kernel's connect probe (hid-logitech-hidpp) talks HID++ 1.0 to a mouse right

@@ -28,7 +28,9 @@ def receiver_summary(receiver) -> dict:
 
 def _notifications(flags: int | None) -> dict | None:
     """Register 0x00's flags, as `info` shows them."""
-    return None if flags is None else {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
+    if flags is None:
+        return None
+    return {"flags": f"0x{flags:06X}", "names": flag_names(flags, NOTIFICATION_FLAG_NAMES)}
 
 
 def receiver_report(receiver) -> dict:
@@ -107,9 +109,12 @@ def device_report(device) -> dict:
 
         attempt("notifications", notifications)
     else:
-        attempt("features", lambda: [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
-                                      "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
-                                     for f in device.features()])
+        def features():
+            return [{"index": f.index, "id": f"{f.feature_id:04X}", "name": f.name,
+                     "flags": [(n.name or "").lower() for n in hidpp20.FeatureFlag if f.flags & n]}
+                    for f in device.features()]
+
+        attempt("features", features)
         if device.feature_index(hidpp20.FeatureId.REPROG_CONTROLS_V4) is not None:
             attempt("controls", lambda: [{"cid": f"0x{c.info.cid:04X}", "name": c.name,
                                           "divertable": c.info.divertable, "diverted": c.diverted,

@@ -89,7 +89,8 @@ def _bit_setting(name: str, bit: int, description: str) -> Setting:
         # our bit, so a lost kernel bit goes unnoticed; the daemon therefore writes only after
         # the kernel's connect set-up has settled (service/daemon.py settle delay).
         want = value == "on"   # only this bit changes, the other bits stay as read
-        after = _write_byte0(device, Register.MOUSE_BUTTON_FLAGS, lambda b: (b | bit) if want else (b & ~bit & 0xFF))
+        after = _write_byte0(device, Register.MOUSE_BUTTON_FLAGS,
+                             lambda b: (b | bit) if want else (b & ~bit & 0xFF))
         if bool(after[0] & bit) != want:
             raise NotApplied(
                 f"{device.label}: wrote {name} {value} but register 0x01 reads back {after.hex(' ')}; "
@@ -144,11 +145,18 @@ def _settings20():
     return settings20
 
 
+def _read_diversions(device) -> str:
+    return _settings20().read_diversions(device)
+
+
+def _reset_diversions(device, value: str) -> str:
+    return _settings20().reset_diversions(device, value)
+
+
 DIVERSIONS_SETTING = Setting(
     DIVERSIONS, "controls, thumb wheel and wheel diverted to software (REPROG_CONTROLS_V4, "
                 "THUMB_WHEEL, HIRES_WHEEL target); `reset` clears them",
-    ("reset",), lambda device: _settings20().read_diversions(device),
-    lambda device, value: _settings20().reset_diversions(device, value))
+    ("reset",), _read_diversions, _reset_diversions)
 
 _HIDPP10 = {SIDE_SCROLL: SIDE_SCROLL_SETTING, SMOOTH_SCROLL: SMOOTH_SCROLL_SETTING, DPI: DPI_SETTING}
 

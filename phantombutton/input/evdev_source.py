@@ -44,7 +44,8 @@ def device_info(p: PointerNode) -> DeviceInfo:
 def parse_events(buf: bytes) -> list[tuple[float, int, int, int]]:
     """struct input_event (64-bit timeval) records -> (t, type, code, value)."""
     whole = buf[: len(buf) - len(buf) % en.INPUT_EVENT.size]
-    return [(sec + usec / 1e6, typ, code, value) for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(whole)]
+    return [(sec + usec / 1e6, typ, code, value)
+            for sec, usec, typ, code, value in en.INPUT_EVENT.iter_unpack(whole)]
 
 
 class _Inotify:

@@ -44,5 +44,7 @@ class SideScrollFixer:
             return None
         self._done.add((f.node, f.slot))
         with open_receivers(self._options) as receivers:
-            # the slot's device must also be an M705 101B (checked inside)
-            return next(filter(None, (_side_scroll_on(r, f.slot) for r in receivers)), None)
+            for r in receivers:   # the slot's device must also be an M705 101B (checked inside)
+                if msg := _side_scroll_on(r, f.slot):
+                    return msg
+        return None

@@ -189,8 +189,13 @@ def versions() -> Gathered:
 
 
 def _flat(d: dict, indent: str = "") -> str:
-    return "\n".join(f"{indent}{k}:\n{_flat(v, indent + '  ')}" if isinstance(v, dict) else f"{indent}{k}: {v}"
-                     for k, v in d.items())
+    lines = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            lines += [f"{indent}{k}:", _flat(v, indent + "  ")]
+        else:
+            lines.append(f"{indent}{k}: {v}")
+    return "\n".join(lines)
 
 
 def kernel_log() -> Gathered:

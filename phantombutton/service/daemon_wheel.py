@@ -35,7 +35,8 @@ class DaemonWheel:
             return None
         device = self.devices.get(key)
         if device is None or device.engine is not link.engine:
-            device = self.devices[key] = connection_device(link.engine, key[1], link.slot(key[1]).wpid, link.product)
+            device = connection_device(link.engine, key[1], link.slot(key[1]).wpid, link.product)
+            self.devices[key] = device
         return device
 
     def connected(self, link, slot: int) -> None:

@@ -137,7 +137,10 @@ class VirtualKernel:
 
     def _slot(self, node: str) -> int:
         rest = node.removeprefix(VIRTUAL_PREFIX)
-        slot = SHARED_KEY if node == SHARED_NODE else int(rest) if rest != node and rest.isdigit() else None
+        if node == SHARED_NODE:
+            slot: int | None = SHARED_KEY
+        else:
+            slot = int(rest) if rest != node and rest.isdigit() else None
         if slot == SHARED_KEY and self.shared:
             return slot
         if slot is None or slot not in self.receiver.devices:
@@ -164,7 +167,10 @@ class VirtualKernel:
             pressed = bool(mask & bit)
             # hid-input reports changes of its own cache only; the core drops a repeated state
             if (old ^ mask) & bit and code not in muted and pressed != (code in keys):
-                (keys.add if pressed else keys.discard)(code)
+                if pressed:
+                    keys.add(code)
+                else:
+                    keys.discard(code)
                 out.append((code, int(pressed)))
         return out
 

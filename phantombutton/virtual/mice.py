@@ -23,7 +23,9 @@ The gesture button and Smart Shift report no HID button of their own when not di
 from __future__ import annotations
 
 from .device import Identity
-from .hidpp20_device import DIVERTABLE, HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden
+from .hidpp20_device import (
+    DIVERTABLE, HIDDEN, INTERNAL, Control, Feature, Firmware, Hidpp20Device, Hidpp20Spec, hidden,
+)
 
 MSE, REPROG, VIRTUAL = 0x01, 0x10, 0x80
 RAW_XY, FORCE_RAW_XY, ANALYTICS = 0x01, 0x02, 0x04       # getCidInfo byte 8
