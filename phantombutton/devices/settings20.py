@@ -57,6 +57,11 @@ def wheel_mode(device) -> int:
     return device.call(FeatureId.HIRES_WHEEL, _GET_MODE)[0]
 
 
+def set_wheel_mode(device, mode: int) -> None:
+    """HIRES_WHEEL setWheelMode: the whole WheelModeBit byte."""
+    device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes((mode,)))
+
+
 class _ModeBit(NamedTuple):
     """One bit of the wheel mode as a setting: its name, and its value when set and when clear."""
 
@@ -72,7 +77,7 @@ class _ModeBit(NamedTuple):
         before = wheel_mode(device)
         new = (before | self.bit) if value == self.on else (before & ~self.bit & 0xFF)
         if new != before:   # only this bit changes; invert and the other bit stay as read
-            device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes((new,)))
+            set_wheel_mode(device, new)
         after = wheel_mode(device)
         return _read_back(device, self.setting, value, self.on if after & self.bit else self.off,
                           f"mode 0x{after:02X}")

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from phantombutton.detect.wheel import KernelRule, Mechanism, WheelMode, kernel_rule
 from phantombutton.devices import settings
-from phantombutton.devices.settings20 import wheel_mode
+from phantombutton.devices.settings20 import set_wheel_mode, wheel_mode
 from phantombutton.models import SMOOTH_SCROLL
 from phantombutton.errors import PhantomError
 from phantombutton.hidpp.hidpp10 import MouseButtonFlag, Register
 from phantombutton.hidpp.hidpp20 import FeatureId, WheelModeBit
 
-_CAPABILITY, _SET_MODE = 0, 2
+_CAPABILITY = 0   # HIRES_WHEEL getWheelCapability
 
 
 class WheelUnsupported(PhantomError):
@@ -55,7 +55,7 @@ def write_mode(device, rule: KernelRule, hires: bool) -> WheelMode:
         settings.put(device, SMOOTH_SCROLL, "on" if hires else "off")
     elif rule.mechanism is Mechanism.X2121:
         new = (wheel_mode(device) & WheelModeBit.INVERT) | (WheelModeBit.HIRES if hires else 0)
-        device.call(FeatureId.HIRES_WHEEL, _SET_MODE, bytes([new]))
+        set_wheel_mode(device, new)
     else:
         raise WheelUnsupported(f"{device.label}: no wheel mode we may write ({rule.why})")
     return read_mode(device, rule)
