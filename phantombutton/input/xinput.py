@@ -20,18 +20,12 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import struct
-import time
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from phantombutton.input.bits import set_bits
 from phantombutton.input.desktop import XWAYLAND_DEVICE_PREFIX
-
-if TYPE_CHECKING:   # annotations only: socket loads with Xlib, in _x_socket
-    import socket
-
+from phantombutton.input.xconnect import X_TIMEOUT, XUnavailable, probe_display, session_problem
 
 class XDeviceUse(IntEnum):
     """XI2 device use (XI2.h)."""
@@ -62,10 +56,6 @@ XI_DEVICE_BUTTON_RELEASE = 4
 XI_QUERY_DEVICE_STATE = 30
 XI_BUTTON_CLASS = 1
 XTEST_FAKE_INPUT = 2
-
-
-class XUnavailable(Exception):
-    """No X server state for us: no DISPLAY, a Wayland session, or a missing extension."""
 
 
 def x_errors() -> tuple[type[BaseException], ...]:
@@ -132,17 +122,6 @@ def property_text(value) -> str | None:
     return text or None
 
 
-def session_problem(environ: dict[str, str] | None = None) -> str | None:
-    """Why X device state cannot be read in this session, or None if it is worth trying."""
-    env = os.environ if environ is None else environ
-    if env.get("XDG_SESSION_TYPE") == "wayland" or env.get("WAYLAND_DISPLAY"):
-        return ("Wayland session: the compositor does not expose device button state to "
-                "clients (Xwayland shows virtual devices only); watching evdev only")
-    if not env.get("DISPLAY"):
-        return "no X display (DISPLAY is not set); watching evdev only"
-    return None
-
-
 def _requests():
     """Build the python-xlib request classes on first use (keeps Xlib out of import time)."""
     global _REQ
@@ -201,66 +180,6 @@ def _requests():
 
 
 _REQ: tuple[type, type] | None = None   # (QueryDeviceState, FakeDeviceInput), built by _requests
-
-
-X_TIMEOUT = 2.0   # s an X server has to answer the connection setup
-
-
-def _x_socket(display_name: str, timeout: float) -> socket.socket | None:
-    """A socket connected (within `timeout`) to the X server python-xlib would use for
-    `display_name` (Xlib/support/unix_connect.py get_socket: a unix socket, abstract when
-    the file is missing, TCP for a host); None when python-xlib should find the error."""
-    # socket here, not at the top: 6 ms (host) that --no-x and a session without X never use
-    import socket
-
-    from Xlib import error as xerror   # optional heavy: Xlib
-    from Xlib.support import connect   # optional heavy: Xlib
-
-    try:
-        _, protocol, host, dno, _ = connect.get_display(display_name)
-    except xerror.DisplayError:
-        return None
-    if protocol == "darwin":
-        return None
-    try:
-        if protocol != "unix" and host and host != "unix":
-            return socket.create_connection((host, 6000 + dno), timeout=timeout)
-        path = f"/tmp/.X11-unix/X{dno}"
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect(path if os.path.exists(path) else "\0" + path)
-        except OSError:
-            s.close()
-            raise
-        return s
-    except OSError:
-        return None
-
-
-def probe_display(display_name: str, timeout: float = X_TIMEOUT) -> tuple[str | None, socket.socket | None]:
-    """Does the X server answer the connection setup (X11 protocol, "Connection Setup")
-    within `timeout`? python-xlib waits for that answer in select() without a timeout, so a
-    server that accepts and never answers would hang every command. Returns (problem or
-    None, the probe's socket to close once python-xlib is connected: while it is open the
-    server never sees its last client leave, which makes a server without -noreset reset)."""
-    deadline = time.monotonic() + timeout
-    s = _x_socket(display_name, timeout)
-    if s is None:
-        return None, None
-    try:
-        # byte order 'l' (LSBFirst), protocol 11.0, no authorization: any server answers
-        # Success, Failed or Authenticate - an answer is all this asks for
-        s.sendall(struct.pack("<BxHHHH2x", 0x6C, 11, 0, 0, 0))
-        s.settimeout(max(0.01, deadline - time.monotonic()))
-        s.recv(1)            # b"" (closed) is an answer too: python-xlib reports it
-    except TimeoutError:   # socket.timeout is TimeoutError
-        s.close()
-        return f"did not answer within {timeout:.3g} s", None
-    except OSError:
-        s.close()
-        return None, None
-    return None, s
 
 
 class XSession:
