@@ -188,7 +188,10 @@ class HidppContext:
         self._connected: dict[int, deque[float]] = {}   # slot -> times of link-established 0x41
 
     def add(self, f: Frame) -> None:
-        self._frames.setdefault(f.node, deque(maxlen=self._maxlen)).append(f)
+        frames = self._frames.get(f.node)
+        if frames is None:   # not setdefault: that would build a deque for every frame
+            frames = self._frames[f.node] = deque(maxlen=self._maxlen)
+        frames.append(f)
         ss = side_scroll_of(f)
         if ss is not None:
             self.side_scroll_read[(f.node, f.devnum)] = (f.t, "on" if ss else "off")

@@ -17,7 +17,7 @@ from phantombutton.detect.context import HidppContext
 from phantombutton.detect.events import DeviceInfo, XButtons
 from phantombutton.detect.explain import cause_and_fix
 from phantombutton.detect.findings import Finding, Layer, Rule, Thresholds
-from phantombutton.detect.shared import Paired, SharedNodes, is_shared
+from phantombutton.detect.shared import Paired, SharedNodes, is_shared, model_of
 
 # HidppTraffic is stamped when read from hidraw, evdev events by the kernel: a 0x41 read in
 # the same wake-up as the press it explains may look a few ms later than that press.
@@ -97,7 +97,7 @@ class DetectorState:
         if shared:   # a receiver's product id, not a mouse's: name the likely mouse, no WPID setting
             pick = self.shared.likely(dev.info.receiver_node or "", hold.since + HIDRAW_CLOCK_SLACK)
             model_name, wpid = (pick[0].name if pick else "mouse"), None
-        elif wpid is not None and models.SIDE_SCROLL not in getattr(self.model_for(wpid), "hidpp10_settings", ()):
+        elif models.SIDE_SCROLL not in getattr(model_of(self.model_for, wpid), "hidpp10_settings", ()):
             wpid = None   # `set WPID side-scroll on` prevents it only on a mouse that has the setting
         if self.explain:
             ctx = self.context.lines(self._nodes(dev), hold.since, dev.info.slot,

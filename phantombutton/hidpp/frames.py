@@ -107,9 +107,9 @@ def parse(data: bytes | bytearray | memoryview) -> Frame:
         report_id = ReportId(data[0])
     except ValueError:
         raise FrameError(f"unknown report id 0x{data[0]:02X} (not HID++ or DJ)") from None
-    if report_id is ReportId.VERY_LONG and not length_ok(report_id, n):
-        raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
     if not length_ok(report_id, n):
+        if report_id is ReportId.VERY_LONG:
+            raise FrameError(f"HID++ very long report of {n} bytes (expected 20..64)")
         raise FrameError(f"report 0x{report_id:02X} of {n} bytes (expected {REPORT_LENGTH[report_id]})")
     if report_id in DJ_REPORT_IDS:
         return DjFrame(report_id, data[1], data[2], data[3:])
