@@ -27,7 +27,8 @@ from phantombutton.errors import UsageProblem
 from phantombutton.input import evdev_node as en
 from phantombutton.input.sysfs_map import describe, hidraw_of, pointer_nodes
 from phantombutton.recovery.shared import paired_reader
-from phantombutton.transport.discovery import read_text, read_uevent
+from phantombutton.sysfs import read_text
+from phantombutton.transport.discovery import read_uevent
 from phantombutton.transport.engine import Engine
 from phantombutton.transport.hidraw import HidrawTransport
 

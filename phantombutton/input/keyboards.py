@@ -18,7 +18,7 @@ from phantombutton.buttons import is_mouse_button
 from phantombutton.input import procfs
 from phantombutton.keys import KEY_A, MODIFIERS, is_keyboard_key
 from phantombutton.input.sysfs_map import _hex, event_names, parse_bitmap
-from phantombutton.transport.discovery import read_text
+from phantombutton.sysfs import read_text
 
 BUS_VIRTUAL = 0x06
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from phantombutton.transport.discovery import read_text
+from phantombutton.sysfs import read_text
 
 
 def pids(proc: str = "/proc") -> list[str]:

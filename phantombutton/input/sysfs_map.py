@@ -20,7 +20,7 @@ from phantombutton.buttons import Btn, is_mouse_button
 from phantombutton.input.bits import set_bits
 from phantombutton.receivers import RECEIVERS, ButtonPath
 from phantombutton.transport import discovery   # find_receivers looked up at each call, as service/platform.py does
-from phantombutton.transport.discovery import read_text
+from phantombutton.sysfs import read_text
 
 LOGITECH = 0x046D
 REL_X, REL_Y = 0, 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from phantombutton.input import procfs
 from phantombutton.input.desktop import COMPOSITORS, describe_session
-from phantombutton.transport.discovery import read_text
+from phantombutton.sysfs import read_text
 
 MODULES = ("hid_logitech_dj", "hid_logitech_hidpp")
 # the flag that prints a compositor's version, where it is not --version (the compositors

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from phantombutton.receivers import HANDLED, LOGITECH, RECEIVERS, ButtonPath
+from phantombutton.sysfs import read_text
 
 HIDPP_REPORTS = {0x10: 6, 0x11: 19}  # report id -> data bytes after the id
 VENDOR_PAGES = frozenset({0xFF00, 0xFF43})   # 0xFF43: Logitech Bluetooth HID++ collections
@@ -171,16 +172,6 @@ def _is_receiver(node: HidppNode) -> bool:
     if family is not None and family.hidpp_interface is not None:
         return _interface(node.phys) == family.hidpp_interface or node.driver == RECEIVER_DRIVER
     return node.driver == RECEIVER_DRIVER or node.phys.endswith("input2")
-
-
-def read_text(path: str) -> str | None:
-    """A small sysfs or /proc text file, stripped; None if it cannot be read. Bad bytes are
-    replaced: a device name or a process's comm is whatever bytes its owner chose."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def receiver_mouse_nodes(receiver: HidppNode, sysfs: str = "/sys") -> tuple[str, ...]:
