@@ -41,7 +41,7 @@ import traceback
 
 # What the CLI, the uhid bridge and the X clients of the tests import at some point: all of
 # phantombutton (its commands import lazily), and the optional heavy libraries.
-HEAVY = ("click", "yaml", "evdev", "hidraw", "Xlib.display", "Xlib.X", "Xlib.ext.xinput")
+HEAVY = ("click", "evdev", "hidraw", "Xlib.display", "Xlib.ext.xinput")
 
 
 def preload() -> None:
@@ -75,6 +75,9 @@ class ForkedPython(subprocess.Popen):
             raise ValueError(f"ForkedPython runs `python -m|-c ...` only, not {args!r}")
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects of the test process that are garbage now would be finalized in the child,
+        # closing fds that by then it has reused: finalize them here, where those fds belong.
+        gc.collect()
         pid = os.fork()
         if pid == 0:
             _child([str(a) for a in args[1:]], close_fds, pass_fds, cwd, env,
@@ -88,16 +91,11 @@ def _child(args, close_fds, pass_fds, cwd, env, stdio, new_session, process_grou
     """In the forked child: become a fresh interpreter running `args`; never returns."""
     code = 1
     try:
-        # Objects of the test process that are garbage now would be finalized later, closing
-        # fds that by then the child has reused: finalize them now, and freeze the rest.
-        gc.collect()
-        gc.freeze()
+        gc.freeze()   # the parent's objects (collected just before the fork) are never walked again
         _keep = (sys.stdin, sys.stdout, sys.stderr)   # noqa: F841 -- never finalized either
         for target, fd in enumerate(stdio):
             if fd != -1 and fd != target:
                 os.dup2(fd, target)
-            elif fd == target:
-                os.set_inheritable(fd, True)
         if close_fds:
             keep = sorted({0, 1, 2, *pass_fds})
             for low, high in zip(keep, keep[1:] + [os.sysconf("SC_OPEN_MAX")], strict=False):
