@@ -14,7 +14,7 @@ from phantombutton import buttoncache
 from phantombutton.buttons import label
 from phantombutton.devices.buttons20 import button_map
 from phantombutton.devices.open import open_receivers
-from phantombutton.devices.select import select_paired
+from phantombutton.devices.select import paired_or_all
 from phantombutton.hidpp.hidpp20 import control_name
 
 
@@ -32,7 +32,7 @@ def command(options, device: str | None, refresh: bool, as_json: bool) -> None:
     notes: list[str] = []
     rows = []
     with open_receivers(options) as receivers:
-        for dev in [select_paired(receivers, device)] if device else [d for r in receivers for d in r.devices()]:
+        for dev in paired_or_all(receivers, device):
             bmap = button_map(dev, refresh=refresh, notes=notes)   # None when offline or HID++ 1.0
             model = bmap.model() if bmap is not None else dev.model
             row = {"device": dev.label, "wpid": f"{dev.wpid:04X}", "protocol": dev.protocol_text(),

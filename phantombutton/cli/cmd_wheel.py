@@ -14,7 +14,7 @@ import json
 import click
 
 from phantombutton.devices.open import open_receivers
-from phantombutton.devices.select import select_paired
+from phantombutton.devices.select import paired_or_all
 from phantombutton.recovery.wheel import WheelGuard
 
 EXIT_MISMATCH = 3
@@ -30,7 +30,7 @@ def command(options, device, check, as_json):
     expects: fixes a wheel 8x too slow or too fast, or a dead wheel diverted to HID++."""
     events = []
     with open_receivers(options) as receivers:
-        for dev in [select_paired(receivers, device)] if device else [d for r in receivers for d in r.devices()]:
+        for dev in paired_or_all(receivers, device):
             key = (dev.receiver.node, dev.slot)
             guard = WheelGuard({key: dev}.get, fix=not check)
             guard.state(key, dev.label)

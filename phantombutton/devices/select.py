@@ -61,3 +61,10 @@ def select_device(devices: list, spec: str):
 def select_paired(receivers: list, spec: str):
     """The one device `spec` names among every receiver's paired devices."""
     return select_device([d for r in receivers for d in r.devices()], spec)
+
+
+def paired_or_all(receivers: list, spec: str | None) -> list:
+    """The device `spec` names, or every paired device when there is no `spec`."""
+    if spec:
+        return [select_paired(receivers, spec)]
+    return [d for r in receivers for d in r.devices()]
