@@ -57,7 +57,8 @@ RF_REPORT_NAMES = {
 # --- mouse report ---------------------------------------------------------------------
 
 
-def _signed(value: int, bits: int) -> int:
+def signed(value: int, bits: int) -> int:
+    """A two's-complement field of `bits` bits as an int."""
     return value - (1 << bits) if value & (1 << (bits - 1)) else value
 
 
@@ -87,9 +88,9 @@ def parse_mouse(frame: DjFrame) -> DjMouseReport:
     if len(p) < 7:
         raise FrameError(f"DJ mouse report with {len(p)} parameter bytes (expected >= 7)")
     buttons = p[0] | p[1] << 8
-    x = _signed(p[2] | (p[3] & 0x0F) << 8, 12)
-    y = _signed(p[3] >> 4 | p[4] << 4, 12)
-    return DjMouseReport(frame.devnum, buttons, x, y, _signed(p[5], 8), _signed(p[6], 8))
+    x = signed(p[2] | (p[3] & 0x0F) << 8, 12)
+    y = signed(p[3] >> 4 | p[4] << 4, 12)
+    return DjMouseReport(frame.devnum, buttons, x, y, signed(p[5], 8), signed(p[6], 8))
 
 
 def build_mouse(devnum: int, buttons: int = 0, x: int = 0, y: int = 0, wheel: int = 0, pan: int = 0) -> bytes:

@@ -35,7 +35,7 @@ from phantombutton.detect.events import (
 )
 from phantombutton.detect.wheel import ScrollCounter, kernel_rule
 from phantombutton.errors import PhantomError
-from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType
+from phantombutton.hidpp.dj import STATUS_LINK_LOSS, DjReportType, signed
 from phantombutton.hidpp.frames import DJ_REPORT_IDS, HIDPP_REPORT_IDS
 from phantombutton.virtual.bluetooth import DIRECT_INDEX
 from phantombutton.virtual.wire import MOUSE_REPORT, parse_high_res_mouse_report
@@ -53,10 +53,6 @@ def virtual_node(slot: int) -> str:
 # The receiver's own mouse node (Bolt under hid-generic: receivers.py RECEIVER_MOUSE_NODE), as
 # virtual/platform.py lists it in `mouse_nodes`; its key state is kept under SHARED_KEY.
 SHARED_NODE, SHARED_KEY = "virtual:mouse", 0
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte > 127 else byte
 
 
 class VirtualKernel:
@@ -216,7 +212,7 @@ class VirtualKernel:
         if rid not in DJ_REPORT_IDS:
             return []
         if rtype == DjReportType.MOUSE and len(report) >= 5:
-            wheel = _signed(report[8]) if len(report) > 8 else 0
+            wheel = signed(report[8], 8) if len(report) > 8 else 0
             hwheel = len(report) > 9 and bool(report[9])     # report[9]: AC Pan, hid-input's REL_HWHEEL
             return self._mouse(slot, virtual_node(slot), report[3] | report[4] << 8, any(report[5:9]), hwheel,
                                wheel, t)
@@ -236,7 +232,7 @@ class VirtualKernel:
         slot = min(self.receiver.devices)
         high_res = self.family is not None and self.family.family is receivers.Family.LIGHTSPEED
         wheel_at = 7 if high_res else 6
-        wheel = _signed(report[wheel_at]) if len(report) > wheel_at else 0
+        wheel = signed(report[wheel_at], 8) if len(report) > wheel_at else 0
         return self._mouse(slot, virtual_node(slot), report[1] | report[2] << 8, any(report[3:wheel_at]), False,
                            wheel, t)
 
